@@ -1,0 +1,437 @@
+//! The authorization endpoint (RFC 6749 §4.1.1), without HTTP.
+//!
+//! [`Engine::authorize`](crate::Engine::authorize) validates a request and answers one of
+//! three things ([`AuthorizeOutcome`]): an error page (when the client or redirect URI
+//! cannot be trusted, nothing is ever sent to that URI), an error redirect, or a
+//! [`PendingAuthorization`] that the embedder keeps while it logs the user in and asks
+//! for consent, then passes to `approve` or `deny`.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::client::{Client, ClientId};
+use crate::error::{ErrorCode, OAuthError};
+use crate::pkce::CodeChallenge;
+use crate::response::Response;
+use crate::scope::ScopeSet;
+
+/// What the authorization endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeOutcome {
+    /// The request is valid: log the user in, ask consent, then call
+    /// [`Engine::approve`](crate::Engine::approve) or [`Engine::deny`](crate::Engine::deny).
+    Pending(PendingAuthorization),
+    /// Answer with this redirect (an error for the client, sent to its verified URI).
+    Redirect(AuthorizationRedirect),
+    /// Show this error to the user as a page (HTTP 400). The client or redirect URI could
+    /// not be verified, so nothing may be sent to it.
+    ErrorPage(OAuthError),
+}
+
+/// The answer to an approval or denial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizationResponse {
+    /// Send the user agent here (303).
+    Redirect(AuthorizationRedirect),
+    /// Show this error as a page: the pending request is no longer valid.
+    ErrorPage(OAuthError),
+}
+
+/// A redirect back to the client's verified redirect URI, carrying `code` or `error`,
+/// `state` and `iss`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRedirect {
+    location: String,
+}
+
+impl AuthorizationRedirect {
+    fn new(redirect_uri: &str, params: &[(&str, &str)]) -> Result<Self, OAuthError> {
+        let mut url = Url::parse(redirect_uri)
+            .map_err(|_| OAuthError::invalid_request("the redirect URI cannot be parsed"))?;
+        {
+            let mut query = url.query_pairs_mut();
+            for (name, value) in params {
+                query.append_pair(name, value);
+            }
+        }
+        Ok(Self {
+            location: url.into(),
+        })
+    }
+
+    /// The URL to redirect to.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The parameters the redirect carries (decoded), for tests and logs.
+    pub fn params(&self) -> Vec<(String, String)> {
+        Url::parse(&self.location)
+            .map(|u| {
+                u.query_pairs()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The value of one redirect parameter.
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.params()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// As a `303 See Other` response.
+    pub fn to_response(&self) -> Response {
+        Response::redirect(&self.location)
+    }
+}
+
+/// A validated authorization request waiting for the user's decision.
+///
+/// It is serializable so the embedder can keep it in its server-side session. If it must
+/// travel through the browser, protect it from tampering (sign or encrypt it, or keep it
+/// server-side behind an opaque handle). Approval checks it again: the client and its
+/// redirect URI must still be registered and match, and it expires after
+/// [`Config::pending_lifetime`](crate::Config::pending_lifetime).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    pub(crate) client_id: ClientId,
+    pub(crate) redirect_uri: String,
+    pub(crate) redirect_uri_sent: bool,
+    pub(crate) scope: ScopeSet,
+    pub(crate) state: Option<String>,
+    pub(crate) code_challenge: Option<CodeChallenge>,
+    #[serde(with = "time::serde::timestamp")]
+    pub(crate) expires_at: OffsetDateTime,
+}
+
+impl PendingAuthorization {
+    /// The client asking.
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
+    }
+
+    /// The scopes asked for (to show on the consent page).
+    pub fn scope(&self) -> &ScopeSet {
+        &self.scope
+    }
+
+    /// The redirect URI the answer will go to.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// The client's `state`, echoed in the answer.
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
+    /// When the request expires.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.expires_at
+    }
+}
+
+/// Where an authorization error goes once the client and redirect URI are verified.
+pub(crate) struct VerifiedTarget<'a> {
+    pub redirect_uri: &'a str,
+    pub state: Option<&'a str>,
+    pub issuer: &'a str,
+}
+
+impl VerifiedTarget<'_> {
+    /// An error redirect carrying `error`, `error_description`, `state` and `iss`.
+    pub fn error(&self, error: &OAuthError) -> AuthorizeOutcome {
+        let mut params = vec![
+            ("error", error.code().as_str()),
+            ("error_description", error.description()),
+        ];
+        if let Some(state) = self.state {
+            params.push(("state", state));
+        }
+        params.push(("iss", self.issuer));
+        match AuthorizationRedirect::new(self.redirect_uri, &params) {
+            Ok(redirect) => AuthorizeOutcome::Redirect(redirect),
+            Err(page) => AuthorizeOutcome::ErrorPage(page),
+        }
+    }
+
+    /// The success redirect carrying `code`, `state` and `iss`.
+    pub fn code(&self, code: &str) -> Result<AuthorizationRedirect, OAuthError> {
+        let mut params = vec![("code", code)];
+        if let Some(state) = self.state {
+            params.push(("state", state));
+        }
+        params.push(("iss", self.issuer));
+        AuthorizationRedirect::new(self.redirect_uri, &params)
+    }
+}
+
+/// The redirect URI a request resolves to: the sent one if it matches a registration, the
+/// only registered one if none was sent, otherwise an error page.
+pub(crate) fn resolve_redirect_uri(
+    client: &Client,
+    sent: Option<&str>,
+) -> Result<String, OAuthError> {
+    match sent {
+        Some(uri) => match client.match_redirect_uri(uri) {
+            Some(_) => Ok(uri.to_owned()),
+            None => Err(OAuthError::invalid_request(
+                "the redirect_uri is not registered for this client",
+            )),
+        },
+        None => match client.redirect_uris() {
+            [only] => Ok(only.as_str().to_owned()),
+            _ => Err(OAuthError::invalid_request(
+                "the redirect_uri parameter is required for this client",
+            )),
+        },
+    }
+}
+
+/// An error page for an unverifiable client or redirect URI.
+pub(crate) fn page(description: &'static str) -> AuthorizeOutcome {
+    AuthorizeOutcome::ErrorPage(OAuthError::new(ErrorCode::InvalidRequest, description))
+}
+
+mod endpoint {
+    use super::*;
+    use crate::client::GrantType;
+    use crate::clock::Clock;
+    use crate::config::MAX_STATE_LEN;
+    use crate::engine::Engine;
+    use crate::error::Fault;
+    use crate::request::Params;
+    use crate::scope::resolve_requested;
+    use crate::secret::SecretHash;
+    use crate::storage::{CodeRecord, GrantId, Storage};
+
+    impl<S: Storage, C: Clock> Engine<S, C> {
+        /// Validates an authorization request given as its raw query string.
+        pub async fn authorize_query(&self, query: &str) -> Result<AuthorizeOutcome, Fault> {
+            match Params::parse(query) {
+                Ok(params) => self.authorize(&params).await,
+                // Nothing in an unparseable request can be trusted, the redirect URI least.
+                Err(error) => Ok(AuthorizeOutcome::ErrorPage(error)),
+            }
+        }
+
+        /// Validates an authorization request (RFC 6749 §4.1.1 with PKCE, RFC 7636).
+        ///
+        /// The client and redirect URI are checked first; until both are verified every
+        /// error is an [`AuthorizeOutcome::ErrorPage`]. After that, errors redirect to the
+        /// client with `error`, `state` and `iss`.
+        pub async fn authorize(&self, params: &Params) -> Result<AuthorizeOutcome, Fault> {
+            for name in ["client_id", "redirect_uri"] {
+                if params.is_repeated(name) {
+                    return Ok(page("the client_id or redirect_uri parameter is repeated"));
+                }
+            }
+            let Some(client_id) = params.get("client_id") else {
+                return Ok(page("the client_id parameter is missing"));
+            };
+            let Ok(client_id) = ClientId::new(client_id) else {
+                return Ok(page("unknown client"));
+            };
+            let Some(client) = self.storage.get_client(&client_id).await? else {
+                return Ok(page("unknown client"));
+            };
+            let sent_redirect = params.get("redirect_uri");
+            let redirect_uri = match resolve_redirect_uri(&client, sent_redirect) {
+                Ok(uri) => uri,
+                Err(error) => return Ok(AuthorizeOutcome::ErrorPage(error)),
+            };
+
+            // The redirect URI is verified: from here on, errors go back to the client.
+            // A state that is repeated or too long is not echoed.
+            let state = params
+                .single("state")
+                .ok()
+                .flatten()
+                .filter(|state| state.len() <= MAX_STATE_LEN);
+            let target = VerifiedTarget {
+                redirect_uri: &redirect_uri,
+                state,
+                issuer: self.config.issuer(),
+            };
+            if !params.repeated().is_empty() {
+                return Ok(target.error(&OAuthError::invalid_request("a parameter is repeated")));
+            }
+            if params.get("state").is_some_and(|s| s.len() > MAX_STATE_LEN) {
+                return Ok(target.error(&OAuthError::invalid_request("the state is too long")));
+            }
+            match params.get("response_type") {
+                None => {
+                    return Ok(target.error(&OAuthError::invalid_request(
+                        "the response_type parameter is missing",
+                    )))
+                }
+                Some("code") => {}
+                Some(_) => {
+                    return Ok(target.error(&OAuthError::new(
+                        ErrorCode::UnsupportedResponseType,
+                        "only the code response type is supported",
+                    )))
+                }
+            }
+            if !client.allows_grant(GrantType::AuthorizationCode) {
+                return Ok(target.error(&OAuthError::new(
+                    ErrorCode::UnauthorizedClient,
+                    "the client may not use the authorization code grant",
+                )));
+            }
+            let code_challenge = match (
+                params.get("code_challenge"),
+                params.get("code_challenge_method"),
+            ) {
+                (None, None) if client.danger_pkce_optional() => None,
+                (None, _) => {
+                    return Ok(target.error(&OAuthError::invalid_request(
+                        "code_challenge is required (PKCE with S256)",
+                    )))
+                }
+                (Some(challenge), method) => match CodeChallenge::s256(challenge, method) {
+                    Ok(challenge) => Some(challenge),
+                    Err(e) => return Ok(target.error(&OAuthError::invalid_request(e.to_string()))),
+                },
+            };
+            let scope = match resolve_requested(&client, params.get("scope")) {
+                Ok(scope) => scope,
+                Err(error) => return Ok(target.error(&error)),
+            };
+            Ok(AuthorizeOutcome::Pending(PendingAuthorization {
+                client_id,
+                redirect_uri: redirect_uri.clone(),
+                redirect_uri_sent: sent_redirect.is_some(),
+                scope,
+                state: state.map(str::to_owned),
+                code_challenge,
+                expires_at: self.clock.now() + self.config.pending_lifetime(),
+            }))
+        }
+
+        /// The user approved `pending` as `subject`, granting `granted` (a subset of what
+        /// was asked; the scope policy may narrow it further). Issues a code and answers
+        /// the redirect that carries it.
+        pub async fn approve(
+            &self,
+            pending: &PendingAuthorization,
+            subject: &str,
+            granted: &ScopeSet,
+        ) -> Result<AuthorizationResponse, Fault> {
+            let client = match self.recheck(pending).await? {
+                Ok(client) => client,
+                Err(error) => return Ok(AuthorizationResponse::ErrorPage(error)),
+            };
+            let target = pending.target(self.config.issuer());
+            if subject.is_empty() {
+                return Err(Fault::Config("approve needs a non-empty subject".into()));
+            }
+            if !granted.is_subset(&pending.scope) {
+                return Ok(redirect_error(
+                    &target,
+                    &OAuthError::invalid_scope(
+                        "the granted scope is wider than the requested scope",
+                    ),
+                ));
+            }
+            let scope = self
+                .scope_policy
+                .permitted(&client, Some(subject), granted)
+                .await
+                .intersection(granted);
+            if scope.is_empty() {
+                return Ok(redirect_error(
+                    &target,
+                    &OAuthError::new(
+                        ErrorCode::AccessDenied,
+                        "none of the requested scopes may be granted to this user",
+                    ),
+                ));
+            }
+            let now = self.clock.now();
+            let code = self.random.secret()?;
+            let record = CodeRecord {
+                hash: SecretHash::of(&code),
+                grant_id: GrantId(self.random.id()?),
+                client_id: client.id().clone(),
+                subject: subject.to_owned(),
+                redirect_uri: pending
+                    .redirect_uri_sent
+                    .then(|| pending.redirect_uri.clone()),
+                scope,
+                code_challenge: pending.code_challenge.clone(),
+                issued_at: now,
+                expires_at: now + self.config.code_lifetime(),
+                grant_expires_at: now + self.config.grant_lifetime(),
+            };
+            self.storage.insert_code(record).await?;
+            Ok(match target.code(&code) {
+                Ok(redirect) => AuthorizationResponse::Redirect(redirect),
+                Err(error) => AuthorizationResponse::ErrorPage(error),
+            })
+        }
+
+        /// The user denied `pending`: answers the `access_denied` redirect.
+        pub async fn deny(
+            &self,
+            pending: &PendingAuthorization,
+        ) -> Result<AuthorizationResponse, Fault> {
+            if let Err(error) = self.recheck(pending).await? {
+                return Ok(AuthorizationResponse::ErrorPage(error));
+            }
+            let target = pending.target(self.config.issuer());
+            Ok(redirect_error(
+                &target,
+                &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+            ))
+        }
+
+        /// Checks a pending request again: not expired, client still registered, redirect
+        /// URI still registered for it.
+        async fn recheck(
+            &self,
+            pending: &PendingAuthorization,
+        ) -> Result<Result<Client, OAuthError>, Fault> {
+            if self.clock.now() >= pending.expires_at {
+                return Ok(Err(OAuthError::invalid_request(
+                    "the authorization request expired",
+                )));
+            }
+            let Some(client) = self.storage.get_client(&pending.client_id).await? else {
+                return Ok(Err(OAuthError::invalid_request("unknown client")));
+            };
+            let sent = pending
+                .redirect_uri_sent
+                .then_some(pending.redirect_uri.as_str());
+            match resolve_redirect_uri(&client, sent) {
+                Ok(uri) if uri == pending.redirect_uri => Ok(Ok(client)),
+                _ => Ok(Err(OAuthError::invalid_request(
+                    "the redirect_uri is not registered for this client",
+                ))),
+            }
+        }
+    }
+
+    impl PendingAuthorization {
+        fn target<'a>(&'a self, issuer: &'a str) -> VerifiedTarget<'a> {
+            VerifiedTarget {
+                redirect_uri: &self.redirect_uri,
+                state: self.state.as_deref(),
+                issuer,
+            }
+        }
+    }
+
+    fn redirect_error(target: &VerifiedTarget<'_>, error: &OAuthError) -> AuthorizationResponse {
+        match target.error(error) {
+            AuthorizeOutcome::Redirect(redirect) => AuthorizationResponse::Redirect(redirect),
+            AuthorizeOutcome::ErrorPage(error) => AuthorizationResponse::ErrorPage(error),
+            AuthorizeOutcome::Pending(_) => AuthorizationResponse::ErrorPage(error.clone()),
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Client registrations and client authentication.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::redirect_uri::{RedirectUri, RedirectUriError};
+use crate::scope::ScopeSet;
+use crate::secret::SecretHash;
+
+/// Shortest client secret accepted at registration, in bytes.
+///
+/// Client secrets are stored as a single SHA-256, which is only safe for high-entropy
+/// values: use [`crate::RandomSource::secret`] (256 bits) to make them.
+pub const MIN_CLIENT_SECRET_LEN: usize = 32;
+/// Longest client identifier accepted, in bytes.
+pub const MAX_CLIENT_ID_LEN: usize = 255;
+
+/// A client identifier: 1 to 255 printable ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// Checks an identifier: 1 to 255 characters of `%x20-7E` (RFC 6749 Appendix A.1).
+    pub fn new(id: impl Into<String>) -> Result<Self, ClientError> {
+        let id = id.into();
+        if id.is_empty()
+            || id.len() > MAX_CLIENT_ID_LEN
+            || !id.bytes().all(|b| (0x20..=0x7e).contains(&b))
+        {
+            return Err(ClientError::InvalidClientId);
+        }
+        Ok(Self(id))
+    }
+
+    /// The identifier as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ClientId {
+    type Error = ClientError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<ClientId> for String {
+    fn from(id: ClientId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The grant types a client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GrantType {
+    /// `authorization_code` (with PKCE).
+    AuthorizationCode,
+    /// `client_credentials` (confidential clients only).
+    ClientCredentials,
+    /// `refresh_token`; a client with it receives refresh tokens from the code grant.
+    RefreshToken,
+}
+
+impl GrantType {
+    /// The grant type as it appears in `grant_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// Parses a `grant_type` value this engine supports.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "authorization_code" => Some(Self::AuthorizationCode),
+            "client_credentials" => Some(Self::ClientCredentials),
+            "refresh_token" => Some(Self::RefreshToken),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a client can keep a secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ClientKind {
+    /// A server-side client that authenticates with a secret (kept here as its hash).
+    Confidential {
+        /// SHA-256 of the client secret.
+        secret_hash: SecretHash,
+    },
+    /// A browser or native app: no secret; PKCE protects its codes.
+    Public,
+}
+
+impl fmt::Debug for ClientKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Confidential { .. } => f.write_str("Confidential"),
+            Self::Public => f.write_str("Public"),
+        }
+    }
+}
+
+/// Why a client registration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The identifier is empty, too long, or not printable ASCII.
+    #[error("the client id must be 1 to 255 printable ASCII characters")]
+    InvalidClientId,
+    /// The secret is shorter than [`MIN_CLIENT_SECRET_LEN`].
+    #[error("the client secret must be at least {MIN_CLIENT_SECRET_LEN} bytes of random data")]
+    WeakSecret,
+    /// A redirect URI cannot be registered.
+    #[error("redirect URI refused: {0}")]
+    RedirectUri(#[from] RedirectUriError),
+    /// A public client was given the client credentials grant.
+    #[error("a public client cannot use the client_credentials grant")]
+    PublicClientCredentials,
+    /// The code grant needs at least one redirect URI.
+    #[error("the authorization_code grant needs at least one redirect URI")]
+    NoRedirectUri,
+    /// Default scopes must be allowed scopes.
+    #[error("the default scopes must be a subset of the allowed scopes")]
+    DefaultScopeNotAllowed,
+}
+
+/// A registered client.
+///
+/// ```
+/// use oauth_core::{Client, GrantType, ScopeSet};
+///
+/// let client = Client::public("spa")?
+///     .redirect_uri("https://app.example/callback")?
+///     .allowed_scopes(ScopeSet::parse("read:users write:users")?)
+///     .default_scopes(ScopeSet::parse("read:users")?)
+///     .build()?;
+/// assert!(client.allows_grant(GrantType::AuthorizationCode));
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    id: ClientId,
+    kind: ClientKind,
+    redirect_uris: Vec<RedirectUri>,
+    grant_types: Vec<GrantType>,
+    allowed_scopes: ScopeSet,
+    default_scopes: ScopeSet,
+    danger_pkce_optional: bool,
+}
+
+impl Client {
+    /// Starts a public client (no secret), allowed the code and refresh grants.
+    pub fn public(id: impl Into<String>) -> Result<ClientBuilder, ClientError> {
+        ClientBuilder::new(id, ClientKind::Public)
+    }
+
+    /// Starts a confidential client whose secret is `secret` (at least
+    /// [`MIN_CLIENT_SECRET_LEN`] bytes; only its hash is kept), allowed the code and
+    /// refresh grants.
+    pub fn confidential(id: impl Into<String>, secret: &str) -> Result<ClientBuilder, ClientError> {
+        if secret.len() < MIN_CLIENT_SECRET_LEN {
+            return Err(ClientError::WeakSecret);
+        }
+        ClientBuilder::new(
+            id,
+            ClientKind::Confidential {
+                secret_hash: SecretHash::of(secret),
+            },
+        )
+    }
+
+    /// Starts a confidential client from a secret hash kept elsewhere.
+    pub fn confidential_with_hash(
+        id: impl Into<String>,
+        secret_hash: SecretHash,
+    ) -> Result<ClientBuilder, ClientError> {
+        ClientBuilder::new(id, ClientKind::Confidential { secret_hash })
+    }
+
+    /// The identifier.
+    pub fn id(&self) -> &ClientId {
+        &self.id
+    }
+
+    /// Confidential or public.
+    pub fn kind(&self) -> &ClientKind {
+        &self.kind
+    }
+
+    /// Whether the client authenticates with a secret.
+    pub fn is_confidential(&self) -> bool {
+        matches!(self.kind, ClientKind::Confidential { .. })
+    }
+
+    /// The registered redirect URIs.
+    pub fn redirect_uris(&self) -> &[RedirectUri] {
+        &self.redirect_uris
+    }
+
+    /// The grant types the client may use.
+    pub fn grant_types(&self) -> &[GrantType] {
+        &self.grant_types
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// The scopes the client may ask for.
+    pub fn allowed_scopes(&self) -> &ScopeSet {
+        &self.allowed_scopes
+    }
+
+    /// The scopes it gets when it asks for none.
+    pub fn default_scopes(&self) -> &ScopeSet {
+        &self.default_scopes
+    }
+
+    /// Whether this client may send authorization requests without PKCE (an opt-out).
+    pub fn danger_pkce_optional(&self) -> bool {
+        self.danger_pkce_optional
+    }
+
+    /// Checks a presented secret against the stored hash, in constant time. A public
+    /// client has no secret, so this is always `false` for it.
+    pub fn verify_secret(&self, presented: &str) -> bool {
+        match &self.kind {
+            ClientKind::Confidential { secret_hash } => {
+                SecretHash::of(presented).ct_eq(secret_hash)
+            }
+            ClientKind::Public => false,
+        }
+    }
+
+    /// The registered redirect URI that `requested` matches, if any.
+    pub fn match_redirect_uri(&self, requested: &str) -> Option<&RedirectUri> {
+        self.redirect_uris.iter().find(|r| r.matches(requested))
+    }
+}
+
+/// Builds a [`Client`], checking each part.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    client: Client,
+}
+
+impl ClientBuilder {
+    fn new(id: impl Into<String>, kind: ClientKind) -> Result<Self, ClientError> {
+        Ok(Self {
+            client: Client {
+                id: ClientId::new(id)?,
+                kind,
+                redirect_uris: Vec::new(),
+                grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                allowed_scopes: ScopeSet::empty(),
+                default_scopes: ScopeSet::empty(),
+                danger_pkce_optional: false,
+            },
+        })
+    }
+
+    /// Adds a redirect URI (validated: see [`RedirectUri::new`]).
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Result<Self, ClientError> {
+        let uri = RedirectUri::new(uri)?;
+        if !self.client.redirect_uris.contains(&uri) {
+            self.client.redirect_uris.push(uri);
+        }
+        Ok(self)
+    }
+
+    /// Replaces the allowed grant types.
+    pub fn grant_types(mut self, grants: impl IntoIterator<Item = GrantType>) -> Self {
+        let mut grants: Vec<GrantType> = grants.into_iter().collect();
+        grants.sort();
+        grants.dedup();
+        self.client.grant_types = grants;
+        self
+    }
+
+    /// Sets the scopes the client may ask for.
+    pub fn allowed_scopes(mut self, scopes: ScopeSet) -> Self {
+        self.client.allowed_scopes = scopes;
+        self
+    }
+
+    /// Sets the scopes given when a request names none (a subset of the allowed ones).
+    pub fn default_scopes(mut self, scopes: ScopeSet) -> Self {
+        self.client.default_scopes = scopes;
+        self
+    }
+
+    /// Lets this client send authorization requests without PKCE. This weakens the code
+    /// grant against code injection and interception (RFC 9700 §2.1.1); it exists only
+    /// for legacy confidential clients that cannot be changed.
+    pub fn danger_allow_missing_pkce(mut self) -> Self {
+        self.client.danger_pkce_optional = true;
+        self
+    }
+
+    /// Checks the registration as a whole.
+    pub fn build(self) -> Result<Client, ClientError> {
+        let client = self.client;
+        if client.allows_grant(GrantType::ClientCredentials) && !client.is_confidential() {
+            return Err(ClientError::PublicClientCredentials);
+        }
+        if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
+            return Err(ClientError::NoRedirectUri);
+        }
+        if !client.default_scopes.is_subset(&client.allowed_scopes) {
+            return Err(ClientError::DefaultScopeNotAllowed);
+        }
+        Ok(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn secret_is_stored_hashed_and_checked() {
+        let client = Client::confidential("c", SECRET)
+            .unwrap()
+            .grant_types([GrantType::ClientCredentials])
+            .build()
+            .unwrap();
+        assert!(client.verify_secret(SECRET));
+        assert!(!client.verify_secret("0123456789abcdef0123456789abcdeF"));
+        assert!(!format!("{client:?}").contains(SECRET));
+        assert!(!serde_json::to_string(&client).unwrap().contains(SECRET));
+    }
+
+    #[test]
+    fn weak_secrets_and_public_client_credentials_are_refused() {
+        assert_eq!(
+            Client::confidential("c", "short").unwrap_err(),
+            ClientError::WeakSecret
+        );
+        let public = Client::public("p")
+            .unwrap()
+            .grant_types([GrantType::ClientCredentials])
+            .build();
+        assert_eq!(public.unwrap_err(), ClientError::PublicClientCredentials);
+    }
+
+    #[test]
+    fn az03_client_registration_refuses_bad_redirect_uris() {
+        for bad in [
+            "javascript:alert(1)",
+            "http://app.example/cb",
+            "https://a.example/#x",
+        ] {
+            assert!(
+                Client::public("p").unwrap().redirect_uri(bad).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.5).
+//!
+//! The code is consumed in one atomic storage call before anything else is checked, so
+//! two racing redemptions can never both succeed. A replay (a code consumed before) that
+//! carries the right client and proof revokes everything issued from the code: the
+//! legitimate client or the attacker got those tokens, and the server cannot tell which
+//! (RFC 6749 §4.1.2, RFC 9700 §4.5). A replay that fails its own checks revokes nothing,
+//! so a stranger holding only a leaked code cannot end a victim's session.
+
+use super::{refuse_on_error, TokenOutcome};
+use crate::client::{Client, GrantType};
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::error::{Fault, OAuthError};
+use crate::secret::SecretHash;
+use crate::storage::{CodeConsumption, CodeRecord, GrantRecord, Issuance, Storage};
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    pub(super) async fn exchange_code(
+        &self,
+        client: &Client,
+        params: &crate::request::Params,
+    ) -> Result<TokenOutcome, Fault> {
+        let code = refuse_on_error!(params.required("code"));
+        let redirect_uri = params.get("redirect_uri");
+        let verifier = params.get("code_verifier");
+        let now = self.clock.now();
+
+        let record = match self.storage.consume_code(&SecretHash::of(code)).await? {
+            CodeConsumption::Consumed(record) => record,
+            CodeConsumption::AlreadyConsumed(record) => {
+                // Expiry is not checked: a replay after the code expired is still a replay.
+                if check_redemption(&record, client, redirect_uri, verifier).is_ok() {
+                    self.storage.revoke_grant(&record.grant_id).await?;
+                }
+                return Ok(
+                    OAuthError::invalid_grant("the code is invalid, expired or used").into(),
+                );
+            }
+            CodeConsumption::NotFound => {
+                return Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into())
+            }
+        };
+        refuse_on_error!(check_redemption(&record, client, redirect_uri, verifier));
+        if now >= record.expires_at {
+            return Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into());
+        }
+
+        let grant = GrantRecord {
+            id: record.grant_id,
+            client_id: record.client_id,
+            subject: Some(record.subject),
+            scope: record.scope.clone(),
+            created_at: now,
+            expires_at: record.grant_expires_at,
+        };
+        let with_refresh = client.allows_grant(GrantType::RefreshToken);
+        let (issued, tokens) = self.mint_tokens(&grant, record.scope, with_refresh, now)?;
+        match self.storage.issue(&grant, &tokens).await? {
+            Issuance::Issued => Ok(TokenOutcome::Issued(issued)),
+            Issuance::GrantRevoked => {
+                Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into())
+            }
+        }
+    }
+}
+
+/// The checks a redemption must pass, whether first or replayed: same client, same
+/// redirect URI as the authorization request, and the PKCE proof.
+fn check_redemption(
+    record: &CodeRecord,
+    client: &Client,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<(), OAuthError> {
+    if record.client_id != *client.id() {
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    match (&record.redirect_uri, redirect_uri) {
+        (Some(expected), Some(sent)) if expected == sent => {}
+        (None, None) => {}
+        // Not sent at authorization (one URI registered): a value sent now must be that one.
+        (None, Some(sent)) if client.redirect_uris().iter().any(|r| r.as_str() == sent) => {}
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                "the redirect_uri does not match the authorization request",
+            ))
+        }
+    }
+    match (&record.code_challenge, verifier) {
+        (Some(challenge), Some(verifier)) => challenge
+            .verify(verifier)
+            .map_err(|e| OAuthError::invalid_grant(e.to_string())),
+        (Some(_), None) => Err(OAuthError::invalid_grant(
+            "the code_verifier parameter is missing",
+        )),
+        // OAuth 2.1 §4.1.3: a verifier for a code issued without a challenge is refused,
+        // so a downgrade cannot pass unnoticed.
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_verifier sent for a code issued without code_challenge",
+        )),
+        (None, None) => Ok(()),
+    }
+}

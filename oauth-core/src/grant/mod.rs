@@ -1,0 +1,162 @@
+//! The token endpoint (RFC 6749 §3.2), without HTTP, and one file per grant type.
+
+mod authorization_code;
+mod client_credentials;
+mod refresh_token;
+
+use time::OffsetDateTime;
+
+use crate::client::GrantType;
+use crate::client_auth::authenticate_client;
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::error::{ErrorCode, Fault, OAuthError};
+use crate::request::Params;
+use crate::response::Response;
+use crate::scope::ScopeSet;
+use crate::storage::{GrantRecord, Storage, TokenKind, TokenRecord};
+use crate::token::{mint, IssuedTokens};
+
+/// What the token endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOutcome {
+    /// Tokens were issued.
+    Issued(IssuedTokens),
+    /// The request was refused with this OAuth error.
+    Refused(OAuthError),
+}
+
+impl TokenOutcome {
+    /// As an HTTP response: 200 with the tokens, or the error's status, JSON body and
+    /// headers. Always `Cache-Control: no-store`.
+    pub fn to_response(&self) -> Response {
+        match self {
+            TokenOutcome::Issued(tokens) => tokens.to_response(),
+            TokenOutcome::Refused(error) => Response::from_error(error),
+        }
+    }
+
+    /// The issued tokens, if any.
+    pub fn issued(&self) -> Option<&IssuedTokens> {
+        match self {
+            TokenOutcome::Issued(tokens) => Some(tokens),
+            TokenOutcome::Refused(_) => None,
+        }
+    }
+
+    /// The error, if refused.
+    pub fn error(&self) -> Option<&OAuthError> {
+        match self {
+            TokenOutcome::Issued(_) => None,
+            TokenOutcome::Refused(error) => Some(error),
+        }
+    }
+}
+
+impl From<OAuthError> for TokenOutcome {
+    fn from(error: OAuthError) -> Self {
+        TokenOutcome::Refused(error)
+    }
+}
+
+/// Returns the OAuth error early from a `Result<_, OAuthError>` inside a grant handler.
+macro_rules! refuse_on_error {
+    ($checked:expr) => {
+        match $checked {
+            Ok(value) => value,
+            Err(error) => return Ok(TokenOutcome::Refused(error)),
+        }
+    };
+}
+pub(crate) use refuse_on_error;
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// Answers a token request given as its raw `application/x-www-form-urlencoded` body
+    /// and `Authorization` header value.
+    pub async fn token_form(
+        &self,
+        body: &str,
+        authorization: Option<&str>,
+    ) -> Result<TokenOutcome, Fault> {
+        let params = refuse_on_error!(Params::parse(body));
+        self.token(&params, authorization).await
+    }
+
+    /// Answers a token request (RFC 6749 §3.2).
+    pub async fn token(
+        &self,
+        params: &Params,
+        authorization: Option<&str>,
+    ) -> Result<TokenOutcome, Fault> {
+        if !params.repeated().is_empty() {
+            return Ok(OAuthError::invalid_request("a parameter is repeated").into());
+        }
+        let Some(grant_type) = params.get("grant_type") else {
+            return Ok(OAuthError::invalid_request("the grant_type parameter is missing").into());
+        };
+        let Some(grant_type) = GrantType::parse(grant_type) else {
+            return Ok(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "the grant type is not supported",
+            )
+            .into());
+        };
+        let client =
+            refuse_on_error!(authenticate_client(&self.storage, params, authorization).await?);
+        if !client.allows_grant(grant_type) {
+            return Ok(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "the client may not use this grant type",
+            )
+            .into());
+        }
+        match grant_type {
+            GrantType::AuthorizationCode => self.exchange_code(&client, params).await,
+            GrantType::ClientCredentials => self.client_credentials(&client, params).await,
+            GrantType::RefreshToken => self.refresh(&client, params).await,
+        }
+    }
+
+    /// Mints an access token for `grant` with `access_scope`, and a refresh token with the
+    /// grant's scope when `with_refresh`. Answers the response and the records to store.
+    pub(crate) fn mint_tokens(
+        &self,
+        grant: &GrantRecord,
+        access_scope: ScopeSet,
+        with_refresh: bool,
+        now: OffsetDateTime,
+    ) -> Result<(IssuedTokens, Vec<TokenRecord>), Fault> {
+        let access_expires = (now + self.config.access_token_lifetime()).min(grant.expires_at);
+        let access = mint(
+            &self.random,
+            TokenKind::Access,
+            grant,
+            access_scope.clone(),
+            now,
+            access_expires,
+        )?;
+        let mut records = vec![access.record];
+        let mut refresh_token = None;
+        if with_refresh {
+            let refresh_expires =
+                (now + self.config.refresh_token_lifetime()).min(grant.expires_at);
+            let refresh = mint(
+                &self.random,
+                TokenKind::Refresh,
+                grant,
+                grant.scope.clone(),
+                now,
+                refresh_expires,
+            )?;
+            records.push(refresh.record);
+            refresh_token = Some(refresh.value);
+        }
+        let issued = IssuedTokens {
+            access_token: access.value,
+            expires_in: (access_expires - now).whole_seconds(),
+            refresh_token,
+            scope: access_scope,
+        };
+        Ok((issued, records))
+    }
+}

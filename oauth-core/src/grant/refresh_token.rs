@@ -1,0 +1,76 @@
+//! The refresh token grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2).
+//!
+//! Every use returns a new refresh token and retires the old one in one atomic storage
+//! call. A retired token presented again means two parties hold it, so the whole grant
+//! (its live refresh token and access tokens) is revoked.
+
+use super::{refuse_on_error, TokenOutcome};
+use crate::client::Client;
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::error::{Fault, OAuthError};
+use crate::request::Params;
+use crate::scope::ScopeSet;
+use crate::secret::SecretHash;
+use crate::storage::{GrantRecord, Rotation, Storage, TokenKind};
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    pub(super) async fn refresh(
+        &self,
+        client: &Client,
+        params: &Params,
+    ) -> Result<TokenOutcome, Fault> {
+        let presented = refuse_on_error!(params.required("refresh_token"));
+        let hash = SecretHash::of(presented);
+        let invalid =
+            || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+        let now = self.clock.now();
+
+        let Some(record) = self.storage.get_token(&hash).await? else {
+            return Ok(invalid().into());
+        };
+        if record.kind != TokenKind::Refresh || record.client_id != *client.id() {
+            return Ok(invalid().into());
+        }
+        if record.revoked || now >= record.expires_at {
+            return Ok(invalid().into());
+        }
+        if record.rotated {
+            self.storage.revoke_grant(&record.grant_id).await?;
+            return Ok(invalid().into());
+        }
+        let access_scope = match params.get("scope") {
+            None => record.scope.clone(),
+            Some(text) => {
+                let asked = refuse_on_error!(
+                    ScopeSet::parse(text).map_err(|e| OAuthError::invalid_scope(e.to_string()))
+                );
+                if !asked.is_subset(&record.scope) {
+                    return Ok(
+                        OAuthError::invalid_scope("the scope is wider than the grant's").into(),
+                    );
+                }
+                asked
+            }
+        };
+
+        let grant = GrantRecord {
+            id: record.grant_id.clone(),
+            client_id: record.client_id.clone(),
+            subject: record.subject.clone(),
+            scope: record.scope.clone(),
+            created_at: record.issued_at,
+            expires_at: record.grant_expires_at,
+        };
+        let (issued, tokens) = self.mint_tokens(&grant, access_scope, true, now)?;
+        match self.storage.rotate_refresh(&hash, &tokens).await? {
+            Rotation::Rotated => Ok(TokenOutcome::Issued(issued)),
+            Rotation::AlreadyRotated => {
+                // Another request rotated it between our read and our rotation: a reuse.
+                self.storage.revoke_grant(&record.grant_id).await?;
+                Ok(invalid().into())
+            }
+            Rotation::Revoked | Rotation::NotFound => Ok(invalid().into()),
+        }
+    }
+}

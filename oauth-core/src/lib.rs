@@ -1,0 +1,124 @@
+//! # finrift `oauth-core`
+//!
+//! An embeddable OAuth 2.0 authorization-server engine. It holds no HTTP types and reads no
+//! wall clock: requests come in as plain values (query or form pairs and the
+//! `Authorization` header), answers go out as plain values (a status, headers and a JSON
+//! body, or a redirect URL), time comes from a [`Clock`], and data lives in any
+//! [`Storage`]. Put it inside any web framework with a thin adapter, and test whole flows
+//! in plain unit tests.
+//!
+//! Secure by default (RFC 9700, OAuth 2.1): PKCE with `S256` on every code request, exact
+//! redirect URI matching, single-use codes that live 60 seconds, refresh tokens that
+//! rotate on every use with reuse revoking the grant, `iss` in every authorization
+//! response (RFC 9207), and codes, tokens and client secrets kept only as SHA-256 hashes.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use oauth_core::{
+//!     AuthorizationResponse, AuthorizeOutcome, Client, CodeChallenge, Config, Engine,
+//!     ManualClock, ScopeSet, TokenOutcome,
+//! };
+//! use oauth_store_memory::MemoryStore;
+//! use time::macros::datetime;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let clock = ManualClock::new(datetime!(2030-01-01 00:00 UTC));
+//! let engine = Engine::new(MemoryStore::new(), clock, Config::new("https://auth.example")?);
+//! engine
+//!     .register_client(
+//!         Client::public("app")?
+//!             .redirect_uri("https://app.example/cb")?
+//!             .allowed_scopes(ScopeSet::parse("read:users write:users")?)
+//!             .build()?,
+//!     )
+//!     .await?;
+//!
+//! // 1. The authorization request, as the browser brings it.
+//! let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+//! let challenge = CodeChallenge::from_verifier(verifier);
+//! let query = format!(
+//!     "response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb\
+//!      &scope=read%3Ausers&state=xyz&code_challenge={}&code_challenge_method=S256",
+//!     challenge.as_str()
+//! );
+//! let AuthorizeOutcome::Pending(pending) = engine.authorize_query(&query).await? else {
+//!     panic!("a valid request is pending the user's decision");
+//! };
+//!
+//! // 2. The user logged in and consented (your code): approve as that subject.
+//! let AuthorizationResponse::Redirect(redirect) =
+//!     engine.approve(&pending, "alice", pending.scope()).await?
+//! else {
+//!     panic!("approval redirects to the client");
+//! };
+//! let code = redirect.param("code").expect("a code");
+//! assert_eq!(redirect.param("iss").as_deref(), Some("https://auth.example"));
+//!
+//! // 3. The client redeems the code at the token endpoint.
+//! let body = format!(
+//!     "grant_type=authorization_code&code={code}&client_id=app\
+//!      &redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={verifier}"
+//! );
+//! let TokenOutcome::Issued(tokens) = engine.token_form(&body, None).await? else {
+//!     panic!("tokens are issued");
+//! };
+//! assert_eq!(tokens.scope.to_string(), "read:users");
+//! assert!(tokens.refresh_token.is_some());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Errors
+//!
+//! An OAuth error is an ordinary outcome ([`OAuthError`] inside [`AuthorizeOutcome`],
+//! [`AuthorizationResponse`] or [`TokenOutcome`]) with its RFC code, HTTP status and
+//! headers. `Err(`[`Fault`]`)` means the server itself failed (storage, configuration); an
+//! adapter answers it with [`Response::from_fault`] and logs it.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod authorize;
+mod client;
+mod client_auth;
+mod clock;
+mod config;
+mod engine;
+mod error;
+mod grant;
+mod pkce;
+mod redirect_uri;
+mod request;
+mod response;
+mod scope;
+mod secret;
+pub mod storage;
+mod token;
+
+pub use authorize::{
+    AuthorizationRedirect, AuthorizationResponse, AuthorizeOutcome, PendingAuthorization,
+};
+pub use client::{
+    Client, ClientBuilder, ClientError, ClientId, ClientKind, GrantType, MAX_CLIENT_ID_LEN,
+    MIN_CLIENT_SECRET_LEN,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, MAX_STATE_LEN};
+pub use engine::Engine;
+pub use error::{ErrorCode, Fault, OAuthError};
+pub use grant::TokenOutcome;
+pub use pkce::{CodeChallenge, PkceError, CHALLENGE_LEN, MAX_VERIFIER_LEN, MIN_VERIFIER_LEN};
+pub use redirect_uri::{RedirectUri, RedirectUriError, MAX_REDIRECT_URI_LEN};
+pub use request::{
+    form_decode, Authorization, BasicCredentials, Params, MAX_AUTHORIZATION_LEN, MAX_PARAMS_BYTES,
+    MAX_PARAM_COUNT, MAX_PARAM_LEN,
+};
+pub use response::Response;
+pub use scope::{
+    resolve_requested, PermitAll, Scope, ScopeError, ScopePolicy, ScopeSet, MAX_SCOPE_LEN,
+};
+pub use secret::{RandomSource, SecretHash, SECRET_BYTES};
+pub use storage::{ClientStore, CodeStore, Storage, StorageError, StorageErrorKind, TokenStore};
+pub use token::{AccessTokenFormat, IssuedTokens};

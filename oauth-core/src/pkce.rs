@@ -1,0 +1,197 @@
+//! PKCE (RFC 7636) with the `S256` method only.
+//!
+//! `plain` protects nothing against an attacker who can read the authorization request,
+//! so finrift does not offer it. A challenge is the base64url (no padding) SHA-256 of the
+//! verifier: exactly 43 characters.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ring::digest;
+use serde::{Deserialize, Serialize};
+
+use crate::secret::ct_eq;
+
+/// Length of an `S256` code challenge: base64url of 32 bytes, without padding.
+pub const CHALLENGE_LEN: usize = 43;
+/// Shortest code verifier RFC 7636 §4.1 allows.
+pub const MIN_VERIFIER_LEN: usize = 43;
+/// Longest code verifier RFC 7636 §4.1 allows.
+pub const MAX_VERIFIER_LEN: usize = 128;
+
+/// A validated `S256` code challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CodeChallenge(String);
+
+/// Why a PKCE parameter was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PkceError {
+    /// `code_challenge_method` was not `S256`.
+    #[error("code_challenge_method must be S256")]
+    UnsupportedMethod,
+    /// The challenge is not 43 base64url characters.
+    #[error("code_challenge must be 43 base64url characters")]
+    MalformedChallenge,
+    /// The verifier is not 43 to 128 unreserved characters.
+    #[error("code_verifier must be 43 to 128 unreserved characters")]
+    MalformedVerifier,
+    /// The verifier does not match the challenge.
+    #[error("code_verifier does not match the code_challenge")]
+    Mismatch,
+}
+
+impl CodeChallenge {
+    /// Checks an `S256` challenge from an authorization request. `method` is the
+    /// `code_challenge_method` parameter; it must be present and equal to `S256`.
+    pub fn s256(challenge: &str, method: Option<&str>) -> Result<Self, PkceError> {
+        if method != Some("S256") {
+            return Err(PkceError::UnsupportedMethod);
+        }
+        Self::parse(challenge)
+    }
+
+    fn parse(challenge: &str) -> Result<Self, PkceError> {
+        let well_formed = challenge.len() == CHALLENGE_LEN
+            && challenge
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            // The last character carries 4 padding bits that must be zero for a real digest.
+            && URL_SAFE_NO_PAD.decode(challenge).is_ok();
+        if well_formed {
+            Ok(Self(challenge.to_owned()))
+        } else {
+            Err(PkceError::MalformedChallenge)
+        }
+    }
+
+    /// The challenge for `verifier` (for clients and tests).
+    pub fn from_verifier(verifier: &str) -> Self {
+        Self(s256(verifier))
+    }
+
+    /// Checks `verifier` against this challenge, in constant time.
+    pub fn verify(&self, verifier: &str) -> Result<(), PkceError> {
+        check_verifier_syntax(verifier)?;
+        if ct_eq(s256(verifier).as_bytes(), self.0.as_bytes()) {
+            Ok(())
+        } else {
+            Err(PkceError::Mismatch)
+        }
+    }
+
+    /// The challenge text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CodeChallenge {
+    type Error = PkceError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<CodeChallenge> for String {
+    fn from(challenge: CodeChallenge) -> Self {
+        challenge.0
+    }
+}
+
+fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+}
+
+/// RFC 7636 §4.1: `code-verifier = 43*128unreserved`, unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~".
+fn check_verifier_syntax(verifier: &str) -> Result<(), PkceError> {
+    let len_ok = (MIN_VERIFIER_LEN..=MAX_VERIFIER_LEN).contains(&verifier.len());
+    let chars_ok = verifier
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    if len_ok && chars_ok {
+        Ok(())
+    } else {
+        Err(PkceError::MalformedVerifier)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 7636 Appendix B.
+    const RFC7636_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const RFC7636_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    #[test]
+    fn rfc7636_appendix_b_vector() {
+        assert_eq!(
+            CodeChallenge::from_verifier(RFC7636_VERIFIER).as_str(),
+            RFC7636_CHALLENGE
+        );
+        let challenge = CodeChallenge::s256(RFC7636_CHALLENGE, Some("S256")).unwrap();
+        assert_eq!(challenge.verify(RFC7636_VERIFIER), Ok(()));
+    }
+
+    #[test]
+    fn az05_plain_or_missing_method_is_refused() {
+        assert_eq!(
+            CodeChallenge::s256(RFC7636_CHALLENGE, Some("plain")),
+            Err(PkceError::UnsupportedMethod)
+        );
+        assert_eq!(
+            CodeChallenge::s256(RFC7636_CHALLENGE, None),
+            Err(PkceError::UnsupportedMethod)
+        );
+        assert_eq!(
+            CodeChallenge::s256(RFC7636_CHALLENGE, Some("s256")),
+            Err(PkceError::UnsupportedMethod)
+        );
+    }
+
+    #[test]
+    fn az05_challenge_must_be_43_base64url_characters() {
+        for bad in [
+            &RFC7636_CHALLENGE[..42],
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cMA",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c=",
+            "",
+        ] {
+            assert_eq!(
+                CodeChallenge::s256(bad, Some("S256")),
+                Err(PkceError::MalformedChallenge),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tk04_wrong_or_malformed_verifier_is_refused() {
+        let challenge = CodeChallenge::from_verifier(RFC7636_VERIFIER);
+        let mut wrong = RFC7636_VERIFIER.to_owned();
+        wrong.replace_range(0..1, "e");
+        assert_eq!(challenge.verify(&wrong), Err(PkceError::Mismatch));
+        assert_eq!(
+            challenge.verify(&RFC7636_VERIFIER[..42]),
+            Err(PkceError::MalformedVerifier)
+        );
+        assert_eq!(
+            challenge.verify(&"a".repeat(129)),
+            Err(PkceError::MalformedVerifier)
+        );
+        let with_space = format!("{} ", &RFC7636_VERIFIER[..43]);
+        assert_eq!(
+            challenge.verify(&with_space),
+            Err(PkceError::MalformedVerifier)
+        );
+        // The verifier's syntax is checked even when its hash would match.
+        let odd = "a+".repeat(22);
+        let odd_challenge = CodeChallenge::from_verifier(&odd);
+        assert_eq!(
+            odd_challenge.verify(&odd),
+            Err(PkceError::MalformedVerifier)
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The storage traits: the contract every backend honours.
+//!
+//! Storage is split by concern ([`ClientStore`], [`CodeStore`], [`TokenStore`]) and
+//! combined into [`Storage`], which every type implementing the three has. The traits are
+//! async (`async_trait`, so `dyn Storage` works), take `&self`, and are `Send + Sync`.
+//!
+//! Rules for every backend:
+//! - **Hashes only.** Codes, tokens and client secrets arrive as [`SecretHash`]es; the
+//!   values never reach storage.
+//! - **No clock.** Every instant comes from the engine as an argument or a record field.
+//! - **Atomic single use.** [`CodeStore::consume_code`] and [`TokenStore::rotate_refresh`]
+//!   each succeed for exactly one caller, even when many race, across every process that
+//!   shares the store. Get-then-update in two steps is not enough: use one conditional
+//!   statement or one transaction (`UPDATE … SET consumed = 1 WHERE hash = ? AND consumed = 0`).
+//! - **Errors keep their source** ([`StorageError::with_source`]) and hold no secret.
+
+mod error;
+mod records;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+pub use error::{StorageError, StorageErrorKind};
+pub use records::{
+    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenKind,
+    TokenRecord,
+};
+
+use crate::client::{Client, ClientId};
+use crate::secret::SecretHash;
+
+/// The client registry: read on every request, written rarely.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// The client with `id`, or `None`.
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError>;
+
+    /// Inserts `client`, or replaces the registration with the same id.
+    async fn put_client(&self, client: Client) -> Result<(), StorageError>;
+}
+
+/// Authorization codes.
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Stores a new code. A record with the same hash already present is a
+    /// [`StorageErrorKind::Conflict`] and leaves the stored one unchanged.
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError>;
+
+    /// Consumes the code with `hash`, atomically.
+    ///
+    /// Exactly one call ever gets [`CodeConsumption::Consumed`] for a given code, however
+    /// many race. Every later call gets [`CodeConsumption::AlreadyConsumed`] with the same
+    /// record (so the engine can revoke the grant after checking the replayer's proof),
+    /// for as long as the record is kept (see [`TokenStore::purge_expired`]). Expiry is
+    /// the engine's check, not the store's: an expired code is still consumed and returned.
+    async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError>;
+}
+
+/// Access tokens, refresh tokens and the grants they belong to.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Stores `tokens` for `grant`, creating the grant record if it is new.
+    ///
+    /// If the grant was revoked (even before it was ever stored: [`TokenStore::revoke_grant`]
+    /// leaves a mark), nothing is stored and the answer is [`Issuance::GrantRevoked`]; this
+    /// closes the race where a code replay revokes a grant while its first redemption is
+    /// still issuing. A token hash already present is a [`StorageErrorKind::Conflict`] and
+    /// nothing is stored. All or nothing.
+    async fn issue(
+        &self,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Issuance, StorageError>;
+
+    /// The token with `hash`, whatever its state (revoked, rotated, expired), or `None`.
+    async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError>;
+
+    /// Rotates the refresh token with hash `old`, atomically: marks it rotated and stores
+    /// `new_tokens` (which belong to the same grant) in one step.
+    ///
+    /// Exactly one call ever gets [`Rotation::Rotated`] for a given token, however many
+    /// race; later calls get [`Rotation::AlreadyRotated`] (a reuse, upon which the engine
+    /// revokes the grant). A revoked token or grant gives [`Rotation::Revoked`]. Only
+    /// `Rotated` stores anything.
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        new_tokens: &[TokenRecord],
+    ) -> Result<Rotation, StorageError>;
+
+    /// Revokes the one token with `hash`. Answers whether a token was found.
+    async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError>;
+
+    /// Revokes the grant `id` and every token of it, and marks the grant revoked so that
+    /// no token can be issued for it afterwards (see [`TokenStore::issue`]). Answers how
+    /// many tokens went from live to revoked.
+    async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError>;
+
+    /// Deletes what can no longer matter at `before`:
+    /// - codes never consumed whose `expires_at` is at or before `before`; consumed codes
+    ///   whose `grant_expires_at` is (replay detection needs them until then);
+    /// - access tokens whose `expires_at` is at or before `before`;
+    /// - refresh tokens whose `grant_expires_at` is (a rotated-away one is what detects reuse);
+    /// - grants whose `expires_at` is.
+    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError>;
+}
+
+/// Everything the engine needs from storage. Implemented for every type that
+/// implements the three concerns.
+pub trait Storage: ClientStore + CodeStore + TokenStore {}
+
+impl<T: ClientStore + CodeStore + TokenStore> Storage for T {}
+
+#[async_trait]
+impl<T: ClientStore + ?Sized> ClientStore for std::sync::Arc<T> {
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> {
+        (**self).get_client(id).await
+    }
+    async fn put_client(&self, client: Client) -> Result<(), StorageError> {
+        (**self).put_client(client).await
+    }
+}
+
+#[async_trait]
+impl<T: CodeStore + ?Sized> CodeStore for std::sync::Arc<T> {
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
+        (**self).insert_code(code).await
+    }
+    async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
+        (**self).consume_code(hash).await
+    }
+}
+
+#[async_trait]
+impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
+    async fn issue(
+        &self,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Issuance, StorageError> {
+        (**self).issue(grant, tokens).await
+    }
+    async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
+        (**self).get_token(hash).await
+    }
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        new_tokens: &[TokenRecord],
+    ) -> Result<Rotation, StorageError> {
+        (**self).rotate_refresh(old, new_tokens).await
+    }
+    async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError> {
+        (**self).revoke_token(hash).await
+    }
+    async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
+        (**self).revoke_grant(id).await
+    }
+    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
+        (**self).purge_expired(before).await
+    }
+}

@@ -1,0 +1,56 @@
+//! The successful token response (RFC 6749 §5.1).
+
+use std::fmt;
+
+use crate::response::Response;
+use crate::scope::ScopeSet;
+
+/// Tokens issued by the token endpoint.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedTokens {
+    /// The access token.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The refresh token, when one was issued.
+    pub refresh_token: Option<String>,
+    /// The access token's scope.
+    pub scope: ScopeSet,
+}
+
+impl IssuedTokens {
+    /// The JSON body: `access_token`, `token_type: "Bearer"`, `expires_in`,
+    /// `refresh_token` when issued, and `scope`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope.to_string(),
+        });
+        if let (Some(refresh), Some(map)) = (&self.refresh_token, body.as_object_mut()) {
+            map.insert("refresh_token".into(), refresh.clone().into());
+        }
+        body
+    }
+
+    /// The 200 response, with `Cache-Control: no-store`.
+    pub fn to_response(&self) -> Response {
+        Response::json_no_store(200, &self.to_json())
+    }
+}
+
+impl fmt::Debug for IssuedTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Tokens are bearer credentials: never in logs.
+        f.debug_struct("IssuedTokens")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
