@@ -1,0 +1,43 @@
+//! A map split into independently locked shards, so that unrelated keys never contend.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::{Mutex, MutexGuard};
+
+const SHARDS: usize = 16;
+
+/// A hash map split into [`SHARDS`] mutex-guarded parts.
+#[derive(Debug)]
+pub(crate) struct ShardedMap<K, V> {
+    shards: Vec<Mutex<HashMap<K, V>>>,
+    hasher: RandomState,
+}
+
+impl<K: Hash + Eq, V> ShardedMap<K, V> {
+    pub(crate) fn new() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// Locks the shard that holds `key`.
+    pub(crate) fn shard(&self, key: &K) -> MutexGuard<'_, HashMap<K, V>> {
+        // Shard count is a power of two; the modulo keeps the index in range.
+        let index = (self.hasher.hash_one(key) as usize) % SHARDS;
+        lock(&self.shards[index])
+    }
+
+    /// Locks each shard in turn (for sweeps such as purging).
+    pub(crate) fn each_shard(&self) -> impl Iterator<Item = MutexGuard<'_, HashMap<K, V>>> {
+        self.shards.iter().map(lock)
+    }
+}
+
+/// Every critical section here leaves its map consistent before it can panic (there is no
+/// code that can panic between two related writes), so a poisoned lock is safe to reuse.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,246 @@
+//! The in-memory store.
+
+use async_trait::async_trait;
+use oauth_core::storage::{
+    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenKind,
+    TokenRecord,
+};
+use oauth_core::{Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
+use time::OffsetDateTime;
+
+use crate::sharded::ShardedMap;
+
+/// A stored code and whether it was consumed.
+#[derive(Debug)]
+struct CodeEntry {
+    record: CodeRecord,
+    consumed: bool,
+}
+
+/// A grant: its record once issued, whether it is revoked, and its tokens' hashes.
+#[derive(Debug, Default)]
+struct GrantEntry {
+    record: Option<GrantRecord>,
+    revoked: bool,
+    tokens: Vec<SecretHash>,
+}
+
+/// An in-memory [`Storage`](oauth_core::Storage).
+///
+/// Lock order, always: a grant shard, then token shards. Operations that change tokens of
+/// a grant (issue, rotate, revoke a grant) hold the grant's shard for their whole span, so
+/// a grant revoked concurrently with an issuance either sees the new tokens and revokes
+/// them, or makes the issuance fail.
+#[derive(Debug)]
+pub struct MemoryStore {
+    clients: ShardedMap<ClientId, Client>,
+    codes: ShardedMap<SecretHash, CodeEntry>,
+    tokens: ShardedMap<SecretHash, TokenRecord>,
+    grants: ShardedMap<GrantId, GrantEntry>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            clients: ShardedMap::new(),
+            codes: ShardedMap::new(),
+            tokens: ShardedMap::new(),
+            grants: ShardedMap::new(),
+        }
+    }
+
+    /// Checks that none of `tokens` is stored yet (the caller holds the grant's shard).
+    fn any_present(&self, tokens: &[TokenRecord]) -> bool {
+        tokens
+            .iter()
+            .any(|t| self.tokens.shard(&t.hash).contains_key(&t.hash))
+    }
+
+    fn insert_tokens(&self, entry: &mut GrantEntry, tokens: &[TokenRecord]) {
+        for token in tokens {
+            entry.tokens.push(token.hash);
+            self.tokens
+                .shard(&token.hash)
+                .insert(token.hash, token.clone());
+        }
+    }
+}
+
+#[async_trait]
+impl ClientStore for MemoryStore {
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> {
+        Ok(self.clients.shard(id).get(id).cloned())
+    }
+
+    async fn put_client(&self, client: Client) -> Result<(), StorageError> {
+        self.clients
+            .shard(client.id())
+            .insert(client.id().clone(), client);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CodeStore for MemoryStore {
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
+        let mut shard = self.codes.shard(&code.hash);
+        if shard.contains_key(&code.hash) {
+            return Err(StorageError::conflict("authorization code already stored"));
+        }
+        shard.insert(
+            code.hash,
+            CodeEntry {
+                record: code,
+                consumed: false,
+            },
+        );
+        Ok(())
+    }
+
+    async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
+        let mut shard = self.codes.shard(hash);
+        Ok(match shard.get_mut(hash) {
+            None => CodeConsumption::NotFound,
+            Some(entry) if entry.consumed => CodeConsumption::AlreadyConsumed(entry.record.clone()),
+            Some(entry) => {
+                entry.consumed = true;
+                CodeConsumption::Consumed(entry.record.clone())
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn issue(
+        &self,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Issuance, StorageError> {
+        let mut grants = self.grants.shard(&grant.id);
+        let entry = grants.entry(grant.id.clone()).or_default();
+        if entry.revoked {
+            return Ok(Issuance::GrantRevoked);
+        }
+        if self.any_present(tokens) {
+            return Err(StorageError::conflict("token already stored"));
+        }
+        if entry.record.is_none() {
+            entry.record = Some(grant.clone());
+        }
+        self.insert_tokens(entry, tokens);
+        Ok(Issuance::Issued)
+    }
+
+    async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
+        Ok(self.tokens.shard(hash).get(hash).cloned())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        new_tokens: &[TokenRecord],
+    ) -> Result<Rotation, StorageError> {
+        let Some(grant_id) = self
+            .tokens
+            .shard(old)
+            .get(old)
+            .filter(|t| t.kind == TokenKind::Refresh)
+            .map(|t| t.grant_id.clone())
+        else {
+            return Ok(Rotation::NotFound);
+        };
+        let mut grants = self.grants.shard(&grant_id);
+        let Some(entry) = grants.get_mut(&grant_id) else {
+            return Ok(Rotation::NotFound);
+        };
+        if entry.revoked {
+            return Ok(Rotation::Revoked);
+        }
+        if self.any_present(new_tokens) {
+            return Err(StorageError::conflict("token already stored"));
+        }
+        {
+            let mut shard = self.tokens.shard(old);
+            let Some(token) = shard.get_mut(old) else {
+                return Ok(Rotation::NotFound);
+            };
+            if token.revoked {
+                return Ok(Rotation::Revoked);
+            }
+            if token.rotated {
+                return Ok(Rotation::AlreadyRotated);
+            }
+            token.rotated = true;
+        }
+        self.insert_tokens(entry, new_tokens);
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError> {
+        Ok(match self.tokens.shard(hash).get_mut(hash) {
+            Some(token) => {
+                token.revoked = true;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
+        let mut grants = self.grants.shard(id);
+        let entry = grants.entry(id.clone()).or_default();
+        entry.revoked = true;
+        let mut revoked = 0;
+        for hash in &entry.tokens {
+            if let Some(token) = self.tokens.shard(hash).get_mut(hash) {
+                if !token.revoked {
+                    token.revoked = true;
+                    revoked += 1;
+                }
+            }
+        }
+        Ok(revoked)
+    }
+
+    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
+        let mut report = PurgeReport::default();
+        for mut shard in self.codes.each_shard() {
+            let len = shard.len();
+            shard.retain(|_, entry| {
+                let until = if entry.consumed {
+                    entry.record.grant_expires_at
+                } else {
+                    entry.record.expires_at
+                };
+                until > before
+            });
+            report.codes += (len - shard.len()) as u64;
+        }
+        for mut shard in self.grants.each_shard() {
+            let len = shard.len();
+            // A revocation mark for a grant never issued has no expiry to go by, so it stays.
+            shard.retain(|_, entry| entry.record.as_ref().is_none_or(|g| g.expires_at > before));
+            report.grants += (len - shard.len()) as u64;
+        }
+        for mut shard in self.tokens.each_shard() {
+            let len = shard.len();
+            shard.retain(|_, token| {
+                let until = match token.kind {
+                    TokenKind::Access => token.expires_at,
+                    TokenKind::Refresh => token.grant_expires_at,
+                };
+                until > before
+            });
+            report.tokens += (len - shard.len()) as u64;
+        }
+        Ok(report)
+    }
+}
