@@ -1,0 +1,362 @@
+//! The harness every flow test runs on: an engine over a given store, a manual clock, the
+//! test clients registered, and helpers that build requests the way an adapter would.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use oauth_core::{
+    AuthorizationRedirect, AuthorizationResponse, AuthorizeOutcome, Client, ClientStore,
+    CodeChallenge, Config, Engine, ErrorCode, GrantType, IssuedTokens, ManualClock, OAuthError,
+    PendingAuthorization, ScopeSet, SecretHash, Storage, TokenOutcome, TokenStore,
+};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+/// The issuer every test engine has.
+pub const ISSUER: &str = "https://auth.example";
+/// Secret of the confidential client `server`.
+pub const SERVER_SECRET: &str = "server-secret-0123456789abcdef-0123456789";
+/// Secret of the confidential client `other`.
+pub const OTHER_SECRET: &str = "other-secret-0123456789abcdef-0123456789ab";
+/// Secret of the confidential client `legacy` (PKCE opt-out).
+pub const LEGACY_SECRET: &str = "legacy-secret-0123456789abcdef-0123456789a";
+/// Redirect URI of `spa`.
+pub const SPA_REDIRECT: &str = "https://app.example/cb";
+/// Redirect URI of `server`.
+pub const SERVER_REDIRECT: &str = "https://server.example/cb";
+/// Where every test clock starts.
+pub const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
+/// A valid PKCE verifier (RFC 7636 Appendix B).
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// The engine type of the harness.
+pub type TestEngine<S> = Engine<Arc<S>, Arc<ManualClock>>;
+
+/// An engine over a store, a clock to move, and the test clients:
+/// - `spa`: public, `https://app.example/cb`, scopes `read:users write:users read:payments`,
+///   default `read:users`;
+/// - `native`: public, loopback `http://127.0.0.1/cb`;
+/// - `multi`: public, two redirect URIs;
+/// - `server` and `other`: confidential, code + refresh + client credentials;
+/// - `legacy`: confidential, code only (no refresh), PKCE opt-out;
+/// - `cc-only`: confidential, client credentials only.
+pub struct Harness<S> {
+    /// The engine under test.
+    pub engine: TestEngine<S>,
+    /// The store, shared with the engine.
+    pub store: Arc<S>,
+    /// The clock, shared with the engine.
+    pub clock: Arc<ManualClock>,
+}
+
+fn scopes(text: &str) -> ScopeSet {
+    ScopeSet::parse(text).expect("valid test scopes")
+}
+
+impl<S: Storage + 'static> Harness<S> {
+    /// A harness over `store` (awaited if it is a future), with the test clients registered.
+    pub async fn new(store: impl std::future::IntoFuture<Output = S>) -> Self {
+        let store = Arc::new(store.await);
+        let clock = Arc::new(ManualClock::new(START));
+        let config = Config::new(ISSUER).expect("valid issuer");
+        let engine = Engine::new(store.clone(), clock.clone(), config);
+        let all = scopes("read:users write:users read:payments");
+        let clients = [
+            Client::public("spa")
+                .and_then(|c| c.redirect_uri(SPA_REDIRECT))
+                .map(|c| {
+                    c.allowed_scopes(all.clone())
+                        .default_scopes(scopes("read:users"))
+                }),
+            Client::public("native")
+                .and_then(|c| c.redirect_uri("http://127.0.0.1/cb"))
+                .map(|c| {
+                    c.allowed_scopes(all.clone())
+                        .default_scopes(scopes("read:users"))
+                }),
+            Client::public("multi")
+                .and_then(|c| c.redirect_uri("https://multi.example/one"))
+                .and_then(|c| c.redirect_uri("https://multi.example/two"))
+                .map(|c| c.allowed_scopes(all.clone())),
+            Client::confidential("server", SERVER_SECRET)
+                .and_then(|c| c.redirect_uri(SERVER_REDIRECT))
+                .map(|c| {
+                    c.allowed_scopes(all.clone())
+                        .default_scopes(scopes("read:users"))
+                        .grant_types([
+                            GrantType::AuthorizationCode,
+                            GrantType::RefreshToken,
+                            GrantType::ClientCredentials,
+                        ])
+                }),
+            Client::confidential("other", OTHER_SECRET)
+                .and_then(|c| c.redirect_uri("https://other.example/cb"))
+                .map(|c| {
+                    c.allowed_scopes(all.clone()).grant_types([
+                        GrantType::AuthorizationCode,
+                        GrantType::RefreshToken,
+                        GrantType::ClientCredentials,
+                    ])
+                }),
+            Client::confidential("legacy", LEGACY_SECRET)
+                .and_then(|c| c.redirect_uri("https://legacy.example/cb"))
+                .map(|c| {
+                    c.allowed_scopes(all.clone())
+                        .grant_types([GrantType::AuthorizationCode])
+                        .danger_allow_missing_pkce()
+                }),
+            Client::confidential("cc-only", OTHER_SECRET).map(|c| {
+                c.allowed_scopes(scopes("read:payments"))
+                    .grant_types([GrantType::ClientCredentials])
+            }),
+        ];
+        for client in clients {
+            let client = client.and_then(|b| b.build()).expect("valid test client");
+            store
+                .put_client(client)
+                .await
+                .expect("store accepts clients");
+        }
+        Self {
+            engine,
+            store,
+            clock,
+        }
+    }
+
+    /// Runs the authorization endpoint on `pairs`, encoded as an adapter would.
+    pub async fn authorize(&self, pairs: &[(&str, &str)]) -> AuthorizeOutcome {
+        self.engine
+            .authorize_query(&encode(pairs))
+            .await
+            .expect("no fault")
+    }
+
+    /// A valid code request for `spa` with `VERIFIER`, plus `extra` pairs (later pairs
+    /// with the same name replace earlier ones; pass `("name", "")` to drop one).
+    pub fn spa_request(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
+        let challenge = CodeChallenge::from_verifier(VERIFIER);
+        let mut pairs: Vec<(&'static str, String)> = vec![
+            ("response_type", "code".into()),
+            ("client_id", "spa".into()),
+            ("redirect_uri", SPA_REDIRECT.into()),
+            ("scope", "read:users".into()),
+            ("state", "s-123".into()),
+            ("code_challenge", challenge.as_str().into()),
+            ("code_challenge_method", "S256".into()),
+        ];
+        for (name, value) in extra {
+            pairs.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                pairs.push((name, (*value).into()));
+            }
+        }
+        pairs
+    }
+
+    /// Runs the authorization endpoint on owned pairs.
+    pub async fn authorize_owned(&self, pairs: &[(&str, String)]) -> AuthorizeOutcome {
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.authorize(&borrowed).await
+    }
+
+    /// Authorizes with `pairs` and expects a pending request.
+    pub async fn pending(&self, pairs: &[(&str, String)]) -> PendingAuthorization {
+        match self.authorize_owned(pairs).await {
+            AuthorizeOutcome::Pending(pending) => pending,
+            other => panic!("expected a pending authorization, got {other:?}"),
+        }
+    }
+
+    /// Approves `pending` as `subject` with everything asked, and returns the redirect.
+    pub async fn approve(
+        &self,
+        pending: &PendingAuthorization,
+        subject: &str,
+    ) -> AuthorizationRedirect {
+        match self
+            .engine
+            .approve(pending, subject, pending.scope())
+            .await
+            .expect("no fault")
+        {
+            AuthorizationResponse::Redirect(redirect) => redirect,
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    /// A code for `spa`, approved by `alice`, with `VERIFIER`.
+    pub async fn spa_code(&self) -> String {
+        let pending = self.pending(&Self::spa_request(&[])).await;
+        let redirect = self.approve(&pending, "alice").await;
+        redirect.param("code").expect("a code")
+    }
+
+    /// A code for the confidential `server` client with `VERIFIER` and `scope`.
+    pub async fn server_code(&self, scope: &str) -> String {
+        let challenge = CodeChallenge::from_verifier(VERIFIER);
+        let pairs = vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", "server".to_owned()),
+            ("redirect_uri", SERVER_REDIRECT.to_owned()),
+            ("scope", scope.to_owned()),
+            ("code_challenge", challenge.as_str().to_owned()),
+            ("code_challenge_method", "S256".to_owned()),
+        ];
+        let pending = self.pending(&pairs).await;
+        self.approve(&pending, "bob")
+            .await
+            .param("code")
+            .expect("a code")
+    }
+
+    /// The token endpoint on form `pairs` with an optional `Authorization` header.
+    pub async fn token(&self, pairs: &[(&str, &str)], authorization: Option<&str>) -> TokenOutcome {
+        self.engine
+            .token_form(&encode(pairs), authorization)
+            .await
+            .expect("no fault")
+    }
+
+    /// Redeems a `spa` code with `VERIFIER` and expects tokens.
+    pub async fn redeem_spa(&self, code: &str) -> IssuedTokens {
+        let outcome = self
+            .token(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("client_id", "spa"),
+                    ("redirect_uri", SPA_REDIRECT),
+                    ("code_verifier", VERIFIER),
+                ],
+                None,
+            )
+            .await;
+        expect_issued(outcome)
+    }
+
+    /// Redeems a `server` code with `VERIFIER` and Basic authentication.
+    pub async fn redeem_server(&self, code: &str) -> TokenOutcome {
+        self.token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", SERVER_REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(&basic("server", SERVER_SECRET)),
+        )
+        .await
+    }
+
+    /// Refreshes as `spa`.
+    pub async fn refresh_spa(&self, refresh_token: &str, scope: Option<&str>) -> TokenOutcome {
+        let mut pairs = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", "spa"),
+        ];
+        if let Some(scope) = scope {
+            pairs.push(("scope", scope));
+        }
+        self.token(&pairs, None).await
+    }
+
+    /// Whether `token` is live in storage now.
+    pub async fn is_active(&self, token: &str) -> bool {
+        self.store
+            .get_token(&SecretHash::of(token))
+            .await
+            .expect("no storage fault")
+            .is_some_and(|record| record.is_active(self.clock_now()))
+    }
+
+    fn clock_now(&self) -> OffsetDateTime {
+        use oauth_core::Clock;
+        self.clock.now()
+    }
+}
+
+/// Form-urlencodes `pairs` the way a browser or HTTP client does.
+pub fn encode(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// An `Authorization: Basic` value for `id` and `secret`, form-urlencoded first (RFC 6749 §2.3.1).
+pub fn basic(id: &str, secret: &str) -> String {
+    let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    let secret: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// The tokens of an outcome that must be `Issued`.
+pub fn expect_issued(outcome: TokenOutcome) -> IssuedTokens {
+    match outcome {
+        TokenOutcome::Issued(tokens) => tokens,
+        TokenOutcome::Refused(error) => panic!("expected tokens, got the error {error}"),
+    }
+}
+
+/// Asserts that a token outcome is the error `code` with `status`, and returns it.
+#[track_caller]
+pub fn expect_refused(outcome: &TokenOutcome, code: ErrorCode, status: u16) -> OAuthError {
+    match outcome {
+        TokenOutcome::Refused(error) => {
+            assert_eq!(error.code(), code, "expected {code}, got {error}");
+            assert_eq!(
+                error.status(),
+                status,
+                "expected status {status} for {error}"
+            );
+            error.clone()
+        }
+        TokenOutcome::Issued(tokens) => panic!("expected the error {code}, got tokens {tokens:?}"),
+    }
+}
+
+/// Asserts that an authorization outcome is an error page with `code`.
+#[track_caller]
+pub fn expect_page(outcome: &AuthorizeOutcome, code: ErrorCode) {
+    match outcome {
+        AuthorizeOutcome::ErrorPage(error) => {
+            assert_eq!(
+                error.code(),
+                code,
+                "expected an error page {code}, got {error}"
+            );
+            assert_eq!(error.status(), 400);
+        }
+        other => panic!("expected an error page {code}, got {other:?}"),
+    }
+}
+
+/// Asserts that an authorization outcome redirects to `redirect_uri` with `error=code`
+/// and `iss`, and returns the redirect.
+#[track_caller]
+pub fn expect_error_redirect(
+    outcome: &AuthorizeOutcome,
+    redirect_uri: &str,
+    code: ErrorCode,
+) -> AuthorizationRedirect {
+    match outcome {
+        AuthorizeOutcome::Redirect(redirect) => {
+            assert!(
+                redirect.location().starts_with(redirect_uri),
+                "redirect to {} is not to {redirect_uri}",
+                redirect.location()
+            );
+            assert_eq!(
+                redirect.param("error").as_deref(),
+                Some(code.as_str()),
+                "in {}",
+                redirect.location()
+            );
+            assert_eq!(redirect.param("iss").as_deref(), Some(ISSUER));
+            redirect.clone()
+        }
+        other => panic!("expected an error redirect {code}, got {other:?}"),
+    }
+}

@@ -1,0 +1,83 @@
+//! finrift flow tests: whole OAuth flows driven through the engine with no HTTP, on a
+//! [`ManualClock`], with one test body run against every storage backend.
+//!
+//! Test bodies live in [`cases`] as `pub async fn`s taking a [`Harness`]; the
+//! [`flow_tests!`] macro expands every one of them into a `#[tokio::test]` for a given
+//! store constructor (see `tests/memory.rs`).
+
+#![forbid(unsafe_code)]
+// This crate is test code end to end: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![warn(missing_docs)]
+
+pub mod cases;
+mod harness;
+
+pub use harness::*;
+
+/// Expands every flow test into `#[tokio::test]`s for the store built by `$store`.
+#[macro_export]
+macro_rules! flow_tests {
+    ($store:expr) => {
+        $crate::flow_tests!(@expand $store;
+            happy_authorization_code_flow,
+            happy_client_credentials_flow,
+            happy_refresh_flow,
+            az01_redirect_uri_must_match_exactly,
+            az02_loopback_port_may_differ,
+            az04_unknown_client_or_ambiguous_redirect_is_an_error_page,
+            az05_pkce_challenge_required_and_s256_only,
+            az06_unsupported_or_missing_response_type,
+            az07_every_authorization_response_carries_iss,
+            az08_repeated_parameters,
+            az09_invalid_or_unauthorized_scope,
+            az10_state_round_trips_or_is_refused_past_limit,
+            az11_denied_consent_redirects_with_access_denied,
+            pending_authorization_expires_and_is_rechecked,
+            tk01_code_replay_revokes_first_tokens,
+            tk02_invalid_replay_revokes_nothing,
+            tk03_code_of_another_client_or_expired,
+            tk04_code_verifier_missing_wrong_or_malformed,
+            tk05_verifier_for_code_without_challenge_is_refused,
+            tk06_redirect_uri_must_repeat_authorization_request,
+            tk07_wrong_client_secret,
+            tk08_client_authentication_ambiguities,
+            tk09_grant_type_checks,
+            tk10_duplicate_or_malformed_token_parameters,
+            tk11_token_responses_are_not_cacheable,
+            tk12_minted_tokens_are_distinct_and_long,
+            rf01_refresh_rotates,
+            rf02_rotated_refresh_reuse_revokes_grant,
+            rf03_refresh_token_of_another_client_or_without_auth,
+            rf04_refresh_scope_may_narrow_never_widen,
+            rf05_refresh_past_absolute_lifetime,
+            scope_policy_narrows_by_subject,
+            purge_keeps_what_replay_detection_needs,
+        );
+        $crate::flow_tests!(@expand_mt $store;
+            sc01_concurrent_code_redemptions_exactly_one_wins,
+            sc02_concurrent_refreshes_exactly_one_wins,
+        );
+    };
+    (@expand $store:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $crate::cases::$name($crate::Harness::new($store).await).await;
+            }
+        )*
+    };
+    (@expand_mt $store:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::cases::$name($crate::Harness::new($store).await).await;
+            }
+        )*
+    };
+}
+
+/// The README's code compiles (its examples run as doctests here).
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
