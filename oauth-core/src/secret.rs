@@ -123,6 +123,18 @@ mod tests {
     }
 
     #[test]
+    fn tk12_one_million_secrets_are_distinct_256_bit_values() {
+        let random = RandomSource::new();
+        let mut seen = std::collections::HashSet::with_capacity(1_000_000);
+        for _ in 0..1_000_000 {
+            let secret = random.secret().unwrap();
+            let bytes = URL_SAFE_NO_PAD.decode(&secret).unwrap();
+            assert_eq!(bytes.len(), SECRET_BYTES, "256 random bits each");
+            assert!(seen.insert(bytes), "a secret repeated");
+        }
+    }
+
+    #[test]
     fn hash_is_sha256() {
         // SHA-256("abc") from FIPS 180-2.
         assert_eq!(

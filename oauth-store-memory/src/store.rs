@@ -234,7 +234,7 @@ impl TokenStore for MemoryStore {
             let len = shard.len();
             shard.retain(|_, token| {
                 let until = match token.kind {
-                    TokenKind::Access => token.expires_at,
+                    TokenKind::Access | TokenKind::JwtAccess => token.expires_at,
                     TokenKind::Refresh => token.grant_expires_at,
                 };
                 until > before

@@ -99,7 +99,7 @@ pub trait TokenStore: Send + Sync {
     /// Deletes what can no longer matter at `before`:
     /// - codes never consumed whose `expires_at` is at or before `before`; consumed codes
     ///   whose `grant_expires_at` is (replay detection needs them until then);
-    /// - access tokens whose `expires_at` is at or before `before`;
+    /// - access tokens (opaque, and JWT records) whose `expires_at` is at or before `before`;
     /// - refresh tokens whose `grant_expires_at` is (a rotated-away one is what detects reuse);
     /// - grants whose `expires_at` is.
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError>;

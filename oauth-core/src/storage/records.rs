@@ -58,6 +58,10 @@ pub enum TokenKind {
     Access,
     /// A refresh token.
     Refresh,
+    /// The record of a self-contained (JWT) access token, keyed by the SHA-256 of its
+    /// `jti`. It lets introspection and revocation reach a JWT; it is never accepted as a
+    /// bearer value itself. Purged like an access token.
+    JwtAccess,
 }
 
 /// An access or refresh token, as stored.
