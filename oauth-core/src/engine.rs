@@ -78,22 +78,3 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         Ok(self.storage.purge_expired(self.clock.now()).await?)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::clock::ManualClock;
-    use crate::storage::Storage;
-
-    #[test]
-    fn engine_works_over_a_dyn_storage() {
-        fn assert_storage<S: Storage>() {}
-        assert_storage::<Arc<dyn Storage>>();
-        let store: Arc<dyn Storage> = Arc::new(oauth_store_memory::MemoryStore::new());
-        let clock = ManualClock::new(time::OffsetDateTime::UNIX_EPOCH);
-        let config = Config::new("https://auth.example").unwrap();
-        let _engine: Engine<Arc<dyn Storage>, ManualClock> = Engine::new(store, clock, config);
-    }
-}
