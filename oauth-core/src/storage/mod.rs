@@ -14,6 +14,8 @@
 //!   statement or one transaction (`UPDATE … SET consumed = 1 WHERE hash = ? AND consumed = 0`).
 //! - **Errors keep their source** ([`StorageError::with_source`]) and hold no secret.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 mod records;
 

@@ -1,0 +1,3 @@
+//! The storage conformance kit of oauth-core, on the in-memory store.
+
+oauth_core::storage_conformance_tests!(async { oauth_store_memory::MemoryStore::new() });
