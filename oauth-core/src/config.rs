@@ -3,7 +3,9 @@
 use time::Duration;
 use url::Url;
 
+use crate::client::ClientId;
 use crate::error::Fault;
+use crate::scope::ScopeSet;
 
 /// Longest `state` accepted at the authorization endpoint, in bytes. Longer is refused
 /// with `invalid_request` rather than echoed.
@@ -22,6 +24,38 @@ pub struct Config {
     refresh_token_lifetime: Duration,
     grant_lifetime: Duration,
     pending_lifetime: Duration,
+    endpoints: Endpoints,
+    scopes_supported: Vec<String>,
+    introspectors: Vec<ClientId>,
+}
+
+/// Where the adapter serves each endpoint, as paths under the issuer; they appear in the
+/// metadata document (RFC 8414). The defaults are `/authorize`, `/token`, `/introspect`,
+/// `/revoke` and `/jwks.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The authorization endpoint path.
+    pub authorization: String,
+    /// The token endpoint path.
+    pub token: String,
+    /// The introspection endpoint path.
+    pub introspection: String,
+    /// The revocation endpoint path.
+    pub revocation: String,
+    /// The JWKS document path.
+    pub jwks: String,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Self {
+            authorization: "/authorize".into(),
+            token: "/token".into(),
+            introspection: "/introspect".into(),
+            revocation: "/revoke".into(),
+            jwks: "/jwks.json".into(),
+        }
+    }
 }
 
 impl Config {
@@ -49,6 +83,9 @@ impl Config {
             refresh_token_lifetime: Duration::days(14),
             grant_lifetime: Duration::days(90),
             pending_lifetime: Duration::minutes(10),
+            endpoints: Endpoints::default(),
+            scopes_supported: Vec::new(),
+            introspectors: Vec::new(),
         })
     }
 
@@ -80,6 +117,57 @@ impl Config {
     /// How long a pending authorization waits for the user (default 10 min).
     pub fn pending_lifetime(&self) -> Duration {
         self.pending_lifetime
+    }
+
+    /// The endpoint paths advertised in the metadata.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Sets the endpoint paths advertised in the metadata; each must start with `/`.
+    pub fn with_endpoints(mut self, endpoints: Endpoints) -> Result<Self, Fault> {
+        let paths = [
+            &endpoints.authorization,
+            &endpoints.token,
+            &endpoints.introspection,
+            &endpoints.revocation,
+            &endpoints.jwks,
+        ];
+        if paths
+            .iter()
+            .any(|p| !p.starts_with('/') || p.contains(['?', '#']))
+        {
+            return Err(Fault::Config(
+                "endpoint paths must start with / and hold no query".into(),
+            ));
+        }
+        self.endpoints = endpoints;
+        Ok(self)
+    }
+
+    /// The scopes advertised in the metadata (`scopes_supported`).
+    pub fn scopes_supported(&self) -> &[String] {
+        &self.scopes_supported
+    }
+
+    /// Sets the scopes advertised in the metadata.
+    pub fn with_scopes_supported(mut self, scopes: &ScopeSet) -> Self {
+        self.scopes_supported = scopes.iter().map(|s| s.as_str().to_owned()).collect();
+        self
+    }
+
+    /// Lets `client` (a resource server, authenticated as a confidential client) introspect
+    /// every token; other clients see only their own.
+    pub fn with_introspector(mut self, client: ClientId) -> Self {
+        if !self.introspectors.contains(&client) {
+            self.introspectors.push(client);
+        }
+        self
+    }
+
+    /// Whether `client` may introspect every token.
+    pub fn is_introspector(&self, client: &ClientId) -> bool {
+        self.introspectors.contains(client)
     }
 
     /// Sets the code lifetime (1 second to 10 minutes, RFC 6749 §4.1.2).

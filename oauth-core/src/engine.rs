@@ -7,9 +7,12 @@ use crate::client::Client;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Fault;
+use crate::jose::{KeySet, SigningKey, VerificationKeys};
+use crate::resource::TokenVerifier;
 use crate::scope::{PermitAll, ScopePolicy};
 use crate::secret::RandomSource;
 use crate::storage::{PurgeReport, Storage};
+use crate::token::{AccessTokenFormat, JwtIssuer};
 
 /// The authorization-server engine.
 ///
@@ -21,6 +24,7 @@ pub struct Engine<S, C> {
     pub(crate) config: Config,
     pub(crate) random: RandomSource,
     pub(crate) scope_policy: Arc<dyn ScopePolicy>,
+    pub(crate) jwt: Option<JwtIssuer>,
 }
 
 impl<S, C: fmt::Debug> fmt::Debug for Engine<S, C> {
@@ -42,7 +46,71 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             config,
             random: RandomSource::new(),
             scope_policy: Arc::new(PermitAll),
+            jwt: None,
         }
+    }
+
+    /// Issues access tokens as JWTs (RFC 9068) signed by the active key of `keys`, with
+    /// `aud` set to `audience` (the resource servers' identifier). Refresh tokens and
+    /// codes stay opaque. Each JWT is also recorded by the hash of its `jti`, so that
+    /// introspection sees it and revocation reaches it (see [`Engine::revoke`]).
+    pub fn with_jwt_access_tokens(mut self, keys: KeySet, audience: impl Into<String>) -> Self {
+        self.jwt = Some(JwtIssuer::new(keys, audience.into(), false));
+        self
+    }
+
+    /// Like [`Engine::with_jwt_access_tokens`], adding the `auth_time` claim: the time the
+    /// user approved the grant (tokens from client credentials carry none).
+    pub fn with_jwt_access_tokens_and_auth_time(
+        mut self,
+        keys: KeySet,
+        audience: impl Into<String>,
+    ) -> Self {
+        self.jwt = Some(JwtIssuer::new(keys, audience.into(), true));
+        self
+    }
+
+    /// The format access tokens are issued in.
+    pub fn access_token_format(&self) -> AccessTokenFormat {
+        match self.jwt {
+            None => AccessTokenFormat::Opaque,
+            Some(_) => AccessTokenFormat::Jwt,
+        }
+    }
+
+    /// Makes `next` the signing key; the previous key keeps verifying until retired.
+    /// Does nothing for an engine that issues opaque access tokens.
+    pub fn rotate_signing_key(&self, next: SigningKey) {
+        if let Some(jwt) = &self.jwt {
+            jwt.rotate(next);
+        }
+    }
+
+    /// Stops trusting the retired key `kid` (once no token it signed can still be live).
+    pub fn retire_signing_key(&self, kid: &str) {
+        if let Some(jwt) = &self.jwt {
+            jwt.retire(kid);
+        }
+    }
+
+    /// The JWKS document to serve at `jwks_uri`: the public keys, never an HMAC secret.
+    /// Empty (`{"keys": []}`) for an engine that issues opaque access tokens.
+    pub fn jwks(&self) -> serde_json::Value {
+        match &self.jwt {
+            Some(jwt) => jwt.jwks(),
+            None => serde_json::json!({"keys": []}),
+        }
+    }
+
+    /// A verifier of this engine's access tokens, for a resource server in the same
+    /// process: JWTs against the current keys with `aud` the engine's audience, and
+    /// (through [`TokenVerifier::verify_with_store`]) opaque tokens and revocations.
+    pub fn token_verifier(&self) -> TokenVerifier<&C> {
+        let (keys, audience) = match &self.jwt {
+            Some(jwt) => (jwt.verification_keys(), jwt.audience().to_owned()),
+            None => (VerificationKeys::default(), String::new()),
+        };
+        TokenVerifier::new(self.config.issuer(), audience, keys, &self.clock)
     }
 
     /// Sets the policy that narrows scopes per subject (for example by role).

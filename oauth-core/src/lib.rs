@@ -88,14 +88,20 @@ mod config;
 mod engine;
 mod error;
 mod grant;
+mod introspect;
+pub mod jose;
+mod metadata;
 mod pkce;
 mod redirect_uri;
 mod request;
+mod resource;
 mod response;
+mod revoke;
 mod scope;
 mod secret;
 pub mod storage;
 mod token;
+mod token_lookup;
 
 pub use authorize::{
     AuthorizationRedirect, AuthorizationResponse, AuthorizeOutcome, PendingAuthorization,
@@ -105,17 +111,23 @@ pub use client::{
     MIN_CLIENT_SECRET_LEN,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, MAX_STATE_LEN};
+pub use config::{Config, Endpoints, MAX_STATE_LEN};
 pub use engine::Engine;
 pub use error::{ErrorCode, Fault, OAuthError};
 pub use grant::TokenOutcome;
+pub use introspect::IntrospectionOutcome;
+pub use metadata::Metadata;
 pub use pkce::{CodeChallenge, PkceError, CHALLENGE_LEN, MAX_VERIFIER_LEN, MIN_VERIFIER_LEN};
 pub use redirect_uri::{RedirectUri, RedirectUriError, MAX_REDIRECT_URI_LEN};
 pub use request::{
     form_decode, Authorization, BasicCredentials, Params, MAX_AUTHORIZATION_LEN, MAX_PARAMS_BYTES,
     MAX_PARAM_COUNT, MAX_PARAM_LEN,
 };
+pub use resource::{
+    BearerError, BearerErrorKind, BearerRequest, Principal, TokenVerifier, MAX_LEEWAY,
+};
 pub use response::Response;
+pub use revoke::RevocationOutcome;
 pub use scope::{
     resolve_requested, PermitAll, Scope, ScopeError, ScopePolicy, ScopeSet, MAX_SCOPE_LEN,
 };

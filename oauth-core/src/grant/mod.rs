@@ -127,14 +127,25 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         now: OffsetDateTime,
     ) -> Result<(IssuedTokens, Vec<TokenRecord>), Fault> {
         let access_expires = (now + self.config.access_token_lifetime()).min(grant.expires_at);
-        let access = mint(
-            &self.random,
-            TokenKind::Access,
-            grant,
-            access_scope.clone(),
-            now,
-            access_expires,
-        )?;
+        let access = match &self.jwt {
+            None => mint(
+                &self.random,
+                TokenKind::Access,
+                grant,
+                access_scope.clone(),
+                now,
+                access_expires,
+            )?,
+            Some(jwt) => jwt.mint(
+                &self.random,
+                self.config.issuer(),
+                grant,
+                access_scope.clone(),
+                now,
+                access_expires,
+                self.config.grant_lifetime(),
+            )?,
+        };
         let mut records = vec![access.record];
         let mut refresh_token = None;
         if with_refresh {

@@ -1,8 +1,11 @@
-//! Token minting. Access and refresh tokens are opaque: 256 random bits, base64url,
-//! stored only as their SHA-256. (Signed JWT access tokens are a planned second format;
-//! [`AccessTokenFormat`] is where the choice will live.)
+//! Token minting. Refresh tokens, and access tokens by default, are opaque: 256 random
+//! bits, base64url, stored only as their SHA-256. Access tokens may instead be signed JWTs
+//! (RFC 9068) that resource servers verify on their own.
 
 mod issued;
+mod jwt_access;
+
+pub(crate) use jwt_access::JwtIssuer;
 
 pub use issued::IssuedTokens;
 
@@ -20,6 +23,8 @@ pub enum AccessTokenFormat {
     /// Random, meaningless to the bearer; checked through storage.
     #[default]
     Opaque,
+    /// A signed JWT (RFC 9068) that resource servers verify with the issuer's public keys.
+    Jwt,
 }
 
 /// A freshly minted token: the value for the client, the record for storage.

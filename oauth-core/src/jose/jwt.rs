@@ -1,0 +1,243 @@
+//! JWT access tokens (RFC 9068): minting, and verification that trusts nothing in the
+//! token until its signature is checked with a key the verifier chose.
+//!
+//! The verifier finds the key by `kid` (an exact lookup, never a path or query), and the
+//! key fixes the algorithm: a header naming another `alg` is refused, so an RSA or EC
+//! public key can never be used as an HMAC secret (RFC 8725 §2.1, §3.1). Header keys that
+//! point at other keys (`jwk`, `jku`, `x5u`, `x5c`) are ignored. `typ` must be `at+jwt`
+//! (RFC 9068 §4), and any `crit` extension is refused, since finrift understands none.
+
+use serde_json::{json, Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use super::algorithm::Algorithm;
+use super::jws::{self, JwsError};
+use super::keys::{SigningKey, VerificationKeys};
+use super::strict_json;
+use crate::error::Fault;
+use crate::scope::ScopeSet;
+
+/// The claims of an access token to mint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AccessClaims<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub audience: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a ScopeSet,
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub jti: &'a str,
+    pub auth_time: Option<OffsetDateTime>,
+}
+
+/// Mints a signed `at+jwt` access token.
+pub(crate) fn mint(claims: &AccessClaims<'_>, key: &SigningKey) -> Result<String, Fault> {
+    let header = json!({"typ": "at+jwt", "alg": key.algorithm().as_str(), "kid": key.kid()});
+    let mut payload = json!({
+        "iss": claims.issuer,
+        "sub": claims.subject,
+        "aud": claims.audience,
+        "client_id": claims.client_id,
+        "scope": claims.scope.to_string(),
+        "iat": claims.issued_at.unix_timestamp(),
+        "exp": claims.expires_at.unix_timestamp(),
+        "jti": claims.jti,
+    });
+    if let (Some(auth_time), Some(object)) = (claims.auth_time, payload.as_object_mut()) {
+        object.insert("auth_time".into(), auth_time.unix_timestamp().into());
+    }
+    let payload = serde_json::to_vec(&payload).map_err(|e| Fault::Encoding(e.to_string()))?;
+    jws::sign(&header, &payload, key)
+}
+
+/// Why a JWT was refused. The reason goes to logs and audit events; the bearer of the
+/// token is only told `invalid_token`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// Not a well-formed compact JWS.
+    #[error("malformed token: {0}")]
+    Malformed(#[from] JwsError),
+    /// `alg` missing, `none`, or not one finrift knows.
+    #[error("the token's algorithm is not accepted")]
+    UnsupportedAlgorithm,
+    /// `kid` missing or not one of the trusted keys.
+    #[error("the token names no trusted key")]
+    UnknownKey,
+    /// The header's `alg` is not the named key's algorithm.
+    #[error("the token's algorithm does not match its key")]
+    AlgorithmMismatch,
+    /// The signature does not verify.
+    #[error("the signature does not verify")]
+    BadSignature,
+    /// `typ` is not `at+jwt`.
+    #[error("the token is not an access token (typ)")]
+    WrongType,
+    /// A `crit` header parameter was present.
+    #[error("the token uses a critical extension finrift does not understand")]
+    UnknownCritical,
+    /// The claims are not a JSON object, or repeat a key.
+    #[error("the token's claims are not a valid JSON object")]
+    MalformedClaims,
+    /// A required claim is missing or has the wrong type.
+    #[error("the claim {0} is missing or invalid")]
+    InvalidClaim(&'static str),
+    /// `exp` has passed (with leeway).
+    #[error("the token expired")]
+    Expired,
+    /// `nbf` is still ahead (with leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// `iss` is not the expected issuer.
+    #[error("the token was issued by another issuer")]
+    WrongIssuer,
+    /// `aud` does not include the expected audience.
+    #[error("the token is meant for another audience")]
+    WrongAudience,
+}
+
+/// What a verified access token says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedJwt {
+    /// `sub`: the user, or the client acting for itself.
+    pub subject: String,
+    /// `client_id`.
+    pub client_id: String,
+    /// `scope` (empty if absent).
+    pub scope: ScopeSet,
+    /// `exp`.
+    pub expires_at: OffsetDateTime,
+    /// `jti`.
+    pub jti: String,
+    /// Every claim, for application-specific ones.
+    pub claims: Map<String, Value>,
+}
+
+/// What a verifier expects of a token.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expectations<'a> {
+    pub keys: &'a VerificationKeys,
+    pub issuer: &'a str,
+    /// `None` skips the audience check (the issuer reading its own tokens).
+    pub audience: Option<&'a str>,
+    pub now: OffsetDateTime,
+    pub leeway: Duration,
+}
+
+/// Verifies an access token: signature first, then type, then claims.
+pub(crate) fn verify(token: &str, expect: &Expectations<'_>) -> Result<VerifiedJwt, JwtError> {
+    let jws = jws::split(token)?;
+    let header = &jws.header;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .and_then(Algorithm::parse)
+        .ok_or(JwtError::UnsupportedAlgorithm)?;
+    let kid = header
+        .get("kid")
+        .and_then(Value::as_str)
+        .ok_or(JwtError::UnknownKey)?;
+    let key = expect.keys.get(kid).ok_or(JwtError::UnknownKey)?;
+    if key.algorithm() != alg {
+        return Err(JwtError::AlgorithmMismatch);
+    }
+    if !key.verify(jws.signing_input.as_bytes(), &jws.signature) {
+        return Err(JwtError::BadSignature);
+    }
+    // Only now is the header trusted.
+    if header.contains_key("crit") {
+        return Err(JwtError::UnknownCritical);
+    }
+    let typ = header
+        .get("typ")
+        .and_then(Value::as_str)
+        .ok_or(JwtError::WrongType)?;
+    let typ = typ
+        .get(..12)
+        .filter(|p| p.eq_ignore_ascii_case("application/"))
+        .map_or(typ, |_| &typ[12..]);
+    if !typ.eq_ignore_ascii_case("at+jwt") {
+        return Err(JwtError::WrongType);
+    }
+
+    let Value::Object(claims) =
+        strict_json::parse(&jws.payload).map_err(|_| JwtError::MalformedClaims)?
+    else {
+        return Err(JwtError::MalformedClaims);
+    };
+    check_times(&claims, expect)?;
+    if claims.get("iss").and_then(Value::as_str) != Some(expect.issuer) {
+        return Err(JwtError::WrongIssuer);
+    }
+    if let Some(audience) = expect.audience {
+        let matches = match claims.get("aud") {
+            Some(Value::String(aud)) => aud == audience,
+            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+            _ => false,
+        };
+        if !matches {
+            return Err(JwtError::WrongAudience);
+        }
+    }
+    let string = |name: &'static str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or(JwtError::InvalidClaim(name))
+    };
+    let scope = match claims.get("scope") {
+        None => ScopeSet::empty(),
+        Some(Value::String(s)) if s.is_empty() => ScopeSet::empty(),
+        Some(Value::String(s)) => {
+            ScopeSet::parse(s).map_err(|_| JwtError::InvalidClaim("scope"))?
+        }
+        Some(_) => return Err(JwtError::InvalidClaim("scope")),
+    };
+    let expires_at = numeric_date(&claims, "exp")?
+        .and_then(|exp| OffsetDateTime::from_unix_timestamp(exp).ok())
+        .ok_or(JwtError::InvalidClaim("exp"))?;
+    Ok(VerifiedJwt {
+        subject: string("sub")?,
+        client_id: string("client_id")?,
+        jti: string("jti")?,
+        scope,
+        expires_at,
+        claims,
+    })
+}
+
+/// `exp` is required, `nbf` and `iat` optional; each must be an integer NumericDate.
+fn check_times(claims: &Map<String, Value>, expect: &Expectations<'_>) -> Result<(), JwtError> {
+    let now = expect.now.unix_timestamp();
+    let leeway = expect.leeway.whole_seconds();
+    let exp = numeric_date(claims, "exp")?.ok_or(JwtError::InvalidClaim("exp"))?;
+    // exp + leeway without overflow: a huge exp is refused as invalid, not wrapped.
+    let deadline = exp
+        .checked_add(leeway)
+        .ok_or(JwtError::InvalidClaim("exp"))?;
+    if OffsetDateTime::from_unix_timestamp(exp).is_err() {
+        return Err(JwtError::InvalidClaim("exp"));
+    }
+    if now >= deadline {
+        return Err(JwtError::Expired);
+    }
+    if let Some(nbf) = numeric_date(claims, "nbf")? {
+        if nbf.saturating_sub(leeway) > now {
+            return Err(JwtError::NotYetValid);
+        }
+    }
+    numeric_date(claims, "iat")?;
+    Ok(())
+}
+
+/// An integer NumericDate claim: absent is `None`; a string, a fraction, or a number
+/// outside `i64` is invalid.
+fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, JwtError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(value) => value.as_i64().map(Some).ok_or(JwtError::InvalidClaim(name)),
+    }
+}

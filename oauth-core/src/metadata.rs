@@ -1,0 +1,84 @@
+//! Authorization server metadata (RFC 8414).
+
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::storage::Storage;
+
+/// The metadata document served at `/.well-known/oauth-authorization-server`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Metadata {
+    /// The issuer identifier, exactly as configured.
+    pub issuer: String,
+    /// The authorization endpoint.
+    pub authorization_endpoint: String,
+    /// The token endpoint.
+    pub token_endpoint: String,
+    /// The JWKS document (public keys).
+    pub jwks_uri: String,
+    /// The introspection endpoint (RFC 7662).
+    pub introspection_endpoint: String,
+    /// The revocation endpoint (RFC 7009).
+    pub revocation_endpoint: String,
+    /// Scopes clients may ask for, when configured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    /// `["code"]`.
+    pub response_types_supported: Vec<&'static str>,
+    /// `["query"]`.
+    pub response_modes_supported: Vec<&'static str>,
+    /// The grant types.
+    pub grant_types_supported: Vec<&'static str>,
+    /// Client authentication at the token endpoint.
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Client authentication at the introspection endpoint (confidential clients only).
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Client authentication at the revocation endpoint.
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `["S256"]`: `plain` is not offered.
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// `true`: every authorization response carries `iss` (RFC 9207).
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// The metadata document of this engine, built from its configuration.
+    pub fn metadata(&self) -> Metadata {
+        let config = &self.config;
+        let url = |path: &str| format!("{}{}", config.issuer().trim_end_matches('/'), path);
+        let endpoints = config.endpoints();
+        Metadata {
+            issuer: config.issuer().to_owned(),
+            authorization_endpoint: url(&endpoints.authorization),
+            token_endpoint: url(&endpoints.token),
+            jwks_uri: url(&endpoints.jwks),
+            introspection_endpoint: url(&endpoints.introspection),
+            revocation_endpoint: url(&endpoints.revocation),
+            scopes_supported: config.scopes_supported().to_vec(),
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query"],
+            grant_types_supported: vec![
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+            ],
+            token_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            introspection_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            revocation_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            code_challenge_methods_supported: vec!["S256"],
+            authorization_response_iss_parameter_supported: true,
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! The resource-server side: bearer token extraction (RFC 6750), token verification, and
+//! scope checks, with errors that carry the exact `WWW-Authenticate` challenge.
+//!
+//! A [`TokenVerifier`] checks JWT access tokens locally against the issuer's keys (no call
+//! to the authorization server), and, given the store, opaque tokens and the revocation
+//! of JWTs too.
+//!
+//! ```
+//! use oauth_core::jose::{Algorithm, KeySet, SigningKey};
+//! use oauth_core::{BearerRequest, ManualClock, ScopeSet, TokenVerifier};
+//! use time::OffsetDateTime;
+//!
+//! let (key, _pkcs8) = SigningKey::generate(Algorithm::Es256, "k1").unwrap();
+//! let keys = KeySet::new(key).verification_keys(); // or VerificationKeys::from_jwks(json)
+//! let verifier = TokenVerifier::new(
+//!     "https://auth.example",
+//!     "https://api.example",
+//!     keys,
+//!     ManualClock::new(OffsetDateTime::UNIX_EPOCH),
+//! );
+//! let request = BearerRequest::new(None, None); // no credentials at all
+//! let error = verifier
+//!     .verify(&request, &ScopeSet::parse("read:users").unwrap())
+//!     .unwrap_err();
+//! assert_eq!(error.status(), 401);
+//! assert_eq!(error.www_authenticate(), "Bearer");
+//! ```
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::Clock;
+use crate::error::{ErrorCode, Fault};
+use crate::jose::{self, JwtError, VerificationKeys, MAX_TOKEN_LEN};
+use crate::response::Response;
+use crate::scope::ScopeSet;
+use crate::secret::SecretHash;
+use crate::storage::{TokenKind, TokenStore};
+
+/// Most clock leeway a verifier accepts.
+pub const MAX_LEEWAY: Duration = Duration::minutes(5);
+
+/// Where a bearer token came from, as an adapter found it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct BearerRequest<'a> {
+    authorization: Option<&'a str>,
+    form_token: Option<&'a str>,
+}
+
+impl fmt::Debug for BearerRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerRequest")
+            .field("authorization", &self.authorization.map(|_| "<redacted>"))
+            .field("form_token", &self.form_token.map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl<'a> BearerRequest<'a> {
+    /// The `Authorization` header value, and the `access_token` form parameter of an
+    /// `application/x-www-form-urlencoded` body (RFC 6750 §2.2), if the route accepts it.
+    pub fn new(authorization: Option<&'a str>, form_token: Option<&'a str>) -> Self {
+        Self {
+            authorization,
+            form_token,
+        }
+    }
+
+    /// The token, or the bearer error for a missing, doubled or malformed one.
+    pub fn token(&self) -> Result<&'a str, BearerError> {
+        let header_token = match self.authorization {
+            None => None,
+            Some(value) => {
+                let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+                if !scheme.eq_ignore_ascii_case("bearer") {
+                    // Another scheme is no bearer credential; treat it as absent.
+                    None
+                } else {
+                    Some(rest.trim_start_matches(' '))
+                }
+            }
+        };
+        let token = match (header_token, self.form_token) {
+            (Some(_), Some(_)) => {
+                return Err(BearerError::invalid_request(
+                    "the token was sent in more than one way",
+                ))
+            }
+            (Some(token), None) | (None, Some(token)) => token,
+            (None, None) => return Err(BearerError::missing()),
+        };
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN || !token.bytes().all(is_b64token) {
+            return Err(BearerError::invalid_request(
+                "the bearer token is malformed",
+            ));
+        }
+        Ok(token)
+    }
+}
+
+/// RFC 6750 §2.1 `b64token`: `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`, then `=`s.
+fn is_b64token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
+/// Who a verified token speaks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    /// The user, or the client acting for itself.
+    pub subject: String,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// The token's scopes.
+    pub scope: ScopeSet,
+    /// When the token expires.
+    pub expires_at: OffsetDateTime,
+    /// The JWT's `jti` (for JWT access tokens).
+    pub token_id: Option<String>,
+    /// Every claim of a JWT access token (empty for opaque tokens).
+    pub claims: Map<String, Value>,
+}
+
+/// What kind of bearer failure this is (RFC 6750 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BearerErrorKind {
+    /// No credentials: a bare challenge, no error code (RFC 6750 §3.1).
+    Missing,
+    /// `invalid_request` (400).
+    InvalidRequest,
+    /// `invalid_token` (401).
+    InvalidToken,
+    /// `insufficient_scope` (403).
+    InsufficientScope,
+}
+
+/// A refusal at a protected resource, with its status and `WWW-Authenticate` challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BearerError {
+    kind: BearerErrorKind,
+    description: &'static str,
+    required_scope: Option<String>,
+    reason: Option<String>,
+}
+
+impl BearerError {
+    fn missing() -> Self {
+        Self {
+            kind: BearerErrorKind::Missing,
+            description: "",
+            required_scope: None,
+            reason: None,
+        }
+    }
+
+    fn invalid_request(description: &'static str) -> Self {
+        Self {
+            kind: BearerErrorKind::InvalidRequest,
+            description,
+            required_scope: None,
+            reason: None,
+        }
+    }
+
+    /// `invalid_token`; `reason` is for logs only.
+    fn invalid_token(reason: impl fmt::Display) -> Self {
+        Self {
+            kind: BearerErrorKind::InvalidToken,
+            description: "the access token is invalid or expired",
+            required_scope: None,
+            reason: Some(reason.to_string()),
+        }
+    }
+
+    fn insufficient_scope(required: &ScopeSet) -> Self {
+        Self {
+            kind: BearerErrorKind::InsufficientScope,
+            description: "the access token lacks a required scope",
+            required_scope: Some(required.to_string()),
+            reason: None,
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> BearerErrorKind {
+        self.kind
+    }
+
+    /// The RFC error code (none for missing credentials).
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self.kind {
+            BearerErrorKind::Missing => None,
+            BearerErrorKind::InvalidRequest => Some(ErrorCode::InvalidRequest),
+            BearerErrorKind::InvalidToken => Some(ErrorCode::InvalidToken),
+            BearerErrorKind::InsufficientScope => Some(ErrorCode::InsufficientScope),
+        }
+    }
+
+    /// The HTTP status: 401, 400, 401 or 403.
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            BearerErrorKind::Missing | BearerErrorKind::InvalidToken => 401,
+            BearerErrorKind::InvalidRequest => 400,
+            BearerErrorKind::InsufficientScope => 403,
+        }
+    }
+
+    /// Why the token was refused, for logs (never sent to the client).
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// The `WWW-Authenticate` value of RFC 6750 §3.
+    pub fn www_authenticate(&self) -> String {
+        let Some(code) = self.code() else {
+            return "Bearer".to_owned();
+        };
+        let mut value = format!(
+            "Bearer error=\"{}\", error_description=\"{}\"",
+            code.as_str(),
+            self.description
+        );
+        if let Some(scope) = &self.required_scope {
+            value.push_str(&format!(", scope=\"{scope}\""));
+        }
+        value
+    }
+
+    /// As a response: the status, the challenge, and an empty body.
+    pub fn to_response(&self) -> Response {
+        Response {
+            status: self.status(),
+            headers: vec![
+                ("WWW-Authenticate", self.www_authenticate()),
+                ("Cache-Control", "no-store".to_owned()),
+            ],
+            body: String::new(),
+        }
+    }
+}
+
+impl fmt::Display for BearerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code() {
+            Some(code) => write!(f, "{code}: {}", self.description),
+            None => f.write_str("no bearer credentials"),
+        }
+    }
+}
+
+impl std::error::Error for BearerError {}
+
+/// Verifies access tokens for a resource server.
+#[derive(Debug, Clone)]
+pub struct TokenVerifier<C> {
+    issuer: String,
+    audience: String,
+    keys: VerificationKeys,
+    clock: C,
+    leeway: Duration,
+}
+
+impl<C: Clock> TokenVerifier<C> {
+    /// A verifier of tokens from `issuer` meant for `audience`, signed by one of `keys`,
+    /// with no clock leeway.
+    pub fn new(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        keys: VerificationKeys,
+        clock: C,
+    ) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            keys,
+            clock,
+            leeway: Duration::ZERO,
+        }
+    }
+
+    /// Allows `leeway` of clock difference on `exp` and `nbf` (at most [`MAX_LEEWAY`]).
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway.clamp(Duration::ZERO, MAX_LEEWAY);
+        self
+    }
+
+    /// Replaces the trusted keys (for example after fetching the JWKS again).
+    pub fn set_keys(&mut self, keys: VerificationKeys) {
+        self.keys = keys;
+    }
+
+    /// Verifies a JWT access token alone: signature, type, issuer, audience, times.
+    pub fn verify_jwt(&self, token: &str) -> Result<Principal, JwtError> {
+        let expectations = jose::Expectations {
+            keys: &self.keys,
+            issuer: &self.issuer,
+            audience: Some(&self.audience),
+            now: self.clock.now(),
+            leeway: self.leeway,
+        };
+        let verified = jose::verify(token, &expectations)?;
+        Ok(Principal {
+            subject: verified.subject,
+            client_id: verified.client_id,
+            scope: verified.scope,
+            expires_at: verified.expires_at,
+            token_id: Some(verified.jti),
+            claims: verified.claims,
+        })
+    }
+
+    /// Authenticates a request locally (JWT access tokens only) and requires `required`.
+    pub fn verify(
+        &self,
+        request: &BearerRequest<'_>,
+        required: &ScopeSet,
+    ) -> Result<Principal, BearerError> {
+        let token = request.token()?;
+        let principal = self.verify_jwt(token).map_err(BearerError::invalid_token)?;
+        require_scope(principal, required)
+    }
+
+    /// Authenticates a request with the store at hand: a JWT is verified locally and
+    /// then refused if it was revoked (its `jti` record is marked revoked); an opaque
+    /// token is looked up by hash and must be a live access token.
+    pub async fn verify_with_store<S: TokenStore + ?Sized>(
+        &self,
+        store: &S,
+        request: &BearerRequest<'_>,
+        required: &ScopeSet,
+    ) -> Result<Result<Principal, BearerError>, Fault> {
+        let token = match request.token() {
+            Ok(token) => token,
+            Err(error) => return Ok(Err(error)),
+        };
+        let principal = if token.contains('.') {
+            let principal = match self.verify_jwt(token) {
+                Ok(principal) => principal,
+                Err(error) => return Ok(Err(BearerError::invalid_token(error))),
+            };
+            if let Some(jti) = &principal.token_id {
+                let record = store.get_token(&SecretHash::of(jti)).await?;
+                if record.is_some_and(|r| r.kind == TokenKind::JwtAccess && r.revoked) {
+                    return Ok(Err(BearerError::invalid_token("the token was revoked")));
+                }
+            }
+            principal
+        } else {
+            let now = self.clock.now();
+            match store.get_token(&SecretHash::of(token)).await? {
+                Some(record) if record.kind == TokenKind::Access && record.is_active(now) => {
+                    Principal {
+                        subject: record
+                            .subject
+                            .unwrap_or_else(|| record.client_id.as_str().to_owned()),
+                        client_id: record.client_id.as_str().to_owned(),
+                        scope: record.scope,
+                        expires_at: record.expires_at,
+                        token_id: None,
+                        claims: Map::new(),
+                    }
+                }
+                _ => {
+                    return Ok(Err(BearerError::invalid_token(
+                        "unknown, expired or revoked opaque token",
+                    )))
+                }
+            }
+        };
+        Ok(require_scope(principal, required))
+    }
+}
+
+fn require_scope(principal: Principal, required: &ScopeSet) -> Result<Principal, BearerError> {
+    if required.is_subset(&principal.scope) {
+        Ok(principal)
+    } else {
+        Err(BearerError::insufficient_scope(required))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jw11_bearer_extraction() {
+        assert_eq!(
+            BearerRequest::new(Some("bearer abc"), None)
+                .token()
+                .unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            BearerRequest::new(Some("Bearer abc"), None)
+                .token()
+                .unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            BearerRequest::new(None, Some("abc")).token().unwrap(),
+            "abc"
+        );
+        let both = BearerRequest::new(Some("Bearer abc"), Some("abc"))
+            .token()
+            .unwrap_err();
+        assert_eq!(both.status(), 400);
+        assert_eq!(both.code(), Some(ErrorCode::InvalidRequest));
+        let none = BearerRequest::new(None, None).token().unwrap_err();
+        assert_eq!(none.status(), 401);
+        assert_eq!(none.www_authenticate(), "Bearer");
+        let basic = BearerRequest::new(Some("Basic abc"), None)
+            .token()
+            .unwrap_err();
+        assert_eq!(basic.kind(), BearerErrorKind::Missing);
+        for bad in ["Bearer", "Bearer a b", "Bearer a\"b", "Bearer \u{e9}"] {
+            let error = BearerRequest::new(Some(bad), None).token().unwrap_err();
+            assert_eq!(error.status(), 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn challenges_follow_rfc6750() {
+        let error = BearerError::insufficient_scope(&ScopeSet::parse("read:users").unwrap());
+        assert_eq!(error.status(), 403);
+        assert_eq!(
+            error.www_authenticate(),
+            "Bearer error=\"insufficient_scope\", error_description=\"the access token lacks a required scope\", scope=\"read:users\""
+        );
+        let error = BearerError::invalid_token("secret detail");
+        assert!(!error.www_authenticate().contains("secret detail"));
+        assert_eq!(error.to_response().status, 401);
+    }
+}

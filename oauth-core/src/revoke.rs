@@ -1,0 +1,98 @@
+//! Token revocation (RFC 7009), without HTTP.
+//!
+//! The client authenticates as at the token endpoint (public clients with their
+//! `client_id`). Revoking a refresh token revokes its whole grant: the refresh token and
+//! every access token issued under it (RFC 7009 §2.1). Revoking an access token revokes
+//! that token alone.
+//!
+//! **JWT access tokens.** A self-contained JWT stays valid to a verifier that only checks
+//! signatures, until it expires. Revoking one marks the record kept under the hash of its
+//! `jti`: a deny-list entry, kept until the token expires and then purged with it.
+//! Introspection and [`TokenVerifier::verify_with_store`](crate::TokenVerifier::verify_with_store)
+//! refuse it at once; a resource server that verifies locally without the store accepts it
+//! until `exp`, which is why JWT access tokens should be short-lived.
+//!
+//! Every answer to a well-formed, authenticated request is `200` with an empty body,
+//! whether the token was found, was another client's (left untouched), or was garbage.
+
+use crate::client_auth::authenticate_client;
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::error::{Fault, OAuthError};
+use crate::request::Params;
+use crate::response::Response;
+use crate::storage::{Storage, TokenKind};
+
+/// What the revocation endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevocationOutcome {
+    /// `200`, empty body: the token, if it was the caller's, is revoked.
+    Done,
+    /// The request was refused.
+    Refused(OAuthError),
+}
+
+impl RevocationOutcome {
+    /// As an HTTP response.
+    pub fn to_response(&self) -> Response {
+        match self {
+            Self::Done => Response {
+                status: 200,
+                headers: vec![("Cache-Control", "no-store".to_owned())],
+                body: String::new(),
+            },
+            Self::Refused(error) => Response::from_error(error),
+        }
+    }
+}
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// Answers a revocation request given as its raw form body and `Authorization` header.
+    pub async fn revoke_form(
+        &self,
+        body: &str,
+        authorization: Option<&str>,
+    ) -> Result<RevocationOutcome, Fault> {
+        match Params::parse(body) {
+            Ok(params) => self.revoke(&params, authorization).await,
+            Err(error) => Ok(RevocationOutcome::Refused(error)),
+        }
+    }
+
+    /// Answers a revocation request (RFC 7009 §2.1).
+    pub async fn revoke(
+        &self,
+        params: &Params,
+        authorization: Option<&str>,
+    ) -> Result<RevocationOutcome, Fault> {
+        if !params.repeated().is_empty() {
+            return Ok(RevocationOutcome::Refused(OAuthError::invalid_request(
+                "a parameter is repeated",
+            )));
+        }
+        let client = match authenticate_client(&self.storage, params, authorization).await? {
+            Ok(client) => client,
+            Err(error) => return Ok(RevocationOutcome::Refused(error)),
+        };
+        let token = match params.required("token") {
+            Ok(token) => token,
+            Err(error) => return Ok(RevocationOutcome::Refused(error)),
+        };
+        let Some(record) = self.find_token(token).await? else {
+            return Ok(RevocationOutcome::Done);
+        };
+        if record.client_id != *client.id() {
+            // Another client's token: left alone, and the answer does not say so.
+            return Ok(RevocationOutcome::Done);
+        }
+        match record.kind {
+            TokenKind::Refresh => {
+                self.storage.revoke_grant(&record.grant_id).await?;
+            }
+            TokenKind::Access | TokenKind::JwtAccess => {
+                self.storage.revoke_token(&record.hash).await?;
+            }
+        }
+        Ok(RevocationOutcome::Done)
+    }
+}

@@ -1,0 +1,109 @@
+//! Minting JWT access tokens (RFC 9068) for the engine, and the keys it signs with.
+
+use std::sync::{RwLock, RwLockReadGuard};
+
+use time::{Duration, OffsetDateTime};
+
+use super::Minted;
+use crate::error::Fault;
+use crate::jose::{self, AccessClaims, KeySet, SigningKey, VerificationKeys};
+use crate::scope::ScopeSet;
+use crate::secret::{RandomSource, SecretHash};
+use crate::storage::{GrantRecord, TokenKind, TokenRecord};
+
+/// How an engine issues JWT access tokens.
+#[derive(Debug)]
+pub(crate) struct JwtIssuer {
+    keys: RwLock<KeySet>,
+    audience: String,
+    with_auth_time: bool,
+}
+
+impl JwtIssuer {
+    pub(crate) fn new(keys: KeySet, audience: String, with_auth_time: bool) -> Self {
+        Self {
+            keys: RwLock::new(keys),
+            audience,
+            with_auth_time,
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, KeySet> {
+        // Rotation replaces the key set in one assignment; a poisoned lock holds a whole set.
+        self.keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    pub(crate) fn verification_keys(&self) -> VerificationKeys {
+        self.read().verification_keys()
+    }
+
+    pub(crate) fn jwks(&self) -> serde_json::Value {
+        self.read().jwks()
+    }
+
+    pub(crate) fn rotate(&self, next: SigningKey) {
+        self.keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .rotate(next);
+    }
+
+    pub(crate) fn retire(&self, kid: &str) {
+        self.keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retire(kid);
+    }
+
+    /// Mints a JWT access token for `grant`; the record stored for it is keyed by the hash
+    /// of its `jti`, so that introspection and revocation can reach it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn mint(
+        &self,
+        random: &RandomSource,
+        issuer: &str,
+        grant: &GrantRecord,
+        scope: ScopeSet,
+        issued_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+        grant_lifetime: Duration,
+    ) -> Result<Minted, Fault> {
+        let jti = random.secret()?;
+        let subject = grant.subject.as_deref().unwrap_or(grant.client_id.as_str());
+        // The grant started (the user approved) one grant lifetime before it ends.
+        let auth_time = (self.with_auth_time && grant.subject.is_some())
+            .then(|| grant.expires_at - grant_lifetime);
+        let claims = AccessClaims {
+            issuer,
+            subject,
+            audience: &self.audience,
+            client_id: grant.client_id.as_str(),
+            scope: &scope,
+            issued_at,
+            expires_at,
+            jti: &jti,
+            auth_time,
+        };
+        let value = jose::mint(&claims, self.read().active())?;
+        let record = TokenRecord {
+            hash: SecretHash::of(&jti),
+            kind: TokenKind::JwtAccess,
+            grant_id: grant.id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope,
+            issued_at,
+            expires_at,
+            grant_expires_at: grant.expires_at,
+            revoked: false,
+            rotated: false,
+        };
+        Ok(Minted { value, record })
+    }
+}
