@@ -360,3 +360,56 @@ pub fn expect_error_redirect(
         other => panic!("expected an error redirect {code}, got {other:?}"),
     }
 }
+
+/// The audience of the JWT access tokens of [`Harness::jwt_engine`].
+pub const API_AUDIENCE: &str = "https://api.example";
+
+impl<S: Storage + 'static> Harness<S> {
+    /// A second engine over the same store and clock that issues JWT access tokens signed
+    /// by `key` (with `aud` [`API_AUDIENCE`]).
+    pub fn jwt_engine(&self, key: oauth_core::jose::SigningKey) -> TestEngine<S> {
+        Engine::new(
+            self.store.clone(),
+            self.clock.clone(),
+            Config::new(ISSUER).expect("valid issuer"),
+        )
+        .with_jwt_access_tokens(oauth_core::jose::KeySet::new(key), API_AUDIENCE)
+    }
+
+    /// This harness, with its engine replaced by `engine` (same store and clock).
+    pub fn with_engine(self, engine: TestEngine<S>) -> Self {
+        Self {
+            engine,
+            store: self.store,
+            clock: self.clock,
+        }
+    }
+
+    /// Introspects `token` as `server` (Basic auth), with optional extra pairs.
+    pub async fn introspect_as(
+        &self,
+        id: &str,
+        secret: &str,
+        token: &str,
+        extra: &[(&str, &str)],
+    ) -> oauth_core::IntrospectionOutcome {
+        let mut pairs = vec![("token", token)];
+        pairs.extend_from_slice(extra);
+        self.engine
+            .introspect_form(&encode(&pairs), Some(&basic(id, secret)))
+            .await
+            .expect("no fault")
+    }
+
+    /// Revokes `token` with form `pairs` added and an optional `Authorization` header.
+    pub async fn revoke(
+        &self,
+        pairs: &[(&str, &str)],
+        authorization: Option<&str>,
+    ) -> oauth_core::RevocationOutcome {
+        self.engine
+            .revoke_form(&encode(pairs), authorization)
+            .await
+            .expect("no fault")
+    }
+}

@@ -53,6 +53,17 @@ macro_rules! flow_tests {
             rf05_refresh_past_absolute_lifetime,
             scope_policy_narrows_by_subject,
             purge_keeps_what_replay_detection_needs,
+            ir01_introspection_requires_client_authentication,
+            ir02_inactive_tokens_say_only_active_false,
+            ir03_token_type_hint_is_only_a_hint,
+            ir04_revoking_garbage_or_another_clients_token,
+            ir05_revoking_refresh_token_ends_its_access_tokens,
+            ir06_revoking_jwt_access_token_denies_its_jti,
+            ir07_metadata_document,
+            jwt_access_tokens_for_every_algorithm,
+            jwt_auth_time_is_the_approval_time,
+            jwt_signing_key_rotation,
+            jw11_resource_server_bearer_rules,
         );
         $crate::flow_tests!(@expand_mt $store;
             sc01_concurrent_code_redemptions_exactly_one_wins,

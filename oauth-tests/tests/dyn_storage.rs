@@ -1,5 +1,8 @@
 //! The storage traits are object safe: an engine runs over `Arc<dyn Storage>`.
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use oauth_core::Storage;

@@ -4,11 +4,15 @@
 mod authorize;
 mod concurrency;
 mod flows;
+mod introspection;
+mod jwt;
 mod refresh;
 mod token;
 
 pub use authorize::*;
 pub use concurrency::*;
 pub use flows::*;
+pub use introspection::*;
+pub use jwt::*;
 pub use refresh::*;
 pub use token::*;
