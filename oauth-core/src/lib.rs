@@ -70,6 +70,16 @@
 //! # }
 //! ```
 //!
+//! ## Beyond the token endpoint
+//!
+//! - Access tokens may be signed JWTs (RFC 9068): [`Engine::with_jwt_access_tokens`], with
+//!   keys from [`jose`] and the JWKS from [`Engine::jwks`].
+//! - Resource servers verify tokens with a [`TokenVerifier`]: locally for JWTs, through the
+//!   store for opaque tokens and revocations.
+//! - [`Engine::introspect`] (RFC 7662), [`Engine::revoke`] (RFC 7009) and
+//!   [`Engine::metadata`] (RFC 8414) answer like the token endpoint: plain values in, plain
+//!   values out.
+//!
 //! ## Errors
 //!
 //! An OAuth error is an ordinary outcome ([`OAuthError`] inside [`AuthorizeOutcome`],
