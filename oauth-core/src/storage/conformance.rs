@@ -504,7 +504,8 @@ pub async fn duplicate_token_is_a_conflict<S: Storage>(store: S) {
 // ---------------------------------------------------------------------------------------
 
 /// Every field of a code comes back: Unicode subject, both states of each `Option`,
-/// scope sets (several, and empty), times to the second (before 1970 and in year 9999).
+/// scope sets (several, and empty), times to the second (before 1970, past the 32-bit
+/// limit of 2038, and in year 9999).
 pub async fn code_record_round_trip<S: Storage>(store: S) {
     let kit = Kit::new();
     let full = kit.code(60, 90 * 86_400);
@@ -516,7 +517,7 @@ pub async fn code_record_round_trip<S: Storage>(store: S) {
     let mut odd_times = kit.code(0, 0);
     odd_times.scope = scopes("a!#$%&'()*+,-./:;<=>?@[]^_`{|}~ z");
     odd_times.issued_at = at(-14_182_940); // 1969-07-20T20:17:40Z
-    odd_times.expires_at = at(0);
+    odd_times.expires_at = at(2_147_483_648); // 2038-01-19T03:14:08Z: past i32
     odd_times.grant_expires_at = at(253_402_300_799); // 9999-12-31T23:59:59Z
     for code in [full, bare, odd_times] {
         ok(store.insert_code(code.clone()).await, "insert_code");
@@ -557,7 +558,7 @@ pub async fn token_record_round_trip<S: Storage>(store: S) {
     }
     let mut odd_times = kit.token(&user, TokenKind::Access, 0);
     odd_times.issued_at = at(-14_182_940);
-    odd_times.expires_at = at(0);
+    odd_times.expires_at = at(2_147_483_648); // 2038-01-19T03:14:08Z: past i32
     odd_times.grant_expires_at = at(253_402_300_799);
     tokens.push(odd_times);
 

@@ -1,0 +1,128 @@
+//! Between records and rows: column lists, decoding, and SQLite errors as storage errors.
+
+use oauth_core::storage::{CodeRecord, GrantId, TokenKind, TokenRecord};
+use oauth_core::{ClientId, CodeChallenge, ScopeSet, SecretHash, StorageError, StorageErrorKind};
+use rusqlite::ffi::{ErrorCode, SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+use rusqlite::Row;
+use time::OffsetDateTime;
+
+/// Maps a SQLite error to a storage error that says what was being done. SQLite's own
+/// messages name tables and columns, never bound values, so no secret reaches a log.
+pub(crate) fn sql_error(what: &'static str) -> impl Fn(rusqlite::Error) -> StorageError {
+    move |error| {
+        let kind = match &error {
+            rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
+                // Another connection held the lock past the busy timeout.
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StorageErrorKind::Busy,
+                ErrorCode::ConstraintViolation
+                    if failure.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY
+                        || failure.extended_code == SQLITE_CONSTRAINT_UNIQUE =>
+                {
+                    StorageErrorKind::Conflict
+                }
+                _ => StorageErrorKind::Backend,
+            },
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..) => StorageErrorKind::Corrupt,
+            _ => StorageErrorKind::Backend,
+        };
+        StorageError::with_source(kind, format!("SQLite could not {what}"), error)
+    }
+}
+
+fn corrupt(what: &str) -> StorageError {
+    StorageError::new(
+        StorageErrorKind::Corrupt,
+        format!("a stored {what} is invalid"),
+    )
+}
+
+/// Unix seconds: the stored form of every instant (the contract keeps them to the second).
+pub(crate) fn seconds(at: OffsetDateTime) -> i64 {
+    at.unix_timestamp()
+}
+
+fn instant(seconds: i64) -> Result<OffsetDateTime, StorageError> {
+    OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| corrupt("instant"))
+}
+
+fn hash(bytes: Vec<u8>) -> Result<SecretHash, StorageError> {
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map(SecretHash)
+        .map_err(|_| corrupt("hash"))
+}
+
+fn scope(text: String) -> Result<ScopeSet, StorageError> {
+    ScopeSet::try_from(text).map_err(|_| corrupt("scope"))
+}
+
+fn client_id(text: String) -> Result<ClientId, StorageError> {
+    ClientId::new(text).map_err(|_| corrupt("client id"))
+}
+
+/// The stored name of a token kind.
+pub(crate) fn kind_name(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Access => "access",
+        TokenKind::Refresh => "refresh",
+        TokenKind::JwtAccess => "jwt_access",
+    }
+}
+
+fn kind(name: &str) -> Result<TokenKind, StorageError> {
+    match name {
+        "access" => Ok(TokenKind::Access),
+        "refresh" => Ok(TokenKind::Refresh),
+        "jwt_access" => Ok(TokenKind::JwtAccess),
+        _ => Err(corrupt("token kind")),
+    }
+}
+
+/// The columns [`code_from_row`] reads, in its order.
+pub(crate) const CODE_COLUMNS: &str = "hash, grant_id, client_id, subject, redirect_uri, \
+     scope, code_challenge, issued_at, expires_at, grant_expires_at";
+
+/// A code record from a row of [`CODE_COLUMNS`].
+pub(crate) fn code_from_row(row: &Row<'_>) -> Result<CodeRecord, StorageError> {
+    let read = sql_error("read a stored code");
+    let challenge: Option<String> = row.get(6).map_err(&read)?;
+    Ok(CodeRecord {
+        hash: hash(row.get(0).map_err(&read)?)?,
+        grant_id: GrantId(row.get(1).map_err(&read)?),
+        client_id: client_id(row.get(2).map_err(&read)?)?,
+        subject: row.get(3).map_err(&read)?,
+        redirect_uri: row.get(4).map_err(&read)?,
+        scope: scope(row.get(5).map_err(&read)?)?,
+        code_challenge: challenge
+            .map(|c| CodeChallenge::try_from(c).map_err(|_| corrupt("code challenge")))
+            .transpose()?,
+        issued_at: instant(row.get(7).map_err(&read)?)?,
+        expires_at: instant(row.get(8).map_err(&read)?)?,
+        grant_expires_at: instant(row.get(9).map_err(&read)?)?,
+    })
+}
+
+/// The columns [`token_from_row`] reads, in its order.
+pub(crate) const TOKEN_COLUMNS: &str = "hash, kind, grant_id, client_id, subject, scope, \
+     issued_at, expires_at, grant_expires_at, revoked, rotated";
+
+/// A token record from a row of [`TOKEN_COLUMNS`].
+pub(crate) fn token_from_row(row: &Row<'_>) -> Result<TokenRecord, StorageError> {
+    let read = sql_error("read a stored token");
+    let kind_text: String = row.get(1).map_err(&read)?;
+    Ok(TokenRecord {
+        hash: hash(row.get(0).map_err(&read)?)?,
+        kind: kind(&kind_text)?,
+        grant_id: GrantId(row.get(2).map_err(&read)?),
+        client_id: client_id(row.get(3).map_err(&read)?)?,
+        subject: row.get(4).map_err(&read)?,
+        scope: scope(row.get(5).map_err(&read)?)?,
+        issued_at: instant(row.get(6).map_err(&read)?)?,
+        expires_at: instant(row.get(7).map_err(&read)?)?,
+        grant_expires_at: instant(row.get(8).map_err(&read)?)?,
+        revoked: row.get(9).map_err(&read)?,
+        rotated: row.get(10).map_err(&read)?,
+    })
+}

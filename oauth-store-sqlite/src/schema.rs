@@ -1,0 +1,110 @@
+//! The schema, versioned with `PRAGMA user_version` and migrated on open.
+//!
+//! Each migration runs in one `BEGIN IMMEDIATE` transaction that re-reads the version
+//! first, so two processes opening a new database at once apply it once.
+//!
+//! Layout rules: secrets appear only as their SHA-256 (`hash BLOB`, the primary key of
+//! codes and tokens); instants are unix seconds (`INTEGER`); scopes are the space-separated
+//! text of a scope set; client registrations are their JSON (which holds the secret's
+//! hash, never the secret).
+
+use oauth_core::{StorageError, StorageErrorKind};
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::codec::sql_error;
+
+/// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // Version 1.
+    "
+    CREATE TABLE clients (
+        id TEXT PRIMARY KEY NOT NULL,
+        record TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE codes (
+        hash BLOB PRIMARY KEY NOT NULL,
+        grant_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        redirect_uri TEXT,
+        scope TEXT NOT NULL,
+        code_challenge TEXT,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        grant_expires_at INTEGER NOT NULL,
+        consumed INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    -- What a purge looks for: unused codes by expiry, consumed ones by their grant's end.
+    CREATE INDEX codes_unused_expiry ON codes (expires_at) WHERE consumed = 0;
+    CREATE INDEX codes_consumed_expiry ON codes (grant_expires_at) WHERE consumed = 1;
+
+    -- A row with NULL client_id and expires_at is the revocation mark of a grant that
+    -- was never issued (TokenStore::revoke_grant before TokenStore::issue).
+    CREATE TABLE grants (
+        id TEXT PRIMARY KEY NOT NULL,
+        client_id TEXT,
+        subject TEXT,
+        scope TEXT,
+        created_at INTEGER,
+        expires_at INTEGER,
+        revoked INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX grants_expiry ON grants (expires_at) WHERE expires_at IS NOT NULL;
+
+    CREATE TABLE tokens (
+        hash BLOB PRIMARY KEY NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh', 'jwt_access')),
+        grant_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        subject TEXT,
+        scope TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        grant_expires_at INTEGER NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        rotated INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX tokens_grant ON tokens (grant_id);
+    -- Access tokens go at their expiry, refresh tokens at their grant's end.
+    CREATE INDEX tokens_access_expiry ON tokens (expires_at) WHERE kind <> 'refresh';
+    CREATE INDEX tokens_refresh_expiry ON tokens (grant_expires_at) WHERE kind = 'refresh';
+    ",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`SCHEMA_VERSION`]; refuses one written by a newer version.
+pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StorageError> {
+    loop {
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_error("begin a migration"))?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(sql_error("read the schema version"))?;
+        if !(0..=SCHEMA_VERSION).contains(&version) {
+            return Err(StorageError::new(
+                StorageErrorKind::Backend,
+                format!(
+                    "the database has schema version {version}; this build knows 0 to \
+                     {SCHEMA_VERSION}"
+                ),
+            ));
+        }
+        let Some(migration) = usize::try_from(version)
+            .ok()
+            .and_then(|v| MIGRATIONS.get(v))
+        else {
+            // At the newest version: nothing to do (the transaction only read).
+            return Ok(());
+        };
+        tx.execute_batch(migration)
+            .map_err(sql_error("apply a schema migration"))?;
+        // PRAGMA takes no bound parameters; the value is our own integer.
+        tx.execute_batch(&format!("PRAGMA user_version = {}", version + 1))
+            .map_err(sql_error("write the schema version"))?;
+        tx.commit().map_err(sql_error("commit a migration"))?;
+    }
+}

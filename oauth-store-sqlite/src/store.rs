@@ -1,0 +1,614 @@
+//! The SQLite store: opening, and the storage traits.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use oauth_core::storage::{
+    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenRecord,
+};
+use oauth_core::{
+    Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, StorageErrorKind,
+    TokenStore,
+};
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+use time::OffsetDateTime;
+
+use crate::codec::{
+    code_from_row, kind_name, seconds, sql_error, token_from_row, CODE_COLUMNS, TOKEN_COLUMNS,
+};
+use crate::pool::Pool;
+use crate::schema::migrate;
+
+/// Where the database lives, and how the store uses it.
+///
+/// ```
+/// use std::time::Duration;
+/// use oauth_store_sqlite::SqliteOptions;
+///
+/// let options = SqliteOptions::file("/var/lib/auth/finrift.db")
+///     .pool_size(8)
+///     .busy_timeout(Duration::from_secs(2))
+///     .purge_batch_size(500);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    path: Option<PathBuf>,
+    pool_size: usize,
+    busy_timeout: Duration,
+    purge_batch_size: u32,
+}
+
+impl SqliteOptions {
+    /// A database file at `path` (created if missing), with 4 connections, a 5 second
+    /// busy timeout and purges in batches of 1000 rows.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: Some(path.into()),
+            pool_size: 4,
+            busy_timeout: Duration::from_secs(5),
+            purge_batch_size: 1000,
+        }
+    }
+
+    /// A private in-memory database, gone when the store is dropped. It has exactly one
+    /// connection: each SQLite connection to `:memory:` is its own database, and a
+    /// shared-cache URI would trade the busy timeout for table locks that fail at once.
+    pub fn in_memory() -> Self {
+        Self {
+            path: None,
+            pool_size: 1,
+            busy_timeout: Duration::from_secs(5),
+            purge_batch_size: 1000,
+        }
+    }
+
+    /// How many connections to keep (at least 1; always 1 in memory). Reads run in
+    /// parallel on them; writes take SQLite's single write lock in turn.
+    pub fn pool_size(mut self, connections: usize) -> Self {
+        if self.path.is_some() {
+            self.pool_size = connections.max(1);
+        }
+        self
+    }
+
+    /// How long a write waits for another connection or process to release the write
+    /// lock before it fails with [`StorageErrorKind::Busy`] (which the engine answers
+    /// as `temporarily_unavailable`).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// How many rows one purge transaction deletes at most (at least 1).
+    pub fn purge_batch_size(mut self, rows: u32) -> Self {
+        self.purge_batch_size = rows.max(1);
+        self
+    }
+
+    /// Opens one connection and sets it up.
+    fn connect(&self) -> Result<Connection, StorageError> {
+        let connection = match &self.path {
+            Some(path) => Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            ),
+            None => Connection::open_in_memory(),
+        }
+        .map_err(sql_error("open the database"))?;
+        connection
+            .busy_timeout(self.busy_timeout)
+            .map_err(sql_error("set the busy timeout"))?;
+        if self.path.is_some() {
+            // WAL: readers never wait for the writer, and a commit is one append.
+            let mode: String = connection
+                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+                .map_err(sql_error("switch to WAL mode"))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StorageError::new(
+                    StorageErrorKind::Backend,
+                    format!("the database refused WAL mode (journal mode {mode})"),
+                ));
+            }
+        }
+        // FULL: a commit is on disk before it is acknowledged, so a consumed code or a
+        // rotated refresh token stays so even across a power loss, not only a crash.
+        connection
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;")
+            .map_err(sql_error("set the connection pragmas"))?;
+        Ok(connection)
+    }
+}
+
+/// A [`Storage`](oauth_core::Storage) on SQLite: durable, for one machine (any number of
+/// processes on it may share the file).
+///
+/// Its methods run database work on tokio's blocking threads, so they need a tokio
+/// runtime. Cloning is cheap and shares the connections. Dropping the last clone closes
+/// them (SQLite then folds the write-ahead log into the database file).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: Arc<Pool>,
+    purge_batch_size: u32,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file at `path` with the default options of
+    /// [`SqliteOptions::file`], applying any pending schema migration.
+    pub async fn open(path: impl Into<PathBuf>) -> Result<Self, StorageError> {
+        Self::open_with(SqliteOptions::file(path)).await
+    }
+
+    /// A new private in-memory database (see [`SqliteOptions::in_memory`]).
+    pub async fn open_in_memory() -> Result<Self, StorageError> {
+        Self::open_with(SqliteOptions::in_memory()).await
+    }
+
+    /// Opens the database `options` describe, applying any pending schema migration.
+    pub async fn open_with(options: SqliteOptions) -> Result<Self, StorageError> {
+        let purge_batch_size = options.purge_batch_size;
+        let connections = tokio::task::spawn_blocking(move || {
+            let mut first = options.connect()?;
+            migrate(&mut first)?;
+            let mut connections = vec![first];
+            for _ in 1..options.pool_size {
+                connections.push(options.connect()?);
+            }
+            Ok::<_, StorageError>(connections)
+        })
+        .await
+        .map_err(|e| {
+            StorageError::with_source(
+                StorageErrorKind::Backend,
+                "opening the database did not finish",
+                e,
+            )
+        })??;
+        Ok(Self {
+            pool: Arc::new(Pool::new(connections)),
+            purge_batch_size,
+        })
+    }
+
+    /// Deletes what [`TokenStore::purge_expired`] deletes, in transactions of at most
+    /// `batch_size` rows each (at least 1), so a long purge never holds the write lock
+    /// for long: between two batches, other writers (and other processes) get their turn.
+    /// The purge is not atomic as a whole, and need not be: each row it deletes could
+    /// no longer matter.
+    pub async fn purge_expired_batched(
+        &self,
+        before: OffsetDateTime,
+        batch_size: u32,
+    ) -> Result<BatchedPurge, StorageError> {
+        let batch_size = batch_size.max(1);
+        let before = seconds(before);
+        let mut done = BatchedPurge::default();
+        for (what, sql) in PURGES {
+            loop {
+                let deleted = self
+                    .pool
+                    .run(move |connection| {
+                        write(connection, "purge expired rows", |tx| {
+                            tx.prepare_cached(sql)
+                                .and_then(|mut statement| {
+                                    statement.execute(params![before, batch_size])
+                                })
+                                .map_err(sql_error("purge expired rows"))
+                        })
+                    })
+                    .await?;
+                let deleted = deleted as u64;
+                done.batches += 1;
+                done.largest_batch = done.largest_batch.max(deleted);
+                match what {
+                    Purged::Codes => done.report.codes += deleted,
+                    Purged::Tokens => done.report.tokens += deleted,
+                    Purged::Grants => done.report.grants += deleted,
+                }
+                if deleted < u64::from(batch_size) {
+                    break;
+                }
+                // Let the tasks waiting for a connection run before the next batch.
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// What [`SqliteStore::purge_expired_batched`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchedPurge {
+    /// The records removed.
+    pub report: PurgeReport,
+    /// How many delete transactions ran.
+    pub batches: u64,
+    /// The most rows one transaction deleted (never more than the batch size).
+    pub largest_batch: u64,
+}
+
+/// Which count a purge statement adds to.
+#[derive(Debug, Clone, Copy)]
+enum Purged {
+    Codes,
+    Tokens,
+    Grants,
+}
+
+/// The purge contract of [`TokenStore::purge_expired`], one statement per rule, each
+/// deleting at most `?2` rows expired at or before `?1`.
+const PURGES: [(Purged, &str); 5] = [
+    (
+        Purged::Codes,
+        "DELETE FROM codes WHERE rowid IN (SELECT rowid FROM codes \
+         WHERE consumed = 0 AND expires_at <= ?1 LIMIT ?2)",
+    ),
+    // Replay detection needs a consumed code until its grant ends.
+    (
+        Purged::Codes,
+        "DELETE FROM codes WHERE rowid IN (SELECT rowid FROM codes \
+         WHERE consumed = 1 AND grant_expires_at <= ?1 LIMIT ?2)",
+    ),
+    (
+        Purged::Tokens,
+        "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens \
+         WHERE kind <> 'refresh' AND expires_at <= ?1 LIMIT ?2)",
+    ),
+    // A rotated-away refresh token is what detects reuse: it stays until the grant ends.
+    (
+        Purged::Tokens,
+        "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens \
+         WHERE kind = 'refresh' AND grant_expires_at <= ?1 LIMIT ?2)",
+    ),
+    // A revocation mark (expires_at NULL) has no expiry and stays.
+    (
+        Purged::Grants,
+        "DELETE FROM grants WHERE rowid IN (SELECT rowid FROM grants \
+         WHERE expires_at <= ?1 LIMIT ?2)",
+    ),
+];
+
+/// Runs `work` in one `BEGIN IMMEDIATE` transaction: it takes the write lock up front
+/// (waiting up to the busy timeout), so it never fails halfway on a lock upgrade, and
+/// everything it reads stays true until it commits, in this process or any other.
+/// An error rolls everything back.
+fn write<T>(
+    connection: &mut Connection,
+    what: &'static str,
+    work: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_error(what))?;
+    let out = work(&tx)?;
+    tx.commit().map_err(sql_error(what))?;
+    Ok(out)
+}
+
+/// Inserts `tokens`; a hash already stored fails the statement (Conflict).
+fn insert_tokens(tx: &Transaction<'_>, tokens: &[TokenRecord]) -> Result<(), StorageError> {
+    let mut statement = tx
+        .prepare_cached(
+            "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, \
+             expires_at, grant_expires_at, revoked, rotated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .map_err(sql_error("store a token"))?;
+    for token in tokens {
+        statement
+            .execute(params![
+                &token.hash.0[..],
+                kind_name(token.kind),
+                token.grant_id.as_str(),
+                token.client_id.as_str(),
+                token.subject,
+                token.scope.to_string(),
+                seconds(token.issued_at),
+                seconds(token.expires_at),
+                seconds(token.grant_expires_at),
+                token.revoked,
+                token.rotated,
+            ])
+            .map_err(sql_error("store a token"))?;
+    }
+    Ok(())
+}
+
+fn client_json(client: &Client) -> Result<String, StorageError> {
+    serde_json::to_string(client)
+        .map_err(|e| StorageError::with_source(StorageErrorKind::Backend, "encode a client", e))
+}
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> {
+        let id = id.as_str().to_owned();
+        let json: Option<String> = self
+            .pool
+            .run(move |connection| {
+                connection
+                    .prepare_cached("SELECT record FROM clients WHERE id = ?1")
+                    .and_then(|mut statement| {
+                        statement.query_row([&id], |row| row.get(0)).optional()
+                    })
+                    .map_err(sql_error("read a client"))
+            })
+            .await?;
+        json.map(|json| {
+            serde_json::from_str(&json).map_err(|e| {
+                StorageError::with_source(
+                    StorageErrorKind::Corrupt,
+                    "a stored client is invalid",
+                    e,
+                )
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_client(&self, client: Client) -> Result<(), StorageError> {
+        let json = client_json(&client)?;
+        let id = client.id().as_str().to_owned();
+        self.pool
+            .run(move |connection| {
+                write(connection, "store a client", |tx| {
+                    tx.execute(
+                        "INSERT INTO clients (id, record) VALUES (?1, ?2) \
+                         ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+                        params![id, json],
+                    )
+                    .map_err(sql_error("store a client"))?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl CodeStore for SqliteStore {
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
+        self.pool
+            .run(move |connection| {
+                write(connection, "store a code", |tx| {
+                    tx.prepare_cached(
+                        "INSERT INTO codes (hash, grant_id, client_id, subject, redirect_uri, \
+                         scope, code_challenge, issued_at, expires_at, grant_expires_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    )
+                    .and_then(|mut statement| {
+                        statement.execute(params![
+                            &code.hash.0[..],
+                            code.grant_id.as_str(),
+                            code.client_id.as_str(),
+                            code.subject,
+                            code.redirect_uri,
+                            code.scope.to_string(),
+                            code.code_challenge.as_ref().map(|c| c.as_str()),
+                            seconds(code.issued_at),
+                            seconds(code.expires_at),
+                            seconds(code.grant_expires_at),
+                        ])
+                    })
+                    .map_err(sql_error("store a code"))?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
+        let hash = *hash;
+        self.pool
+            .run(move |connection| {
+                write(connection, "consume a code", |tx| {
+                    // The single-use step: one conditional UPDATE. Of any number of
+                    // callers, in any number of processes, one sees the row come back.
+                    let mut consume = tx
+                        .prepare_cached(&format!(
+                            "UPDATE codes SET consumed = 1 WHERE hash = ?1 AND consumed = 0 \
+                             RETURNING {CODE_COLUMNS}"
+                        ))
+                        .map_err(sql_error("consume a code"))?;
+                    let mut rows = consume
+                        .query([&hash.0[..]])
+                        .map_err(sql_error("consume a code"))?;
+                    if let Some(row) = rows.next().map_err(sql_error("consume a code"))? {
+                        return Ok(CodeConsumption::Consumed(code_from_row(row)?));
+                    }
+                    drop(rows);
+                    let mut find = tx
+                        .prepare_cached(&format!(
+                            "SELECT {CODE_COLUMNS} FROM codes WHERE hash = ?1"
+                        ))
+                        .map_err(sql_error("read a code"))?;
+                    let mut rows = find
+                        .query([&hash.0[..]])
+                        .map_err(sql_error("read a code"))?;
+                    match rows.next().map_err(sql_error("read a code"))? {
+                        Some(row) => Ok(CodeConsumption::AlreadyConsumed(code_from_row(row)?)),
+                        None => Ok(CodeConsumption::NotFound),
+                    }
+                })
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn issue(
+        &self,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Issuance, StorageError> {
+        let (grant, tokens) = (grant.clone(), tokens.to_vec());
+        self.pool
+            .run(move |connection| {
+                write(connection, "issue tokens", |tx| {
+                    // Inside the write lock: a revoke_grant either committed before
+                    // (and its mark is seen here) or waits until these tokens are
+                    // stored (and revokes them).
+                    let revoked: Option<bool> = tx
+                        .prepare_cached("SELECT revoked FROM grants WHERE id = ?1")
+                        .and_then(|mut statement| {
+                            statement
+                                .query_row([grant.id.as_str()], |row| row.get(0))
+                                .optional()
+                        })
+                        .map_err(sql_error("read a grant"))?;
+                    if revoked == Some(true) {
+                        return Ok(Issuance::GrantRevoked);
+                    }
+                    tx.prepare_cached(
+                        "INSERT INTO grants (id, client_id, subject, scope, created_at, \
+                         expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                         ON CONFLICT (id) DO NOTHING",
+                    )
+                    .and_then(|mut statement| {
+                        statement.execute(params![
+                            grant.id.as_str(),
+                            grant.client_id.as_str(),
+                            grant.subject,
+                            grant.scope.to_string(),
+                            seconds(grant.created_at),
+                            seconds(grant.expires_at),
+                        ])
+                    })
+                    .map_err(sql_error("store a grant"))?;
+                    insert_tokens(tx, &tokens)?;
+                    Ok(Issuance::Issued)
+                })
+            })
+            .await
+    }
+
+    async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
+        let hash = *hash;
+        self.pool
+            .run(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(&format!(
+                        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"
+                    ))
+                    .map_err(sql_error("read a token"))?;
+                let mut rows = statement
+                    .query([&hash.0[..]])
+                    .map_err(sql_error("read a token"))?;
+                rows.next()
+                    .map_err(sql_error("read a token"))?
+                    .map(token_from_row)
+                    .transpose()
+            })
+            .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        new_tokens: &[TokenRecord],
+    ) -> Result<Rotation, StorageError> {
+        let (old, new_tokens) = (*old, new_tokens.to_vec());
+        self.pool
+            .run(move |connection| {
+                write(connection, "rotate a refresh token", |tx| {
+                    // The single-use step: one conditional UPDATE that only a live refresh
+                    // token of a live grant passes, once.
+                    let rotated = tx
+                        .prepare_cached(
+                            "UPDATE tokens SET rotated = 1 \
+                             WHERE hash = ?1 AND kind = 'refresh' AND rotated = 0 \
+                             AND revoked = 0 AND EXISTS (SELECT 1 FROM grants \
+                             WHERE grants.id = tokens.grant_id AND grants.revoked = 0)",
+                        )
+                        .and_then(|mut statement| statement.execute([&old.0[..]]))
+                        .map_err(sql_error("rotate a refresh token"))?;
+                    if rotated == 1 {
+                        // A Conflict here rolls the rotation back with the rest.
+                        insert_tokens(tx, &new_tokens)?;
+                        return Ok(Rotation::Rotated);
+                    }
+                    // Why not: read the state the UPDATE saw (the lock is still ours).
+                    let state: Option<(bool, bool, Option<bool>)> = tx
+                        .prepare_cached(
+                            "SELECT tokens.revoked, tokens.rotated, grants.revoked \
+                             FROM tokens LEFT JOIN grants ON grants.id = tokens.grant_id \
+                             WHERE tokens.hash = ?1 AND tokens.kind = 'refresh'",
+                        )
+                        .and_then(|mut statement| {
+                            statement
+                                .query_row([&old.0[..]], |row| {
+                                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                                })
+                                .optional()
+                        })
+                        .map_err(sql_error("read a refresh token"))?;
+                    Ok(match state {
+                        // No such refresh token, or its grant is gone (purged).
+                        None | Some((_, _, None)) => Rotation::NotFound,
+                        Some((true, _, _)) | Some((_, _, Some(true))) => Rotation::Revoked,
+                        Some((false, true, Some(false))) => Rotation::AlreadyRotated,
+                        Some((false, false, Some(false))) => {
+                            return Err(StorageError::new(
+                                StorageErrorKind::Backend,
+                                "a live refresh token did not rotate",
+                            ))
+                        }
+                    })
+                })
+            })
+            .await
+    }
+
+    async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError> {
+        let hash = *hash;
+        self.pool
+            .run(move |connection| {
+                write(connection, "revoke a token", |tx| {
+                    let found = tx
+                        .prepare_cached("UPDATE tokens SET revoked = 1 WHERE hash = ?1")
+                        .and_then(|mut statement| statement.execute([&hash.0[..]]))
+                        .map_err(sql_error("revoke a token"))?;
+                    Ok(found > 0)
+                })
+            })
+            .await
+    }
+
+    async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
+        let id = id.as_str().to_owned();
+        self.pool
+            .run(move |connection| {
+                write(connection, "revoke a grant", |tx| {
+                    // The mark first: from this commit on, issue and rotate_refresh refuse.
+                    tx.prepare_cached(
+                        "INSERT INTO grants (id, revoked) VALUES (?1, 1) \
+                         ON CONFLICT (id) DO UPDATE SET revoked = 1",
+                    )
+                    .and_then(|mut statement| statement.execute([&id]))
+                    .map_err(sql_error("revoke a grant"))?;
+                    let revoked = tx
+                        .prepare_cached(
+                            "UPDATE tokens SET revoked = 1 WHERE grant_id = ?1 AND revoked = 0",
+                        )
+                        .and_then(|mut statement| statement.execute([&id]))
+                        .map_err(sql_error("revoke a grant's tokens"))?;
+                    Ok(revoked as u64)
+                })
+            })
+            .await
+    }
+
+    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
+        Ok(self
+            .purge_expired_batched(before, self.purge_batch_size)
+            .await?
+            .report)
+    }
+}
