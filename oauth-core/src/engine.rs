@@ -25,6 +25,8 @@ pub struct Engine<S, C> {
     pub(crate) random: RandomSource,
     pub(crate) scope_policy: Arc<dyn ScopePolicy>,
     pub(crate) jwt: Option<JwtIssuer>,
+    /// `None` only if the system generator failed at construction: sealing then faults.
+    pub(crate) sealing_key: Option<ring::hmac::Key>,
 }
 
 impl<S, C: fmt::Debug> fmt::Debug for Engine<S, C> {
@@ -39,15 +41,37 @@ impl<S, C: fmt::Debug> fmt::Debug for Engine<S, C> {
 impl<S: Storage, C: Clock> Engine<S, C> {
     /// An engine over `storage`, reading time from `clock`, configured by `config`. Every
     /// subject may hold every scope its client may; see [`Engine::with_scope_policy`].
+    ///
+    /// The key that seals pending authorizations ([`Engine::seal_pending`]) is random per
+    /// engine; engines behind one load balancer share one with [`Engine::with_sealing_key`].
     pub fn new(storage: S, clock: C, config: Config) -> Self {
+        let random = RandomSource::new();
+        let mut key = [0u8; 32];
+        let sealing_key = random
+            .fill(&mut key)
+            .ok()
+            .map(|()| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key));
         Self {
             storage,
             clock,
             config,
-            random: RandomSource::new(),
+            random,
             scope_policy: Arc::new(PermitAll),
             jwt: None,
+            sealing_key,
         }
+    }
+
+    /// Sets the secret that seals pending authorizations (at least 32 bytes), so that
+    /// every instance of a deployment can open what another sealed.
+    pub fn with_sealing_key(mut self, secret: &[u8]) -> Result<Self, Fault> {
+        if secret.len() < 32 {
+            return Err(Fault::Config(
+                "the sealing key must be at least 32 bytes".into(),
+            ));
+        }
+        self.sealing_key = Some(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret));
+        Ok(self)
     }
 
     /// Issues access tokens as JWTs (RFC 9068) signed by the active key of `keys`, with

@@ -101,6 +101,7 @@ mod grant;
 mod introspect;
 pub mod jose;
 mod metadata;
+mod pending_seal;
 mod pkce;
 mod redirect_uri;
 mod request;
@@ -127,6 +128,7 @@ pub use error::{ErrorCode, Fault, OAuthError};
 pub use grant::TokenOutcome;
 pub use introspect::IntrospectionOutcome;
 pub use metadata::Metadata;
+pub use pending_seal::MAX_SEALED_LEN;
 pub use pkce::{CodeChallenge, PkceError, CHALLENGE_LEN, MAX_VERIFIER_LEN, MIN_VERIFIER_LEN};
 pub use redirect_uri::{RedirectUri, RedirectUriError, MAX_REDIRECT_URI_LEN};
 pub use request::{

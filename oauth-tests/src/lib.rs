@@ -34,6 +34,7 @@ macro_rules! flow_tests {
             az10_state_round_trips_or_is_refused_past_limit,
             az11_denied_consent_redirects_with_access_denied,
             pending_authorization_expires_and_is_rechecked,
+            pending_authorization_seal_is_tamper_proof,
             tk01_code_replay_revokes_first_tokens,
             tk02_invalid_replay_revokes_nothing,
             tk03_code_of_another_client_or_expired,

@@ -314,3 +314,59 @@ pub async fn pending_authorization_expires_and_is_rechecked<S: Storage + 'static
     assert_eq!(redirect.param("error").as_deref(), Some("invalid_scope"));
     let _ = AuthorizeOutcome::Pending(pending);
 }
+
+/// A sealed pending authorization survives the round trip; any change to it, or another
+/// engine's seal, is refused.
+pub async fn pending_authorization_seal_is_tamper_proof<S: Storage + 'static>(h: Harness<S>) {
+    let pending = h.pending(&Harness::<S>::spa_request(&[])).await;
+    let sealed = h.engine.seal_pending(&pending).unwrap();
+    assert_eq!(h.engine.open_pending(&sealed).unwrap(), pending);
+
+    let (body, tag) = sealed.split_once('.').unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, body).unwrap(),
+    )
+    .unwrap();
+    json["redirect_uri"] = "https://evil.example/cb".into();
+    let forged_body = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        json.to_string(),
+    );
+    for forged in [
+        format!("{forged_body}.{tag}"),
+        format!("{body}.{}", &tag[1..]),
+        format!("{body}x.{tag}"),
+        body.to_owned(),
+        String::new(),
+        "a".repeat(10_000),
+    ] {
+        let error = h.engine.open_pending(&forged).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidRequest);
+    }
+    // Another engine (another sealing key) cannot open it; a shared key can.
+    let other = oauth_core::Engine::new(
+        h.store.clone(),
+        h.clock.clone(),
+        oauth_core::Config::new(ISSUER).unwrap(),
+    );
+    assert!(other.open_pending(&sealed).is_err());
+    let shared = [9u8; 32];
+    let a = oauth_core::Engine::new(
+        h.store.clone(),
+        h.clock.clone(),
+        oauth_core::Config::new(ISSUER).unwrap(),
+    )
+    .with_sealing_key(&shared)
+    .unwrap();
+    let b = oauth_core::Engine::new(
+        h.store.clone(),
+        h.clock.clone(),
+        oauth_core::Config::new(ISSUER).unwrap(),
+    )
+    .with_sealing_key(&shared)
+    .unwrap();
+    assert_eq!(
+        b.open_pending(&a.seal_pending(&pending).unwrap()).unwrap(),
+        pending
+    );
+}
