@@ -13,6 +13,10 @@ use crate::secret::SecretHash;
 /// Client secrets are stored as a single SHA-256, which is only safe for high-entropy
 /// values: use [`crate::RandomSource::secret`] (256 bits) to make them.
 pub const MIN_CLIENT_SECRET_LEN: usize = 32;
+/// Shortest human-chosen client secret accepted (see [`Client::confidential_with_password`]).
+pub const MIN_CLIENT_PASSWORD_LEN: usize = 12;
+/// PBKDF2-HMAC-SHA256 iterations for human-chosen client secrets.
+pub const CLIENT_PASSWORD_ITERATIONS: u32 = 100_000;
 /// Longest client identifier accepted, in bytes.
 pub const MAX_CLIENT_ID_LEN: usize = 255;
 
@@ -102,6 +106,16 @@ pub enum ClientKind {
         /// SHA-256 of the client secret.
         secret_hash: SecretHash,
     },
+    /// A server-side client whose secret is human-chosen, kept as a salted PBKDF2-HMAC-SHA256
+    /// derivation so that a stolen registry does not give it away to a dictionary.
+    ConfidentialPassword {
+        /// Random salt.
+        salt: [u8; 16],
+        /// PBKDF2 iterations.
+        iterations: u32,
+        /// The derived key.
+        derived: [u8; 32],
+    },
     /// A browser or native app: no secret; PKCE protects its codes.
     Public,
 }
@@ -110,6 +124,7 @@ impl fmt::Debug for ClientKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Confidential { .. } => f.write_str("Confidential"),
+            Self::ConfidentialPassword { .. } => f.write_str("ConfidentialPassword"),
             Self::Public => f.write_str("Public"),
         }
     }
@@ -184,6 +199,41 @@ impl Client {
         )
     }
 
+    /// Starts a confidential client whose secret was chosen by a person (at least
+    /// [`MIN_CLIENT_PASSWORD_LEN`] bytes). It is kept as a salted PBKDF2-HMAC-SHA256
+    /// derivation ([`CLIENT_PASSWORD_ITERATIONS`] rounds), which makes each authentication
+    /// of this client deliberately slow; prefer [`Client::confidential`] with a generated
+    /// secret.
+    pub fn confidential_with_password(
+        id: impl Into<String>,
+        secret: &str,
+    ) -> Result<ClientBuilder, ClientError> {
+        if secret.len() < MIN_CLIENT_PASSWORD_LEN {
+            return Err(ClientError::WeakSecret);
+        }
+        let mut salt = [0u8; 16];
+        crate::secret::RandomSource::new()
+            .fill(&mut salt)
+            .map_err(|_| ClientError::WeakSecret)?;
+        let mut derived = [0u8; 32];
+        ring::pbkdf2::derive(
+            ring::pbkdf2::PBKDF2_HMAC_SHA256,
+            // 1 + (ITERATIONS - 1): a non-zero count built without a fallible conversion.
+            std::num::NonZeroU32::MIN.saturating_add(CLIENT_PASSWORD_ITERATIONS - 1),
+            &salt,
+            secret.as_bytes(),
+            &mut derived,
+        );
+        ClientBuilder::new(
+            id,
+            ClientKind::ConfidentialPassword {
+                salt,
+                iterations: CLIENT_PASSWORD_ITERATIONS,
+                derived,
+            },
+        )
+    }
+
     /// Starts a confidential client from a secret hash kept elsewhere.
     pub fn confidential_with_hash(
         id: impl Into<String>,
@@ -204,7 +254,10 @@ impl Client {
 
     /// Whether the client authenticates with a secret.
     pub fn is_confidential(&self) -> bool {
-        matches!(self.kind, ClientKind::Confidential { .. })
+        matches!(
+            self.kind,
+            ClientKind::Confidential { .. } | ClientKind::ConfidentialPassword { .. }
+        )
     }
 
     /// The registered redirect URIs.
@@ -244,6 +297,22 @@ impl Client {
             ClientKind::Confidential { secret_hash } => {
                 SecretHash::of(presented).ct_eq(secret_hash)
             }
+            ClientKind::ConfidentialPassword {
+                salt,
+                iterations,
+                derived,
+            } => match std::num::NonZeroU32::new(*iterations) {
+                // ring's verify compares in constant time.
+                Some(rounds) => ring::pbkdf2::verify(
+                    ring::pbkdf2::PBKDF2_HMAC_SHA256,
+                    rounds,
+                    salt,
+                    presented.as_bytes(),
+                    derived,
+                )
+                .is_ok(),
+                None => false,
+            },
             ClientKind::Public => false,
         }
     }
@@ -346,6 +415,23 @@ mod tests {
         assert!(!client.verify_secret("0123456789abcdef0123456789abcdeF"));
         assert!(!format!("{client:?}").contains(SECRET));
         assert!(!serde_json::to_string(&client).unwrap().contains(SECRET));
+    }
+
+    #[test]
+    fn human_chosen_secrets_are_kept_as_pbkdf2() {
+        let client = Client::confidential_with_password("svc", "demo-service-secret")
+            .unwrap()
+            .grant_types([GrantType::ClientCredentials])
+            .build()
+            .unwrap();
+        assert!(client.is_confidential());
+        assert!(client.verify_secret("demo-service-secret"));
+        assert!(!client.verify_secret("demo-service-secreT"));
+        let json = serde_json::to_string(&client).unwrap();
+        assert!(!json.contains("demo-service-secret"));
+        let back: Client = serde_json::from_str(&json).unwrap();
+        assert!(back.verify_secret("demo-service-secret"));
+        assert!(Client::confidential_with_password("svc", "short").is_err());
     }
 
     #[test]

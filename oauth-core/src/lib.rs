@@ -118,8 +118,8 @@ pub use authorize::{
     AuthorizationRedirect, AuthorizationResponse, AuthorizeOutcome, PendingAuthorization,
 };
 pub use client::{
-    Client, ClientBuilder, ClientError, ClientId, ClientKind, GrantType, MAX_CLIENT_ID_LEN,
-    MIN_CLIENT_SECRET_LEN,
+    Client, ClientBuilder, ClientError, ClientId, ClientKind, GrantType,
+    CLIENT_PASSWORD_ITERATIONS, MAX_CLIENT_ID_LEN, MIN_CLIENT_PASSWORD_LEN, MIN_CLIENT_SECRET_LEN,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, Endpoints, MAX_STATE_LEN};
