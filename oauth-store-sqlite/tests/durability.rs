@@ -1,0 +1,655 @@
+//! Durability and locking of the SQLite store: SC-03 (state survives a restart and a
+//! SIGKILL), SC-04 (concurrent writers, busy reported as busy) and SC-05 (nothing secret
+//! at rest), named after SECURITY.md.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use common::TempStore;
+use oauth_core::storage::{
+    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, Rotation, TokenKind, TokenRecord,
+};
+use oauth_core::{
+    AuthorizationResponse, AuthorizeOutcome, Client, ClientId, CodeChallenge, CodeStore, Config,
+    Engine, ErrorCode, GrantType, ManualClock, RandomSource, Response, ScopeSet, SecretHash,
+    StorageErrorKind, TokenOutcome, TokenStore,
+};
+use oauth_store_sqlite::SqliteStore;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
+
+fn random_hash(random: &RandomSource) -> SecretHash {
+    let mut bytes = [0u8; 32];
+    random.fill(&mut bytes).unwrap();
+    SecretHash(bytes)
+}
+
+fn grant(random: &RandomSource) -> GrantRecord {
+    GrantRecord {
+        id: GrantId(format!("grant-{}", random.id().unwrap())),
+        client_id: ClientId::new("app").unwrap(),
+        subject: Some("alice".to_owned()),
+        scope: ScopeSet::parse("read:users").unwrap(),
+        created_at: START,
+        expires_at: START + Duration::days(90),
+    }
+}
+
+fn token(random: &RandomSource, grant: &GrantRecord, kind: TokenKind) -> TokenRecord {
+    TokenRecord {
+        hash: random_hash(random),
+        kind,
+        grant_id: grant.id.clone(),
+        client_id: grant.client_id.clone(),
+        subject: grant.subject.clone(),
+        scope: grant.scope.clone(),
+        issued_at: START,
+        expires_at: START + Duration::hours(1),
+        grant_expires_at: grant.expires_at,
+        revoked: false,
+        rotated: false,
+    }
+}
+
+fn pair(random: &RandomSource, grant: &GrantRecord) -> Vec<TokenRecord> {
+    vec![
+        token(random, grant, TokenKind::Access),
+        token(random, grant, TokenKind::Refresh),
+    ]
+}
+
+fn code(random: &RandomSource, grant_id: &GrantId) -> CodeRecord {
+    CodeRecord {
+        hash: random_hash(random),
+        grant_id: grant_id.clone(),
+        client_id: ClientId::new("app").unwrap(),
+        subject: "alice".to_owned(),
+        redirect_uri: Some("https://app.example/cb".to_owned()),
+        scope: ScopeSet::parse("read:users").unwrap(),
+        code_challenge: Some(CodeChallenge::from_verifier(&"v".repeat(43))),
+        issued_at: START,
+        expires_at: START + Duration::seconds(60),
+        grant_expires_at: START + Duration::days(90),
+    }
+}
+
+fn hex(hash: &SecretHash) -> String {
+    hash.to_hex()
+}
+
+fn from_hex(text: &str) -> SecretHash {
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap();
+    }
+    SecretHash(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// SC-03: what was consumed, rotated or revoked stays so.
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sc03_consumed_rotated_and_revoked_stay_so_after_reopen() {
+    let random = RandomSource::new();
+    let temp = TempStore::new().await;
+    let path = temp.path();
+    let store = &temp.store;
+
+    let g = grant(&random);
+    let tokens = pair(&random, &g);
+    assert_eq!(store.issue(&g, &tokens).await.unwrap(), Issuance::Issued);
+    let c = code(&random, &g.id);
+    store.insert_code(c.clone()).await.unwrap();
+    assert!(matches!(
+        store.consume_code(&c.hash).await.unwrap(),
+        CodeConsumption::Consumed(_)
+    ));
+    let next = pair(&random, &g);
+    assert_eq!(
+        store.rotate_refresh(&tokens[1].hash, &next).await.unwrap(),
+        Rotation::Rotated
+    );
+    assert!(store.revoke_token(&next[0].hash).await.unwrap());
+    let revoked_grant = grant(&random);
+    store.revoke_grant(&revoked_grant.id).await.unwrap();
+
+    // Close every connection, then open the file again.
+    let TempStore { store, dir } = temp;
+    drop(store);
+    let store = SqliteStore::open(&path).await.unwrap();
+
+    assert_eq!(
+        store.consume_code(&c.hash).await.unwrap(),
+        CodeConsumption::AlreadyConsumed(c),
+        "a consumed code stays consumed"
+    );
+    assert_eq!(
+        store
+            .rotate_refresh(&tokens[1].hash, &pair(&random, &g))
+            .await
+            .unwrap(),
+        Rotation::AlreadyRotated,
+        "a rotated refresh token stays rotated"
+    );
+    assert!(
+        store
+            .get_token(&next[0].hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked,
+        "a revoked token stays revoked"
+    );
+    assert!(store.get_token(&next[1].hash).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .issue(&revoked_grant, &pair(&random, &revoked_grant))
+            .await
+            .unwrap(),
+        Issuance::GrantRevoked,
+        "a grant's revocation mark stays"
+    );
+    drop(store);
+    drop(dir);
+}
+
+/// The environment variable that makes the SC-03 test binary the child writer.
+const CHILD_DB: &str = "FINRIFT_SC03_CHILD_DB";
+/// How many acknowledged grants the parent waits for before it kills the child.
+const KILL_AFTER: usize = 200;
+
+/// SC-03: a writer killed with SIGKILL in the middle of its write loop leaves a database
+/// that opens, passes `PRAGMA integrity_check`, and holds every write the child had
+/// acknowledged (printed after the store call returned): grants issued, codes consumed,
+/// refresh tokens rotated, tokens revoked.
+#[test]
+fn sc03_killed_writer_leaves_sound_database_with_every_acknowledged_write() {
+    if let Ok(path) = std::env::var(CHILD_DB) {
+        child_write_loop(&path);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("killed.db");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "sc03_killed_writer_leaves_sound_database_with_every_acknowledged_write",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DB, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acknowledged = Vec::new();
+    let mut issued = 0;
+    while issued < KILL_AFTER {
+        let Some(line) = lines.next() else {
+            panic!("the child stopped after {issued} grants, before it was killed");
+        };
+        let line = line.unwrap();
+        issued += usize::from(line.starts_with("issued "));
+        acknowledged.push(line);
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+                           // Whatever the child printed before it died was acknowledged too.
+    acknowledged.extend(lines.map_while(Result::ok));
+    let status = child.wait().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "the child died of SIGKILL mid-loop"
+        );
+    }
+    #[cfg(not(unix))]
+    assert!(!status.success());
+
+    // The file opens and is sound.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let check: String = raw
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(raw);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let random = RandomSource::new();
+        let mut counts = [0usize; 4];
+        for line in &acknowledged {
+            let words: Vec<&str> = line.split(' ').collect();
+            match words.as_slice() {
+                ["issued", access, refresh] => {
+                    counts[0] += 1;
+                    for hash in [access, refresh] {
+                        assert!(
+                            store.get_token(&from_hex(hash)).await.unwrap().is_some(),
+                            "an acknowledged issuance was lost"
+                        );
+                    }
+                }
+                ["consumed", hash] => {
+                    counts[1] += 1;
+                    assert!(
+                        matches!(
+                            store.consume_code(&from_hex(hash)).await.unwrap(),
+                            CodeConsumption::AlreadyConsumed(_)
+                        ),
+                        "an acknowledged consumption was lost"
+                    );
+                }
+                ["rotated", old, access, refresh] => {
+                    counts[2] += 1;
+                    let old = store.get_token(&from_hex(old)).await.unwrap().unwrap();
+                    assert!(old.rotated, "an acknowledged rotation was lost");
+                    let g = grant(&random);
+                    assert_eq!(
+                        store
+                            .rotate_refresh(&old.hash, &pair(&random, &g))
+                            .await
+                            .unwrap(),
+                        Rotation::AlreadyRotated
+                    );
+                    for hash in [access, refresh] {
+                        assert!(store.get_token(&from_hex(hash)).await.unwrap().is_some());
+                    }
+                }
+                ["revoked", hash] => {
+                    counts[3] += 1;
+                    assert!(
+                        store
+                            .get_token(&from_hex(hash))
+                            .await
+                            .unwrap()
+                            .unwrap()
+                            .revoked,
+                        "an acknowledged revocation was lost"
+                    );
+                }
+                _ => {} // the test harness's own lines
+            }
+        }
+        assert!(
+            counts.iter().all(|&n| n > 0),
+            "every kind of write was checked: {counts:?}"
+        );
+    });
+}
+
+/// The child: four tasks write as fast as they can and acknowledge each write on stdout
+/// once the store returned. Bounded, and it stops when stdout closes (its parent died).
+fn child_write_loop(path: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Arc::new(SqliteStore::open(path).await.unwrap());
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let random = RandomSource::new();
+                    for i in 0..100_000u32 {
+                        let g = grant(&random);
+                        let tokens = pair(&random, &g);
+                        store.issue(&g, &tokens).await.unwrap();
+                        let mut lines = vec![format!(
+                            "issued {} {}",
+                            hex(&tokens[0].hash),
+                            hex(&tokens[1].hash)
+                        )];
+                        let c = code(&random, &g.id);
+                        store.insert_code(c.clone()).await.unwrap();
+                        store.consume_code(&c.hash).await.unwrap();
+                        lines.push(format!("consumed {}", hex(&c.hash)));
+                        let next = pair(&random, &g);
+                        store.rotate_refresh(&tokens[1].hash, &next).await.unwrap();
+                        lines.push(format!(
+                            "rotated {} {} {}",
+                            hex(&tokens[1].hash),
+                            hex(&next[0].hash),
+                            hex(&next[1].hash)
+                        ));
+                        if i % 3 == 0 {
+                            store.revoke_token(&next[0].hash).await.unwrap();
+                            lines.push(format!("revoked {}", hex(&next[0].hash)));
+                        }
+                        let mut out = std::io::stdout().lock();
+                        for line in lines {
+                            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                                return; // the parent is gone
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// SC-04: concurrent writers.
+// ---------------------------------------------------------------------------------------
+
+/// SC-04: two stores on one file (as two processes would be), eight writer tasks each,
+/// every kind of write at once: not one call fails, and every single-use operation still
+/// has exactly one winner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sc04_concurrent_writers_have_no_spurious_failures() {
+    let temp = TempStore::new().await;
+    let second = Arc::new(SqliteStore::open(temp.path()).await.unwrap());
+    let first = Arc::new(temp.store.clone());
+    let mut tasks = Vec::new();
+    for task in 0..16 {
+        let (mine, theirs) = if task % 2 == 0 {
+            (first.clone(), second.clone())
+        } else {
+            (second.clone(), first.clone())
+        };
+        tasks.push(tokio::spawn(async move {
+            let random = RandomSource::new();
+            for _ in 0..25 {
+                let g = grant(&random);
+                let tokens = pair(&random, &g);
+                assert_eq!(mine.issue(&g, &tokens).await.unwrap(), Issuance::Issued);
+                let c = code(&random, &g.id);
+                mine.insert_code(c.clone()).await.unwrap();
+                // The same code consumed through both stores: one wins.
+                let (a, b) = tokio::join!(mine.consume_code(&c.hash), theirs.consume_code(&c.hash));
+                let wins = [a.unwrap(), b.unwrap()]
+                    .iter()
+                    .filter(|r| matches!(r, CodeConsumption::Consumed(_)))
+                    .count();
+                assert_eq!(wins, 1);
+                let (next_a, next_b) = (pair(&random, &g), pair(&random, &g));
+                let (a, b) = tokio::join!(
+                    mine.rotate_refresh(&tokens[1].hash, &next_a),
+                    theirs.rotate_refresh(&tokens[1].hash, &next_b)
+                );
+                let wins = [a.unwrap(), b.unwrap()]
+                    .iter()
+                    .filter(|r| **r == Rotation::Rotated)
+                    .count();
+                assert_eq!(wins, 1);
+                assert!(theirs.revoke_token(&tokens[0].hash).await.unwrap());
+                mine.revoke_grant(&g.id).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("no write failed");
+    }
+}
+
+/// SC-04: a write that cannot get the lock within the busy timeout fails with kind Busy,
+/// which the engine answers as 503 `temporarily_unavailable` with `Retry-After`; once the
+/// lock is free, the same write succeeds.
+#[tokio::test]
+async fn sc04_lock_held_past_busy_timeout_is_busy_then_temporarily_unavailable() {
+    let temp = TempStore::with(|o| o.busy_timeout(std::time::Duration::from_millis(200))).await;
+    let store = temp.store.clone();
+    let engine = Engine::new(
+        store.clone(),
+        ManualClock::new(START),
+        Config::new("https://auth.example").unwrap(),
+    );
+    let secret = "machine-secret-0123456789abcdef-0123456789";
+    engine
+        .register_client(
+            Client::confidential("machine", secret)
+                .unwrap()
+                .grant_types([GrantType::ClientCredentials])
+                .allowed_scopes(ScopeSet::parse("read:users").unwrap())
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    // Another connection (another process, say) holds the write lock.
+    let blocker = rusqlite::Connection::open(temp.path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let random = RandomSource::new();
+    let c = code(&random, &GrantId("g".into()));
+    let error = store.insert_code(c.clone()).await.unwrap_err();
+    assert_eq!(error.kind(), StorageErrorKind::Busy);
+    assert!(error.is_busy());
+
+    let body = format!(
+        "grant_type=client_credentials&client_id=machine&client_secret={secret}&scope=read%3Ausers"
+    );
+    let fault = engine.token_form(&body, None).await.unwrap_err();
+    assert_eq!(
+        fault.to_oauth_error().code(),
+        ErrorCode::TemporarilyUnavailable
+    );
+    let response = Response::from_fault(&fault);
+    assert_eq!(response.status, 503);
+    assert_eq!(response.header("Retry-After"), Some("1"));
+
+    blocker.execute_batch("ROLLBACK").unwrap();
+    store.insert_code(c).await.unwrap();
+    assert!(matches!(
+        engine.token_form(&body, None).await.unwrap(),
+        TokenOutcome::Issued(_)
+    ));
+}
+
+// ---------------------------------------------------------------------------------------
+// SC-05: nothing secret at rest.
+// ---------------------------------------------------------------------------------------
+
+/// Every byte of every value of every table, and the raw database and WAL files.
+fn dump(path: &std::path::Path) -> (Vec<Vec<u8>>, Vec<u8>) {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let tables: Vec<String> = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(tables.len() >= 4, "tables: {tables:?}");
+    let mut values = Vec::new();
+    for table in &tables {
+        let mut statement = connection
+            .prepare(&format!("SELECT * FROM \"{table}\""))
+            .unwrap();
+        let columns = statement.column_count();
+        let mut rows = statement.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..columns {
+                values.push(match row.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Null => Vec::new(),
+                    rusqlite::types::ValueRef::Integer(n) => n.to_string().into_bytes(),
+                    rusqlite::types::ValueRef::Real(x) => x.to_string().into_bytes(),
+                    rusqlite::types::ValueRef::Text(bytes)
+                    | rusqlite::types::ValueRef::Blob(bytes) => bytes.to_vec(),
+                });
+            }
+        }
+    }
+    drop(connection);
+    let mut files = Vec::new();
+    for suffix in ["", "-wal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        if let Ok(bytes) = std::fs::read(&name) {
+            files.extend(bytes);
+        }
+    }
+    (values, files)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// SC-05: after a whole session through the engine (a code redeemed, a refresh, client
+/// credentials, a revocation by reuse), no table value and no byte of the database or
+/// its WAL holds a code, a token or a client secret, as text or as its raw random bytes.
+/// Their SHA-256 hashes are there: the scan does read the data.
+#[tokio::test]
+async fn sc05_database_dump_holds_no_code_token_or_secret() {
+    let temp = TempStore::new().await;
+    let clock = Arc::new(ManualClock::new(START));
+    let engine = Engine::new(
+        temp.store.clone(),
+        clock.clone(),
+        Config::new("https://auth.example").unwrap(),
+    );
+    let secret = RandomSource::new().secret().unwrap();
+    engine
+        .register_client(
+            Client::confidential("server", &secret)
+                .unwrap()
+                .redirect_uri("https://server.example/cb")
+                .unwrap()
+                .grant_types([
+                    GrantType::AuthorizationCode,
+                    GrantType::RefreshToken,
+                    GrantType::ClientCredentials,
+                ])
+                .allowed_scopes(ScopeSet::parse("read:users write:users").unwrap())
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    let verifier = RandomSource::new().secret().unwrap();
+    let challenge = CodeChallenge::from_verifier(&verifier);
+    let query = format!(
+        "response_type=code&client_id=server&redirect_uri=https%3A%2F%2Fserver.example%2Fcb\
+         &scope=read%3Ausers&state=s&code_challenge={}&code_challenge_method=S256",
+        challenge.as_str()
+    );
+    let AuthorizeOutcome::Pending(pending) = engine.authorize_query(&query).await.unwrap() else {
+        panic!("pending");
+    };
+    let AuthorizationResponse::Redirect(redirect) = engine
+        .approve(&pending, "alice", pending.scope())
+        .await
+        .unwrap()
+    else {
+        panic!("redirect");
+    };
+    let code = redirect.param("code").unwrap();
+    let redeem = format!(
+        "grant_type=authorization_code&code={code}&client_id=server&client_secret={secret}\
+         &redirect_uri=https%3A%2F%2Fserver.example%2Fcb&code_verifier={verifier}"
+    );
+    let first = engine.token_form(&redeem, None).await.unwrap();
+    let first = first.issued().unwrap().clone();
+    let refresh = first.refresh_token.clone().unwrap();
+    clock.advance(Duration::minutes(5));
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={refresh}&client_id=server&client_secret={secret}"
+    );
+    let second = engine.token_form(&body, None).await.unwrap();
+    let second = second.issued().unwrap().clone();
+    // Reuse of the rotated-away token: the grant is revoked.
+    assert!(engine
+        .token_form(&body, None)
+        .await
+        .unwrap()
+        .error()
+        .is_some());
+    let cc = format!(
+        "grant_type=client_credentials&client_id=server&client_secret={secret}&scope=read%3Ausers"
+    );
+    let third = engine.token_form(&cc, None).await.unwrap();
+    let third = third.issued().unwrap().clone();
+
+    let mut secrets = vec![
+        secret.clone(),
+        code.clone(),
+        verifier.clone(),
+        first.access_token.clone(),
+        refresh.clone(),
+        second.access_token.clone(),
+        second.refresh_token.clone().unwrap(),
+        third.access_token.clone(),
+    ];
+    secrets.retain(|s| !s.is_empty());
+
+    // While the store is open (data in the WAL), and after it closed (folded into the file).
+    let path = temp.path();
+    let TempStore { store, dir } = temp;
+    scan_for_secrets(&path, &secrets, &verifier);
+    drop(engine);
+    drop(store);
+    assert!(!std::path::Path::new(&format!("{}-wal", path.display())).exists());
+    scan_for_secrets(&path, &secrets, &verifier);
+    drop(dir);
+}
+
+/// Asserts that no secret is in the tables or files in clear or as its raw bytes, and
+/// that every secret but the PKCE verifier (never sent to storage) is there as a hash.
+fn scan_for_secrets(path: &std::path::Path, secrets: &[String], verifier: &str) {
+    let (values, files) = dump(path);
+    for (i, secret) in secrets.iter().enumerate() {
+        let raw = URL_SAFE_NO_PAD.decode(secret).ok();
+        for value in &values {
+            assert!(
+                !contains(value, secret.as_bytes()),
+                "secret #{i} is in a table value in clear"
+            );
+            if let Some(raw) = &raw {
+                assert!(
+                    !contains(value, raw),
+                    "secret #{i}'s random bytes are in a table"
+                );
+            }
+        }
+        assert!(
+            !contains(&files, secret.as_bytes()),
+            "secret #{i} is in the database files in clear"
+        );
+        if let Some(raw) = &raw {
+            assert!(
+                !contains(&files, raw),
+                "secret #{i}'s random bytes are in the files"
+            );
+        }
+        if secret == verifier {
+            continue;
+        }
+        let hash = SecretHash::of(secret);
+        let stored = values
+            .iter()
+            .any(|v| contains(v, hash.as_bytes()) || contains(v, hash_as_json(&hash).as_bytes()));
+        assert!(
+            stored,
+            "secret #{i}'s hash is not stored: the scan sees nothing"
+        );
+    }
+}
+
+/// How a client secret's hash appears in the client's JSON: an array of byte values.
+fn hash_as_json(hash: &SecretHash) -> String {
+    serde_json_array(hash.as_bytes())
+}
+
+fn serde_json_array(bytes: &[u8]) -> String {
+    let items: Vec<String> = bytes.iter().map(u8::to_string).collect();
+    format!("[{}]", items.join(","))
+}
