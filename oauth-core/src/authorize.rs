@@ -205,6 +205,7 @@ mod endpoint {
     use crate::config::MAX_STATE_LEN;
     use crate::engine::Engine;
     use crate::error::Fault;
+    use crate::events::EventKind;
     use crate::request::Params;
     use crate::scope::resolve_requested;
     use crate::secret::SecretHash;
@@ -369,7 +370,14 @@ mod endpoint {
                 expires_at: now + self.config.code_lifetime(),
                 grant_expires_at: now + self.config.grant_lifetime(),
             };
+            let approved = EventKind::AuthorizationApproved {
+                client_id: record.client_id.as_str().to_owned(),
+                subject: record.subject.clone(),
+                scope: record.scope.clone(),
+                grant_id: record.grant_id.as_str().to_owned(),
+            };
             self.storage.insert_code(record).await?;
+            self.emit(approved);
             Ok(match target.code(&code) {
                 Ok(redirect) => AuthorizationResponse::Redirect(redirect),
                 Err(error) => AuthorizationResponse::ErrorPage(error),
@@ -385,6 +393,9 @@ mod endpoint {
                 return Ok(AuthorizationResponse::ErrorPage(error));
             }
             let target = pending.target(self.config.issuer());
+            self.emit(EventKind::AuthorizationDenied {
+                client_id: pending.client_id.as_str().to_owned(),
+            });
             Ok(redirect_error(
                 &target,
                 &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),

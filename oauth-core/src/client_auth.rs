@@ -2,10 +2,69 @@
 //! `client_secret_post`, or `none` for public clients. Exactly one method per request.
 
 use crate::client::{Client, ClientId};
-use crate::error::{Fault, OAuthError};
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::error::{ErrorCode, Fault, OAuthError};
+use crate::events::EventKind;
 use crate::request::{Authorization, Params};
 use crate::secret::SecretHash;
-use crate::storage::ClientStore;
+use crate::storage::{ClientStore, Storage};
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// Authenticates a client under the engine's limiter: a client id or caller key that
+    /// failed too often is refused (`429`, `Retry-After`) before any secret is checked;
+    /// every failure spends budget, a success forgives. Failures and limits are reported
+    /// as events.
+    pub(crate) async fn authenticate(
+        &self,
+        params: &Params,
+        authorization: Option<&str>,
+        caller: Option<&str>,
+    ) -> Result<Result<Client, OAuthError>, Fault> {
+        let now = self.clock.now();
+        let claimed = claimed_client_id(params, authorization);
+        let keys: Vec<String> = [
+            claimed.as_ref().map(|id| format!("client:{id}")),
+            caller.map(|c| format!("caller:{c}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for key in &keys {
+            if let Err(wait) = self.limiter.check(key, now) {
+                let seconds = u64::try_from(wait.whole_seconds()).unwrap_or(1).max(1);
+                self.emit(EventKind::RateLimited {
+                    key: key.clone(),
+                    retry_after: seconds,
+                });
+                return Ok(Err(OAuthError::rate_limited(seconds)));
+            }
+        }
+        let result = authenticate_client(&self.storage, params, authorization).await?;
+        match &result {
+            Ok(_) => keys
+                .iter()
+                .for_each(|key| self.limiter.record_success(key, now)),
+            Err(error) => {
+                keys.iter()
+                    .for_each(|key| self.limiter.record_failure(key, now));
+                if error.code() == ErrorCode::InvalidClient {
+                    self.emit(EventKind::ClientAuthenticationFailed { client_id: claimed });
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// The client id a request claims, before it is authenticated (for limits and events).
+fn claimed_client_id(params: &Params, authorization: Option<&str>) -> Option<String> {
+    match authorization.map(Authorization::parse) {
+        Some(Ok(Authorization::Basic(credentials))) => Some(credentials.client_id),
+        _ => params.get("client_id").map(str::to_owned),
+    }
+    .filter(|id| ClientId::new(id.as_str()).is_ok())
+}
 
 /// A dummy hash compared against when the client is unknown, so that an unknown client
 /// costs the same as a wrong secret.

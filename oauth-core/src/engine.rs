@@ -7,7 +7,9 @@ use crate::client::Client;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Fault;
+use crate::events::{DiscardEvents, Event, EventKind, EventSink};
 use crate::jose::{KeySet, SigningKey, VerificationKeys};
+use crate::limits::{Limiter, NoLimits};
 use crate::resource::TokenVerifier;
 use crate::scope::{PermitAll, ScopePolicy};
 use crate::secret::RandomSource;
@@ -25,6 +27,8 @@ pub struct Engine<S, C> {
     pub(crate) random: RandomSource,
     pub(crate) scope_policy: Arc<dyn ScopePolicy>,
     pub(crate) jwt: Option<JwtIssuer>,
+    pub(crate) events: Arc<dyn EventSink>,
+    pub(crate) limiter: Arc<dyn Limiter>,
     /// `None` only if the system generator failed at construction: sealing then faults.
     pub(crate) sealing_key: Option<ring::hmac::Key>,
 }
@@ -58,8 +62,41 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             random,
             scope_policy: Arc::new(PermitAll),
             jwt: None,
+            events: Arc::new(DiscardEvents),
+            limiter: Arc::new(NoLimits),
             sealing_key,
         }
+    }
+
+    /// Sends audit events to `sink` (see [`crate::events`]).
+    pub fn with_event_sink(mut self, sink: impl EventSink + 'static) -> Self {
+        self.events = Arc::new(sink);
+        self
+    }
+
+    /// Limits failed client authentications with `limiter` (see [`crate::limits`]).
+    pub fn with_limiter(mut self, limiter: impl Limiter + 'static) -> Self {
+        self.limiter = Arc::new(limiter);
+        self
+    }
+
+    /// The limiter, for the embedder's own credential steps (the login form): check a key
+    /// before verifying a password, and record the outcome after.
+    pub fn limiter(&self) -> &dyn Limiter {
+        &*self.limiter
+    }
+
+    /// The event sink, for the embedder's own events or a verifier it builds itself.
+    pub fn event_sink(&self) -> Arc<dyn EventSink> {
+        self.events.clone()
+    }
+
+    /// Reports `kind`, stamped with the engine's clock.
+    pub(crate) fn emit(&self, kind: EventKind) {
+        self.events.emit(&Event {
+            at: self.clock.now(),
+            kind,
+        });
     }
 
     /// Sets the secret that seals pending authorizations (at least 32 bytes), so that
@@ -135,6 +172,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             None => (VerificationKeys::default(), String::new()),
         };
         TokenVerifier::new(self.config.issuer(), audience, keys, &self.clock)
+            .with_event_sink(self.events.clone())
     }
 
     /// Sets the policy that narrows scopes per subject (for example by role).

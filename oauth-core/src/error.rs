@@ -88,6 +88,7 @@ pub struct OAuthError {
     description: Cow<'static, str>,
     status: u16,
     www_authenticate: Option<String>,
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -98,6 +99,7 @@ impl OAuthError {
             description: sanitize_description(description.into()),
             status: code.default_status(),
             www_authenticate: None,
+            retry_after: None,
         }
     }
 
@@ -121,6 +123,24 @@ impl OAuthError {
     pub fn invalid_client(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidClient, description)
             .with_www_authenticate("Basic realm=\"token\", charset=\"UTF-8\"")
+    }
+
+    /// `429 Too Many Requests` with `Retry-After`: the caller failed too often and must
+    /// wait `retry_after_seconds`. RFC 6749 has no code for it; `temporarily_unavailable`
+    /// is the one that tells a client to retry later.
+    pub fn rate_limited(retry_after_seconds: u64) -> Self {
+        let mut error = Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            "too many failed attempts, retry later",
+        )
+        .with_status(429);
+        error.retry_after = Some(retry_after_seconds.max(1));
+        error
+    }
+
+    /// Seconds to wait before retrying, sent as `Retry-After`, when set.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// Replaces the HTTP status.

@@ -8,11 +8,11 @@
 
 use serde_json::{json, Value};
 
-use crate::client_auth::authenticate_client;
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{Fault, OAuthError};
-use crate::request::Params;
+use crate::events::EventKind;
+use crate::request::{Authorization, Params};
 use crate::response::Response;
 use crate::storage::{Storage, TokenKind};
 
@@ -51,8 +51,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         body: &str,
         authorization: Option<&str>,
     ) -> Result<IntrospectionOutcome, Fault> {
+        self.introspect_form_from(body, authorization, None).await
+    }
+
+    /// Like [`Engine::introspect_form`], naming the caller for the limiter.
+    pub async fn introspect_form_from(
+        &self,
+        body: &str,
+        authorization: Option<&str>,
+        caller: Option<&str>,
+    ) -> Result<IntrospectionOutcome, Fault> {
         match Params::parse(body) {
-            Ok(params) => self.introspect(&params, authorization).await,
+            Ok(params) => self.introspect_from(&params, authorization, caller).await,
             Err(error) => Ok(IntrospectionOutcome::Refused(error)),
         }
     }
@@ -63,12 +73,46 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         params: &Params,
         authorization: Option<&str>,
     ) -> Result<IntrospectionOutcome, Fault> {
+        self.introspect_from(params, authorization, None).await
+    }
+
+    /// Answers an introspection request from `caller`.
+    pub async fn introspect_from(
+        &self,
+        params: &Params,
+        authorization: Option<&str>,
+        caller: Option<&str>,
+    ) -> Result<IntrospectionOutcome, Fault> {
+        let outcome = self
+            .introspect_unreported(params, authorization, caller)
+            .await?;
+        if let IntrospectionOutcome::Active(_) | IntrospectionOutcome::Inactive = &outcome {
+            // The caller authenticated, so the id it claimed is its own.
+            let client_id = params
+                .get("client_id")
+                .map(str::to_owned)
+                .or_else(|| basic_id(authorization))
+                .unwrap_or_default();
+            self.emit(EventKind::Introspection {
+                client_id,
+                active: outcome.is_active(),
+            });
+        }
+        Ok(outcome)
+    }
+
+    async fn introspect_unreported(
+        &self,
+        params: &Params,
+        authorization: Option<&str>,
+        caller: Option<&str>,
+    ) -> Result<IntrospectionOutcome, Fault> {
         if !params.repeated().is_empty() {
             return Ok(IntrospectionOutcome::Refused(OAuthError::invalid_request(
                 "a parameter is repeated",
             )));
         }
-        let client = match authenticate_client(&self.storage, params, authorization).await? {
+        let client = match self.authenticate(params, authorization, caller).await? {
             Ok(client) if client.is_confidential() => client,
             Ok(_) => {
                 return Ok(IntrospectionOutcome::Refused(OAuthError::invalid_client(
@@ -110,5 +154,13 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             }
         }
         Ok(IntrospectionOutcome::Active(body))
+    }
+}
+
+/// The client id of a Basic header (the caller was authenticated by then).
+fn basic_id(authorization: Option<&str>) -> Option<String> {
+    match authorization.map(Authorization::parse) {
+        Some(Ok(Authorization::Basic(credentials))) => Some(credentials.client_id),
+        _ => None,
     }
 }

@@ -27,12 +27,14 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::error::{ErrorCode, Fault};
+use crate::events::{Event, EventKind, EventSink};
 use crate::jose::{self, JwtError, VerificationKeys, MAX_TOKEN_LEN};
 use crate::response::Response;
 use crate::scope::ScopeSet;
@@ -253,13 +255,26 @@ impl fmt::Display for BearerError {
 impl std::error::Error for BearerError {}
 
 /// Verifies access tokens for a resource server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenVerifier<C> {
     issuer: String,
     audience: String,
     keys: VerificationKeys,
     clock: C,
     leeway: Duration,
+    events: Option<Arc<dyn EventSink>>,
+}
+
+impl<C: fmt::Debug> fmt::Debug for TokenVerifier<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("keys", &self.keys)
+            .field("clock", &self.clock)
+            .field("leeway", &self.leeway)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<C: Clock> TokenVerifier<C> {
@@ -277,7 +292,28 @@ impl<C: Clock> TokenVerifier<C> {
             keys,
             clock,
             leeway: Duration::ZERO,
+            events: None,
         }
+    }
+
+    /// Reports every refusal to `sink` as [`EventKind::BearerRefused`].
+    pub fn with_event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.events = Some(sink);
+        self
+    }
+
+    fn refused(&self, error: BearerError) -> BearerError {
+        if let Some(sink) = &self.events {
+            let name = error.code().map_or("missing", ErrorCode::as_str);
+            sink.emit(&Event {
+                at: self.clock.now(),
+                kind: EventKind::BearerRefused {
+                    error: name,
+                    reason: error.reason().unwrap_or(error.description).to_owned(),
+                },
+            });
+        }
+        error
     }
 
     /// Allows `leeway` of clock difference on `exp` and `nbf` (at most [`MAX_LEEWAY`]).
@@ -326,6 +362,18 @@ impl<C: Clock> TokenVerifier<C> {
     /// then refused if it was revoked (its `jti` record is marked revoked); an opaque
     /// token is looked up by hash and must be a live access token.
     pub async fn verify_with_store<S: TokenStore + ?Sized>(
+        &self,
+        store: &S,
+        request: &BearerRequest<'_>,
+        required: &ScopeSet,
+    ) -> Result<Result<Principal, BearerError>, Fault> {
+        Ok(self
+            .verify_with_store_unreported(store, request, required)
+            .await?
+            .map_err(|e| self.refused(e)))
+    }
+
+    async fn verify_with_store_unreported<S: TokenStore + ?Sized>(
         &self,
         store: &S,
         request: &BearerRequest<'_>,

@@ -38,6 +38,9 @@ impl Response {
                 .headers
                 .push(("WWW-Authenticate", challenge.to_owned()));
         }
+        if let Some(seconds) = error.retry_after() {
+            response.headers.push(("Retry-After", seconds.to_string()));
+        }
         response
     }
 

@@ -15,10 +15,10 @@
 //! Every answer to a well-formed, authenticated request is `200` with an empty body,
 //! whether the token was found, was another client's (left untouched), or was garbage.
 
-use crate::client_auth::authenticate_client;
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{Fault, OAuthError};
+use crate::events::EventKind;
 use crate::request::Params;
 use crate::response::Response;
 use crate::storage::{Storage, TokenKind};
@@ -53,8 +53,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         body: &str,
         authorization: Option<&str>,
     ) -> Result<RevocationOutcome, Fault> {
+        self.revoke_form_from(body, authorization, None).await
+    }
+
+    /// Like [`Engine::revoke_form`], naming the caller for the limiter.
+    pub async fn revoke_form_from(
+        &self,
+        body: &str,
+        authorization: Option<&str>,
+        caller: Option<&str>,
+    ) -> Result<RevocationOutcome, Fault> {
         match Params::parse(body) {
-            Ok(params) => self.revoke(&params, authorization).await,
+            Ok(params) => self.revoke_from(&params, authorization, caller).await,
             Err(error) => Ok(RevocationOutcome::Refused(error)),
         }
     }
@@ -65,12 +75,22 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         params: &Params,
         authorization: Option<&str>,
     ) -> Result<RevocationOutcome, Fault> {
+        self.revoke_from(params, authorization, None).await
+    }
+
+    /// Answers a revocation request from `caller`.
+    pub async fn revoke_from(
+        &self,
+        params: &Params,
+        authorization: Option<&str>,
+        caller: Option<&str>,
+    ) -> Result<RevocationOutcome, Fault> {
         if !params.repeated().is_empty() {
             return Ok(RevocationOutcome::Refused(OAuthError::invalid_request(
                 "a parameter is repeated",
             )));
         }
-        let client = match authenticate_client(&self.storage, params, authorization).await? {
+        let client = match self.authenticate(params, authorization, caller).await? {
             Ok(client) => client,
             Err(error) => return Ok(RevocationOutcome::Refused(error)),
         };
@@ -85,14 +105,17 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             // Another client's token: left alone, and the answer does not say so.
             return Ok(RevocationOutcome::Done);
         }
-        match record.kind {
-            TokenKind::Refresh => {
-                self.storage.revoke_grant(&record.grant_id).await?;
-            }
-            TokenKind::Access | TokenKind::JwtAccess => {
-                self.storage.revoke_token(&record.hash).await?;
-            }
+        let whole_grant = record.kind == TokenKind::Refresh;
+        if whole_grant {
+            self.storage.revoke_grant(&record.grant_id).await?;
+        } else {
+            self.storage.revoke_token(&record.hash).await?;
         }
+        self.emit(EventKind::TokenRevoked {
+            client_id: client.id().as_str().to_owned(),
+            grant_id: record.grant_id.as_str().to_owned(),
+            whole_grant,
+        });
         Ok(RevocationOutcome::Done)
     }
 }

@@ -65,6 +65,9 @@ macro_rules! flow_tests {
             jwt_auth_time_is_the_approval_time,
             jwt_signing_key_rotation,
             jw11_resource_server_bearer_rules,
+            events_of_a_full_flow,
+            events_of_attacks,
+            limits_trip_to_429_then_cool_down,
         );
         $crate::flow_tests!(@expand_mt $store;
             sc01_concurrent_code_redemptions_exactly_one_wins,

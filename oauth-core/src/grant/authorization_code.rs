@@ -12,6 +12,7 @@ use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{Fault, OAuthError};
+use crate::events::EventKind;
 use crate::secret::SecretHash;
 use crate::storage::{CodeConsumption, CodeRecord, GrantRecord, Issuance, Storage};
 
@@ -31,7 +32,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             CodeConsumption::AlreadyConsumed(record) => {
                 // Expiry is not checked: a replay after the code expired is still a replay.
                 if check_redemption(&record, client, redirect_uri, verifier).is_ok() {
-                    self.storage.revoke_grant(&record.grant_id).await?;
+                    let revoked_tokens = self.storage.revoke_grant(&record.grant_id).await?;
+                    self.emit(EventKind::CodeReplayDetected {
+                        client_id: client.id().as_str().to_owned(),
+                        grant_id: record.grant_id.as_str().to_owned(),
+                        revoked_tokens,
+                    });
                 }
                 return Ok(
                     OAuthError::invalid_grant("the code is invalid, expired or used").into(),
@@ -51,13 +57,21 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             client_id: record.client_id,
             subject: Some(record.subject),
             scope: record.scope.clone(),
-            created_at: now,
+            created_at: record.issued_at,
             expires_at: record.grant_expires_at,
         };
         let with_refresh = client.allows_grant(GrantType::RefreshToken);
-        let (issued, tokens) = self.mint_tokens(&grant, record.scope, with_refresh, now)?;
-        match self.storage.issue(&grant, &tokens).await? {
-            Issuance::Issued => Ok(TokenOutcome::Issued(issued)),
+        let minted = self.mint_tokens(&grant, record.scope, with_refresh, now)?;
+        match self.storage.issue(&grant, &minted.records).await? {
+            Issuance::Issued => {
+                self.report_issued(
+                    GrantType::AuthorizationCode,
+                    &grant,
+                    &minted.issued,
+                    minted.token_id,
+                );
+                Ok(TokenOutcome::Issued(minted.issued))
+            }
             Issuance::GrantRevoked => {
                 Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into())
             }

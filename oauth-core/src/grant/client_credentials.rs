@@ -2,7 +2,7 @@
 //! It never issues a refresh token (RFC 6749 §4.4.3).
 
 use super::{refuse_on_error, TokenOutcome};
-use crate::client::Client;
+use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
@@ -43,9 +43,17 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             created_at: now,
             expires_at: now + self.config.access_token_lifetime(),
         };
-        let (issued, tokens) = self.mint_tokens(&grant, scope, false, now)?;
-        match self.storage.issue(&grant, &tokens).await? {
-            Issuance::Issued => Ok(TokenOutcome::Issued(issued)),
+        let minted = self.mint_tokens(&grant, scope, false, now)?;
+        match self.storage.issue(&grant, &minted.records).await? {
+            Issuance::Issued => {
+                self.report_issued(
+                    GrantType::ClientCredentials,
+                    &grant,
+                    &minted.issued,
+                    minted.token_id,
+                );
+                Ok(TokenOutcome::Issued(minted.issued))
+            }
             // A fresh random grant id cannot have been revoked; a store that says so is broken.
             Issuance::GrantRevoked => Err(Fault::Config(
                 "the store reported a new grant as revoked".into(),

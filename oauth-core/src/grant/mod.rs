@@ -7,10 +7,10 @@ mod refresh_token;
 use time::OffsetDateTime;
 
 use crate::client::GrantType;
-use crate::client_auth::authenticate_client;
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
+use crate::events::EventKind;
 use crate::request::Params;
 use crate::response::Response;
 use crate::scope::ScopeSet;
@@ -59,6 +59,14 @@ impl From<OAuthError> for TokenOutcome {
     }
 }
 
+/// What [`Engine::mint_tokens`] made: the response, the records to store, and the
+/// access token's `jti` when it is a JWT.
+pub(crate) struct MintedTokens {
+    pub issued: IssuedTokens,
+    pub records: Vec<TokenRecord>,
+    pub token_id: Option<String>,
+}
+
 /// Returns the OAuth error early from a `Result<_, OAuthError>` inside a grant handler.
 macro_rules! refuse_on_error {
     ($checked:expr) => {
@@ -78,8 +86,19 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         body: &str,
         authorization: Option<&str>,
     ) -> Result<TokenOutcome, Fault> {
+        self.token_form_from(body, authorization, None).await
+    }
+
+    /// Like [`Engine::token_form`], naming the caller (for example the peer's IP address)
+    /// so that the limiter can count its failed authentications.
+    pub async fn token_form_from(
+        &self,
+        body: &str,
+        authorization: Option<&str>,
+        caller: Option<&str>,
+    ) -> Result<TokenOutcome, Fault> {
         let params = refuse_on_error!(Params::parse(body));
-        self.token(&params, authorization).await
+        self.token_from(&params, authorization, caller).await
     }
 
     /// Answers a token request (RFC 6749 §3.2).
@@ -87,6 +106,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         params: &Params,
         authorization: Option<&str>,
+    ) -> Result<TokenOutcome, Fault> {
+        self.token_from(params, authorization, None).await
+    }
+
+    /// Answers a token request (RFC 6749 §3.2) from `caller` (see [`Engine::token_form_from`]).
+    pub async fn token_from(
+        &self,
+        params: &Params,
+        authorization: Option<&str>,
+        caller: Option<&str>,
     ) -> Result<TokenOutcome, Fault> {
         if !params.repeated().is_empty() {
             return Ok(OAuthError::invalid_request("a parameter is repeated").into());
@@ -101,8 +130,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             )
             .into());
         };
-        let client =
-            refuse_on_error!(authenticate_client(&self.storage, params, authorization).await?);
+        let client = refuse_on_error!(self.authenticate(params, authorization, caller).await?);
         if !client.allows_grant(grant_type) {
             return Ok(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
@@ -110,11 +138,40 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             )
             .into());
         }
-        match grant_type {
-            GrantType::AuthorizationCode => self.exchange_code(&client, params).await,
-            GrantType::ClientCredentials => self.client_credentials(&client, params).await,
-            GrantType::RefreshToken => self.refresh(&client, params).await,
+        let outcome = match grant_type {
+            GrantType::AuthorizationCode => self.exchange_code(&client, params).await?,
+            GrantType::ClientCredentials => self.client_credentials(&client, params).await?,
+            GrantType::RefreshToken => self.refresh(&client, params).await?,
+        };
+        if let TokenOutcome::Refused(error) = &outcome {
+            if error.code() == ErrorCode::InvalidGrant {
+                self.emit(EventKind::InvalidGrant {
+                    grant_type: grant_type.as_str(),
+                    client_id: client.id().as_str().to_owned(),
+                    reason: error.description().to_owned(),
+                });
+            }
         }
+        Ok(outcome)
+    }
+
+    /// Reports tokens issued for `grant`.
+    pub(crate) fn report_issued(
+        &self,
+        grant_type: GrantType,
+        grant: &GrantRecord,
+        issued: &IssuedTokens,
+        token_id: Option<String>,
+    ) {
+        self.emit(EventKind::TokenIssued {
+            grant_type: grant_type.as_str(),
+            client_id: grant.client_id.as_str().to_owned(),
+            subject: grant.subject.clone(),
+            scope: issued.scope.clone(),
+            grant_id: grant.id.as_str().to_owned(),
+            token_id,
+            refresh_token: issued.refresh_token.is_some(),
+        });
     }
 
     /// Mints an access token for `grant` with `access_scope`, and a refresh token with the
@@ -125,7 +182,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         access_scope: ScopeSet,
         with_refresh: bool,
         now: OffsetDateTime,
-    ) -> Result<(IssuedTokens, Vec<TokenRecord>), Fault> {
+    ) -> Result<MintedTokens, Fault> {
         let access_expires = (now + self.config.access_token_lifetime()).min(grant.expires_at);
         let access = match &self.jwt {
             None => mint(
@@ -168,6 +225,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             refresh_token,
             scope: access_scope,
         };
-        Ok((issued, records))
+        Ok(MintedTokens {
+            issued,
+            records,
+            token_id: access.token_id,
+        })
     }
 }

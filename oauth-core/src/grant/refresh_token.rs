@@ -5,14 +5,15 @@
 //! (its live refresh token and access tokens) is revoked.
 
 use super::{refuse_on_error, TokenOutcome};
-use crate::client::Client;
+use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{Fault, OAuthError};
+use crate::events::EventKind;
 use crate::request::Params;
 use crate::scope::ScopeSet;
 use crate::secret::SecretHash;
-use crate::storage::{GrantRecord, Rotation, Storage, TokenKind};
+use crate::storage::{GrantId, GrantRecord, Rotation, Storage, TokenKind};
 
 impl<S: Storage, C: Clock> Engine<S, C> {
     pub(super) async fn refresh(
@@ -36,7 +37,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             return Ok(invalid().into());
         }
         if record.rotated {
-            self.storage.revoke_grant(&record.grant_id).await?;
+            self.report_reuse(&record.grant_id, client).await?;
             return Ok(invalid().into());
         }
         let access_scope = match params.get("scope") {
@@ -62,15 +63,36 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             created_at: record.issued_at,
             expires_at: record.grant_expires_at,
         };
-        let (issued, tokens) = self.mint_tokens(&grant, access_scope, true, now)?;
-        match self.storage.rotate_refresh(&hash, &tokens).await? {
-            Rotation::Rotated => Ok(TokenOutcome::Issued(issued)),
+        let minted = self.mint_tokens(&grant, access_scope, true, now)?;
+        match self.storage.rotate_refresh(&hash, &minted.records).await? {
+            Rotation::Rotated => {
+                self.report_issued(
+                    GrantType::RefreshToken,
+                    &grant,
+                    &minted.issued,
+                    minted.token_id,
+                );
+                Ok(TokenOutcome::Issued(minted.issued))
+            }
             Rotation::AlreadyRotated => {
                 // Another request rotated it between our read and our rotation: a reuse.
-                self.storage.revoke_grant(&record.grant_id).await?;
+                self.report_reuse(&record.grant_id, client).await?;
                 Ok(invalid().into())
             }
             Rotation::Revoked | Rotation::NotFound => Ok(invalid().into()),
         }
+    }
+}
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// Revokes the grant of a reused refresh token and reports it.
+    async fn report_reuse(&self, grant_id: &GrantId, client: &Client) -> Result<(), Fault> {
+        let revoked_tokens = self.storage.revoke_grant(grant_id).await?;
+        self.emit(EventKind::RefreshReuseDetected {
+            client_id: client.id().as_str().to_owned(),
+            grant_id: grant_id.as_str().to_owned(),
+            revoked_tokens,
+        });
+        Ok(())
     }
 }

@@ -95,7 +95,7 @@ pub trait TokenStore: Send + Sync {
 
     /// Revokes the grant `id` and every token of it, and marks the grant revoked so that
     /// no token can be issued for it afterwards (see [`TokenStore::issue`]). Answers how
-    /// many tokens went from live to revoked.
+    /// many of its tokens were not revoked before (rotated and expired ones included).
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError>;
 
     /// Deletes what can no longer matter at `before`:

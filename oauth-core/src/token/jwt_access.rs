@@ -104,6 +104,10 @@ impl JwtIssuer {
             revoked: false,
             rotated: false,
         };
-        Ok(Minted { value, record })
+        Ok(Minted {
+            value,
+            record,
+            token_id: Some(jti),
+        })
     }
 }

@@ -31,6 +31,8 @@ pub enum AccessTokenFormat {
 pub(crate) struct Minted {
     pub value: String,
     pub record: TokenRecord,
+    /// The `jti` of a JWT access token.
+    pub token_id: Option<String>,
 }
 
 /// Mints one opaque token of `kind` for `grant`.
@@ -56,5 +58,9 @@ pub(crate) fn mint(
         revoked: false,
         rotated: false,
     };
-    Ok(Minted { value, record })
+    Ok(Minted {
+        value,
+        record,
+        token_id: None,
+    })
 }

@@ -3,6 +3,7 @@
 
 mod authorize;
 mod concurrency;
+mod events;
 mod flows;
 mod introspection;
 mod jwt;
@@ -11,6 +12,7 @@ mod token;
 
 pub use authorize::*;
 pub use concurrency::*;
+pub use events::*;
 pub use flows::*;
 pub use introspection::*;
 pub use jwt::*;

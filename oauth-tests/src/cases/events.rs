@@ -1,0 +1,308 @@
+//! Audit events and brute-force limits.
+
+use std::sync::Arc;
+
+use oauth_core::events::{EventKind, RecordingSink};
+use oauth_core::limits::FailureLimiter;
+use oauth_core::{
+    BearerRequest, Clock, Config, Engine, ErrorCode, ScopeSet, Storage, TokenOutcome,
+};
+use time::Duration;
+
+use crate::*;
+
+/// The harness with an engine that records its events.
+fn recording<S: Storage + 'static>(h: Harness<S>) -> (Harness<S>, Arc<RecordingSink>) {
+    let sink = Arc::new(RecordingSink::new());
+    let engine = Engine::new(
+        h.store.clone(),
+        h.clock.clone(),
+        Config::new(ISSUER).unwrap(),
+    )
+    .with_event_sink(sink.clone());
+    (h.with_engine(engine), sink)
+}
+
+/// A full flow reports approval, issuance, refresh, introspection and revocation, each
+/// stamped with the engine's clock, and no event holds a code or token.
+pub async fn events_of_a_full_flow<S: Storage + 'static>(h: Harness<S>) {
+    let (h, sink) = recording(h);
+    let code = h.server_code("read:users").await;
+    h.clock.advance(Duration::seconds(5));
+    let tokens = expect_issued(h.redeem_server(&code).await);
+    let auth = basic("server", SERVER_SECRET);
+    let refreshed = expect_issued(
+        h.token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens.refresh_token.as_ref().unwrap()),
+            ],
+            Some(&auth),
+        )
+        .await,
+    );
+    assert!(h
+        .introspect_as("server", SERVER_SECRET, &refreshed.access_token, &[])
+        .await
+        .is_active());
+    h.revoke(
+        &[("token", refreshed.refresh_token.as_ref().unwrap())],
+        Some(&auth),
+    )
+    .await;
+    expect_issued(
+        h.token(&[("grant_type", "client_credentials")], Some(&auth))
+            .await,
+    );
+
+    assert_eq!(
+        sink.names(),
+        [
+            "authorization_approved",
+            "token_issued",
+            "token_issued",
+            "introspection",
+            "token_revoked",
+            "token_issued"
+        ]
+    );
+    let events = sink.events();
+    assert_eq!(events[0].at, START);
+    assert_eq!(events[1].at, START + Duration::seconds(5));
+    match &events[1].kind {
+        EventKind::TokenIssued {
+            grant_type,
+            client_id,
+            subject,
+            scope,
+            refresh_token,
+            ..
+        } => {
+            assert_eq!(
+                (*grant_type, client_id.as_str(), subject.as_deref()),
+                ("authorization_code", "server", Some("bob"))
+            );
+            assert_eq!(scope.to_string(), "read:users");
+            assert!(*refresh_token);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &events[2].kind,
+        EventKind::TokenIssued {
+            grant_type: "refresh_token",
+            ..
+        }
+    ));
+    assert!(matches!(
+        &events[3].kind,
+        EventKind::Introspection { active: true, .. }
+    ));
+    assert!(matches!(
+        &events[4].kind,
+        EventKind::TokenRevoked {
+            whole_grant: true,
+            ..
+        }
+    ));
+    assert!(matches!(
+        &events[5].kind,
+        EventKind::TokenIssued {
+            grant_type: "client_credentials",
+            subject: None,
+            refresh_token: false,
+            ..
+        }
+    ));
+
+    let all = format!("{events:?}");
+    for secret in [
+        code.as_str(),
+        &tokens.access_token,
+        tokens.refresh_token.as_ref().unwrap(),
+        &refreshed.access_token,
+        SERVER_SECRET,
+    ] {
+        assert!(!all.contains(secret), "an event holds a secret");
+    }
+}
+
+/// Each attack leaves its event: code replay, refresh reuse, a wrong secret, a refused
+/// bearer token, a denial.
+pub async fn events_of_attacks<S: Storage + 'static>(h: Harness<S>) {
+    let (h, sink) = recording(h);
+    let code = h.spa_code().await;
+    h.redeem_spa(&code).await;
+    sink.clear();
+    let replay = h
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", "spa"),
+                ("redirect_uri", SPA_REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+            None,
+        )
+        .await;
+    expect_refused(&replay, ErrorCode::InvalidGrant, 400);
+    assert_eq!(sink.names(), ["code_replay_detected", "invalid_grant"]);
+    assert!(matches!(
+        &sink.events()[0].kind,
+        EventKind::CodeReplayDetected {
+            revoked_tokens: 2,
+            ..
+        }
+    ));
+
+    let tokens = h.redeem_spa(&h.spa_code().await).await;
+    let old = tokens.refresh_token.unwrap();
+    expect_issued(h.refresh_spa(&old, None).await);
+    sink.clear();
+    expect_refused(
+        &h.refresh_spa(&old, None).await,
+        ErrorCode::InvalidGrant,
+        400,
+    );
+    // Not yet revoked then: both access tokens, the rotated-away and the live refresh token.
+    assert_eq!(sink.names(), ["refresh_reuse_detected", "invalid_grant"]);
+    assert!(matches!(
+        &sink.events()[0].kind,
+        EventKind::RefreshReuseDetected {
+            revoked_tokens: 4,
+            ..
+        }
+    ));
+
+    sink.clear();
+    h.token(
+        &[("grant_type", "client_credentials")],
+        Some(&basic("server", "wrong-secret-wrong-secret-wrong-secret")),
+    )
+    .await;
+    assert_eq!(sink.events().len(), 1);
+    assert!(
+        matches!(&sink.events()[0].kind, EventKind::ClientAuthenticationFailed { client_id: Some(id) } if id == "server")
+    );
+
+    sink.clear();
+    let verifier = h.engine.token_verifier();
+    let bad = BearerRequest::new(Some("Bearer not-a-token"), None);
+    assert!(verifier
+        .verify_with_store(&*h.store, &bad, &ScopeSet::parse("read:users").unwrap())
+        .await
+        .unwrap()
+        .is_err());
+    assert!(matches!(
+        &sink.events()[0].kind,
+        EventKind::BearerRefused {
+            error: "invalid_token",
+            ..
+        }
+    ));
+
+    sink.clear();
+    let pending = h.pending(&Harness::<S>::spa_request(&[])).await;
+    h.engine.deny(&pending).await.unwrap();
+    assert_eq!(sink.names(), ["authorization_denied"]);
+}
+
+/// After the failure budget, a client id or a caller is answered 429 with Retry-After
+/// until the cool-down passes, on the manual clock; the limit is reported.
+pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<S>) {
+    let sink = Arc::new(RecordingSink::new());
+    let engine = Engine::new(
+        h.store.clone(),
+        h.clock.clone(),
+        Config::new(ISSUER).unwrap(),
+    )
+    .with_event_sink(sink.clone())
+    .with_limiter(FailureLimiter::new(
+        3,
+        Duration::minutes(1),
+        Duration::seconds(30),
+    ));
+    let h = h.with_engine(engine);
+    let wrong = basic("server", "wrong-secret-wrong-secret-wrong-secret");
+    let right = basic("server", SERVER_SECRET);
+    let cc = "grant_type=client_credentials";
+    for _ in 0..3 {
+        let outcome = h
+            .engine
+            .token_form_from(cc, Some(&wrong), Some("198.51.100.7"))
+            .await
+            .unwrap();
+        expect_refused(&outcome, ErrorCode::InvalidClient, 401);
+    }
+    // Even the right secret is refused now, without being checked.
+    let limited = h
+        .engine
+        .token_form_from(cc, Some(&right), Some("203.0.113.9"))
+        .await
+        .unwrap();
+    let error = expect_refused(&limited, ErrorCode::TemporarilyUnavailable, 429);
+    assert_eq!(error.retry_after(), Some(30));
+    let response = limited.to_response();
+    assert_eq!(response.header("Retry-After"), Some("30"));
+    assert_eq!(response.header("Cache-Control"), Some("no-store"));
+    assert!(sink.names().contains(&"rate_limited"));
+
+    // The caller that failed is limited for other clients too.
+    let cc_other = "grant_type=client_credentials&scope=read%3Ausers";
+    let other = h
+        .engine
+        .token_form_from(
+            cc_other,
+            Some(&basic("other", OTHER_SECRET)),
+            Some("198.51.100.7"),
+        )
+        .await
+        .unwrap();
+    expect_refused(&other, ErrorCode::TemporarilyUnavailable, 429);
+    // Another caller with another client is not.
+    let fine = h
+        .engine
+        .token_form_from(
+            cc_other,
+            Some(&basic("other", OTHER_SECRET)),
+            Some("203.0.113.9"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(fine, TokenOutcome::Issued(_)));
+
+    h.clock.advance(Duration::seconds(29));
+    let still = h
+        .engine
+        .token_form_from(cc, Some(&right), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_refused(&still, ErrorCode::TemporarilyUnavailable, 429).retry_after(),
+        Some(1)
+    );
+    h.clock.advance(Duration::seconds(1));
+    assert!(matches!(
+        h.engine
+            .token_form_from(cc, Some(&right), None)
+            .await
+            .unwrap(),
+        TokenOutcome::Issued(_)
+    ));
+
+    // Introspection and revocation authenticate under the same limiter.
+    for _ in 0..3 {
+        h.engine
+            .introspect_form_from("token=x", Some(&wrong), None)
+            .await
+            .unwrap();
+    }
+    let refused = h
+        .engine
+        .revoke_form_from("token=x", Some(&right), None)
+        .await
+        .unwrap();
+    assert_eq!(refused.to_response().status, 429);
+    let _ = h.clock.now();
+}
