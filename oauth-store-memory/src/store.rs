@@ -125,13 +125,15 @@ impl TokenStore for MemoryStore {
         tokens: &[TokenRecord],
     ) -> Result<Issuance, StorageError> {
         let mut grants = self.grants.shard(&grant.id);
-        let entry = grants.entry(grant.id.clone()).or_default();
-        if entry.revoked {
+        if grants.get(&grant.id).is_some_and(|entry| entry.revoked) {
             return Ok(Issuance::GrantRevoked);
         }
+        // Checked before the entry exists: a refused issuance must not leave behind an
+        // empty grant entry, which no purge would ever remove.
         if self.any_present(tokens) {
             return Err(StorageError::conflict("token already stored"));
         }
+        let entry = grants.entry(grant.id.clone()).or_default();
         if entry.record.is_none() {
             entry.record = Some(grant.clone());
         }
@@ -224,12 +226,6 @@ impl TokenStore for MemoryStore {
             });
             report.codes += (len - shard.len()) as u64;
         }
-        for mut shard in self.grants.each_shard() {
-            let len = shard.len();
-            // A revocation mark for a grant never issued has no expiry to go by, so it stays.
-            shard.retain(|_, entry| entry.record.as_ref().is_none_or(|g| g.expires_at > before));
-            report.grants += (len - shard.len()) as u64;
-        }
         for mut shard in self.tokens.each_shard() {
             let len = shard.len();
             shard.retain(|_, token| {
@@ -241,6 +237,129 @@ impl TokenStore for MemoryStore {
             });
             report.tokens += (len - shard.len()) as u64;
         }
+        // Lock order as everywhere: a grant shard, then token shards.
+        for mut shard in self.grants.each_shard() {
+            let len = shard.len();
+            // A revocation mark for a grant never issued has no expiry to go by, so it stays.
+            shard.retain(|_, entry| entry.record.as_ref().is_none_or(|g| g.expires_at > before));
+            report.grants += (len - shard.len()) as u64;
+            // Forget the hashes of purged tokens, or a long-lived grant that refreshes
+            // often would hold two more hashes per refresh for its whole life.
+            for entry in shard.values_mut() {
+                entry
+                    .tokens
+                    .retain(|hash| self.tokens.shard(hash).contains_key(hash));
+            }
+        }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oauth_core::{RandomSource, ScopeSet};
+    use time::Duration;
+
+    fn grant(id: &str, start: OffsetDateTime) -> GrantRecord {
+        GrantRecord {
+            id: GrantId(id.into()),
+            client_id: ClientId::new("app").unwrap(),
+            subject: None,
+            scope: ScopeSet::parse("read").unwrap(),
+            created_at: start,
+            expires_at: start + Duration::days(90),
+        }
+    }
+
+    fn token(grant: &GrantRecord, kind: TokenKind, expires_at: OffsetDateTime) -> TokenRecord {
+        let mut hash = [0u8; 32];
+        RandomSource::new().fill(&mut hash).unwrap();
+        TokenRecord {
+            hash: SecretHash(hash),
+            kind,
+            grant_id: grant.id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: None,
+            scope: grant.scope.clone(),
+            issued_at: grant.created_at,
+            expires_at,
+            grant_expires_at: grant.expires_at,
+            revoked: false,
+            rotated: false,
+        }
+    }
+
+    fn grant_entries(store: &MemoryStore) -> usize {
+        store.grants.each_shard().map(|shard| shard.len()).sum()
+    }
+
+    #[tokio::test]
+    async fn refused_issue_leaves_no_grant_entry() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let first = grant("first", start);
+        let taken = token(&first, TokenKind::Access, start + Duration::hours(1));
+        store
+            .issue(&first, std::slice::from_ref(&taken))
+            .await
+            .unwrap();
+        let second = grant("second", start);
+        let mut twin = token(&second, TokenKind::Access, start + Duration::hours(1));
+        twin.hash = taken.hash;
+        assert!(store.issue(&second, &[twin]).await.is_err());
+        assert_eq!(
+            grant_entries(&store),
+            1,
+            "only the first grant has an entry"
+        );
+    }
+
+    #[tokio::test]
+    async fn purge_forgets_the_hashes_of_purged_tokens() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let g = grant("g", start);
+        let mut refresh = token(&g, TokenKind::Refresh, start + Duration::days(30));
+        store
+            .issue(
+                &g,
+                &[
+                    token(&g, TokenKind::Access, start + Duration::hours(1)),
+                    refresh.clone(),
+                ],
+            )
+            .await
+            .unwrap();
+        // A hundred refreshes, an hour apart.
+        for _ in 0..100 {
+            let next = token(&g, TokenKind::Refresh, start + Duration::days(30));
+            let access = token(&g, TokenKind::Access, start + Duration::hours(1));
+            let rotated = store
+                .rotate_refresh(&refresh.hash, &[access, next.clone()])
+                .await
+                .unwrap();
+            assert_eq!(rotated, Rotation::Rotated);
+            refresh = next;
+        }
+        let held = |store: &MemoryStore| {
+            store
+                .grants
+                .shard(&g.id)
+                .get(&g.id)
+                .map(|e| e.tokens.len())
+                .unwrap()
+        };
+        assert_eq!(held(&store), 202);
+        let report = store
+            .purge_expired(start + Duration::hours(2))
+            .await
+            .unwrap();
+        assert_eq!(report.tokens, 101, "every access token expired");
+        assert_eq!(
+            held(&store),
+            101,
+            "the grant holds only the refresh tokens left"
+        );
     }
 }
