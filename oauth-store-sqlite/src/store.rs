@@ -130,8 +130,10 @@ impl SqliteOptions {
 /// processes on it may share the file).
 ///
 /// Its methods run database work on tokio's blocking threads, so they need a tokio
-/// runtime. Cloning is cheap and shares the connections. Dropping the last clone closes
-/// them (SQLite then folds the write-ahead log into the database file).
+/// runtime. A call whose future is dropped once its work has started still finishes that
+/// work (commits or rolls back as a whole); it is never left half done. Cloning is cheap
+/// and shares the connections. Dropping the last clone closes them (SQLite then folds the
+/// write-ahead log into the database file).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: Arc<Pool>,

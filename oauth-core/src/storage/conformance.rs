@@ -1,5 +1,5 @@
-//! The storage conformance kit: the contract of [`ClientStore`], [`CodeStore`] and
-//! [`TokenStore`], as tests any backend can run.
+//! The storage conformance kit: the contract of [`ClientStore`](super::ClientStore),
+//! [`CodeStore`] and [`TokenStore`], as tests any backend can run.
 //!
 //! Each public `async fn` here checks one property of the contract written on the traits
 //! and panics, with a message naming the property, when a store breaks it. The
@@ -98,10 +98,11 @@
 //! # A shared database
 //!
 //! Random keys keep the properties apart, with one exception: a purge deletes every
-//! record that expired before the given instant, whoever wrote it. The purge property
-//! therefore writes its records far in the past (around 1975), where no other property
-//! writes, and counts what each purge reports; run it alone on a database that other
-//! test runs share at the same moment, or its counts include theirs.
+//! record that expired before the given instant, whoever wrote it. So the purge property
+//! writes its records far in the past (around 1975), every other property writes only
+//! records that expire after 2030, and the purge property counts what each purge reports;
+//! on a database that other runs of the kit share at the same moment, run the purge
+//! property alone, or its counts include theirs.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -359,8 +360,9 @@ fn expect_conflict<T: std::fmt::Debug>(result: Result<T, StorageError>, what: &s
 // Clients.
 // ---------------------------------------------------------------------------------------
 
-/// A client comes back exactly as stored (kind and secret hash, redirect URIs in order,
-/// grant types, scopes, the PKCE opt-out), and `put_client` with the same id replaces it.
+/// A client comes back exactly as stored (kind and secret hash or derivation, redirect
+/// URIs in order, grant types, scopes, the PKCE opt-out), and `put_client` with the same
+/// id replaces it.
 pub async fn client_round_trip<S: Storage>(store: S) {
     let kit = Kit::new();
     let id = kit.client_id();
@@ -390,6 +392,24 @@ pub async fn client_round_trip<S: Storage>(store: S) {
     assert!(
         got.is_some_and(|c| c.verify_secret(&secret)),
         "storage conformance: a stored confidential client must still verify its secret"
+    );
+
+    // A human-chosen secret is kept as a salted derivation: that comes back too.
+    let password = format!("pw-{}", kit.id());
+    let derived = Client::confidential_with_password(kit.client_id().as_str(), &password)
+        .and_then(|c| c.redirect_uri("https://kit.example/cb"))
+        .and_then(|c| c.build())
+        .unwrap_or_else(|e| panic!("kit client: {e}"));
+    ok(store.put_client(derived.clone()).await, "put_client");
+    let got = ok(store.get_client(derived.id()).await, "get_client");
+    assert_eq!(
+        got.as_ref(),
+        Some(&derived),
+        "storage conformance: a client with a derived secret must come back exactly as stored"
+    );
+    assert!(
+        got.is_some_and(|c| c.verify_secret(&password)),
+        "storage conformance: a stored client must still verify its human-chosen secret"
     );
 
     // The same id again: the registration is replaced, not duplicated or kept.
