@@ -1,0 +1,186 @@
+//! The axum adapter: copies requests into the engine's plain values and its plain
+//! [`Response`]s back, serves the authorization server's machine endpoints, and guards
+//! protected routes with the [`Bearer`] extractor.
+//!
+//! The authorization endpoint is not here: what it shows the user (login, consent) is the
+//! embedder's, see [`crate::axum_demo`].
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use oauth_core::{Clock, Engine, Principal, Response, Storage};
+
+use crate::plain::{self, RequiredScope, ResourceGuard, MAX_BODY_BYTES};
+
+/// The engine as axum state.
+pub type SharedEngine<S, C> = Arc<Engine<S, C>>;
+
+/// Copies a plain response into an axum response.
+pub fn to_axum(response: Response) -> axum::response::Response {
+    let mut builder = axum::http::Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(*name, value);
+    }
+    builder
+        .body(Body::from(response.body))
+        .unwrap_or_else(|error| {
+            // Only a header value the engine should never produce (a control character) gets here.
+            tracing::error!(%error, "response could not be built");
+            let mut fallback = axum::response::Response::new(Body::empty());
+            *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            fallback
+        })
+}
+
+fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<String> {
+    headers.get(name).map(|v| plain::header_text(v.as_bytes()))
+}
+
+/// The routes of the authorization server's machine endpoints, at the paths the engine's
+/// configuration advertises in its metadata: token, introspection and revocation (POST
+/// only: other methods get 405), the JWKS and the metadata document. Bodies are limited to
+/// [`MAX_BODY_BYTES`] (413 beyond).
+pub fn authorization_server_routes<S, C>(engine: SharedEngine<S, C>) -> Router
+where
+    S: Storage + 'static,
+    C: Clock + 'static,
+{
+    let endpoints = engine.config().endpoints().clone();
+    Router::new()
+        .route(&endpoints.token, post(token::<S, C>))
+        .route(&endpoints.introspection, post(introspect::<S, C>))
+        .route(&endpoints.revocation, post(revoke::<S, C>))
+        .route(&endpoints.jwks, get(jwks::<S, C>))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::<S, C>),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(engine)
+}
+
+/// `POST /token`.
+pub async fn token<S: Storage, C: Clock>(
+    State(engine): State<SharedEngine<S, C>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let form = match plain::form_body(header(&headers, CONTENT_TYPE).as_deref(), &body) {
+        Ok(form) => form,
+        Err(refused) => return to_axum(refused),
+    };
+    let authorization = header(&headers, AUTHORIZATION);
+    to_axum(
+        match engine.token_form(form, authorization.as_deref()).await {
+            Ok(outcome) => outcome.to_response(),
+            Err(fault) => plain::fault_response(&fault),
+        },
+    )
+}
+
+/// `POST /introspect`.
+pub async fn introspect<S: Storage, C: Clock>(
+    State(engine): State<SharedEngine<S, C>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let form = match plain::form_body(header(&headers, CONTENT_TYPE).as_deref(), &body) {
+        Ok(form) => form,
+        Err(refused) => return to_axum(refused),
+    };
+    let authorization = header(&headers, AUTHORIZATION);
+    to_axum(
+        match engine.introspect_form(form, authorization.as_deref()).await {
+            Ok(outcome) => outcome.to_response(),
+            Err(fault) => plain::fault_response(&fault),
+        },
+    )
+}
+
+/// `POST /revoke`.
+pub async fn revoke<S: Storage, C: Clock>(
+    State(engine): State<SharedEngine<S, C>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let form = match plain::form_body(header(&headers, CONTENT_TYPE).as_deref(), &body) {
+        Ok(form) => form,
+        Err(refused) => return to_axum(refused),
+    };
+    let authorization = header(&headers, AUTHORIZATION);
+    to_axum(
+        match engine.revoke_form(form, authorization.as_deref()).await {
+            Ok(outcome) => outcome.to_response(),
+            Err(fault) => plain::fault_response(&fault),
+        },
+    )
+}
+
+/// `GET /jwks.json`.
+pub async fn jwks<S: Storage, C: Clock>(
+    State(engine): State<SharedEngine<S, C>>,
+) -> axum::response::Response {
+    to_axum(json(&engine.jwks()))
+}
+
+/// `GET /.well-known/oauth-authorization-server`.
+pub async fn metadata<S: Storage, C: Clock>(
+    State(engine): State<SharedEngine<S, C>>,
+) -> axum::response::Response {
+    to_axum(match serde_json::to_value(engine.metadata()) {
+        Ok(document) => json(&document),
+        Err(error) => plain::fault_response(&oauth_core::Fault::Encoding(error.to_string())),
+    })
+}
+
+fn json(body: &serde_json::Value) -> Response {
+    Response {
+        status: 200,
+        headers: vec![("Content-Type", "application/json".to_owned())],
+        body: body.to_string(),
+    }
+}
+
+/// A 404 with a JSON body, for [`Router::fallback`].
+pub async fn not_found() -> axum::response::Response {
+    to_axum(plain::not_found())
+}
+
+/// An extractor that admits a request only with a live access token holding the scopes
+/// of `R` (see [`RequiredScope`]); otherwise it answers 401, 400 or 403 with the RFC 6750
+/// `WWW-Authenticate` challenge. It finds the guard as `Arc<dyn ResourceGuard>` in the
+/// router's state (through [`FromRef`]).
+#[derive(Debug)]
+pub struct Bearer<R> {
+    /// Who the token speaks for.
+    pub principal: Principal,
+    route: PhantomData<R>,
+}
+
+impl<St, R> FromRequestParts<St> for Bearer<R>
+where
+    St: Send + Sync,
+    Arc<dyn ResourceGuard>: FromRef<St>,
+    R: RequiredScope,
+{
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+        let guard = Arc::<dyn ResourceGuard>::from_ref(state);
+        let authorization = header(&parts.headers, AUTHORIZATION);
+        match plain::check_bearer::<R>(guard.as_ref(), authorization.as_deref()).await {
+            Ok(principal) => Ok(Self {
+                principal,
+                route: PhantomData,
+            }),
+            Err(refusal) => Err(to_axum(refusal)),
+        }
+    }
+}

@@ -1,0 +1,678 @@
+//! The demo's own part, the same for the axum and the actix-web server: configuration,
+//! storage and signing key, seeded users and clients, the login and consent page, and the
+//! protected API's answers. Everything answers the engine's plain [`Response`]; the
+//! servers only copy it into their framework.
+//!
+//! The login and consent page is the embedder's job in finrift (the engine hands back a
+//! pending request and waits for approve or deny), so it lives here, not in an adapter:
+//!
+//! - `GET /authorize` validates the request (`Engine::authorize_query`). A valid one shows
+//!   one form carrying the request sealed by the engine (`Engine::seal_pending`, HMAC) and a
+//!   CSRF token that is also set in a `SameSite=Strict`, `HttpOnly` cookie (double submit).
+//! - `POST /authorize` checks the CSRF token (constant time), opens the sealed request
+//!   (`Engine::open_pending` refuses anything altered), checks the password against a
+//!   PBKDF2 hash (constant time), then approves or denies and answers the engine's 303.
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use oauth_core::jose::{Algorithm, KeySet, SigningKey};
+use oauth_core::{
+    AuthorizationResponse, AuthorizeOutcome, Client, Config, Engine, GrantType, Params,
+    PendingAuthorization, Principal, RandomSource, Response, ScopePolicy, ScopeSet, Storage,
+    SystemClock,
+};
+use oauth_store_memory::MemoryStore;
+use oauth_store_sqlite::SqliteStore;
+use subtle::ConstantTimeEq;
+
+use crate::plain::{self, RequiredScope, ResourceGuard};
+
+/// Errors at start-up.
+pub type StartError = Box<dyn Error + Send + Sync>;
+
+/// The demo's engine: storage chosen at start-up (SQLite file or memory), system clock.
+pub type DemoEngine = Engine<Arc<dyn Storage>, SystemClock>;
+
+/// Where the demo keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// In memory, with a fresh signing key: everything is gone at exit.
+    Memory,
+    /// A SQLite file; the ES256 signing key is kept beside it (see [`key_path`]).
+    File(PathBuf),
+}
+
+/// The demo's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The address to listen on (`FINRIFT_ADDR`, default `127.0.0.1:8080`).
+    pub addr: String,
+    /// The storage (`FINRIFT_DB`: a file name, default `finrift-demo.sqlite3`, or
+    /// `:memory:`).
+    pub database: Database,
+}
+
+impl Settings {
+    /// Reads `FINRIFT_ADDR` and `FINRIFT_DB`.
+    pub fn from_env() -> Self {
+        let addr = std::env::var("FINRIFT_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+        let database = match std::env::var("FINRIFT_DB") {
+            Ok(name) if name == ":memory:" => Database::Memory,
+            Ok(name) if !name.is_empty() => Database::File(name.into()),
+            _ => Database::File("finrift-demo.sqlite3".into()),
+        };
+        Self { addr, database }
+    }
+}
+
+/// The client the demo registers for a browser app (public, PKCE).
+pub const SPA_CLIENT: &str = "demo-spa";
+/// The SPA's redirect URIs. Only the loopback IP literal: the engine refuses to register
+/// `http://localhost/...` (RFC 8252 §8.3 advises against `localhost`: a name can resolve
+/// elsewhere), and any port of `127.0.0.1` is accepted at request time (RFC 8252 §7.3).
+pub const SPA_REDIRECT_URIS: [&str; 1] = ["http://127.0.0.1:3000/callback"];
+/// The confidential client for machine-to-machine calls.
+pub const SERVICE_CLIENT: &str = "demo-service";
+/// Its secret: a human-chosen demo value, so it is kept as a salted PBKDF2 derivation.
+pub const SERVICE_SECRET: &str = "demo-service-secret";
+/// Every scope of the demo API.
+pub const ALL_SCOPES: &str = "read:users write:users read:payments";
+
+/// The demo users: name, password, and the scopes each may grant.
+const USERS: [(&str, &str, &str); 2] = [
+    ("alice", "alice-password", ALL_SCOPES),
+    ("bob", "bob-password", "read:users"),
+];
+
+/// `GET /api/users` needs `read:users`.
+#[derive(Debug)]
+pub struct ReadUsers;
+impl RequiredScope for ReadUsers {
+    const SCOPE: &'static str = "read:users";
+}
+
+/// `POST /api/users` needs `write:users`.
+#[derive(Debug)]
+pub struct WriteUsers;
+impl RequiredScope for WriteUsers {
+    const SCOPE: &'static str = "write:users";
+}
+
+/// `GET /api/payments` needs `read:payments`.
+#[derive(Debug)]
+pub struct ReadPayments;
+impl RequiredScope for ReadPayments {
+    const SCOPE: &'static str = "read:payments";
+}
+
+/// The demo: its engine, users, and the pages of the authorization endpoint.
+pub struct Demo {
+    engine: Arc<DemoEngine>,
+    users: Users,
+    random: RandomSource,
+}
+
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("issuer", &self.engine.config().issuer())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the signing key of the database at `db` is kept: `<db>.es256.pk8`.
+pub fn key_path(db: &Path) -> PathBuf {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".es256.pk8");
+    PathBuf::from(path)
+}
+
+impl Demo {
+    /// Opens the storage, loads or creates the signing key, builds the engine for the
+    /// issuer `http://<local>` and seeds the demo clients. `local` is the address the
+    /// server actually listens on (so a port 0 resolves to the real port).
+    pub async fn start(database: &Database, local: SocketAddr) -> Result<Self, StartError> {
+        let issuer = format!("http://{local}");
+        // Config refuses plain http except on a loopback address.
+        let config = Config::new(&issuer)
+            .map_err(|e| {
+                format!("{e} (the demo serves plain http, so it must listen on a loopback address)")
+            })?
+            .with_scopes_supported(&ScopeSet::parse(ALL_SCOPES)?);
+        let (storage, key): (Arc<dyn Storage>, SigningKey) = match database {
+            Database::Memory => (Arc::new(MemoryStore::new()), fresh_key()?),
+            Database::File(path) => (
+                Arc::new(SqliteStore::open(path).await?),
+                load_or_create_key(&key_path(path))?,
+            ),
+        };
+        let engine = Engine::new(storage, SystemClock, config)
+            .with_jwt_access_tokens(KeySet::new(key), format!("{issuer}/api"))
+            .with_scope_policy(DemoScopes::new()?);
+        seed_clients(&engine).await?;
+        Ok(Self {
+            engine: Arc::new(engine),
+            users: Users::new()?,
+            random: RandomSource::new(),
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<DemoEngine> {
+        &self.engine
+    }
+
+    /// The engine as the protected API's guard.
+    pub fn guard(&self) -> Arc<dyn ResourceGuard> {
+        self.engine.clone()
+    }
+
+    /// Logs where the demo listens and how to use it. The credentials logged are the
+    /// published demo ones.
+    pub fn log_startup(&self, database: &Database) {
+        let issuer = self.engine.config().issuer();
+        tracing::info!("finrift demo listening on {issuer}");
+        tracing::info!(
+            "plain http is allowed only because {issuer} is a loopback address; \
+             anything else needs https"
+        );
+        match database {
+            Database::Memory => tracing::info!("storage: in memory (FINRIFT_DB=:memory:)"),
+            Database::File(path) => tracing::info!(
+                "storage: SQLite file {}, signing key in {}",
+                path.display(),
+                key_path(path).display()
+            ),
+        }
+        tracing::info!("metadata: {issuer}/.well-known/oauth-authorization-server");
+        tracing::info!(
+            "demo users: alice / alice-password (read:users write:users read:payments), \
+             bob / bob-password (read:users)"
+        );
+        tracing::info!(
+            "demo clients: {SPA_CLIENT} (public, PKCE, redirect {}), \
+             {SERVICE_CLIENT} / {SERVICE_SECRET} (client_credentials, read:payments)",
+            SPA_REDIRECT_URIS[0]
+        );
+    }
+
+    /// `GET /authorize?...`: the login and consent page for a valid request, an error
+    /// redirect to the client, or an error page (400) that never redirects. `cookie` is the
+    /// request's `Cookie` header.
+    pub async fn authorize_page(&self, query: &str, cookie: Option<&str>) -> Response {
+        match self.engine.authorize_query(query).await {
+            Ok(AuthorizeOutcome::Pending(pending)) => {
+                // Keep the browser's CSRF token if it has one, so two tabs both work.
+                let csrf = match cookie_value(cookie, CSRF_COOKIE).filter(|t| is_token(t)) {
+                    Some(token) => token.to_owned(),
+                    None => match self.random.secret() {
+                        Ok(token) => token,
+                        Err(fault) => return plain::fault_response(&fault),
+                    },
+                };
+                match self.engine.seal_pending(&pending) {
+                    Ok(sealed) => self.login_form(&pending, &sealed, &csrf, None),
+                    Err(fault) => plain::fault_response(&fault),
+                }
+            }
+            Ok(AuthorizeOutcome::Redirect(redirect)) => redirect.to_response(),
+            Ok(AuthorizeOutcome::ErrorPage(error)) => error_page(400, error.description()),
+            Err(fault) => plain::fault_response(&fault),
+        }
+    }
+
+    /// `POST /authorize`: the login form submitted. `form` is the form body, `cookie` the
+    /// request's `Cookie` header.
+    pub async fn authorize_submit(&self, form: &str, cookie: Option<&str>) -> Response {
+        let Ok(form) = Params::parse(form) else {
+            return error_page(400, "The form could not be read.");
+        };
+        if !form.repeated().is_empty() {
+            return error_page(400, "The form could not be read.");
+        }
+        let sent = form.get("csrf").unwrap_or_default();
+        let kept = cookie_value(cookie, CSRF_COOKIE).unwrap_or_default();
+        if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(kept.as_bytes())) {
+            return error_page(
+                403,
+                "This form expired or did not come from this site. Start again from the application.",
+            );
+        }
+        let Some(sealed) = form.get("pending") else {
+            return error_page(400, "The authorization request is missing.");
+        };
+        let pending = match self.engine.open_pending(sealed) {
+            Ok(pending) => pending,
+            Err(error) => return error_page(400, error.description()),
+        };
+        let answer = match form.get("decision") {
+            Some("deny") => self.engine.deny(&pending).await,
+            Some("approve") => {
+                let username = form.get("username").unwrap_or_default();
+                let password = form.get("password").unwrap_or_default();
+                if !self.users.check(username, password) {
+                    return self.login_form(
+                        &pending,
+                        sealed,
+                        sent,
+                        Some("Wrong username or password."),
+                    );
+                }
+                // The scope policy narrows what this user may grant (bob: read:users).
+                self.engine
+                    .approve(&pending, username, pending.scope())
+                    .await
+            }
+            _ => return error_page(400, "Choose approve or deny."),
+        };
+        match answer {
+            Ok(AuthorizationResponse::Redirect(redirect)) => redirect.to_response(),
+            Ok(AuthorizationResponse::ErrorPage(error)) => error_page(400, error.description()),
+            Err(fault) => plain::fault_response(&fault),
+        }
+    }
+
+    fn login_form(
+        &self,
+        pending: &PendingAuthorization,
+        sealed: &str,
+        csrf: &str,
+        message: Option<&str>,
+    ) -> Response {
+        let action = &self.engine.config().endpoints().authorization;
+        let scopes: String = pending
+            .scope()
+            .iter()
+            .map(|scope| format!("<li><code>{}</code></li>", escape(scope.as_str())))
+            .collect();
+        let message = message
+            .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(m)))
+            .unwrap_or_default();
+        let body = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>Sign in - finrift demo</title>{STYLE}</head><body><main>\
+             <h1>Sign in to finrift demo</h1>\
+             <p>The application <strong>{client}</strong> asks for:</p><ul>{scopes}</ul>\
+             {message}\
+             <form method=\"post\" action=\"{action}\">\
+             <input type=\"hidden\" name=\"pending\" value=\"{sealed}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <label>Username <input name=\"username\" autocomplete=\"username\" required></label>\
+             <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
+             <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> \
+             <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button>\
+             </form><p class=\"hint\">Demo users: alice / alice-password, bob / bob-password \
+             (bob may grant read:users only).</p></main></body></html>\n",
+            client = escape(pending.client_id().as_str()),
+            action = escape(action),
+            sealed = escape(sealed),
+            csrf = escape(csrf),
+        );
+        let mut response = html(200, body);
+        // Not `Secure`: the demo is plain http on loopback. Over https add `Secure` and
+        // prefer the `__Host-` name prefix.
+        response.headers.push((
+            "Set-Cookie",
+            format!("{CSRF_COOKIE}={csrf}; Path={action}; HttpOnly; SameSite=Strict"),
+        ));
+        response
+    }
+}
+
+const CSRF_COOKIE: &str = "finrift_csrf";
+
+const STYLE: &str = "<style>body{font-family:sans-serif;margin:2em}main{max-width:28em}\
+label{display:block;margin:.5em 0}.error{color:#b00}.hint{color:#666;font-size:.9em}</style>";
+
+/// An HTML page with the anti-framing and no-referrer headers (AZ-12), never cached.
+fn html(status: u16, body: String) -> Response {
+    Response {
+        status,
+        headers: vec![
+            ("Content-Type", "text/html; charset=utf-8".to_owned()),
+            ("X-Frame-Options", "DENY".to_owned()),
+            (
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+                 frame-ancestors 'none'"
+                    .to_owned(),
+            ),
+            ("Referrer-Policy", "no-referrer".to_owned()),
+            ("Cache-Control", "no-store".to_owned()),
+        ],
+        body,
+    }
+}
+
+/// An error page. It never redirects: the request could not be trusted.
+fn error_page(status: u16, message: &str) -> Response {
+    html(
+        status,
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>Error - finrift demo</title>{STYLE}</head><body><main>\
+             <h1>This request cannot be completed</h1><p class=\"error\">{}</p>\
+             </main></body></html>\n",
+            escape(message)
+        ),
+    )
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+fn cookie_value<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
+    header?
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// A token as the engine's random source makes it (base64url), within bounds.
+fn is_token(value: &str) -> bool {
+    (32..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The API's answers, once the guard has admitted the caller.
+pub mod api {
+    use super::*;
+
+    fn json(status: u16, body: serde_json::Value) -> Response {
+        Response {
+            status,
+            headers: vec![
+                ("Content-Type", "application/json".to_owned()),
+                ("Cache-Control", "no-store".to_owned()),
+            ],
+            body: body.to_string(),
+        }
+    }
+
+    fn caller(principal: &Principal) -> serde_json::Value {
+        serde_json::json!({
+            "subject": principal.subject,
+            "client_id": principal.client_id,
+            "scope": principal.scope.to_string(),
+        })
+    }
+
+    /// `GET /api/users` (read:users).
+    pub fn list_users(principal: &Principal) -> Response {
+        let users: Vec<_> = USERS.iter().map(|(name, _, _)| *name).collect();
+        json(
+            200,
+            serde_json::json!({"users": users, "caller": caller(principal)}),
+        )
+    }
+
+    /// `POST /api/users` (write:users). The demo stores nothing.
+    pub fn create_user(principal: &Principal) -> Response {
+        json(
+            201,
+            serde_json::json!({"created": true, "note": "the demo stores nothing", "caller": caller(principal)}),
+        )
+    }
+
+    /// `GET /api/payments` (read:payments).
+    pub fn list_payments(principal: &Principal) -> Response {
+        json(
+            200,
+            serde_json::json!({
+                "payments": [{"id": "pay_1", "amount": "12.50", "currency": "EUR"}],
+                "caller": caller(principal),
+            }),
+        )
+    }
+}
+
+/// The demo's users, with their passwords kept as salted PBKDF2-HMAC-SHA256 derivations.
+struct Users {
+    users: BTreeMap<&'static str, PasswordHash>,
+    /// Checked for unknown names, so that they take as long as known ones.
+    decoy: PasswordHash,
+}
+
+struct PasswordHash {
+    salt: [u8; 16],
+    derived: [u8; 32],
+}
+
+const PASSWORD_ITERATIONS: NonZeroU32 = match NonZeroU32::new(100_000) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};
+
+impl PasswordHash {
+    fn new(password: &str, random: &RandomSource) -> Result<Self, StartError> {
+        let mut salt = [0u8; 16];
+        random.fill(&mut salt)?;
+        let mut derived = [0u8; 32];
+        ring::pbkdf2::derive(
+            ring::pbkdf2::PBKDF2_HMAC_SHA256,
+            PASSWORD_ITERATIONS,
+            &salt,
+            password.as_bytes(),
+            &mut derived,
+        );
+        Ok(Self { salt, derived })
+    }
+
+    /// ring's `verify` compares in constant time.
+    fn verify(&self, password: &str) -> bool {
+        ring::pbkdf2::verify(
+            ring::pbkdf2::PBKDF2_HMAC_SHA256,
+            PASSWORD_ITERATIONS,
+            &self.salt,
+            password.as_bytes(),
+            &self.derived,
+        )
+        .is_ok()
+    }
+}
+
+impl Users {
+    fn new() -> Result<Self, StartError> {
+        let random = RandomSource::new();
+        let mut users = BTreeMap::new();
+        for (name, password, _) in USERS {
+            users.insert(name, PasswordHash::new(password, &random)?);
+        }
+        let decoy = PasswordHash::new(&random.secret()?, &random)?;
+        Ok(Self { users, decoy })
+    }
+
+    fn check(&self, username: &str, password: &str) -> bool {
+        match self.users.get(username) {
+            Some(hash) => hash.verify(password),
+            None => {
+                let _ = self.decoy.verify(password);
+                false
+            }
+        }
+    }
+}
+
+/// What each user may grant: alice everything, bob `read:users` only. A client acting
+/// for itself (client credentials) keeps what its registration allows.
+#[derive(Debug)]
+pub struct DemoScopes {
+    by_user: BTreeMap<&'static str, ScopeSet>,
+}
+
+impl DemoScopes {
+    /// The demo users' scopes.
+    pub fn new() -> Result<Self, StartError> {
+        let mut by_user = BTreeMap::new();
+        for (name, _, scopes) in USERS {
+            by_user.insert(name, ScopeSet::parse(scopes)?);
+        }
+        Ok(Self { by_user })
+    }
+}
+
+#[async_trait]
+impl ScopePolicy for DemoScopes {
+    async fn permitted(
+        &self,
+        _client: &Client,
+        subject: Option<&str>,
+        asked: &ScopeSet,
+    ) -> ScopeSet {
+        match subject {
+            None => asked.clone(),
+            Some(user) => match self.by_user.get(user) {
+                Some(allowed) => asked.intersection(allowed),
+                None => ScopeSet::default(),
+            },
+        }
+    }
+}
+
+/// Registers (or re-registers, which replaces) the demo clients.
+async fn seed_clients(engine: &DemoEngine) -> Result<(), StartError> {
+    let mut spa = Client::public(SPA_CLIENT)?;
+    for uri in SPA_REDIRECT_URIS {
+        spa = spa.redirect_uri(uri)?;
+    }
+    engine
+        .register_client(
+            spa.grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+                .allowed_scopes(ScopeSet::parse(ALL_SCOPES)?)
+                .build()?,
+        )
+        .await?;
+    engine
+        .register_client(
+            Client::confidential_with_password(SERVICE_CLIENT, SERVICE_SECRET)?
+                .grant_types([GrantType::ClientCredentials])
+                .allowed_scopes(ScopeSet::parse("read:payments")?)
+                .build()?,
+        )
+        .await?;
+    Ok(())
+}
+
+fn fresh_key() -> Result<SigningKey, StartError> {
+    let kid = RandomSource::new().secret()?;
+    let (key, _pkcs8) = SigningKey::generate(Algorithm::Es256, &kid[..16])?;
+    Ok(key)
+}
+
+/// The key id: a digest of the key file, so a new key gets a new `kid` and a reloaded
+/// key the same one. The digest reveals nothing usable about the key.
+fn kid_of(pkcs8: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, pkcs8);
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12])
+}
+
+/// Loads the ES256 key at `path`, or generates one and writes it there (mode 0600,
+/// refusing to overwrite a file created meanwhile).
+fn load_or_create_key(path: &Path) -> Result<SigningKey, StartError> {
+    match std::fs::read(path) {
+        Ok(pkcs8) => {
+            let key = SigningKey::from_pkcs8(Algorithm::Es256, &kid_of(&pkcs8), &pkcs8)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(key)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let (_, pkcs8) = SigningKey::generate(Algorithm::Es256, "new")?;
+            write_private(path, &pkcs8)?;
+            tracing::info!("generated a new ES256 signing key in {}", path.display());
+            Ok(SigningKey::from_pkcs8(
+                Algorithm::Es256,
+                &kid_of(&pkcs8),
+                &pkcs8,
+            )?)
+        }
+        Err(error) => Err(format!("{}: {error}", path.display()).into()),
+    }
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// Deletes expired records every ten minutes, for ever (spawn it).
+pub async fn purge_periodically(engine: Arc<DemoEngine>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        if let Err(fault) = engine.purge_expired().await {
+            tracing::warn!(error = %fault, "purging expired records failed");
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Logs to standard error at `info` (a second call does nothing).
+pub fn init_tracing() {
+    use std::io::IsTerminal as _;
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,28 @@
+//! # finrift examples
+//!
+//! Thin web adapters for finrift's `oauth-core`, and the demo servers built on them.
+//!
+//! - [`plain`]: what both adapters share and no framework needs to know: reading a form
+//!   body, and the resource-server guard ([`plain::ResourceGuard`]) with per-route scopes.
+//! - [`axum_adapter`] and [`actix_adapter`]: each copies a framework request into the
+//!   engine's plain values and the engine's [`oauth_core::Response`] back, serves the token,
+//!   introspection, revocation, JWKS and metadata endpoints, and offers a `Bearer<R>`
+//!   extractor that admits a request only with a live access token holding the scopes of
+//!   the marker type `R`.
+//! - [`demo`]: the demo's own part, the same for both frameworks: configuration from the
+//!   environment, storage and signing key, seeded users and clients, the login and consent
+//!   page, and the protected API's answers.
+//! - [`axum_demo`] and [`actix_demo`]: the two demo servers, same routes and behaviour.
+//!
+//! The binaries `axum-demo`, `actix-demo` and `flow` (a whole session without HTTP) sit
+//! in `src/bin`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod actix_adapter;
+pub mod actix_demo;
+pub mod axum_adapter;
+pub mod axum_demo;
+pub mod demo;
+pub mod plain;
