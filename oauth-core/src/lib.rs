@@ -113,6 +113,8 @@ mod revoke;
 mod scope;
 mod secret;
 pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod token;
 mod token_lookup;
 

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use oauth_core::testing::{assert_error_page, assert_redirect_error, assert_token_error};
 use oauth_core::{
     AuthorizationRedirect, AuthorizationResponse, AuthorizeOutcome, Client, ClientStore,
     CodeChallenge, Config, Engine, ErrorCode, GrantType, IssuedTokens, ManualClock, OAuthError,
@@ -278,89 +277,53 @@ impl<S: Storage + 'static> Harness<S> {
     }
 }
 
-/// Form-urlencodes `pairs` the way a browser or HTTP client does.
-pub fn encode(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
+/// Form-urlencodes pairs the way a browser or HTTP client does (the test kit's `form`).
+pub use oauth_core::testing::form as encode;
 
-/// An `Authorization: Basic` value for `id` and `secret`, form-urlencoded first (RFC 6749 §2.3.1).
-pub fn basic(id: &str, secret: &str) -> String {
-    let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
-    let secret: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
-}
+/// An `Authorization: Basic` value, form-urlencoded first (the test kit's `basic_auth`).
+pub use oauth_core::testing::basic_auth as basic;
 
-/// The tokens of an outcome that must be `Issued`.
-pub fn expect_issued(outcome: TokenOutcome) -> IssuedTokens {
-    match outcome {
-        TokenOutcome::Issued(tokens) => tokens,
-        TokenOutcome::Refused(error) => panic!("expected tokens, got the error {error}"),
-    }
-}
+/// The tokens of an outcome that must be `Issued` (the test kit's `expect_tokens`).
+pub use oauth_core::testing::expect_tokens as expect_issued;
 
 /// Asserts that a token outcome is the error `code` with `status`, and returns it.
 #[track_caller]
 pub fn expect_refused(outcome: &TokenOutcome, code: ErrorCode, status: u16) -> OAuthError {
-    match outcome {
-        TokenOutcome::Refused(error) => {
-            assert_eq!(error.code(), code, "expected {code}, got {error}");
-            assert_eq!(
-                error.status(),
-                status,
-                "expected status {status} for {error}"
-            );
-            error.clone()
-        }
-        TokenOutcome::Issued(tokens) => panic!("expected the error {code}, got tokens {tokens:?}"),
-    }
+    let error = assert_token_error(outcome, code);
+    assert_eq!(
+        error.status(),
+        status,
+        "expected status {status} for {error}"
+    );
+    error.clone()
 }
 
-/// Asserts that an authorization outcome is an error page with `code`.
+/// Asserts that an authorization outcome is an error page (400, no redirect) with `code`.
 #[track_caller]
 pub fn expect_page(outcome: &AuthorizeOutcome, code: ErrorCode) {
-    match outcome {
-        AuthorizeOutcome::ErrorPage(error) => {
-            assert_eq!(
-                error.code(),
-                code,
-                "expected an error page {code}, got {error}"
-            );
-            assert_eq!(error.status(), 400);
-        }
-        other => panic!("expected an error page {code}, got {other:?}"),
-    }
+    assert_eq!(assert_error_page(outcome, code).status(), 400);
 }
 
 /// Asserts that an authorization outcome redirects to `redirect_uri` with `error=code`
-/// and `iss`, and returns the redirect.
+/// and `iss` equal to the issuer, and returns the redirect.
 #[track_caller]
 pub fn expect_error_redirect(
     outcome: &AuthorizeOutcome,
     redirect_uri: &str,
     code: ErrorCode,
 ) -> AuthorizationRedirect {
-    match outcome {
-        AuthorizeOutcome::Redirect(redirect) => {
-            assert!(
-                redirect.location().starts_with(redirect_uri),
-                "redirect to {} is not to {redirect_uri}",
-                redirect.location()
-            );
-            assert_eq!(
-                redirect.param("error").as_deref(),
-                Some(code.as_str()),
-                "in {}",
-                redirect.location()
-            );
-            assert_eq!(redirect.param("iss").as_deref(), Some(ISSUER));
-            redirect.clone()
-        }
-        other => panic!("expected an error redirect {code}, got {other:?}"),
-    }
+    assert_redirect_error(outcome, code);
+    let AuthorizeOutcome::Redirect(redirect) = outcome else {
+        unreachable!("assert_redirect_error checked it is a redirect");
+    };
+    assert!(
+        redirect.location().starts_with(redirect_uri),
+        "redirect to {} is not to {redirect_uri}",
+        redirect.location()
+    );
+    assert_eq!(redirect.param("iss").as_deref(), Some(ISSUER));
+    redirect.clone()
 }
-
 /// The audience of the JWT access tokens of [`Harness::jwt_engine`].
 pub const API_AUDIENCE: &str = "https://api.example";
 

@@ -23,6 +23,7 @@ macro_rules! flow_tests {
             happy_authorization_code_flow,
             happy_client_credentials_flow,
             happy_refresh_flow,
+            kit_flow_walks_every_step,
             az01_redirect_uri_must_match_exactly,
             az02_loopback_port_may_differ,
             az04_unknown_client_or_ambiguous_redirect_is_an_error_page,

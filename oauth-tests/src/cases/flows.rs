@@ -209,3 +209,60 @@ pub async fn purge_keeps_what_replay_detection_needs<S: Storage + 'static>(h: Ha
     assert_eq!(report.tokens, 1);
     assert_eq!(report.grants, 1);
 }
+
+/// The test kit's flow driver, on every backend: a confidential client through every step,
+/// and a public one tampering with its own requests.
+pub async fn kit_flow_walks_every_step<S: Storage + 'static>(h: Harness<S>) {
+    use oauth_core::testing::{assert_redirect_error, assert_token_error, Flow, FlowClient};
+    use oauth_core::RevocationOutcome;
+
+    let server = Flow::new(
+        &h.engine,
+        FlowClient::confidential("server", SERVER_REDIRECT, SERVER_SECRET),
+    );
+    let tokens = server.login("bob", "read:users read:payments").await;
+    assert_eq!(tokens.scope.to_string(), "read:payments read:users");
+    let refreshed = expect_issued(
+        server
+            .refresh(tokens.refresh_token.as_deref().unwrap(), Some("read:users"))
+            .await,
+    );
+    let document = server
+        .introspect_active(&refreshed.access_token)
+        .await
+        .unwrap();
+    assert_eq!(
+        (document["sub"].as_str(), document["scope"].as_str()),
+        (Some("bob"), Some("read:users"))
+    );
+    assert_eq!(
+        server
+            .revoke(refreshed.refresh_token.as_deref().unwrap())
+            .await,
+        RevocationOutcome::Done
+    );
+    assert!(server
+        .introspect_active(&refreshed.access_token)
+        .await
+        .is_none());
+    expect_issued(server.client_credentials(Some("read:payments")).await);
+
+    let spa = Flow::new(&h.engine, FlowClient::public("spa", SPA_REDIRECT));
+    let code = spa.code("alice", "read:users").await;
+    let mut wrong_verifier = spa.exchange_form(&code);
+    wrong_verifier.retain(|(name, _)| name != "code_verifier");
+    wrong_verifier.push((
+        "code_verifier".into(),
+        oauth_core::testing::PkcePair::new().verifier,
+    ));
+    assert_token_error(
+        &spa.token_with(&wrong_verifier).await,
+        ErrorCode::InvalidGrant,
+    );
+    let mut no_pkce = spa.authorize_form(Some("read:users"));
+    no_pkce.retain(|(name, _)| !name.starts_with("code_challenge"));
+    assert_redirect_error(
+        &spa.authorize_with(&no_pkce).await,
+        ErrorCode::InvalidRequest,
+    );
+}

@@ -1,0 +1,233 @@
+//! # Testing your integration
+//!
+//! Everything here runs in a plain `#[tokio::test]`: no HTTP server, no sleeping. Each
+//! example below is a doctest, compiled and run with finrift's own tests.
+//!
+//! ## A custom scope policy for roles
+//!
+//! Your [`ScopePolicy`](crate::ScopePolicy) decides what each user may grant. Drive a
+//! login per role and assert on the scope of the tokens:
+//!
+//! ```
+//! use async_trait::async_trait;
+//! use oauth_core::testing::{Flow, FlowClient, ManualClock};
+//! use oauth_core::{Client, Config, Engine, ScopePolicy, ScopeSet};
+//! use oauth_store_memory::MemoryStore;
+//!
+//! /// Only admins may write.
+//! struct Roles;
+//!
+//! #[async_trait]
+//! impl ScopePolicy for Roles {
+//!     async fn permitted(&self, _: &Client, subject: Option<&str>, asked: &ScopeSet) -> ScopeSet {
+//!         asked.iter().filter(|s| !s.as_str().starts_with("write:") || subject == Some("admin")).cloned().collect()
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let clock = ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC));
+//! let engine = Engine::new(MemoryStore::new(), clock, Config::new("https://auth.example").unwrap())
+//!     .with_scope_policy(Roles);
+//! engine.register_client(
+//!     Client::public("app").unwrap()
+//!         .redirect_uri("https://app.example/cb").unwrap()
+//!         .allowed_scopes(ScopeSet::parse("read:users write:users").unwrap())
+//!         .build().unwrap(),
+//! ).await.unwrap();
+//!
+//! let flow = Flow::new(&engine, FlowClient::public("app", "https://app.example/cb"));
+//! let admin = flow.login("admin", "read:users write:users").await;
+//! let alice = flow.login("alice", "read:users write:users").await;
+//! assert_eq!(admin.scope.to_string(), "read:users write:users");
+//! assert_eq!(alice.scope.to_string(), "read:users");
+//! # }
+//! ```
+//!
+//! ## Expiry, with a clock you move
+//!
+//! The engine reads time only from its [`Clock`](crate::Clock). Share a
+//! [`ManualClock`](super::ManualClock) with it and advance it: codes expire after 60
+//! seconds, access tokens after 10 minutes, refresh tokens rotate.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use oauth_core::testing::{assert_token_error, expect_tokens, Flow, FlowClient, ManualClock};
+//! use oauth_core::{Client, Config, Engine, ErrorCode, GrantType, ScopeSet};
+//! use oauth_store_memory::MemoryStore;
+//! use time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let clock = Arc::new(ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC)));
+//! let engine = Engine::new(MemoryStore::new(), clock.clone(), Config::new("https://auth.example").unwrap());
+//! let secret = "a-confidential-client-secret-of-32-bytes-or-more";
+//! engine.register_client(
+//!     Client::confidential("web", secret).unwrap()
+//!         .redirect_uri("https://web.example/cb").unwrap()
+//!         .allowed_scopes(ScopeSet::parse("read:users").unwrap())
+//!         .build().unwrap(),
+//! ).await.unwrap();
+//! let flow = Flow::new(&engine, FlowClient::confidential("web", "https://web.example/cb", secret));
+//!
+//! // A code redeemed a minute late is refused.
+//! let code = flow.code("alice", "read:users").await;
+//! clock.advance(Duration::seconds(60));
+//! assert_token_error(&flow.exchange(&code).await, ErrorCode::InvalidGrant);
+//!
+//! // An access token is active for 10 minutes; the refresh token still works after.
+//! let tokens = flow.login("alice", "read:users").await;
+//! assert!(flow.introspect_active(&tokens.access_token).await.is_some());
+//! clock.advance(Duration::minutes(10));
+//! assert!(flow.introspect_active(&tokens.access_token).await.is_none());
+//! let refresh = tokens.refresh_token.unwrap();
+//! let next = expect_tokens(flow.refresh(&refresh, None).await);
+//!
+//! // The old refresh token was rotated away: presenting it again revokes the grant.
+//! assert_token_error(&flow.refresh(&refresh, None).await, ErrorCode::InvalidGrant);
+//! assert!(flow.introspect_active(&next.access_token).await.is_none());
+//! # }
+//! ```
+//!
+//! ## A resource server's scope requirements
+//!
+//! Mint a real token through a login, then check what your API's guard answers for it:
+//!
+//! ```
+//! use oauth_core::jose::{Algorithm, KeySet, SigningKey};
+//! use oauth_core::testing::{assert_bearer_error, Flow, FlowClient, ManualClock};
+//! use oauth_core::{BearerRequest, Client, Config, Engine, ScopeSet};
+//! use oauth_store_memory::MemoryStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (key, _pkcs8) = SigningKey::generate(Algorithm::EdDsa, "test-key").unwrap();
+//! let engine = Engine::new(
+//!     MemoryStore::new(),
+//!     ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC)),
+//!     Config::new("https://auth.example").unwrap(),
+//! )
+//! .with_jwt_access_tokens(KeySet::new(key), "https://api.example");
+//! engine.register_client(
+//!     Client::public("app").unwrap()
+//!         .redirect_uri("https://app.example/cb").unwrap()
+//!         .allowed_scopes(ScopeSet::parse("read:users write:users").unwrap())
+//!         .build().unwrap(),
+//! ).await.unwrap();
+//! let tokens = Flow::new(&engine, FlowClient::public("app", "https://app.example/cb"))
+//!     .login("alice", "read:users")
+//!     .await;
+//!
+//! let verifier = engine.token_verifier();
+//! let header = format!("Bearer {}", tokens.access_token);
+//! let request = BearerRequest::new(Some(&header), None);
+//! // GET /users needs read:users: allowed.
+//! let principal = verifier.verify(&request, &ScopeSet::parse("read:users").unwrap()).unwrap();
+//! assert_eq!(principal.subject, "alice");
+//! // POST /users needs write:users: 403 insufficient_scope, naming the scope.
+//! let refusal = verifier.verify(&request, &ScopeSet::parse("write:users").unwrap());
+//! let error = assert_bearer_error(&refusal, 403);
+//! assert!(error.www_authenticate().contains("scope=\"write:users\""));
+//! // No token at all: 401 with a bare challenge.
+//! let none = verifier.verify(&BearerRequest::new(None, None), &ScopeSet::parse("read:users").unwrap());
+//! assert_eq!(assert_bearer_error(&none, 401).www_authenticate(), "Bearer");
+//! # }
+//! ```
+//!
+//! ## Tampering with a step
+//!
+//! Every step has a `*_form` method giving the pairs it would send; change them and send
+//! them yourself:
+//!
+//! ```
+//! use oauth_core::testing::{assert_redirect_error, assert_token_error, expect_tokens, Flow, FlowClient, ManualClock};
+//! use oauth_core::{Client, Config, Engine, ErrorCode, ScopeSet};
+//! use oauth_store_memory::MemoryStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! # let engine = Engine::new(MemoryStore::new(), ManualClock::new(time::OffsetDateTime::UNIX_EPOCH), Config::new("https://auth.example").unwrap());
+//! # engine.register_client(Client::public("app").unwrap().redirect_uri("https://app.example/cb").unwrap()
+//! #     .allowed_scopes(ScopeSet::parse("read:users").unwrap()).build().unwrap()).await.unwrap();
+//! let flow = Flow::new(&engine, FlowClient::public("app", "https://app.example/cb"));
+//!
+//! // PKCE downgrade: the challenge method changed to plain.
+//! let mut request = flow.authorize_form(Some("read:users"));
+//! for (name, value) in &mut request {
+//!     if name == "code_challenge_method" { *value = "plain".into(); }
+//! }
+//! assert_redirect_error(&flow.authorize_with(&request).await, ErrorCode::InvalidRequest);
+//!
+//! // A code replayed: refused, and the first tokens are revoked.
+//! let code = flow.code("alice", "read:users").await;
+//! let first = expect_tokens(flow.exchange(&code).await);
+//! assert_token_error(&flow.exchange(&code).await, ErrorCode::InvalidGrant);
+//! assert_token_error(&flow.refresh(first.refresh_token.as_deref().unwrap(), None).await, ErrorCode::InvalidGrant);
+//! # }
+//! ```
+//!
+//! ## A custom store
+//!
+//! Run the storage conformance kit on your store (see
+//! [`storage::conformance`](crate::storage::conformance) for the whole recipe; in
+//! `tests/conformance.rs`, `oauth_core::storage_conformance_tests!(async { MyStore::new() });`
+//! expands every property into its own test), then drive your own flows on it:
+//!
+//! ```
+//! # use async_trait::async_trait;
+//! # use oauth_core::storage::{CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenRecord};
+//! # use oauth_core::{ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
+//! use oauth_core::storage::conformance;
+//! use oauth_core::testing::{Flow, FlowClient, ManualClock};
+//! use oauth_core::{Client, Config, Engine, ScopeSet};
+//!
+//! /// Your store (this one keeps its data in the in-memory store).
+//! #[derive(Default)]
+//! struct MyStore(oauth_store_memory::MemoryStore);
+//! # #[async_trait]
+//! # impl ClientStore for MyStore {
+//! #     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> { self.0.get_client(id).await }
+//! #     async fn put_client(&self, client: Client) -> Result<(), StorageError> { self.0.put_client(client).await }
+//! # }
+//! # #[async_trait]
+//! # impl CodeStore for MyStore {
+//! #     async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> { self.0.insert_code(code).await }
+//! #     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> { self.0.consume_code(hash).await }
+//! # }
+//! # #[async_trait]
+//! # impl TokenStore for MyStore {
+//! #     async fn issue(&self, g: &GrantRecord, t: &[TokenRecord]) -> Result<Issuance, StorageError> { self.0.issue(g, t).await }
+//! #     async fn get_token(&self, h: &SecretHash) -> Result<Option<TokenRecord>, StorageError> { self.0.get_token(h).await }
+//! #     async fn rotate_refresh(&self, o: &SecretHash, n: &[TokenRecord]) -> Result<Rotation, StorageError> { self.0.rotate_refresh(o, n).await }
+//! #     async fn revoke_token(&self, h: &SecretHash) -> Result<bool, StorageError> { self.0.revoke_token(h).await }
+//! #     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> { self.0.revoke_grant(id).await }
+//! #     async fn purge_expired(&self, b: time::OffsetDateTime) -> Result<PurgeReport, StorageError> { self.0.purge_expired(b).await }
+//! # }
+//!
+//! # fn main() {
+//! let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+//! runtime.block_on(async {
+//!     // A few properties by hand (the macro runs them all):
+//!     conformance::code_is_consumed_once(MyStore::default()).await;
+//!     conformance::refresh_rotation_is_single_use(MyStore::default()).await;
+//!     conformance::sc01_concurrent_code_consumption_has_one_winner(MyStore::default()).await;
+//!
+//!     // And a whole flow on it.
+//!     let engine = Engine::new(
+//!         MyStore::default(),
+//!         ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC)),
+//!         Config::new("https://auth.example").unwrap(),
+//!     );
+//!     engine.register_client(
+//!         Client::public("app").unwrap()
+//!             .redirect_uri("https://app.example/cb").unwrap()
+//!             .allowed_scopes(ScopeSet::parse("read:users").unwrap())
+//!             .build().unwrap(),
+//!     ).await.unwrap();
+//!     let tokens = Flow::new(&engine, FlowClient::public("app", "https://app.example/cb"))
+//!         .login("alice", "read:users")
+//!         .await;
+//!     assert!(tokens.refresh_token.is_some());
+//! });
+//! # }
+//! ```
