@@ -571,6 +571,7 @@ async fn seed_clients(engine: &DemoEngine) -> Result<(), StartError> {
             Client::confidential_with_password(SERVICE_CLIENT, SERVICE_SECRET)?
                 .grant_types([GrantType::ClientCredentials])
                 .allowed_scopes(ScopeSet::parse("read:payments")?)
+                .default_scopes(ScopeSet::parse("read:payments")?)
                 .build()?,
         )
         .await?;
@@ -675,4 +676,66 @@ pub fn init_tracing() {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    // Tests: a failed step should stop the test with its message.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn signing_key_is_created_private_and_reused_on_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::File(dir.path().join("demo.sqlite3"));
+        let local: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let first = Demo::start(&database, local).await.unwrap();
+        let key_file = key_path(&dir.path().join("demo.sqlite3"));
+        assert!(key_file.ends_with("demo.sqlite3.es256.pk8"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let jwks = first.engine().jwks();
+        drop(first);
+        let second = Demo::start(&database, local).await.unwrap();
+        assert_eq!(second.engine().jwks(), jwks, "the same key after a restart");
+    }
+
+    #[tokio::test]
+    async fn a_non_loopback_address_is_refused() {
+        let local: SocketAddr = "192.0.2.1:8080".parse().unwrap();
+        let error = Demo::start(&Database::Memory, local).await.unwrap_err();
+        assert!(error.to_string().contains("loopback"), "{error}");
+    }
+
+    #[test]
+    fn passwords_are_checked_against_their_hashes() {
+        let users = Users::new().unwrap();
+        assert!(users.check("alice", "alice-password"));
+        assert!(users.check("bob", "bob-password"));
+        assert!(!users.check("alice", "bob-password"));
+        assert!(!users.check("carol", "alice-password"));
+        assert!(!users.check("alice", ""));
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert!(!error_page(400, "<script>").body.contains("<script>"));
+    }
+
+    #[test]
+    fn cookie_values_are_found_by_exact_name() {
+        let header = Some("a=1; finrift_csrf=abc; xfinrift_csrf=evil");
+        assert_eq!(cookie_value(header, CSRF_COOKIE), Some("abc"));
+        assert_eq!(cookie_value(Some("xfinrift_csrf=evil"), CSRF_COOKIE), None);
+        assert_eq!(cookie_value(None, CSRF_COOKIE), None);
+    }
 }

@@ -1,0 +1,803 @@
+//! The cases, each a function of the demo's base URL.
+
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{
+    AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, IntrospectionUrl, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, TokenIntrospectionResponse, TokenResponse, TokenUrl,
+};
+use reqwest::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const REDIRECT_URI: &str = "http://127.0.0.1:3000/callback";
+
+type Spa = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+type Service =
+    BasicClient<EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet, EndpointSet>;
+
+/// A client that never follows redirects: the tests read every `Location` themselves.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn spa(base: &str) -> Spa {
+    BasicClient::new(ClientId::new("demo-spa".into()))
+        .set_auth_uri(AuthUrl::new(format!("{base}/authorize")).unwrap())
+        .set_token_uri(TokenUrl::new(format!("{base}/token")).unwrap())
+        .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap())
+}
+
+fn service(base: &str) -> Service {
+    BasicClient::new(ClientId::new("demo-service".into()))
+        .set_client_secret(ClientSecret::new("demo-service-secret".into()))
+        .set_token_uri(TokenUrl::new(format!("{base}/token")).unwrap())
+        .set_introspection_url(IntrospectionUrl::new(format!("{base}/introspect")).unwrap())
+}
+
+/// The login page of one authorization request, as a browser holds it.
+struct LoginPage {
+    pending: String,
+    csrf: String,
+    cookie: String,
+    state: CsrfToken,
+    verifier: PkceCodeVerifier,
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field"))
+        + marker.len();
+    let len = html[start..].find('"').unwrap();
+    html[start..start + len].to_owned()
+}
+
+fn query_param(location: &str, name: &str) -> Option<String> {
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Opens the authorization URL (code + PKCE S256 + state, built by `oauth2`) like a
+/// browser and reads the login form.
+async fn open_login(base: &str, scopes: &str) -> LoginPage {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let client = spa(base);
+    let mut request = client
+        .authorize_url(CsrfToken::new_random)
+        .set_pkce_challenge(challenge);
+    for scope in scopes.split(' ') {
+        request = request.add_scope(Scope::new(scope.into()));
+    }
+    let (url, state) = request.url();
+    let response = http().get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response
+        .headers()
+        .get(SET_COOKIE)
+        .expect("a CSRF cookie")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = response.text().await.unwrap();
+    LoginPage {
+        pending: hidden(&html, "pending"),
+        csrf: hidden(&html, "csrf"),
+        cookie,
+        state,
+        verifier,
+    }
+}
+
+/// Submits the login form as a browser would.
+async fn submit(base: &str, cookie: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    http()
+        .post(format!("{base}/authorize"))
+        .header(COOKIE, cookie)
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn approve(base: &str, page: &LoginPage, user: &str, password: &str) -> reqwest::Response {
+    submit(
+        base,
+        &page.cookie,
+        &[
+            ("pending", &page.pending),
+            ("csrf", &page.csrf),
+            ("username", user),
+            ("password", password),
+            ("decision", "approve"),
+        ],
+    )
+    .await
+}
+
+/// Logs `user` in, approves, and checks the 303 back to the client: its code.
+async fn authorize(base: &str, user: &str, password: &str, scopes: &str) -> (String, LoginPage) {
+    let page = open_login(base, scopes).await;
+    let response = approve(base, &page, user, password).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with(REDIRECT_URI), "{location}");
+    assert_eq!(
+        query_param(&location, "state").as_deref(),
+        Some(page.state.secret().as_str())
+    );
+    assert_eq!(query_param(&location, "iss").as_deref(), Some(base));
+    (query_param(&location, "code").expect("a code"), page)
+}
+
+type Tokens = oauth2::basic::BasicTokenResponse;
+
+async fn redeem(base: &str, code: &str, verifier: &PkceCodeVerifier) -> Tokens {
+    spa(base)
+        .exchange_code(AuthorizationCode::new(code.into()))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier.secret().clone()))
+        .request_async(&http())
+        .await
+        .unwrap()
+}
+
+/// A whole login as alice: tokens for `scopes`.
+async fn alice_tokens(base: &str, scopes: &str) -> Tokens {
+    let (code, page) = authorize(base, "alice", "alice-password", scopes).await;
+    redeem(base, &code, &page.verifier).await
+}
+
+async fn refresh(base: &str, token: &RefreshToken) -> Result<Tokens, BasicErrorResponseType> {
+    spa(base)
+        .exchange_refresh_token(token)
+        .request_async(&http())
+        .await
+        .map_err(|error| match error {
+            RequestTokenError::ServerResponse(response) => response.error().clone(),
+            other => panic!("unexpected failure: {other:?}"),
+        })
+}
+
+async fn api(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+) -> reqwest::Response {
+    let mut request = http().request(method, format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn get_api(base: &str, path: &str, token: &str) -> StatusCode {
+    api(base, reqwest::Method::GET, path, Some(token))
+        .await
+        .status()
+}
+
+fn challenge(response: &reqwest::Response) -> String {
+    response.headers()[WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn revoke(
+    base: &str,
+    token: &str,
+    client: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> StatusCode {
+    let mut fields = vec![("token", token)];
+    fields.extend_from_slice(client);
+    let mut request = http().post(format!("{base}/revoke")).form(&fields);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    request.send().await.unwrap().status()
+}
+
+async fn introspect_active(base: &str, token: &str) -> bool {
+    service(base)
+        .introspect(&AccessToken::new(token.into()))
+        .request_async(&http())
+        .await
+        .unwrap()
+        .active()
+}
+
+async fn service_tokens(base: &str) -> Tokens {
+    service(base)
+        .exchange_client_credentials()
+        .add_scope(Scope::new("read:payments".into()))
+        .request_async(&http())
+        .await
+        .unwrap()
+}
+
+pub async fn az12_login_page_sends_anti_framing_headers(base: &str) {
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = spa(base)
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read:users".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let response = http().get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(headers[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let cookie = headers[SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains("method=\"post\""));
+    for name in ["username", "password", "pending", "csrf"] {
+        assert!(html.contains(&format!("name=\"{name}\"")), "{name}");
+    }
+    assert!(html.contains("name=\"decision\" value=\"approve\""));
+    assert!(html.contains("name=\"decision\" value=\"deny\""));
+}
+
+pub async fn az12_approval_answers_303_with_code_state_and_iss(base: &str) {
+    // `authorize` checks the 303, the redirect URI, state and iss.
+    let (code, _) = authorize(base, "alice", "alice-password", "read:users").await;
+    assert!(code.len() >= 43);
+}
+
+pub async fn code_flow_with_pkce_then_api_calls_and_refresh_rotation(base: &str) {
+    let tokens = alice_tokens(base, "read:users write:users").await;
+    let access = tokens.access_token().secret();
+    assert_eq!(access.split('.').count(), 3, "a JWT access token");
+    let mut scopes: Vec<_> = tokens
+        .scopes()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    scopes.sort();
+    assert_eq!(scopes, ["read:users", "write:users"]);
+
+    let users = api(base, reqwest::Method::GET, "/api/users", Some(access)).await;
+    assert_eq!(users.status(), StatusCode::OK);
+    let body: Value = serde_json::from_str(&users.text().await.unwrap()).unwrap();
+    assert_eq!(body["caller"]["subject"], "alice");
+    assert_eq!(body["caller"]["client_id"], "demo-spa");
+    let created = api(base, reqwest::Method::POST, "/api/users", Some(access)).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let payments = api(base, reqwest::Method::GET, "/api/payments", Some(access)).await;
+    assert_eq!(payments.status(), StatusCode::FORBIDDEN);
+
+    // Refresh rotates: a new refresh token, a new working access token.
+    let first_refresh = tokens.refresh_token().unwrap();
+    let refreshed = refresh(base, first_refresh).await.unwrap();
+    let second_refresh = refreshed.refresh_token().unwrap();
+    assert_ne!(second_refresh.secret(), first_refresh.secret());
+    assert_ne!(refreshed.access_token().secret(), access);
+    assert_eq!(
+        get_api(base, "/api/users", refreshed.access_token().secret()).await,
+        StatusCode::OK
+    );
+    // And again with the new one.
+    let again = refresh(base, second_refresh).await.unwrap();
+    assert_eq!(
+        get_api(base, "/api/users", again.access_token().secret()).await,
+        StatusCode::OK
+    );
+}
+
+pub async fn bad_credentials_show_the_form_again_without_redirect(base: &str) {
+    let page = open_login(base, "read:users").await;
+    for (user, password) in [
+        ("alice", "wrong"),
+        ("mallory", "alice-password"),
+        ("alice", ""),
+    ] {
+        let response = approve(base, &page, user, password).await;
+        assert!(
+            matches!(response.status(), StatusCode::OK | StatusCode::UNAUTHORIZED),
+            "{}",
+            response.status()
+        );
+        assert!(response.headers().get(LOCATION).is_none());
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("Wrong username or password"));
+        assert!(html.contains("name=\"password\""));
+    }
+    // The same page still works with the right password.
+    let response = approve(base, &page, "alice", "alice-password").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+pub async fn csrf_token_missing_or_wrong_is_refused(base: &str) {
+    let page = open_login(base, "read:users").await;
+    let other = open_login(base, "read:users").await;
+    let cases: [(&str, Option<&str>); 3] = [
+        // No cookie (a cross-site POST: SameSite=Strict keeps it back).
+        ("", Some(page.csrf.as_str())),
+        // Cookie present, field missing.
+        (page.cookie.as_str(), None),
+        // Field from another browser's page.
+        (page.cookie.as_str(), Some(other.csrf.as_str())),
+    ];
+    for (cookie, csrf) in cases {
+        let mut fields = vec![
+            ("pending", page.pending.as_str()),
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("decision", "approve"),
+        ];
+        if let Some(csrf) = csrf {
+            fields.push(("csrf", csrf));
+        }
+        let response = submit(base, cookie, &fields).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(LOCATION).is_none());
+    }
+}
+
+pub async fn tampered_pending_request_is_refused(base: &str) {
+    let page = open_login(base, "read:users").await;
+    let mut tampered = page.pending.clone().into_bytes();
+    tampered[5] = if tampered[5] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let response = submit(
+        base,
+        &page.cookie,
+        &[
+            ("pending", tampered.as_str()),
+            ("csrf", &page.csrf),
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("decision", "approve"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get(LOCATION).is_none());
+}
+
+pub async fn az11_deny_redirects_with_access_denied(base: &str) {
+    let page = open_login(base, "read:users").await;
+    let response = submit(
+        base,
+        &page.cookie,
+        &[
+            ("pending", &page.pending),
+            ("csrf", &page.csrf),
+            ("decision", "deny"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[LOCATION].to_str().unwrap();
+    assert!(location.starts_with(REDIRECT_URI));
+    assert_eq!(
+        query_param(location, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(
+        query_param(location, "state").as_deref(),
+        Some(page.state.secret().as_str())
+    );
+    assert_eq!(query_param(location, "iss").as_deref(), Some(base));
+    assert_eq!(query_param(location, "code"), None);
+}
+
+pub async fn scope_policy_narrows_bob_to_read_users(base: &str) {
+    let (code, page) = authorize(base, "bob", "bob-password", "read:users write:users").await;
+    let tokens = redeem(base, &code, &page.verifier).await;
+    let scopes: Vec<_> = tokens
+        .scopes()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(scopes, ["read:users"]);
+    let access = tokens.access_token().secret();
+    assert_eq!(get_api(base, "/api/users", access).await, StatusCode::OK);
+    let write = api(base, reqwest::Method::POST, "/api/users", Some(access)).await;
+    assert_eq!(write.status(), StatusCode::FORBIDDEN);
+
+    // Bob asking only for what he may not grant: access_denied back to the client.
+    let page = open_login(base, "read:payments").await;
+    let response = approve(base, &page, "bob", "bob-password").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[LOCATION].to_str().unwrap();
+    assert_eq!(
+        query_param(location, "error").as_deref(),
+        Some("access_denied")
+    );
+}
+
+pub async fn client_credentials_for_demo_service(base: &str) {
+    let tokens = service_tokens(base).await;
+    assert!(
+        tokens.refresh_token().is_none(),
+        "client credentials never get a refresh token"
+    );
+    let access = tokens.access_token().secret();
+    let payments = api(base, reqwest::Method::GET, "/api/payments", Some(access)).await;
+    assert_eq!(payments.status(), StatusCode::OK);
+    let body: Value = serde_json::from_str(&payments.text().await.unwrap()).unwrap();
+    assert_eq!(body["caller"]["client_id"], "demo-service");
+    assert_eq!(
+        get_api(base, "/api/users", access).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // A wrong secret: 401 invalid_client with a Basic challenge.
+    let wrong = BasicClient::new(ClientId::new("demo-service".into()))
+        .set_client_secret(ClientSecret::new("not-the-secret".into()))
+        .set_token_uri(TokenUrl::new(format!("{base}/token")).unwrap())
+        .exchange_client_credentials()
+        .request_async(&http())
+        .await
+        .unwrap_err();
+    match wrong {
+        RequestTokenError::ServerResponse(e) => {
+            assert_eq!(*e.error(), BasicErrorResponseType::InvalidClient)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+pub async fn ir01_introspection_needs_client_authentication(base: &str) {
+    let tokens = service_tokens(base).await;
+    let response = http()
+        .post(format!("{base}/introspect"))
+        .form(&[("token", tokens.access_token().secret().as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "invalid_client");
+}
+
+pub async fn introspection_sees_own_tokens_only(base: &str) {
+    let tokens = service_tokens(base).await;
+    let answer = service(base)
+        .introspect(tokens.access_token())
+        .request_async(&http())
+        .await
+        .unwrap();
+    assert!(answer.active());
+    assert_eq!(answer.client_id().unwrap().as_str(), "demo-service");
+    assert_eq!(answer.scopes().unwrap()[0].as_str(), "read:payments");
+    // Another client's token, or garbage: inactive, and nothing more.
+    let alice = alice_tokens(base, "read:users").await;
+    assert!(!introspect_active(base, alice.access_token().secret()).await);
+    assert!(!introspect_active(base, "garbage").await);
+}
+
+pub async fn revoking_an_access_token_stops_it_at_the_api(base: &str) {
+    let tokens = service_tokens(base).await;
+    let access = tokens.access_token().secret();
+    assert_eq!(get_api(base, "/api/payments", access).await, StatusCode::OK);
+    let status = revoke(
+        base,
+        access,
+        &[],
+        Some(("demo-service", "demo-service-secret")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // A revoked JWT: refused by the guard (it consults the store) and by introspection.
+    assert_eq!(
+        get_api(base, "/api/payments", access).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(!introspect_active(base, access).await);
+    // Revoking garbage: 200 as well (RFC 7009 §2.2).
+    let status = revoke(
+        base,
+        "garbage",
+        &[],
+        Some(("demo-service", "demo-service-secret")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+pub async fn ir05_revoking_the_refresh_token_ends_the_grant(base: &str) {
+    let tokens = alice_tokens(base, "read:users").await;
+    let access = tokens.access_token().secret();
+    let refresh_token = tokens.refresh_token().unwrap();
+    assert_eq!(get_api(base, "/api/users", access).await, StatusCode::OK);
+    // A public client identifies itself with client_id in the body.
+    let status = revoke(
+        base,
+        refresh_token.secret(),
+        &[("client_id", "demo-spa")],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        get_api(base, "/api/users", access).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(base, refresh_token).await.unwrap_err(),
+        BasicErrorResponseType::InvalidGrant
+    );
+}
+
+pub async fn az01_redirect_uri_mismatch_is_an_error_page_without_redirect(base: &str) {
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    for evil in [
+        "http://127.0.0.1:3000/callback/",
+        "http://127.0.0.1:3000/evil",
+        "https://evil.example/callback",
+        "http://127.0.0.1:3000/callback?x=1",
+    ] {
+        let (url, _) = spa(base)
+            .set_redirect_uri(RedirectUrl::new(evil.into()).unwrap())
+            .authorize_url(CsrfToken::new_random)
+            .set_pkce_challenge(challenge.clone())
+            .url();
+        let response = http().get(url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{evil}");
+        assert!(response.headers().get(LOCATION).is_none(), "{evil}");
+        assert!(response.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(response.headers().get(SET_COOKIE).is_none());
+    }
+}
+
+pub async fn az05_missing_pkce_redirects_with_invalid_request(base: &str) {
+    let (url, state) = spa(base)
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read:users".into()))
+        .url();
+    let response = http().get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[LOCATION].to_str().unwrap();
+    assert!(location.starts_with(REDIRECT_URI));
+    assert_eq!(
+        query_param(location, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        query_param(location, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(query_param(location, "iss").as_deref(), Some(base));
+}
+
+pub async fn tk01_code_replay_is_refused_and_revokes_the_first_tokens(base: &str) {
+    let (code, page) = authorize(base, "alice", "alice-password", "read:users").await;
+    let first = redeem(base, &code, &page.verifier).await;
+    let access = first.access_token().secret();
+    assert_eq!(get_api(base, "/api/users", access).await, StatusCode::OK);
+
+    let replay = spa(base)
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .set_pkce_verifier(PkceCodeVerifier::new(page.verifier.secret().clone()))
+        .request_async(&http())
+        .await
+        .unwrap_err();
+    match replay {
+        RequestTokenError::ServerResponse(e) => {
+            assert_eq!(*e.error(), BasicErrorResponseType::InvalidGrant)
+        }
+        other => panic!("{other:?}"),
+    }
+    // The tokens of the first redemption are revoked.
+    assert_eq!(
+        get_api(base, "/api/users", access).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let refreshed = refresh(base, first.refresh_token().unwrap()).await;
+    assert_eq!(refreshed.unwrap_err(), BasicErrorResponseType::InvalidGrant);
+}
+
+pub async fn rf02_refresh_reuse_revokes_the_grant(base: &str) {
+    let tokens = alice_tokens(base, "read:users").await;
+    let old = tokens.refresh_token().unwrap();
+    let rotated = refresh(base, old).await.unwrap();
+    let live_access = rotated.access_token().secret();
+    assert_eq!(
+        get_api(base, "/api/users", live_access).await,
+        StatusCode::OK
+    );
+
+    // The rotated-away token comes back (stolen): refused, and the whole grant revoked.
+    assert_eq!(
+        refresh(base, old).await.unwrap_err(),
+        BasicErrorResponseType::InvalidGrant
+    );
+    assert_eq!(
+        get_api(base, "/api/users", live_access).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let live_refresh = rotated.refresh_token().unwrap();
+    assert_eq!(
+        refresh(base, live_refresh).await.unwrap_err(),
+        BasicErrorResponseType::InvalidGrant
+    );
+}
+
+pub async fn jw11_api_answers_401_and_403_with_challenges(base: &str) {
+    let none = api(base, reqwest::Method::GET, "/api/users", None).await;
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&none), "Bearer");
+
+    let garbage = api(base, reqwest::Method::GET, "/api/users", Some("not.a.jwt")).await;
+    assert_eq!(garbage.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&garbage).contains("error=\"invalid_token\""));
+
+    let tokens = alice_tokens(base, "read:users").await;
+    let access = tokens.access_token().secret();
+    let forbidden = api(base, reqwest::Method::GET, "/api/payments", Some(access)).await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    let value = challenge(&forbidden);
+    assert!(value.contains("error=\"insufficient_scope\""), "{value}");
+    assert!(value.contains("scope=\"read:payments\""), "{value}");
+
+    // `bearer` in lower case is accepted.
+    let lower = http()
+        .get(format!("{base}/api/users"))
+        .header(AUTHORIZATION, format!("bearer {access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), StatusCode::OK);
+}
+
+pub async fn tk10_get_on_token_endpoint_is_405(base: &str) {
+    for path in ["/token", "/introspect", "/revoke"] {
+        let response = http().get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+    }
+}
+
+pub async fn tk10_non_form_body_is_invalid_request(base: &str) {
+    let json = http()
+        .post(format!("{base}/token"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(r#"{"grant_type":"client_credentials"}"#)
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_str(&json.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "invalid_request");
+
+    let duplicated = http()
+        .post(format!("{base}/token"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&grant_type=client_credentials")
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicated.status(), StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_str(&duplicated.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "invalid_request");
+}
+
+pub async fn tk11_token_responses_are_not_cached(base: &str) {
+    let good = http()
+        .post(format!("{base}/token"))
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.status(), StatusCode::OK);
+    assert_eq!(good.headers()[CACHE_CONTROL], "no-store");
+    let bad = http()
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "nope"),
+            ("client_id", "demo-spa"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(bad.headers()[CACHE_CONTROL], "no-store");
+}
+
+pub async fn body_over_64_kib_is_413(base: &str) {
+    let padding = "a".repeat(65 * 1024);
+    for path in ["/token", "/introspect", "/revoke", "/authorize"] {
+        let response = http()
+            .post(format!("{base}{path}"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!("grant_type=client_credentials&x={padding}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+    }
+}
+
+pub async fn unknown_route_is_404_json(base: &str) {
+    let response = http().get(format!("{base}/nope")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "not_found");
+}
+
+pub async fn ir07_metadata_and_jwks_are_served(base: &str) {
+    let metadata: Value = serde_json::from_str(
+        &http()
+            .get(format!("{base}/.well-known/oauth-authorization-server"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(metadata["issuer"], base);
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        metadata["authorization_response_iss_parameter_supported"],
+        true
+    );
+    for (key, path) in [
+        ("authorization_endpoint", "/authorize"),
+        ("token_endpoint", "/token"),
+        ("introspection_endpoint", "/introspect"),
+        ("revocation_endpoint", "/revoke"),
+        ("jwks_uri", "/jwks.json"),
+    ] {
+        assert_eq!(metadata[key], format!("{base}{path}"), "{key}");
+    }
+    let jwks: Value = serde_json::from_str(
+        &http()
+            .get(metadata["jwks_uri"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "EC");
+    assert_eq!(key["alg"], "ES256");
+    assert!(key.get("d").is_none(), "no private part in the JWKS");
+}

@@ -1,0 +1,71 @@
+//! End-to-end tests: each demo server runs in this process on a free loopback port and is
+//! driven over real HTTP by an independent OAuth client (the `oauth2` crate) and plain
+//! `reqwest` requests, the way a browser, an app and an attacker would.
+//!
+//! One body per case (`cases.rs`), run against both demos (and the axum one again on a
+//! SQLite file, the default storage) by the macros below.
+
+// Tests: a failed step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cases;
+mod servers;
+
+/// Expands each case into a `#[tokio::test]` that starts a demo with `$start`, runs the
+/// case against its base URL, and stops the server.
+macro_rules! e2e_tests {
+    ($start:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let server = $start().await;
+                crate::cases::$case(&server.base).await;
+                server.stop().await;
+            }
+        )*
+    };
+}
+
+/// Every case, for one demo.
+macro_rules! all_cases {
+    ($start:path) => {
+        e2e_tests!($start;
+            az12_login_page_sends_anti_framing_headers,
+            az12_approval_answers_303_with_code_state_and_iss,
+            code_flow_with_pkce_then_api_calls_and_refresh_rotation,
+            bad_credentials_show_the_form_again_without_redirect,
+            csrf_token_missing_or_wrong_is_refused,
+            tampered_pending_request_is_refused,
+            az11_deny_redirects_with_access_denied,
+            scope_policy_narrows_bob_to_read_users,
+            client_credentials_for_demo_service,
+            ir01_introspection_needs_client_authentication,
+            introspection_sees_own_tokens_only,
+            revoking_an_access_token_stops_it_at_the_api,
+            ir05_revoking_the_refresh_token_ends_the_grant,
+            az01_redirect_uri_mismatch_is_an_error_page_without_redirect,
+            az05_missing_pkce_redirects_with_invalid_request,
+            tk01_code_replay_is_refused_and_revokes_the_first_tokens,
+            rf02_refresh_reuse_revokes_the_grant,
+            jw11_api_answers_401_and_403_with_challenges,
+            tk10_get_on_token_endpoint_is_405,
+            tk10_non_form_body_is_invalid_request,
+            tk11_token_responses_are_not_cached,
+            body_over_64_kib_is_413,
+            unknown_route_is_404_json,
+            ir07_metadata_and_jwks_are_served,
+        );
+    };
+}
+
+mod axum_demo {
+    all_cases!(crate::servers::start_axum);
+}
+
+mod axum_demo_on_sqlite {
+    all_cases!(crate::servers::start_axum_sqlite);
+}
+
+mod actix_demo {
+    all_cases!(crate::servers::start_actix);
+}
