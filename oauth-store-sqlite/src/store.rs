@@ -180,7 +180,8 @@ impl SqliteStore {
 
     /// Deletes what [`TokenStore::purge_expired`] deletes, in transactions of at most
     /// `batch_size` rows each (at least 1), so a long purge never holds the write lock
-    /// for long: between two batches, other writers (and other processes) get their turn.
+    /// for long: between two batches the lock is free, and the writers waiting for it (in
+    /// this process or another) can take it.
     /// The purge is not atomic as a whole, and need not be: each row it deletes could
     /// no longer matter.
     pub async fn purge_expired_batched(
