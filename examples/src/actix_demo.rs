@@ -9,12 +9,14 @@ use oauth_core::{Storage, SystemClock};
 
 use crate::actix_adapter::{self, to_actix, Bearer};
 use crate::demo::{api, Demo, ReadPayments, ReadUsers, WriteUsers};
-use crate::plain::{self, ResourceGuard, MAX_BODY_BYTES};
+use crate::plain::{self, ResourceGuard};
 
 /// A server with every route of the demo (the authorization endpoint's pages, the
 /// engine's machine endpoints, the protected API, a JSON 404 for anything else) on
 /// `listener`, with `workers` worker threads. It installs no signal handlers: stop it
-/// through its handle (`server.handle().stop(true)`).
+/// through its handle (`server.handle().stop(true)`). The body limit
+/// ([`crate::plain::MAX_BODY_BYTES`]) set by the adapter's configuration applies to every
+/// route, the login form's included.
 pub fn server(
     listener: std::net::TcpListener,
     demo: Arc<Demo>,
@@ -29,7 +31,6 @@ pub fn server(
             .app_data(engine.clone())
             .app_data(guard.clone())
             .app_data(demo.clone())
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .configure(actix_adapter::configure_authorization_server::<
                 Arc<dyn Storage>,
                 SystemClock,

@@ -337,9 +337,11 @@ pub async fn bad_credentials_show_the_form_again_without_redirect(base: &str) {
 pub async fn csrf_token_missing_or_wrong_is_refused(base: &str) {
     let page = open_login(base, "read:users").await;
     let other = open_login(base, "read:users").await;
-    let cases: [(&str, Option<&str>); 3] = [
+    let cases: [(&str, Option<&str>); 4] = [
         // No cookie (a cross-site POST: SameSite=Strict keeps it back).
         ("", Some(page.csrf.as_str())),
+        // Neither cookie nor field: two empty values must not match.
+        ("", None),
         // Cookie present, field missing.
         (page.cookie.as_str(), None),
         // Field from another browser's page.
@@ -692,6 +694,17 @@ pub async fn tk10_non_form_body_is_invalid_request(base: &str) {
     assert_eq!(json.status(), StatusCode::BAD_REQUEST);
     let body: Value = serde_json::from_str(&json.text().await.unwrap()).unwrap();
     assert_eq!(body["error"], "invalid_request");
+
+    // A well-formed form body sent as another media type is refused too.
+    let mislabelled = http()
+        .post(format!("{base}/token"))
+        .header(CONTENT_TYPE, "application/json")
+        .body("grant_type=client_credentials")
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mislabelled.status(), StatusCode::BAD_REQUEST);
 
     let duplicated = http()
         .post(format!("{base}/token"))
