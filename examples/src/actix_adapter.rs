@@ -38,8 +38,9 @@ fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> O
 
 /// Registers the authorization server's machine endpoints at the paths the engine's
 /// configuration advertises in its metadata: token, introspection and revocation (POST
-/// only: other methods get 405), the JWKS and the metadata document, with bodies limited
-/// to [`MAX_BODY_BYTES`] (413 beyond). The engine must be in the app data as
+/// only: other methods get 405), the JWKS and the metadata document. It also limits every
+/// body the app reads to [`MAX_BODY_BYTES`] (413 beyond): the limit is app data, so it
+/// covers the embedder's routes too. The engine must be in the app data as
 /// `web::Data<Engine<S, C>>`.
 pub fn configure_authorization_server<S, C>(
     endpoints: &oauth_core::Endpoints,
