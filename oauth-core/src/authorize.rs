@@ -99,6 +99,8 @@ impl AuthorizationRedirect {
 /// [`Config::pending_lifetime`](crate::Config::pending_lifetime).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingAuthorization {
+    /// Random: what makes approval and denial single-use.
+    pub(crate) id: String,
     pub(crate) client_id: ClientId,
     pub(crate) redirect_uri: String,
     pub(crate) redirect_uri_sent: bool,
@@ -305,6 +307,7 @@ mod endpoint {
                 Err(error) => return Ok(target.error(&error)),
             };
             Ok(AuthorizeOutcome::Pending(PendingAuthorization {
+                id: self.random.id()?,
                 client_id,
                 redirect_uri: redirect_uri.clone(),
                 redirect_uri_sent: sent_redirect.is_some(),
@@ -354,6 +357,9 @@ mod endpoint {
                     ),
                 ));
             }
+            if !self.answer_once(pending).await? {
+                return Ok(AuthorizationResponse::ErrorPage(already_answered()));
+            }
             let now = self.clock.now();
             let code = self.random.secret()?;
             let record = CodeRecord {
@@ -392,6 +398,9 @@ mod endpoint {
             if let Err(error) = self.recheck(pending).await? {
                 return Ok(AuthorizationResponse::ErrorPage(error));
             }
+            if !self.answer_once(pending).await? {
+                return Ok(AuthorizationResponse::ErrorPage(already_answered()));
+            }
             let target = pending.target(self.config.issuer());
             self.emit(EventKind::AuthorizationDenied {
                 client_id: pending.client_id.as_str().to_owned(),
@@ -426,6 +435,19 @@ mod endpoint {
                 ))),
             }
         }
+    }
+
+    impl<S: Storage, C: Clock> Engine<S, C> {
+        /// Marks `pending` answered; `false` if it was answered before. A pending request
+        /// gets one approval or one denial, even if its sealed form is replayed.
+        async fn answer_once(&self, pending: &PendingAuthorization) -> Result<bool, Fault> {
+            let key = SecretHash::of(&format!("pending-authorization:{}", pending.id));
+            Ok(self.storage.use_once(&key, pending.expires_at).await?)
+        }
+    }
+
+    fn already_answered() -> OAuthError {
+        OAuthError::invalid_request("the authorization request was already answered")
     }
 
     impl PendingAuthorization {

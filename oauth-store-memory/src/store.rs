@@ -37,6 +37,8 @@ pub struct MemoryStore {
     codes: ShardedMap<SecretHash, CodeEntry>,
     tokens: ShardedMap<SecretHash, TokenRecord>,
     grants: ShardedMap<GrantId, GrantEntry>,
+    /// One-time-use marks and when each may be forgotten.
+    uses: ShardedMap<SecretHash, OffsetDateTime>,
 }
 
 impl Default for MemoryStore {
@@ -51,6 +53,7 @@ impl MemoryStore {
         Self {
             clients: ShardedMap::new(),
             codes: ShardedMap::new(),
+            uses: ShardedMap::new(),
             tokens: ShardedMap::new(),
             grants: ShardedMap::new(),
         }
@@ -114,6 +117,20 @@ impl CodeStore for MemoryStore {
                 CodeConsumption::Consumed(entry.record.clone())
             }
         })
+    }
+
+    async fn use_once(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        // Check and insert under one shard lock: exactly one caller inserts.
+        let mut shard = self.uses.shard(key);
+        if shard.contains_key(key) {
+            return Ok(false);
+        }
+        shard.insert(*key, expires_at);
+        Ok(true)
     }
 }
 
@@ -214,6 +231,11 @@ impl TokenStore for MemoryStore {
 
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         let mut report = PurgeReport::default();
+        for mut shard in self.uses.each_shard() {
+            let len = shard.len();
+            shard.retain(|_, expires_at| *expires_at > before);
+            report.uses += (len - shard.len()) as u64;
+        }
         for mut shard in self.codes.each_shard() {
             let len = shard.len();
             shard.retain(|_, entry| {

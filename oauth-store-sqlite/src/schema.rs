@@ -70,6 +70,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tokens_access_expiry ON tokens (expires_at) WHERE kind <> 'refresh';
     CREATE INDEX tokens_refresh_expiry ON tokens (grant_expires_at) WHERE kind = 'refresh';
     ",
+    // Version 2: one-time-use marks (CodeStore::use_once).
+    "
+    CREATE TABLE uses (
+        key BLOB PRIMARY KEY NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX uses_expiry ON uses (expires_at);
+    ",
 ];
 
 /// The schema version this build writes.

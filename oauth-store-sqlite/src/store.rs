@@ -213,6 +213,7 @@ impl SqliteStore {
                     Purged::Codes => done.report.codes += deleted,
                     Purged::Tokens => done.report.tokens += deleted,
                     Purged::Grants => done.report.grants += deleted,
+                    Purged::Uses => done.report.uses += deleted,
                 }
                 if deleted < u64::from(batch_size) {
                     break;
@@ -242,11 +243,17 @@ enum Purged {
     Codes,
     Tokens,
     Grants,
+    Uses,
 }
 
 /// The purge contract of [`TokenStore::purge_expired`], one statement per rule, each
 /// deleting at most `?2` rows expired at or before `?1`.
-const PURGES: [(Purged, &str); 5] = [
+const PURGES: [(Purged, &str); 6] = [
+    (
+        Purged::Uses,
+        "DELETE FROM uses WHERE rowid IN (SELECT rowid FROM uses \
+         WHERE expires_at <= ?1 LIMIT ?2)",
+    ),
     (
         Purged::Codes,
         "DELETE FROM codes WHERE rowid IN (SELECT rowid FROM codes \
@@ -438,6 +445,29 @@ impl CodeStore for SqliteStore {
                         Some(row) => Ok(CodeConsumption::AlreadyConsumed(code_from_row(row)?)),
                         None => Ok(CodeConsumption::NotFound),
                     }
+                })
+            })
+            .await
+    }
+
+    async fn use_once(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        let (key, expires_at) = (*key, seconds(expires_at));
+        self.pool
+            .run(move |connection| {
+                write(connection, "record a one-time use", |tx| {
+                    // The primary key makes the insert the single-use step: one caller
+                    // inserts the row, every other one is ignored.
+                    tx.prepare_cached(
+                        "INSERT INTO uses (key, expires_at) VALUES (?1, ?2) \
+                         ON CONFLICT (key) DO NOTHING",
+                    )
+                    .and_then(|mut statement| statement.execute(params![&key.0[..], expires_at]))
+                    .map(|inserted| inserted == 1)
+                    .map_err(sql_error("record a one-time use"))
                 })
             })
             .await

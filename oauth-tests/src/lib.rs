@@ -36,6 +36,7 @@ macro_rules! flow_tests {
             az11_denied_consent_redirects_with_access_denied,
             pending_authorization_expires_and_is_rechecked,
             pending_authorization_seal_is_tamper_proof,
+            pending_authorization_is_answered_once,
             tk01_code_replay_revokes_first_tokens,
             tk02_invalid_replay_revokes_nothing,
             tk03_code_of_another_client_or_expired,

@@ -57,6 +57,13 @@ impl CodeStore for FileStore {
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         self.store.consume_code(hash).await
     }
+    async fn use_once(
+        &self,
+        key: &SecretHash,
+        expires_at: time::OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        self.store.use_once(key, expires_at).await
+    }
 }
 
 #[async_trait]

@@ -60,6 +60,9 @@
 //!     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
 //!         self.0.consume_code(hash).await
 //!     }
+//!     async fn use_once(&self, key: &SecretHash, expires_at: OffsetDateTime) -> Result<bool, StorageError> {
+//!         self.0.use_once(key, expires_at).await
+//!     }
 //! }
 //!
 //! #[async_trait]
@@ -147,8 +150,11 @@ macro_rules! storage_conformance_tests {
             revoke_grant_blocks_later_issue,
             revoke_grant_before_issue_blocks_issue,
             purge_removes_exactly_what_expired,
+            use_once_is_single_use,
+            use_once_marks_are_purged_after_expiry,
         );
         $crate::storage_conformance_tests!(@expand_mt $store;
+            concurrent_use_once_has_one_winner,
             sc01_concurrent_code_consumption_has_one_winner,
             sc02_concurrent_rotation_has_one_winner,
             revoke_grant_racing_issue_leaves_no_live_token,
@@ -200,6 +206,9 @@ where
     revoke_grant_blocks_later_issue(make().await).await;
     revoke_grant_before_issue_blocks_issue(make().await).await;
     purge_removes_exactly_what_expired(make().await).await;
+    use_once_is_single_use(make().await).await;
+    use_once_marks_are_purged_after_expiry(make().await).await;
+    concurrent_use_once_has_one_winner(make().await).await;
     sc01_concurrent_code_consumption_has_one_winner(make().await).await;
     sc02_concurrent_rotation_has_one_winner(make().await).await;
     revoke_grant_racing_issue_leaves_no_live_token(make().await).await;
@@ -927,13 +936,10 @@ pub async fn revoke_grant_before_issue_blocks_issue<S: Storage>(store: S) {
 
 #[track_caller]
 fn assert_report(got: PurgeReport, codes: u64, tokens: u64, grants: u64, when: &str) {
+    // One-time-use marks have a property of their own.
     assert_eq!(
-        got,
-        PurgeReport {
-            codes,
-            tokens,
-            grants
-        },
+        (got.codes, got.tokens, got.grants),
+        (codes, tokens, grants),
         "storage conformance: purge_expired at {when} must remove exactly \
          {codes} codes, {tokens} tokens and {grants} grants"
     );
@@ -1116,6 +1122,58 @@ pub async fn purge_removes_exactly_what_expired<S: Storage>(store: S) {
         ok(store.issue(&m, &late).await, "issue"),
         Issuance::GrantRevoked,
         "storage conformance: purge must keep the revocation mark of a grant never issued"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// One-time-use marks.
+// ---------------------------------------------------------------------------------------
+
+/// `use_once` answers `true` for the first use of a key and `false` for every later one;
+/// other keys are independent.
+pub async fn use_once_is_single_use<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let key = kit.hash();
+    assert!(
+        ok(store.use_once(&key, kit.t(600)).await, "use_once"),
+        "storage conformance: the first use_once of a key must answer true"
+    );
+    for _ in 0..2 {
+        assert!(
+            !ok(store.use_once(&key, kit.t(600)).await, "use_once"),
+            "storage conformance: a key used before must answer false"
+        );
+    }
+    assert!(
+        ok(store.use_once(&kit.hash(), kit.t(600)).await, "use_once"),
+        "storage conformance: another key is independent"
+    );
+}
+
+/// A mark is kept until its `expires_at` and purged at it (a purge property: on a shared
+/// database, run it alone; its records sit around 1980, apart from every other one's).
+pub async fn use_once_marks_are_purged_after_expiry<S: Storage>(store: S) {
+    let mut offset = [0u8; 3];
+    RandomSource::new()
+        .fill(&mut offset)
+        .unwrap_or_else(|e| panic!("kit random: {e}"));
+    let offset = i64::from(u32::from_be_bytes([0, offset[0], offset[1], offset[2]]));
+    let kit = Kit::at(at(315_532_800 + offset)); // 1980-01-01 plus up to 194 days
+    let key = kit.hash();
+    assert!(ok(store.use_once(&key, kit.t(60)).await, "use_once"));
+    ok(store.purge_expired(kit.t(59)).await, "purge_expired");
+    assert!(
+        !ok(store.use_once(&key, kit.t(60)).await, "use_once"),
+        "storage conformance: a mark must be kept until its expires_at"
+    );
+    let report = ok(store.purge_expired(kit.t(60)).await, "purge_expired");
+    assert!(
+        report.uses >= 1,
+        "storage conformance: purge_expired at a mark's expires_at must remove it and count it in `uses`"
+    );
+    assert!(
+        ok(store.use_once(&key, kit.t(120)).await, "use_once"),
+        "storage conformance: a purged mark is forgotten"
     );
 }
 
@@ -1331,4 +1389,35 @@ pub async fn revoke_grant_racing_rotation_leaves_no_live_token<S: Storage + 'sta
             }
         }
     }
+}
+
+/// [`RACERS`] tasks use one key at once: exactly one gets `true`.
+pub async fn concurrent_use_once_has_one_winner<S: Storage + 'static>(store: S) {
+    let store = Arc::new(store);
+    let kit = Kit::new();
+    let key = kit.hash();
+    let expires_at = kit.t(600);
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.use_once(&key, expires_at).await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        let joined = task
+            .await
+            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
+        if ok(joined, "use_once (racing)") {
+            winners += 1;
+        }
+    }
+    assert_eq!(
+        winners, 1,
+        "storage conformance: exactly one of {RACERS} racing use_once calls must win"
+    );
 }

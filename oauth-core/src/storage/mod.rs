@@ -56,6 +56,20 @@ pub trait CodeStore: Send + Sync {
     /// for as long as the record is kept (see [`TokenStore::purge_expired`]). Expiry is
     /// the engine's check, not the store's: an expired code is still consumed and returned.
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError>;
+
+    /// Records the use of a one-time value other than a code (a pending authorization's
+    /// handle; later DPoP proofs and assertion `jti`s), keyed by its hash, atomically.
+    ///
+    /// Exactly one call ever gets `true` for a given `key`, however many race, across
+    /// every process that shares the store; every later call gets `false`, for as long as
+    /// the mark is kept: until `expires_at`, after which
+    /// [`TokenStore::purge_expired`] removes it (the value it guards has expired by then,
+    /// so its reuse is refused anyway).
+    async fn use_once(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StorageError>;
 }
 
 /// Access tokens, refresh tokens and the grants they belong to.
@@ -103,7 +117,8 @@ pub trait TokenStore: Send + Sync {
     ///   whose `grant_expires_at` is (replay detection needs them until then);
     /// - access tokens (opaque, and JWT records) whose `expires_at` is at or before `before`;
     /// - refresh tokens whose `grant_expires_at` is (a rotated-away one is what detects reuse);
-    /// - grants whose `expires_at` is.
+    /// - grants whose `expires_at` is;
+    /// - one-time-use marks ([`CodeStore::use_once`]) whose `expires_at` is.
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError>;
 }
 
@@ -130,6 +145,13 @@ impl<T: CodeStore + ?Sized> CodeStore for std::sync::Arc<T> {
     }
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         (**self).consume_code(hash).await
+    }
+    async fn use_once(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        (**self).use_once(key, expires_at).await
     }
 }
 

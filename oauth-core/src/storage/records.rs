@@ -158,4 +158,6 @@ pub struct PurgeReport {
     pub tokens: u64,
     /// Grants removed.
     pub grants: u64,
+    /// One-time-use marks removed.
+    pub uses: u64,
 }

@@ -136,6 +136,7 @@ pub async fn az07_every_authorization_response_carries_iss<S: Storage + 'static>
         h.approve(&pending, "alice").await.param("iss").as_deref(),
         Some(ISSUER)
     );
+    let pending = h.pending(&Harness::<S>::spa_request(&[])).await;
     let AuthorizationResponse::Redirect(denied) = h.engine.deny(&pending).await.unwrap() else {
         panic!("deny redirects");
     };
@@ -368,5 +369,43 @@ pub async fn pending_authorization_seal_is_tamper_proof<S: Storage + 'static>(h:
     assert_eq!(
         b.open_pending(&a.seal_pending(&pending).unwrap()).unwrap(),
         pending
+    );
+}
+
+/// A pending authorization is answered once: a second approval, or a denial after an
+/// approval (say, a replayed consent form), is an error page and issues nothing.
+pub async fn pending_authorization_is_answered_once<S: Storage + 'static>(h: Harness<S>) {
+    let pending = h.pending(&Harness::<S>::spa_request(&[])).await;
+    let sealed = h.engine.seal_pending(&pending).unwrap();
+    h.approve(&pending, "alice").await;
+    let replayed = h.engine.open_pending(&sealed).unwrap();
+    let again = h
+        .engine
+        .approve(&replayed, "mallory", replayed.scope())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&again, AuthorizationResponse::ErrorPage(e) if e.code() == ErrorCode::InvalidRequest),
+        "{again:?}"
+    );
+    let denied = h.engine.deny(&replayed).await.unwrap();
+    assert!(
+        matches!(denied, AuthorizationResponse::ErrorPage(_)),
+        "{denied:?}"
+    );
+
+    let pending = h.pending(&Harness::<S>::spa_request(&[])).await;
+    assert!(matches!(
+        h.engine.deny(&pending).await.unwrap(),
+        AuthorizationResponse::Redirect(_)
+    ));
+    let after_deny = h
+        .engine
+        .approve(&pending, "alice", pending.scope())
+        .await
+        .unwrap();
+    assert!(
+        matches!(after_deny, AuthorizationResponse::ErrorPage(_)),
+        "{after_deny:?}"
     );
 }
