@@ -1,0 +1,271 @@
+//! SC-03 at the engine: a storage error injected at each storage call of a grant gives a
+//! clean `server_error` (no panic, no detail, no success), never a half-issued grant, and
+//! a retry afterwards behaves as the contract says.
+
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use oauth_core::storage::{
+    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenRecord,
+};
+use oauth_core::testing::{form, public_client, test_engine, PkcePair};
+use oauth_core::{
+    AuthorizationResponse, AuthorizeOutcome, Client, ClientId, ClientStore, CodeStore, Fault,
+    Response, SecretHash, StorageError, StorageErrorKind, TokenOutcome, TokenStore,
+};
+use oauth_store_memory::MemoryStore;
+use time::OffsetDateTime;
+
+/// A store that fails its `fail_at`-th call (counting from 0), and only that one.
+#[derive(Default)]
+struct FaultyStore {
+    inner: MemoryStore,
+    calls: AtomicUsize,
+    fail_at: AtomicUsize,
+}
+
+impl FaultyStore {
+    fn new(fail_at: usize) -> Self {
+        let store = Self::default();
+        store.fail_at.store(fail_at, Ordering::SeqCst);
+        store
+    }
+
+    fn call(&self, what: &str) -> Result<(), StorageError> {
+        let index = self.calls.fetch_add(1, Ordering::SeqCst);
+        if index == self.fail_at.load(Ordering::SeqCst) {
+            return Err(StorageError::new(
+                StorageErrorKind::Backend,
+                format!("injected failure at {what}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ClientStore for FaultyStore {
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> {
+        self.call("get_client")?;
+        self.inner.get_client(id).await
+    }
+    async fn put_client(&self, client: Client) -> Result<(), StorageError> {
+        self.inner.put_client(client).await
+    }
+}
+
+#[async_trait]
+impl CodeStore for FaultyStore {
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
+        self.call("insert_code")?;
+        self.inner.insert_code(code).await
+    }
+    async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
+        self.call("consume_code")?;
+        self.inner.consume_code(hash).await
+    }
+    async fn use_once(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        self.call("use_once")?;
+        self.inner.use_once(key, expires_at).await
+    }
+}
+
+#[async_trait]
+impl TokenStore for FaultyStore {
+    async fn issue(
+        &self,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Issuance, StorageError> {
+        self.call("issue")?;
+        self.inner.issue(grant, tokens).await
+    }
+    async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
+        self.call("get_token")?;
+        self.inner.get_token(hash).await
+    }
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        new: &[TokenRecord],
+    ) -> Result<Rotation, StorageError> {
+        self.call("rotate_refresh")?;
+        self.inner.rotate_refresh(old, new).await
+    }
+    async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError> {
+        self.call("revoke_token")?;
+        self.inner.revoke_token(hash).await
+    }
+    async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
+        self.call("revoke_grant")?;
+        self.inner.revoke_grant(id).await
+    }
+    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
+        self.call("purge_expired")?;
+        self.inner.purge_expired(before).await
+    }
+}
+
+const REDIRECT: &str = "https://app.example/cb";
+
+/// A fault's response: 500 `server_error`, `no-store`, and nothing of the cause.
+fn assert_clean(fault: &Fault) {
+    let response = Response::from_fault(fault);
+    assert_eq!(response.status, 500);
+    assert_eq!(response.header("Cache-Control"), Some("no-store"));
+    let body: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+    assert_eq!(body["error"], "server_error");
+    assert!(
+        !response.body.contains("injected"),
+        "the cause stays in logs"
+    );
+}
+
+/// What a run of the flow did before the fault.
+#[derive(Debug, PartialEq)]
+enum Reached {
+    Authorize,
+    Approve,
+    Exchange,
+    Refresh,
+    Done,
+}
+
+/// Runs authorize → approve → exchange → refresh on a store failing its `fail_at`-th call.
+async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
+    let store = Arc::new(FaultyStore::new(usize::MAX));
+    let engine = test_engine(store.clone());
+    engine
+        .register_client(public_client("app", REDIRECT, "read:users"))
+        .await
+        .unwrap();
+    store.fail_at.store(fail_at, Ordering::SeqCst);
+    store.calls.store(0, Ordering::SeqCst);
+    let pkce = PkcePair::new();
+    let query = form(&[
+        ("response_type", "code"),
+        ("client_id", "app"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "read:users"),
+        ("code_challenge", &pkce.challenge),
+        ("code_challenge_method", "S256"),
+    ]);
+    let pending = match engine.authorize_query(&query).await {
+        Ok(AuthorizeOutcome::Pending(pending)) => pending,
+        Ok(other) => panic!("{other:?}"),
+        Err(fault) => return (assert_fault(&fault, Reached::Authorize), store),
+    };
+    let code = match engine.approve(&pending, "alice", pending.scope()).await {
+        Ok(AuthorizationResponse::Redirect(redirect)) => redirect.param("code").unwrap(),
+        Ok(other) => panic!("{other:?}"),
+        Err(fault) => {
+            // The request may be approved again only if the fault came before it was marked.
+            return (assert_fault(&fault, Reached::Approve), store);
+        }
+    };
+    let exchange = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("client_id", "app"),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", &pkce.verifier),
+    ]);
+    let tokens = match engine.token_form(&exchange, None).await {
+        Ok(TokenOutcome::Issued(tokens)) => tokens,
+        Ok(other) => panic!("{other:?}"),
+        Err(fault) => {
+            assert_fault(&fault, Reached::Exchange);
+            // Whatever the failed call was, a retry never yields a second set of tokens
+            // next to a first: it either succeeds once (the code was not consumed) or is
+            // refused (it was), and nothing issued before the fault is live.
+            store.fail_at.store(usize::MAX, Ordering::SeqCst);
+            let retry = engine.token_form(&exchange, None).await.unwrap();
+            if let TokenOutcome::Issued(tokens) = &retry {
+                let again = engine.token_form(&exchange, None).await.unwrap();
+                assert!(again.issued().is_none(), "a code redeems once");
+                assert!(
+                    !is_live(&store, &tokens.access_token).await,
+                    "the replay revoked it"
+                );
+            }
+            return (Reached::Exchange, store);
+        }
+    };
+    let refresh_token = tokens.refresh_token.clone().unwrap();
+    let refresh = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &refresh_token),
+        ("client_id", "app"),
+    ]);
+    match engine.token_form(&refresh, None).await {
+        Ok(TokenOutcome::Issued(_)) => (Reached::Done, store),
+        Ok(other) => panic!("{other:?}"),
+        Err(fault) => {
+            assert_fault(&fault, Reached::Refresh);
+            // No half-rotation: the refresh token still works, once.
+            store.fail_at.store(usize::MAX, Ordering::SeqCst);
+            assert!(
+                is_live(&store, &refresh_token).await,
+                "a failed refresh left the token rotated away"
+            );
+            let retry = engine.token_form(&refresh, None).await.unwrap();
+            assert!(
+                retry.issued().is_some(),
+                "the retry of a failed refresh succeeds: {retry:?}"
+            );
+            (Reached::Refresh, store)
+        }
+    }
+}
+
+fn assert_fault(fault: &Fault, at: Reached) -> Reached {
+    assert!(matches!(fault, Fault::Storage(_)), "{fault:?}");
+    assert_clean(fault);
+    at
+}
+
+async fn is_live(store: &FaultyStore, token: &str) -> bool {
+    let now = time::macros::datetime!(2030-01-01 0:00 UTC);
+    store
+        .inner
+        .get_token(&SecretHash::of(token))
+        .await
+        .unwrap()
+        .is_some_and(|record| record.is_active(now))
+}
+
+#[tokio::test]
+async fn sc03_storage_error_at_each_step_is_a_clean_server_error() {
+    let mut reached = Vec::new();
+    for fail_at in 0.. {
+        let (at, _) = run(fail_at).await;
+        if at == Reached::Done {
+            break;
+        }
+        reached.push(at);
+        assert!(
+            fail_at < 50,
+            "the flow makes a bounded number of storage calls"
+        );
+    }
+    // Every step met at least one injected failure.
+    for step in [
+        Reached::Authorize,
+        Reached::Approve,
+        Reached::Exchange,
+        Reached::Refresh,
+    ] {
+        assert!(
+            reached.contains(&step),
+            "no failure was injected at {step:?}: {reached:?}"
+        );
+    }
+}
