@@ -4,12 +4,12 @@ use std::sync::{RwLock, RwLockReadGuard};
 
 use time::{Duration, OffsetDateTime};
 
-use super::Minted;
+use super::{live_record, Minted};
 use crate::error::Fault;
 use crate::jose::{self, AccessClaims, KeySet, SigningKey, VerificationKeys};
 use crate::scope::ScopeSet;
 use crate::secret::{RandomSource, SecretHash};
-use crate::storage::{GrantRecord, TokenKind, TokenRecord};
+use crate::storage::{GrantRecord, TokenKind};
 
 /// How an engine issues JWT access tokens.
 #[derive(Debug)]
@@ -91,19 +91,14 @@ impl JwtIssuer {
             auth_time,
         };
         let value = jose::mint(&claims, self.read().active())?;
-        let record = TokenRecord {
-            hash: SecretHash::of(&jti),
-            kind: TokenKind::JwtAccess,
-            grant_id: grant.id.clone(),
-            client_id: grant.client_id.clone(),
-            subject: grant.subject.clone(),
+        let record = live_record(
+            SecretHash::of(&jti),
+            TokenKind::JwtAccess,
+            grant,
             scope,
             issued_at,
             expires_at,
-            grant_expires_at: grant.expires_at,
-            revoked: false,
-            rotated: false,
-        };
+        );
         Ok(Minted {
             value,
             record,

@@ -45,8 +45,32 @@ pub(crate) fn mint(
     expires_at: OffsetDateTime,
 ) -> Result<Minted, Fault> {
     let value = random.secret()?;
-    let record = TokenRecord {
-        hash: SecretHash::of(&value),
+    let record = live_record(
+        SecretHash::of(&value),
+        kind,
+        grant,
+        scope,
+        issued_at,
+        expires_at,
+    );
+    Ok(Minted {
+        value,
+        record,
+        token_id: None,
+    })
+}
+
+/// The record of a new, live token of `grant`, stored under `hash`.
+pub(crate) fn live_record(
+    hash: SecretHash,
+    kind: TokenKind,
+    grant: &GrantRecord,
+    scope: ScopeSet,
+    issued_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> TokenRecord {
+    TokenRecord {
+        hash,
         kind,
         grant_id: grant.id.clone(),
         client_id: grant.client_id.clone(),
@@ -57,10 +81,5 @@ pub(crate) fn mint(
         grant_expires_at: grant.expires_at,
         revoked: false,
         rotated: false,
-    };
-    Ok(Minted {
-        value,
-        record,
-        token_id: None,
-    })
+    }
 }
