@@ -79,6 +79,11 @@
 //! - [`Engine::introspect`] (RFC 7662), [`Engine::revoke`] (RFC 7009) and
 //!   [`Engine::metadata`] (RFC 8414) answer like the token endpoint: plain values in, plain
 //!   values out.
+//! - Every security-relevant outcome is reported to an [`events::EventSink`]
+//!   ([`Engine::with_event_sink`]); failed client authentications are limited per client
+//!   and per caller by a [`limits::Limiter`] ([`Engine::with_limiter`]), answering `429`.
+//! - With the `testing` feature, `oauth_core::testing` drives whole flows in your own
+//!   tests, and its `guide` chapter shows how.
 //!
 //! ## Errors
 //!
