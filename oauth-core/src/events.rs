@@ -7,7 +7,7 @@
 //! (client, subject, grant, `jti`) and never a secret, code or token. Each carries the
 //! time from the engine's [`Clock`](crate::Clock), so tests see exact instants.
 //!
-//! The default sink drops events. With the `tracing` feature, [`TracingSink`] emits each as
+//! The default sink drops events. With the `tracing` feature, `TracingSink` emits each as
 //! a `tracing` event under the target `finrift::audit`; [`RecordingSink`] keeps them in
 //! memory for tests.
 
