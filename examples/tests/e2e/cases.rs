@@ -363,6 +363,29 @@ pub async fn csrf_token_missing_or_wrong_is_refused(base: &str) {
     }
 }
 
+pub async fn replayed_consent_form_is_an_error_page(base: &str) {
+    let page = open_login(base, "read:users").await;
+    let first = approve(base, &page, "alice", "alice-password").await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    // The same form again (a back button, or someone who copied it): no second code.
+    for decision in ["approve", "deny"] {
+        let again = submit(
+            base,
+            &page.cookie,
+            &[
+                ("pending", &page.pending),
+                ("csrf", &page.csrf),
+                ("username", "alice"),
+                ("password", "alice-password"),
+                ("decision", decision),
+            ],
+        )
+        .await;
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST, "{decision}");
+        assert!(again.headers().get(LOCATION).is_none(), "{decision}");
+    }
+}
+
 pub async fn tampered_pending_request_is_refused(base: &str) {
     let page = open_login(base, "read:users").await;
     let mut tampered = page.pending.clone().into_bytes();

@@ -36,6 +36,7 @@ macro_rules! all_cases {
             bad_credentials_show_the_form_again_without_redirect,
             csrf_token_missing_or_wrong_is_refused,
             tampered_pending_request_is_refused,
+            replayed_consent_form_is_an_error_page,
             az11_deny_redirects_with_access_denied,
             scope_policy_narrows_bob_to_read_users,
             client_credentials_for_demo_service,
