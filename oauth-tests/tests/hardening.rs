@@ -388,12 +388,20 @@ async fn fz03_crlf_never_reaches_location() {
             panic!("pending");
         };
         assert_eq!(pending.state(), Some(state_decoded));
+        // A pending request is answered once: a second one for the denial.
+        let AuthorizeOutcome::Pending(to_deny) = engine
+            .authorize_query(&authorize_query(&format!("&state={state_sent}")))
+            .await
+            .unwrap()
+        else {
+            panic!("pending");
+        };
         for response in [
             engine
                 .approve(&pending, "alice", pending.scope())
                 .await
                 .unwrap(),
-            engine.deny(&pending).await.unwrap(),
+            engine.deny(&to_deny).await.unwrap(),
         ] {
             let AuthorizationResponse::Redirect(redirect) = response else {
                 panic!("redirect");
