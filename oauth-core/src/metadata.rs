@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::engine::Engine;
+use crate::response::Response;
 use crate::storage::Storage;
 
 /// The metadata document served at `/.well-known/oauth-authorization-server`.
@@ -42,7 +43,33 @@ pub struct Metadata {
     pub authorization_response_iss_parameter_supported: bool,
 }
 
+impl Metadata {
+    /// As a `200` JSON response (cacheable: the document changes only with the
+    /// configuration).
+    pub fn to_response(&self) -> Response {
+        public_json(serde_json::to_value(self).unwrap_or_default())
+    }
+}
+
+/// A `200` JSON response of a public document, cacheable for five minutes (a verifier that
+/// meets an unknown `kid` fetches the JWKS again anyway).
+pub(crate) fn public_json(body: serde_json::Value) -> Response {
+    Response {
+        status: 200,
+        headers: vec![
+            ("Content-Type", "application/json".to_owned()),
+            ("Cache-Control", "public, max-age=300".to_owned()),
+        ],
+        body: body.to_string(),
+    }
+}
+
 impl<S: Storage, C: Clock> Engine<S, C> {
+    /// The JWKS document as a `200` JSON response (see [`Engine::jwks`]).
+    pub fn jwks_response(&self) -> Response {
+        public_json(self.jwks())
+    }
+
     /// The metadata document of this engine, built from its configuration.
     pub fn metadata(&self) -> Metadata {
         let config = &self.config;

@@ -15,11 +15,11 @@ use base64::Engine as _;
 use crate::error::OAuthError;
 
 /// Largest query string or form body accepted, in bytes.
-pub const MAX_PARAMS_BYTES: usize = 16 * 1024;
+pub const MAX_PARAMS_BYTES: usize = 32 * 1024;
 /// Most parameters accepted in one request.
 pub const MAX_PARAM_COUNT: usize = 32;
 /// Longest parameter value accepted (after decoding), in bytes.
-pub const MAX_PARAM_LEN: usize = 4096;
+pub const MAX_PARAM_LEN: usize = 8192;
 /// Longest `Authorization` header value accepted, in bytes.
 pub const MAX_AUTHORIZATION_LEN: usize = 4096;
 
@@ -46,6 +46,31 @@ impl Params {
             pairs.push((form_decode(name)?, form_decode(value)?));
         }
         Self::from_pairs(pairs)
+    }
+
+    /// Parses a POST body as the token, introspection and revocation endpoints take it
+    /// (RFC 6749 §3.2): the `Content-Type` must be `application/x-www-form-urlencoded`
+    /// (parameters such as `charset` allowed) and the bytes UTF-8; anything else is
+    /// `invalid_request`.
+    pub fn parse_form_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, OAuthError> {
+        let is_form = content_type
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|media| {
+                media
+                    .trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        if body.len() > MAX_PARAMS_BYTES {
+            return Err(OAuthError::invalid_request("the request is too large"));
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| OAuthError::invalid_request("the body is not UTF-8 text"))?;
+        Self::parse(text)
     }
 
     /// Builds parameters from pairs a framework already decoded. The same checks apply.
@@ -274,6 +299,24 @@ mod tests {
         );
         // A repeat with an empty value counts as absent, not as a repeat.
         assert!(!Params::parse("c=3&c=").unwrap().is_repeated("c"));
+    }
+
+    #[test]
+    fn tk10_non_form_bodies_are_invalid_request() {
+        let form = Some("application/x-www-form-urlencoded; charset=UTF-8");
+        assert_eq!(
+            Params::parse_form_body(form, b"a=1").unwrap().get("a"),
+            Some("1")
+        );
+        for (content_type, body) in [
+            (Some("application/json"), &b"{\"a\":1}"[..]),
+            (None, &b"a=1"[..]),
+            (Some("text/plain"), &b"a=1"[..]),
+            (form, &b"a=\xff"[..]),
+        ] {
+            let error = Params::parse_form_body(content_type, body).unwrap_err();
+            assert_eq!(error.code(), ErrorCode::InvalidRequest, "{content_type:?}");
+        }
     }
 
     #[test]

@@ -482,3 +482,25 @@ mod tests {
         assert_eq!(error.to_response().status, 401);
     }
 }
+
+mod engine_guard {
+    use super::*;
+    use crate::engine::Engine;
+    use crate::storage::Storage;
+
+    impl<S: Storage, C: Clock> Engine<S, C> {
+        /// Authenticates a request at a protected resource of this engine's deployment and
+        /// requires `required`: the bearer token is taken from `request`, a JWT verified
+        /// against the engine's keys and audience (and refused if revoked), an opaque token
+        /// looked up in the store. Refusals are reported as events.
+        pub async fn verify_bearer(
+            &self,
+            request: &BearerRequest<'_>,
+            required: &ScopeSet,
+        ) -> Result<Result<Principal, BearerError>, Fault> {
+            self.token_verifier()
+                .verify_with_store(&self.storage, request, required)
+                .await
+        }
+    }
+}
