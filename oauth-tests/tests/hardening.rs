@@ -9,11 +9,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use oauth_core::jose::{JwsError, JwtError, SigningKey, VerificationKeys, MAX_TOKEN_LEN};
 use oauth_core::{
-    AuthorizationResponse, AuthorizeOutcome, BearerErrorKind, BearerRequest, Client, CodeChallenge,
-    CodeStore, Config, Engine, ErrorCode, GrantType, IntrospectionOutcome, ManualClock, OAuthError,
-    Params, RevocationOutcome, ScopeSet, SecretHash, TokenOutcome, TokenStore, TokenVerifier,
-    MAX_AUTHORIZATION_LEN, MAX_PARAMS_BYTES, MAX_PARAM_COUNT, MAX_PARAM_LEN, MAX_REDIRECT_URI_LEN,
-    MAX_SCOPE_LEN, MAX_SEALED_LEN, MAX_STATE_LEN,
+    Authorization, AuthorizationResponse, AuthorizeOutcome, BearerErrorKind, BearerRequest, Client,
+    CodeChallenge, CodeStore, Config, Engine, ErrorCode, GrantType, IntrospectionOutcome,
+    ManualClock, OAuthError, Params, RevocationOutcome, ScopeSet, SecretHash, TokenOutcome,
+    TokenStore, TokenVerifier, MAX_AUTHORIZATION_LEN, MAX_PARAMS_BYTES, MAX_PARAM_COUNT,
+    MAX_PARAM_LEN, MAX_REDIRECT_URI_LEN, MAX_SCOPE_LEN, MAX_SEALED_LEN, MAX_STATE_LEN,
 };
 use oauth_store_memory::MemoryStore;
 use time::macros::datetime;
@@ -562,4 +562,50 @@ async fn fz05_wrong_secrets_and_verifiers_of_every_length_are_refused() {
         .verify(std::str::from_utf8(&off).unwrap())
         .is_err());
     assert!(challenge.verify(VERIFIER).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// FZ-01: cases the fuzzers turned up (in the harness's assumptions, not in the engine);
+// kept so the behaviour they pinned down stays as it is.
+
+/// fuzz `redirect_uri`: `hTtps://…` registers. Schemes are case-insensitive (RFC 3986
+/// §3.1) and registration checks the parsed, lower-cased scheme, so dangerous schemes are
+/// refused in any case; matching stays byte for byte with the registered text.
+#[test]
+fn fz01_redirect_uri_scheme_is_checked_in_any_case() {
+    use oauth_core::{RedirectUri, RedirectUriError};
+    for (uri, expected) in [
+        ("JavaScript:alert(1)", RedirectUriError::ForbiddenScheme),
+        ("DATA:text/html,hi", RedirectUriError::ForbiddenScheme),
+        ("FILE:///etc/passwd", RedirectUriError::ForbiddenScheme),
+        ("HTTP://app.example/cb", RedirectUriError::InsecureHttp),
+        ("HTTP://127.0.0.1/cb", RedirectUriError::InsecureHttp),
+    ] {
+        assert_eq!(RedirectUri::new(uri), Err(expected), "{uri}");
+    }
+    let mixed = RedirectUri::new("hTtps://app.example/cb").unwrap();
+    assert!(mixed.matches("hTtps://app.example/cb"));
+    assert!(!mixed.matches("https://app.example/cb"));
+    let canonical = RedirectUri::new("https://app.example/cb").unwrap();
+    assert!(!canonical.matches("HTTPS://app.example/cb"));
+}
+
+/// fuzz `headers`: a secret that is also part of the client id. `Debug` of Basic
+/// credentials shows the id and never the secret, whatever the two hold.
+#[test]
+fn fz01_basic_credentials_debug_shows_only_the_id() {
+    for (id, secret) in [
+        ("VVVVVVVV", "VVVV"),
+        ("a", "<redacted>"),
+        ("x", "client_id"),
+    ] {
+        let Authorization::Basic(credentials) = Authorization::parse(&basic(id, secret)).unwrap()
+        else {
+            panic!("Basic");
+        };
+        assert_eq!(
+            format!("{credentials:?}"),
+            format!("BasicCredentials {{ client_id: {id:?}, client_secret: \"<redacted>\" }}")
+        );
+    }
 }
