@@ -1,0 +1,1009 @@
+//! The finrift benchmark suite: every hot path against its floor, in one run, then
+//! `BENCHMARKS.md` and `oauth-bench/growth.svg` at the root of the workspace.
+//!
+//! `cargo bench -p oauth-bench --bench suite` (about 15 minutes on 2 cores).
+//! `FINRIFT_BENCH_QUICK=1` runs every part briefly with small stores and writes the report
+//! under `target/` instead (a smoke test of the suite itself).
+
+// Benchmark code: a step that fails is a broken benchmark, and a panic that names the
+// step is the right report. Its items are not a public API.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+// Measuring wall time is what a benchmark is for (clippy.toml keeps the engine off it).
+#![allow(clippy::disallowed_methods)]
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use oauth_bench::fixture::{
+    self, BenchEngine, FlowRequests, Tokens, ALGORITHMS, SERVICE_SECRET, VERIFIER,
+};
+use oauth_bench::floor::{self, BareKey, BarePublic, Claims, Floor};
+use oauth_bench::measure::{self, median_ns, resident_bytes};
+use oauth_bench::populate;
+use oauth_bench::report::{self, Row, Series};
+use oauth_core::jose::Algorithm;
+use oauth_core::{BearerRequest, Clock, CodeChallenge, RandomSource, ScopeSet, Storage};
+use oauth_store_memory::MemoryStore;
+use oauth_store_sqlite::SqliteStore;
+use tokio::runtime::Runtime;
+
+/// Sizes and times of one run.
+struct Plan {
+    quick: bool,
+    warm_up: Duration,
+    measurement: Duration,
+    samples: usize,
+    bytes_flows: u64,
+    growth_sizes: Vec<u64>,
+    sqlite_populate_budget: Duration,
+    throughput_time: Duration,
+}
+
+impl Plan {
+    fn new() -> Self {
+        if std::env::var_os("FINRIFT_BENCH_QUICK").is_some() {
+            Self {
+                quick: true,
+                warm_up: Duration::from_millis(100),
+                measurement: Duration::from_millis(300),
+                samples: 10,
+                bytes_flows: 2_000,
+                growth_sizes: vec![1_000, 3_000, 10_000],
+                sqlite_populate_budget: Duration::from_secs(60),
+                throughput_time: Duration::from_millis(300),
+            }
+        } else {
+            Self {
+                quick: false,
+                warm_up: Duration::from_secs(1),
+                measurement: Duration::from_secs(3),
+                samples: 30,
+                bytes_flows: 200_000,
+                growth_sizes: vec![10_000, 100_000, 1_000_000],
+                sqlite_populate_budget: Duration::from_secs(600),
+                throughput_time: Duration::from_secs(3),
+            }
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the bench crate is in the workspace")
+        .to_path_buf()
+}
+
+/// Criterion's median estimate of `id` in this run (ns per iteration).
+fn estimate(dir: &Path, id: &str) -> f64 {
+    let path = dir
+        .join("finrift")
+        .join(id)
+        .join("new")
+        .join("estimates.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("criterion wrote no estimate for {id} ({e})"));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("criterion's JSON");
+    json["median"]["point_estimate"]
+        .as_f64()
+        .expect("a median estimate")
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// Recycles `engine` when more than this many grants were issued since the last time,
+/// so that a long measurement does not grow the store without end.
+const RECYCLE_AFTER: u64 = 20_000;
+
+async fn maybe_recycle<S: Storage>(engine: &BenchEngine<S>, issued: &Cell<u64>, next: u64) -> bool {
+    if issued.get() + next > RECYCLE_AFTER {
+        fixture::recycle(engine).await;
+        issued.set(0);
+        return true;
+    }
+    false
+}
+
+fn main() {
+    let plan = Plan::new();
+    let root = workspace_root();
+    let criterion_dir = root.join("target").join("finrift-criterion");
+    let _ = std::fs::remove_dir_all(&criterion_dir);
+    let started = Instant::now();
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let rt = runtime();
+    let requests = FlowRequests::new();
+    let challenge = CodeChallenge::from_verifier(VERIFIER);
+    let floors = Floor::new();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+
+    // Bytes per live grant, first, on a fresh heap: RSS before and after real flows.
+    let bytes_per_grant = rt.block_on(async {
+        let engine = fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]).await;
+        fixture::full_flow(&engine, &requests).await;
+        let before = resident_bytes();
+        for _ in 0..plan.bytes_flows {
+            black_box(fixture::full_flow(&engine, &requests).await);
+        }
+        let after = resident_bytes();
+        after.saturating_sub(before) as f64 / plan.bytes_flows as f64
+    });
+    eprintln!("bytes per live grant: {bytes_per_grant:.0}");
+
+    let mut c = Criterion::default()
+        .output_directory(&criterion_dir)
+        .warm_up_time(plan.warm_up)
+        .measurement_time(plan.measurement)
+        .sample_size(plan.samples)
+        .without_plots();
+    let mut group = c.benchmark_group("finrift");
+
+    // 1. The full opaque flow on the memory store, and its floor.
+    let memory = rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]));
+    let issued = Cell::new(0u64);
+    group.bench_function("floor_opaque_flow", |b| {
+        b.iter(|| black_box(floors.opaque_flow(VERIFIER, challenge.as_str())))
+    });
+    group.bench_function("flow_opaque_memory", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                maybe_recycle(&memory, &issued, iters).await;
+                issued.set(issued.get() + iters);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(fixture::full_flow(&memory, &requests).await);
+                }
+                start.elapsed()
+            })
+        })
+    });
+
+    // 2. Code exchange with a JWT access token, per algorithm; floors: the bare mint of the
+    //    same claims, and the bare mint plus the exchange's other ring work.
+    let random = RandomSource::new();
+    let rng = ring::rand::SystemRandom::new();
+    let mut jwt_engines = Vec::new();
+    for alg in ALGORITHMS {
+        let name = alg_name(alg);
+        let bytes = fixture::key_bytes(alg);
+        let engine = rt.block_on(fixture::engine(
+            MemoryStore::new(),
+            Tokens::Jwt(alg),
+            &bytes,
+        ));
+        let bare = BareKey::new(alg, &bytes);
+        assert!(floor::self_check(&bare), "the bare {name} floor verifies");
+        let jti = random.secret().expect("random");
+        let now = engine.clock().now().unix_timestamp();
+        let claims = Claims {
+            iss: fixture::ISSUER,
+            sub: "alice",
+            aud: fixture::AUDIENCE,
+            client_id: fixture::PUBLIC_ID,
+            scope: fixture::SCOPE,
+            iat: now,
+            exp: now + 600,
+            jti: &jti,
+        };
+        let slow = alg == Algorithm::Rs256;
+        group.sample_size(if slow { 10 } else { plan.samples });
+        group.bench_function(format!("floor_mint_{name}"), |b| {
+            b.iter(|| black_box(floor::mint(&bare, &rng, &claims)))
+        });
+        let code = random.secret().expect("random");
+        group.bench_function(format!("floor_exchange_ring_{name}"), |b| {
+            b.iter(|| {
+                let jti = floors.exchange_besides_mint(&code, VERIFIER, challenge.as_str());
+                let claims = Claims {
+                    jti: &jti,
+                    ..claims
+                };
+                black_box(floor::mint(&bare, &rng, &claims))
+            })
+        });
+        let issued = Cell::new(0u64);
+        group.bench_function(format!("exchange_jwt_{name}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    maybe_recycle(&engine, &issued, iters).await;
+                    issued.set(issued.get() + iters);
+                    let mut codes = Vec::with_capacity(iters as usize);
+                    for _ in 0..iters {
+                        codes.push(fixture::seed_code(&engine, &random).await);
+                    }
+                    let start = Instant::now();
+                    for code in &codes {
+                        black_box(fixture::exchange(&engine, &requests, code).await);
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        jwt_engines.push((alg, engine, bare, bytes));
+    }
+    group.sample_size(plan.samples);
+
+    // 3. Refresh with rotation, client credentials, introspection, revocation.
+    let refresh_engine = rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]));
+    let first = rt.block_on(fixture::full_flow(&refresh_engine, &requests));
+    let refresh_token = std::cell::RefCell::new(first.refresh_token.expect("a refresh token"));
+    let issued = Cell::new(0u64);
+    group.bench_function("floor_refresh", |b| {
+        let presented = refresh_token.borrow().clone();
+        b.iter(|| black_box(floors.refresh(&presented)))
+    });
+    group.bench_function("refresh_rotation_memory", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                if maybe_recycle(&refresh_engine, &issued, iters).await {
+                    let tokens = fixture::full_flow(&refresh_engine, &requests).await;
+                    *refresh_token.borrow_mut() = tokens.refresh_token.expect("a refresh token");
+                }
+                issued.set(issued.get() + iters);
+                let mut current = refresh_token.borrow().clone();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let next = fixture::refresh(&refresh_engine, &current).await;
+                    current = next.refresh_token.expect("rotated");
+                }
+                let elapsed = start.elapsed();
+                *refresh_token.borrow_mut() = current;
+                elapsed
+            })
+        })
+    });
+
+    let service = rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]));
+    let issued = Cell::new(0u64);
+    group.bench_function("floor_client_credentials", |b| {
+        b.iter(|| black_box(floors.client_credentials(SERVICE_SECRET)))
+    });
+    group.bench_function("client_credentials_memory", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                maybe_recycle(&service, &issued, iters).await;
+                issued.set(issued.get() + iters);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(fixture::client_credentials(&service, &requests).await);
+                }
+                start.elapsed()
+            })
+        })
+    });
+
+    let inspected = rt.block_on(async {
+        fixture::recycle(&service).await;
+        issued.set(0);
+        fixture::client_credentials(&service, &requests)
+            .await
+            .access_token
+    });
+    group.bench_function("floor_introspection", |b| {
+        b.iter(|| black_box(floor::authenticated_lookup(SERVICE_SECRET, &inspected)))
+    });
+    group.bench_function("introspection_memory", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    assert!(fixture::introspect(&service, &requests, &inspected).await);
+                }
+                start.elapsed()
+            })
+        })
+    });
+    let revoker = rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]));
+    let issued = Cell::new(0u64);
+    group.bench_function("floor_revocation", |b| {
+        b.iter(|| black_box(floor::authenticated_lookup(SERVICE_SECRET, &inspected)))
+    });
+    group.bench_function("revocation_memory", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                maybe_recycle(&revoker, &issued, iters).await;
+                issued.set(issued.get() + iters);
+                let mut tokens = Vec::with_capacity(iters as usize);
+                for _ in 0..iters {
+                    tokens.push(
+                        fixture::client_credentials(&revoker, &requests)
+                            .await
+                            .access_token,
+                    );
+                }
+                let start = Instant::now();
+                for token in &tokens {
+                    fixture::revoke(&revoker, &requests, token).await;
+                }
+                start.elapsed()
+            })
+        })
+    });
+
+    // 4. Resource-server verification: JWT per algorithm, opaque through the memory store.
+    let required = ScopeSet::parse("read:users").expect("valid scope");
+    for (alg, engine, bare, _) in &jwt_engines {
+        let name = alg_name(*alg);
+        let token = rt.block_on(async {
+            fixture::recycle(engine).await;
+            fixture::full_flow(engine, &requests).await.access_token
+        });
+        let header = format!("Bearer {token}");
+        let verifier = engine.token_verifier();
+        let public = BarePublic::of(bare);
+        let now = engine.clock().now().unix_timestamp();
+        assert!(floor::verify(
+            &public,
+            &token,
+            now,
+            fixture::ISSUER,
+            fixture::AUDIENCE
+        ));
+        group.bench_function(format!("floor_verify_{name}"), |b| {
+            b.iter(|| {
+                black_box(floor::verify(
+                    &public,
+                    &token,
+                    now,
+                    fixture::ISSUER,
+                    fixture::AUDIENCE,
+                ))
+            })
+        });
+        group.bench_function(format!("verify_jwt_{name}"), |b| {
+            b.iter(|| {
+                black_box(
+                    verifier
+                        .verify(&BearerRequest::new(Some(&header), None), &required)
+                        .expect("valid"),
+                )
+            })
+        });
+    }
+    let opaque_token = rt.block_on(async {
+        fixture::recycle(&memory).await;
+        issued.set(0);
+        fixture::full_flow(&memory, &requests).await.access_token
+    });
+    let opaque_header = format!("Bearer {opaque_token}");
+    let memory_verifier = memory.token_verifier();
+    group.bench_function("floor_verify_opaque", |b| {
+        b.iter(|| black_box(floor::hash(opaque_token.as_bytes())))
+    });
+    group.bench_function("verify_opaque_memory", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    fixture::verify_with_store(
+                        &memory_verifier,
+                        memory.storage(),
+                        &opaque_header,
+                        &required,
+                    )
+                    .await;
+                }
+                start.elapsed()
+            })
+        })
+    });
+
+    // 5. SQLite, a file in a temporary directory, WAL: one flow at a time, and the cost of
+    //    one durable commit on the same disk (the floor a durable store cannot go under).
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let sqlite_path = dir.path().join("bench.db");
+    let sqlite = rt.block_on(async {
+        fixture::engine(
+            SqliteStore::open(&sqlite_path).await.expect("open"),
+            Tokens::Opaque,
+            &[],
+        )
+        .await
+    });
+    let commit_db = rusqlite::Connection::open(dir.path().join("commit.db")).expect("open");
+    commit_db
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             CREATE TABLE t (k BLOB PRIMARY KEY, v INTEGER) STRICT;",
+        )
+        .expect("set up");
+    group.sample_size(10);
+    group.measurement_time(plan.measurement * 2);
+    group.bench_function("floor_sqlite_commit", |b| {
+        b.iter(|| {
+            let key = floors.minted_secret();
+            commit_db
+                .execute_batch("BEGIN IMMEDIATE")
+                .and_then(|()| commit_db.execute("INSERT INTO t (k, v) VALUES (?1, 1)", [&key[..]]))
+                .and_then(|_| commit_db.execute_batch("COMMIT"))
+                .expect("commit")
+        })
+    });
+    let issued = Cell::new(0u64);
+    group.bench_function("flow_opaque_sqlite", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                maybe_recycle(&sqlite, &issued, iters).await;
+                issued.set(issued.get() + iters);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(fixture::full_flow(&sqlite, &requests).await);
+                }
+                start.elapsed()
+            })
+        })
+    });
+    let (sqlite_refresh, sqlite_token) = rt.block_on(async {
+        let tokens = fixture::full_flow(&sqlite, &requests).await;
+        (tokens.refresh_token.expect("refresh"), tokens.access_token)
+    });
+    let sqlite_refresh = std::cell::RefCell::new(sqlite_refresh);
+    group.bench_function("refresh_rotation_sqlite", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut current = sqlite_refresh.borrow().clone();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    current = fixture::refresh(&sqlite, &current)
+                        .await
+                        .refresh_token
+                        .expect("rotated");
+                }
+                let elapsed = start.elapsed();
+                *sqlite_refresh.borrow_mut() = current;
+                elapsed
+            })
+        })
+    });
+    group.sample_size(plan.samples);
+    group.measurement_time(plan.measurement);
+    let sqlite_header = format!("Bearer {sqlite_token}");
+    let sqlite_verifier = sqlite.token_verifier();
+    group.bench_function("verify_opaque_sqlite", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    fixture::verify_with_store(
+                        &sqlite_verifier,
+                        sqlite.storage(),
+                        &sqlite_header,
+                        &required,
+                    )
+                    .await;
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+    drop(memory_verifier);
+    drop(sqlite_verifier);
+
+    // Concurrent tasks on SQLite: flows per second with 16 tasks on 2 workers.
+    let sqlite = Arc::new(sqlite);
+    let shared_requests = Arc::new(requests.clone());
+    let sqlite_concurrent = {
+        let (engine, requests) = (sqlite.clone(), shared_requests.clone());
+        measure::throughput(2, 16, plan.throughput_time * 2, move || {
+            let (engine, requests) = (engine.clone(), requests.clone());
+            async move {
+                black_box(fixture::full_flow(&engine, &requests).await);
+            }
+        })
+    };
+    eprintln!("sqlite concurrent flows/s: {sqlite_concurrent:.0}");
+
+    // 7. Memory-store flow throughput with 1 and 2 worker threads (8 tasks), alternated.
+    let scaling_engine =
+        Arc::new(rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[])));
+    let mut one = Vec::new();
+    let mut two = Vec::new();
+    for round in 0..4 {
+        let workers = if round % 2 == 0 { 1 } else { 2 };
+        let (engine, requests) = (scaling_engine.clone(), shared_requests.clone());
+        let rate = measure::throughput(workers, 8, plan.throughput_time, move || {
+            let (engine, requests) = (engine.clone(), requests.clone());
+            async move {
+                black_box(fixture::full_flow(&engine, &requests).await);
+            }
+        });
+        rt.block_on(fixture::recycle(&scaling_engine));
+        if workers == 1 {
+            one.push(rate)
+        } else {
+            two.push(rate)
+        }
+    }
+    let one_thread = one.iter().sum::<f64>() / one.len() as f64;
+    let two_threads = two.iter().sum::<f64>() / two.len() as f64;
+    eprintln!("memory flows/s: 1 thread {one_thread:.0}, 2 threads {two_threads:.0}");
+
+    // 6. Growth: flow and opaque verification with many live grants, on both backends.
+    let growth_memory = rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]));
+    let rss_start = resident_bytes();
+    let memory_growth = rt.block_on(growth(
+        &growth_memory,
+        &plan.growth_sizes,
+        2_000,
+        20_000,
+        |engine, from, to| {
+            Box::pin(async move {
+                populate::through_traits(engine.storage(), from, to).await;
+                None
+            })
+        },
+    ));
+    let rss_end = resident_bytes();
+    let populated = plan.growth_sizes.last().copied().unwrap_or(1);
+    drop(growth_memory);
+    let growth_dir = tempfile::tempdir().expect("a temporary directory");
+    let growth_path = growth_dir.path().join("growth.db");
+    let growth_sqlite = rt.block_on(async {
+        fixture::engine(
+            SqliteStore::open(&growth_path).await.expect("open"),
+            Tokens::Opaque,
+            &[],
+        )
+        .await
+    });
+    let budget_start = Instant::now();
+    let budget = plan.sqlite_populate_budget;
+    let path_for_populate = growth_path.clone();
+    let sqlite_growth = rt.block_on(growth(
+        &growth_sqlite,
+        &plan.growth_sizes,
+        100,
+        2_000,
+        move |_, from, to| {
+            let path = path_for_populate.clone();
+            Box::pin(async move {
+                let chunk = 50_000;
+                let mut at = from;
+                while at < to {
+                    if budget_start.elapsed() > budget {
+                        return Some(at);
+                    }
+                    let end = (at + chunk).min(to);
+                    let path = path.clone();
+                    tokio::task::spawn_blocking(move || populate::sqlite_bulk(&path, at, end))
+                        .await
+                        .expect("populate");
+                    at = end;
+                }
+                None
+            })
+        },
+    ));
+    let sqlite_populate_time = budget_start.elapsed();
+    drop(growth_sqlite);
+
+    // The table.
+    let est = |id: &str| estimate(&criterion_dir, id);
+    rows.push(Row::ratio(
+        "Full authorization flow (authorize + approve + code exchange, PKCE), opaque, memory",
+        est("flow_opaque_memory"),
+        "5 random draws, 6 SHA-256, PKCE check",
+        est("floor_opaque_flow"),
+        Some(2.0),
+    ));
+    for alg in ALGORITHMS {
+        let name = alg_name(alg);
+        rows.push(Row::ratio(
+            &format!("Code exchange, JWT access token {}", alg.as_str()),
+            est(&format!("exchange_jwt_{name}")),
+            &format!("bare {} JWS mint of the same claims", alg.as_str()),
+            est(&format!("floor_mint_{name}")),
+            Some(1.15),
+        ));
+    }
+    for alg in ALGORITHMS {
+        let name = alg_name(alg);
+        rows.push(Row::ratio(
+            &format!(
+                "Code exchange, JWT {} (against all its ring work)",
+                alg.as_str()
+            ),
+            est(&format!("exchange_jwt_{name}")),
+            "bare mint + code hash, PKCE, jti draw + hash, refresh draw + hash",
+            est(&format!("floor_exchange_ring_{name}")),
+            None,
+        ));
+    }
+    rows.push(Row::ratio(
+        "Refresh with rotation, opaque, memory",
+        est("refresh_rotation_memory"),
+        "2 random draws, 3 SHA-256",
+        est("floor_refresh"),
+        None,
+    ));
+    rows.push(Row::ratio(
+        "Client credentials, opaque, memory",
+        est("client_credentials_memory"),
+        "2 random draws, 2 SHA-256",
+        est("floor_client_credentials"),
+        None,
+    ));
+    rows.push(Row::ratio(
+        "Introspection (client secret + opaque token), memory",
+        est("introspection_memory"),
+        "2 SHA-256",
+        est("floor_introspection"),
+        None,
+    ));
+    rows.push(Row::ratio(
+        "Revocation of an access token (client secret), memory",
+        est("revocation_memory"),
+        "2 SHA-256",
+        est("floor_revocation"),
+        None,
+    ));
+    for alg in ALGORITHMS {
+        let name = alg_name(alg);
+        rows.push(Row::ratio(
+            &format!("Resource server: verify JWT {}", alg.as_str()),
+            est(&format!("verify_jwt_{name}")),
+            &format!("bare {} verify + typed claim parse", alg.as_str()),
+            est(&format!("floor_verify_{name}")),
+            match alg {
+                Algorithm::Hs256 => Some(1.5),
+                Algorithm::Rs256 => None,
+                _ => Some(1.1),
+            },
+        ));
+    }
+    rows.push(Row::under(
+        "Resource server: verify opaque token through the memory store",
+        est("verify_opaque_memory"),
+        "1 SHA-256",
+        est("floor_verify_opaque"),
+        1_000.0,
+    ));
+    let sqlite_flow = est("flow_opaque_sqlite");
+    let commit = est("floor_sqlite_commit");
+    rows.push(Row::per_second(
+        "Full flow on SQLite (file, WAL, synchronous=FULL), one at a time",
+        1e9 / sqlite_flow,
+        &format!(
+            "4 durable commits per flow; one bare commit on this disk: {} ns",
+            report::ns(commit)
+        ),
+        Some(5_000.0),
+    ));
+    rows.push(Row::ratio(
+        "Full flow on SQLite, one at a time (against its durable floor)",
+        sqlite_flow,
+        "4 bare SQLite commits (WAL, FULL) + the flow's ring work",
+        4.0 * commit + est("floor_opaque_flow"),
+        None,
+    ));
+    rows.push(Row::per_second(
+        "Full flow on SQLite, 16 concurrent tasks on 2 workers",
+        sqlite_concurrent,
+        "—",
+        None,
+    ));
+    rows.push(Row::ratio(
+        "Refresh with rotation on SQLite, one at a time",
+        est("refresh_rotation_sqlite"),
+        "1 bare SQLite commit + the refresh's ring work",
+        commit + est("floor_refresh"),
+        None,
+    ));
+    rows.push(Row::ratio(
+        "Resource server: verify opaque token through SQLite",
+        est("verify_opaque_sqlite"),
+        "1 SHA-256",
+        est("floor_verify_opaque"),
+        None,
+    ));
+    for (backend, series) in [("memory", &memory_growth), ("SQLite", &sqlite_growth)] {
+        for (what, points) in [
+            ("full flow", &series.flow),
+            ("opaque verification", &series.verify),
+        ] {
+            if let (Some(first), Some(last)) = (points.first(), points.last()) {
+                let ratio = last.1 / first.1;
+                rows.push(Row {
+                    operation: format!(
+                        "Growth, {backend}: {what} with {} vs {} live grants",
+                        report::ns(last.0 as f64),
+                        report::ns(first.0 as f64)
+                    ),
+                    value: report::ns(last.1),
+                    floor: format!("the same with {} grants", report::ns(first.0 as f64)),
+                    floor_value: report::ns(first.1),
+                    ratio: format!("{ratio:.2}×"),
+                    target: "≤ 1.3×".to_owned(),
+                    met: Some(ratio <= 1.3),
+                });
+            }
+        }
+    }
+    rows.push(Row {
+        operation: format!(
+            "Memory per live grant (RSS after {} real flows)",
+            report::ns(plan.bytes_flows as f64)
+        ),
+        value: format!("{bytes_per_grant:.0} bytes"),
+        floor: "—".to_owned(),
+        floor_value: "—".to_owned(),
+        ratio: "—".to_owned(),
+        target: "≤ 512 bytes".to_owned(),
+        met: Some(bytes_per_grant <= 512.0),
+    });
+    let populated_bytes = rss_end.saturating_sub(rss_start) as f64 / populated as f64;
+    rows.push(Row {
+        operation: format!(
+            "Memory per live grant (RSS over the {} populated grants of the growth test)",
+            report::ns(populated as f64)
+        ),
+        value: format!("{populated_bytes:.0} bytes"),
+        floor: "—".to_owned(),
+        floor_value: "—".to_owned(),
+        ratio: "—".to_owned(),
+        target: "≤ 512 bytes".to_owned(),
+        met: Some(populated_bytes <= 512.0),
+    });
+    rows.push(Row::per_second(
+        "Memory-store flow, 1 worker thread (8 tasks)",
+        one_thread,
+        "—",
+        None,
+    ));
+    let scaling = two_threads / one_thread;
+    rows.push(Row {
+        operation: "Memory-store flow, 2 worker threads (8 tasks)".to_owned(),
+        ..Row::per_second("", two_threads, "1 worker thread", None)
+    });
+    rows.push(Row {
+        operation: "Scaling from 1 to 2 worker threads".to_owned(),
+        value: format!("{scaling:.2}×"),
+        floor: "1 worker thread".to_owned(),
+        floor_value: format!("{} flows/s", report::ns(one_thread)),
+        ratio: format!("{scaling:.2}×"),
+        target: "≥ 1.7×".to_owned(),
+        met: Some(scaling >= 1.7),
+    });
+    if let Some(reached) = sqlite_growth.reached {
+        notes.push(format!(
+            "SQLite was populated only to {} grants within the {} s budget.",
+            report::ns(reached as f64),
+            budget.as_secs()
+        ));
+    }
+    notes.push(format!(
+        "Populating SQLite to {} grants (bulk, outside the store) took {:.0} s.",
+        report::ns(sqlite_growth.flow.last().map_or(0.0, |p| p.0 as f64)),
+        sqlite_populate_time.as_secs_f64()
+    ));
+
+    let series = vec![
+        Series {
+            name: "memory: full flow".into(),
+            colour: "#1f77b4",
+            points: memory_growth.flow.clone(),
+        },
+        Series {
+            name: "memory: opaque verification".into(),
+            colour: "#6baed6",
+            points: memory_growth.verify.clone(),
+        },
+        Series {
+            name: "SQLite: full flow".into(),
+            colour: "#d62728",
+            points: sqlite_growth.flow.clone(),
+        },
+        Series {
+            name: "SQLite: opaque verification".into(),
+            colour: "#ff9896",
+            points: sqlite_growth.verify.clone(),
+        },
+    ];
+    let svg = report::growth_svg(&series, "finrift: cost versus live grants stored");
+    let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let (md_path, svg_path, svg_link) = if plan.quick {
+        (
+            root.join("target").join("BENCHMARKS.quick.md"),
+            root.join("target").join("growth.quick.svg"),
+            "growth.quick.svg".to_owned(),
+        )
+    } else {
+        (
+            root.join("BENCHMARKS.md"),
+            root.join("oauth-bench").join("growth.svg"),
+            "oauth-bench/growth.svg".to_owned(),
+        )
+    };
+    std::fs::write(&svg_path, svg).expect("write the chart");
+    let markdown = document(&DocumentParts {
+        rows: &rows,
+        series: &series,
+        notes: &notes,
+        svg_link: &svg_link,
+        load_before: load_before.trim(),
+        load_after: load_after.trim(),
+        minutes: started.elapsed().as_secs_f64() / 60.0,
+    });
+    std::fs::write(&md_path, markdown).expect("write BENCHMARKS.md");
+    eprintln!("wrote {} and {}", md_path.display(), svg_path.display());
+}
+
+fn alg_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::Es256 => "es256",
+        Algorithm::EdDsa => "eddsa",
+        Algorithm::Rs256 => "rs256",
+        Algorithm::Hs256 => "hs256",
+        _ => "other",
+    }
+}
+
+/// Cost against stored grants, for one backend.
+#[derive(Default)]
+struct Growth {
+    flow: Vec<(u64, f64)>,
+    verify: Vec<(u64, f64)>,
+    /// Where populating stopped, when it ran out of time.
+    reached: Option<u64>,
+}
+
+/// Populates `engine` to each size in turn and measures there the full flow (`flows` per
+/// round) and the opaque verification (`verifies` per round), 5 rounds each; between two
+/// rounds the clock moves on and the flows' own records are purged, so the count stays
+/// that of the populated grants.
+async fn growth<'a, S: Storage, P>(
+    engine: &'a BenchEngine<S>,
+    sizes: &[u64],
+    flows: usize,
+    verifies: usize,
+    populate: P,
+) -> Growth
+where
+    P: Fn(
+        &'a BenchEngine<S>,
+        u64,
+        u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<u64>> + 'a>>,
+{
+    let requests = FlowRequests::new();
+    let required = ScopeSet::parse("read:users").expect("valid scope");
+    let mut out = Growth::default();
+    let mut stored = 0;
+    for &size in sizes {
+        let started = Instant::now();
+        let stopped = populate(engine, stored, size).await;
+        let size = stopped.unwrap_or(size);
+        eprintln!(
+            "populated {size} grants in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        if size == stored {
+            out.reached = Some(size);
+            break;
+        }
+        stored = size;
+        fixture::recycle(engine).await;
+        let flow = median_ns(
+            5,
+            flows,
+            async || {
+                black_box(fixture::full_flow(engine, &requests).await);
+            },
+            async || fixture::recycle(engine).await,
+        )
+        .await;
+        let token = fixture::full_flow(engine, &requests).await.access_token;
+        let header = format!("Bearer {token}");
+        let verifier = engine.token_verifier();
+        let verify = median_ns(
+            5,
+            verifies,
+            async || {
+                fixture::verify_with_store(&verifier, engine.storage(), &header, &required).await
+            },
+            async || {},
+        )
+        .await;
+        eprintln!("{size} grants: flow {flow:.0} ns, verify {verify:.0} ns");
+        out.flow.push((size, flow));
+        out.verify.push((size, verify));
+        if stopped.is_some() {
+            out.reached = Some(size);
+            break;
+        }
+    }
+    out
+}
+
+struct DocumentParts<'a> {
+    rows: &'a [Row],
+    series: &'a [Series],
+    notes: &'a [String],
+    svg_link: &'a str,
+    load_before: &'a str,
+    load_after: &'a str,
+    minutes: f64,
+}
+
+fn document(parts: &DocumentParts<'_>) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let rustc =
+        std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .arg("--version")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_else(|| "unknown".to_owned());
+    let mut growth_table = String::from("| series | ");
+    let sizes: Vec<u64> = parts
+        .series
+        .first()
+        .map(|s| s.points.iter().map(|p| p.0).collect())
+        .unwrap_or_default();
+    growth_table.push_str(
+        &sizes
+            .iter()
+            .map(|s| format!("{} grants", report::ns(*s as f64)))
+            .collect::<Vec<_>>()
+            .join(" | "),
+    );
+    growth_table.push_str(" |\n|---|");
+    growth_table.push_str(&"---:|".repeat(sizes.len()));
+    growth_table.push('\n');
+    for s in parts.series {
+        growth_table.push_str(&format!(
+            "| {} | {} |\n",
+            s.name,
+            s.points
+                .iter()
+                .map(|p| format!("{} ns", report::ns(p.1)))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+    }
+    let notes: String = parts.notes.iter().map(|n| format!("- {n}\n")).collect();
+    format!(
+        "# finrift benchmarks\n\n\
+         Generated by the benchmark suite (`oauth-bench/benches/suite.rs`); do not edit by hand.\n\
+         Every operation is measured in the same run as its *floor*: the raw `ring` work it cannot\n\
+         avoid (see `oauth-bench/src/floor.rs`). Compare ratios, not absolute times across runs.\n\n\
+         ## Results\n\n{table}\n\
+         ns/op is criterion's median per-sample estimate; flows/s are counted over a fixed time.\n\n\
+         ## Cost versus stored grants\n\n\
+         ![cost versus live grants stored]({link})\n\n{growth_table}\n{notes}\n\
+         ## Machine and conditions\n\n\
+         - CPU: {cpu}, {cores} cores (`nproc`)\n\
+         - {rustc}, `--release` (criterion's bench profile)\n\
+         - Load average before the run: `{before}`; after: `{after}` (a shared VM: other builds\n  \
+           and a fuzzer at nice 19 may run beside it)\n\
+         - The whole run took {minutes:.1} minutes.\n\n\
+         ## Reproduce\n\n\
+         ```sh\ncargo bench -p oauth-bench --bench suite\n```\n\n\
+         It rewrites this file and `oauth-bench/growth.svg`.\n",
+        table = report::table(parts.rows),
+        link = parts.svg_link,
+        before = parts.load_before,
+        after = parts.load_after,
+        minutes = parts.minutes,
+    )
+}

@@ -1,0 +1,357 @@
+//! The floors: the raw `ring` work each operation cannot avoid, written as plainly as
+//! possible (no engine, no storage, no checks beyond what the cryptography needs).
+//!
+//! - A **random secret** is a 32-byte draw from the system generator, base64url-encoded
+//!   (the form that is sent and hashed); an **id** is a 16-byte draw, encoded.
+//! - A **hash** is one SHA-256 of a secret as sent (43 characters).
+//! - The **PKCE check** is SHA-256 of the verifier, base64url, and a constant-time
+//!   comparison with the challenge.
+//! - A **bare JWS mint** serializes the same header and claims as the engine with
+//!   `serde_json` (typed structs), base64url-encodes them, signs with `ring` and encodes
+//!   the signature. A **bare JWS verify** splits the token, decodes and parses the header
+//!   and the claims into typed structs, verifies the signature with `ring`, and checks
+//!   `exp`, `iss` and `aud`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use oauth_core::jose::Algorithm;
+use ring::digest;
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
+use serde::{Deserialize, Serialize};
+
+/// The system generator, as the engine uses it.
+#[derive(Debug, Clone)]
+pub struct Floor {
+    rng: SystemRandom,
+}
+
+impl Default for Floor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Floor {
+    /// The floors, drawing from the system generator.
+    pub fn new() -> Self {
+        Self {
+            rng: SystemRandom::new(),
+        }
+    }
+
+    /// A 256-bit secret, base64url (an opaque code or token value).
+    pub fn secret(&self) -> String {
+        let mut bytes = [0u8; 32];
+        self.rng.fill(&mut bytes).expect("random");
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// A 128-bit identifier, base64url (a grant id, a pending request's id).
+    pub fn id(&self) -> String {
+        let mut bytes = [0u8; 16];
+        self.rng.fill(&mut bytes).expect("random");
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// A fresh secret and its SHA-256: minting one opaque token or code.
+    pub fn minted_secret(&self) -> [u8; 32] {
+        hash(self.secret().as_bytes())
+    }
+
+    /// The ring work of one whole authorization code flow with opaque tokens: the
+    /// pending request's id and its single-use mark, the code and its hash (at approval
+    /// and again at redemption), the PKCE check, the grant id, and the access and refresh
+    /// tokens with their hashes. 5 draws, 6 SHA-256.
+    pub fn opaque_flow(&self, verifier: &str, challenge: &str) -> bool {
+        let pending = self.id();
+        let mark = hash(pending.as_bytes());
+        let code = self.secret();
+        let at_approval = hash(code.as_bytes());
+        let at_redemption = hash(code.as_bytes());
+        let pkce = pkce_check(verifier, challenge);
+        let _grant = self.id();
+        let access = self.minted_secret();
+        let refresh = self.minted_secret();
+        pkce && at_approval == at_redemption && mark != access && access != refresh
+    }
+
+    /// The ring work of a code exchange besides the access token's signature: the code's
+    /// hash, the PKCE check, the `jti` draw and its hash, and the refresh token.
+    pub fn exchange_besides_mint(&self, code: &str, verifier: &str, challenge: &str) -> String {
+        let code_hash = hash(code.as_bytes());
+        let pkce = pkce_check(verifier, challenge);
+        let jti = self.secret();
+        let jti_hash = hash(jti.as_bytes());
+        let refresh = self.minted_secret();
+        assert!(pkce && code_hash != jti_hash && refresh != jti_hash);
+        jti
+    }
+
+    /// The ring work of a refresh with rotation (public client): the presented token's
+    /// hash, then a new access and refresh token. 2 draws, 3 SHA-256.
+    pub fn refresh(&self, presented: &str) -> bool {
+        let old = hash(presented.as_bytes());
+        let access = self.minted_secret();
+        let refresh = self.minted_secret();
+        old != access && access != refresh
+    }
+
+    /// The ring work of the client credentials grant: the secret's hash, the grant id,
+    /// the access token. 2 draws, 2 SHA-256.
+    pub fn client_credentials(&self, secret: &str) -> bool {
+        let secret = hash(secret.as_bytes());
+        let _grant = self.id();
+        let access = self.minted_secret();
+        secret != access
+    }
+}
+
+/// SHA-256.
+pub fn hash(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, bytes).as_ref());
+    out
+}
+
+/// The PKCE `S256` check: SHA-256 of the verifier, base64url, constant-time comparison.
+pub fn pkce_check(verifier: &str, challenge: &str) -> bool {
+    let computed = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
+    computed.len() == challenge.len()
+        && computed
+            .bytes()
+            .zip(challenge.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The ring work of introspection or revocation: the client secret's hash and the
+/// presented token's hash (a lookup by hash).
+pub fn authenticated_lookup(secret: &str, token: &str) -> bool {
+    hash(secret.as_bytes()) != hash(token.as_bytes())
+}
+
+/// A JWS private key held directly as `ring` objects.
+pub enum BareKey {
+    /// ECDSA P-256.
+    Es256(EcdsaKeyPair),
+    /// Ed25519.
+    EdDsa(Ed25519KeyPair),
+    /// RSA PKCS#1 v1.5.
+    Rs256(RsaKeyPair),
+    /// HMAC-SHA256.
+    Hs256(hmac::Key),
+}
+
+impl std::fmt::Debug for BareKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BareKey")
+    }
+}
+
+impl BareKey {
+    /// The key from the same bytes the engine's key is built from.
+    pub fn new(alg: Algorithm, bytes: &[u8]) -> Self {
+        let rng = SystemRandom::new();
+        match alg {
+            Algorithm::Es256 => Self::Es256(
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, bytes, &rng)
+                    .expect("P-256 key"),
+            ),
+            Algorithm::EdDsa => {
+                Self::EdDsa(Ed25519KeyPair::from_pkcs8_maybe_unchecked(bytes).expect("Ed25519"))
+            }
+            Algorithm::Rs256 => Self::Rs256(RsaKeyPair::from_pkcs8(bytes).expect("RSA key")),
+            Algorithm::Hs256 => Self::Hs256(hmac::Key::new(hmac::HMAC_SHA256, bytes)),
+            _ => panic!("unknown algorithm"),
+        }
+    }
+
+    /// The `alg` header value.
+    pub fn alg(&self) -> &'static str {
+        match self {
+            Self::Es256(_) => "ES256",
+            Self::EdDsa(_) => "EdDSA",
+            Self::Rs256(_) => "RS256",
+            Self::Hs256(_) => "HS256",
+        }
+    }
+
+    fn sign(&self, rng: &SystemRandom, message: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Es256(pair) => pair.sign(rng, message).expect("sign").as_ref().to_vec(),
+            Self::EdDsa(pair) => pair.sign(message).as_ref().to_vec(),
+            Self::Rs256(pair) => {
+                let mut out = vec![0u8; pair.public().modulus_len()];
+                pair.sign(&signature::RSA_PKCS1_SHA256, rng, message, &mut out)
+                    .expect("sign");
+                out
+            }
+            Self::Hs256(key) => hmac::sign(key, message).as_ref().to_vec(),
+        }
+    }
+}
+
+/// A verifier's view of a public key, parsed once (as a resource server holds it).
+pub enum BarePublic {
+    /// An uncompressed P-256 point.
+    Es256(Vec<u8>),
+    /// An Ed25519 public key.
+    EdDsa(Vec<u8>),
+    /// RSA: modulus and exponent.
+    Rsa(ring::rsa::PublicKeyComponents<Vec<u8>>),
+    /// HMAC: the shared secret.
+    Hmac(hmac::Key),
+}
+
+impl std::fmt::Debug for BarePublic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BarePublic")
+    }
+}
+
+impl BarePublic {
+    /// The verification side of `key`.
+    pub fn of(key: &BareKey) -> Self {
+        match key {
+            BareKey::Es256(pair) => Self::Es256(pair.public_key().as_ref().to_vec()),
+            BareKey::EdDsa(pair) => Self::EdDsa(pair.public_key().as_ref().to_vec()),
+            BareKey::Rs256(pair) => Self::Rsa(ring::rsa::PublicKeyComponents::<Vec<u8>>::from(
+                pair.public(),
+            )),
+            BareKey::Hs256(key) => Self::Hmac(key.clone()),
+        }
+    }
+
+    fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        match self {
+            Self::Es256(point) => {
+                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(message, sig)
+                    .is_ok()
+            }
+            Self::EdDsa(point) => signature::UnparsedPublicKey::new(&signature::ED25519, point)
+                .verify(message, sig)
+                .is_ok(),
+            Self::Rsa(components) => components
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig)
+                .is_ok(),
+            Self::Hmac(key) => hmac::verify(key, message, sig).is_ok(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header<'a> {
+    typ: &'a str,
+    alg: &'a str,
+    kid: &'a str,
+}
+
+/// The claims of an RFC 9068 access token, as the engine mints them.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Claims<'a> {
+    /// `iss`.
+    pub iss: &'a str,
+    /// `sub`.
+    pub sub: &'a str,
+    /// `aud`.
+    pub aud: &'a str,
+    /// `client_id`.
+    pub client_id: &'a str,
+    /// `scope`.
+    pub scope: &'a str,
+    /// `iat`.
+    pub iat: i64,
+    /// `exp`.
+    pub exp: i64,
+    /// `jti`.
+    pub jti: &'a str,
+}
+
+/// A bare JWS mint of `claims` with `key`.
+pub fn mint(key: &BareKey, rng: &SystemRandom, claims: &Claims<'_>) -> String {
+    let header = serde_json::to_vec(&Header {
+        typ: "at+jwt",
+        alg: key.alg(),
+        kid: "k1",
+    })
+    .expect("header");
+    let payload = serde_json::to_vec(claims).expect("claims");
+    let mut token = URL_SAFE_NO_PAD.encode(header);
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(payload));
+    let sig = key.sign(rng, token.as_bytes());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(sig));
+    token
+}
+
+/// A bare JWS verify of `token`: decode and parse the header and claims, verify the
+/// signature, check `exp`, `iss` and `aud`. Returns the `sub`.
+pub fn verify(public: &BarePublic, token: &str, now: i64, issuer: &str, audience: &str) -> bool {
+    let mut parts = token.splitn(3, '.');
+    let (Some(h), Some(p), Some(s)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(header) = URL_SAFE_NO_PAD.decode(h) else {
+        return false;
+    };
+    let Ok(header) = serde_json::from_slice::<Header<'_>>(&header) else {
+        return false;
+    };
+    let Ok(sig) = URL_SAFE_NO_PAD.decode(s) else {
+        return false;
+    };
+    if header.kid != "k1" || !public.verify(&token.as_bytes()[..h.len() + 1 + p.len()], &sig) {
+        return false;
+    }
+    let Ok(payload) = URL_SAFE_NO_PAD.decode(p) else {
+        return false;
+    };
+    let Ok(claims) = serde_json::from_slice::<Claims<'_>>(&payload) else {
+        return false;
+    };
+    claims.exp > now && claims.iss == issuer && claims.aud == audience && !claims.sub.is_empty()
+}
+
+/// Checks that a token made by [`mint`] verifies with the matching key.
+pub fn self_check(key: &BareKey) -> bool {
+    let rng = SystemRandom::new();
+    let claims = Claims {
+        iss: "i",
+        sub: "s",
+        aud: "a",
+        client_id: "c",
+        scope: "read",
+        iat: 0,
+        exp: 10,
+        jti: "j",
+    };
+    let token = mint(key, &rng, &claims);
+    verify(&BarePublic::of(key), &token, 5, "i", "a")
+        && !verify(&BarePublic::of(key), &token, 10, "i", "a")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oauth_core::CodeChallenge;
+
+    #[test]
+    fn floors_do_the_work_they_claim() {
+        let floor = Floor::new();
+        let verifier = crate::fixture::VERIFIER;
+        let challenge = CodeChallenge::from_verifier(verifier);
+        assert!(floor.opaque_flow(verifier, challenge.as_str()));
+        assert!(!pkce_check("x".repeat(43).as_str(), challenge.as_str()));
+        for alg in crate::fixture::ALGORITHMS {
+            if alg == Algorithm::Rs256 {
+                continue; // slow in a debug build; covered by the suite's own checks
+            }
+            let key = BareKey::new(alg, &crate::fixture::key_bytes(alg));
+            assert!(self_check(&key), "{alg}");
+        }
+    }
+}
