@@ -12,6 +12,7 @@
 //! - [`demo`]: the demo's own part, the same for both frameworks: configuration from the
 //!   environment, storage and signing key, seeded users and clients, the login and consent
 //!   page, and the protected API's answers.
+//! - [`metrics`]: the demo's Prometheus metrics, fed by the engine's audit events.
 //! - [`axum_demo`] and [`actix_demo`]: the two demo servers, same routes and behaviour.
 //!
 //! The binaries `axum-demo`, `actix-demo` and `flow` (a whole session without HTTP) sit
@@ -25,4 +26,5 @@ pub mod actix_demo;
 pub mod axum_adapter;
 pub mod axum_demo;
 pub mod demo;
+pub mod metrics;
 pub mod plain;
