@@ -15,7 +15,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
-use oauth_core::{Clock, Engine, Principal, Response, Storage};
+use oauth_core::{Clock, Engine, Params, Principal, Response, Storage};
 
 use crate::plain::{self, RequiredScope, ResourceGuard, MAX_BODY_BYTES};
 
@@ -41,7 +41,8 @@ fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> O
 /// only: other methods get 405), the JWKS and the metadata document. It also limits every
 /// body the app reads to [`MAX_BODY_BYTES`] (413 beyond): the limit is app data, so it
 /// covers the embedder's routes too. The engine must be in the app data as
-/// `web::Data<Engine<S, C>>`.
+/// `web::Data<Engine<S, C>>`. The peer's IP address (`HttpRequest::peer_addr`) is the
+/// caller key under which the engine's limiter counts failed client authentications.
 pub fn configure_authorization_server<S, C>(
     endpoints: &oauth_core::Endpoints,
 ) -> impl FnOnce(&mut web::ServiceConfig)
@@ -66,23 +67,35 @@ where
     }
 }
 
+/// The body as the engine's parameters, or the response refusing it (TK-10).
+fn form(request: &HttpRequest, body: &[u8]) -> Result<Params, Response> {
+    plain::form_params(header(request, CONTENT_TYPE).as_deref(), body)
+}
+
+/// The caller key of the peer (its IP address), for the engine's limiter.
+fn caller_of(request: &HttpRequest) -> Option<String> {
+    plain::caller_key(request.peer_addr().map(|addr| addr.ip()))
+}
+
 /// `POST /token`.
 pub async fn token<S: Storage, C: Clock>(
     engine: web::Data<Engine<S, C>>,
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let form = match plain::form_body(header(&request, CONTENT_TYPE).as_deref(), &body) {
-        Ok(form) => form,
+    let params = match form(&request, &body) {
+        Ok(params) => params,
         Err(refused) => return to_actix(&refused),
     };
     let authorization = header(&request, AUTHORIZATION);
-    to_actix(
-        &match engine.token_form(form, authorization.as_deref()).await {
-            Ok(outcome) => outcome.to_response(),
-            Err(fault) => plain::fault_response(&fault),
-        },
-    )
+    let caller = caller_of(&request);
+    to_actix(&match engine
+        .token_from(&params, authorization.as_deref(), caller.as_deref())
+        .await
+    {
+        Ok(outcome) => outcome.to_response(),
+        Err(fault) => plain::fault_response(&fault),
+    })
 }
 
 /// `POST /introspect`.
@@ -91,17 +104,19 @@ pub async fn introspect<S: Storage, C: Clock>(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let form = match plain::form_body(header(&request, CONTENT_TYPE).as_deref(), &body) {
-        Ok(form) => form,
+    let params = match form(&request, &body) {
+        Ok(params) => params,
         Err(refused) => return to_actix(&refused),
     };
     let authorization = header(&request, AUTHORIZATION);
-    to_actix(
-        &match engine.introspect_form(form, authorization.as_deref()).await {
-            Ok(outcome) => outcome.to_response(),
-            Err(fault) => plain::fault_response(&fault),
-        },
-    )
+    let caller = caller_of(&request);
+    to_actix(&match engine
+        .introspect_from(&params, authorization.as_deref(), caller.as_deref())
+        .await
+    {
+        Ok(outcome) => outcome.to_response(),
+        Err(fault) => plain::fault_response(&fault),
+    })
 }
 
 /// `POST /revoke`.
@@ -110,38 +125,29 @@ pub async fn revoke<S: Storage, C: Clock>(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let form = match plain::form_body(header(&request, CONTENT_TYPE).as_deref(), &body) {
-        Ok(form) => form,
+    let params = match form(&request, &body) {
+        Ok(params) => params,
         Err(refused) => return to_actix(&refused),
     };
     let authorization = header(&request, AUTHORIZATION);
-    to_actix(
-        &match engine.revoke_form(form, authorization.as_deref()).await {
-            Ok(outcome) => outcome.to_response(),
-            Err(fault) => plain::fault_response(&fault),
-        },
-    )
+    let caller = caller_of(&request);
+    to_actix(&match engine
+        .revoke_from(&params, authorization.as_deref(), caller.as_deref())
+        .await
+    {
+        Ok(outcome) => outcome.to_response(),
+        Err(fault) => plain::fault_response(&fault),
+    })
 }
 
 /// `GET /jwks.json`.
 pub async fn jwks<S: Storage, C: Clock>(engine: web::Data<Engine<S, C>>) -> HttpResponse {
-    to_actix(&json(&engine.jwks()))
+    to_actix(&engine.jwks_response())
 }
 
 /// `GET /.well-known/oauth-authorization-server`.
 pub async fn metadata<S: Storage, C: Clock>(engine: web::Data<Engine<S, C>>) -> HttpResponse {
-    to_actix(&match serde_json::to_value(engine.metadata()) {
-        Ok(document) => json(&document),
-        Err(error) => plain::fault_response(&oauth_core::Fault::Encoding(error.to_string())),
-    })
-}
-
-fn json(body: &serde_json::Value) -> Response {
-    Response {
-        status: 200,
-        headers: vec![("Content-Type", "application/json".to_owned())],
-        body: body.to_string(),
-    }
+    to_actix(&engine.metadata().to_response())
 }
 
 /// A 404 with a JSON body, for `App::default_service`.

@@ -12,9 +12,9 @@ use crate::demo::{api, Demo, ReadPayments, ReadUsers, WriteUsers};
 use crate::plain::{self, ResourceGuard};
 
 /// A server with every route of the demo (the authorization endpoint's pages, the
-/// engine's machine endpoints, the protected API, a JSON 404 for anything else) on
-/// `listener`, with `workers` worker threads. It installs no signal handlers: stop it
-/// through its handle (`server.handle().stop(true)`). The body limit
+/// engine's machine endpoints, the protected API, `GET /metrics`, a JSON 404 for
+/// anything else) on `listener`, with `workers` worker threads. It installs no signal
+/// handlers: stop it through its handle (`server.handle().stop(true)`). The body limit
 /// ([`crate::plain::MAX_BODY_BYTES`]) set by the adapter's configuration applies to every
 /// route, the login form's included.
 pub fn server(
@@ -46,6 +46,7 @@ pub fn server(
                     .route(web::post().to(create_user)),
             )
             .service(web::resource("/api/payments").route(web::get().to(list_payments)))
+            .service(web::resource("/metrics").route(web::get().to(metrics)))
             .default_service(web::to(actix_adapter::not_found))
     })
     .workers(workers)
@@ -77,12 +78,18 @@ async fn authorize_submit(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let form = match plain::form_body(header(&request, CONTENT_TYPE).as_deref(), &body) {
-        Ok(form) => form,
-        Err(refused) => return to_actix(&refused),
-    };
+    let content_type = header(&request, CONTENT_TYPE);
     let cookie = header(&request, COOKIE);
-    to_actix(&demo.authorize_submit(form, cookie.as_deref()).await)
+    let peer = request.peer_addr().map(|addr| addr.ip());
+    to_actix(
+        &demo
+            .authorize_submit(content_type.as_deref(), &body, cookie.as_deref(), peer)
+            .await,
+    )
+}
+
+async fn metrics(demo: web::Data<Demo>) -> HttpResponse {
+    to_actix(&demo.metrics_page())
 }
 
 async fn list_users(bearer: Bearer<ReadUsers>) -> HttpResponse {

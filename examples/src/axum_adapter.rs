@@ -5,17 +5,19 @@
 //! The authorization endpoint is not here: what it shows the user (login, consent) is the
 //! embedder's, see [`crate::axum_demo`].
 
+use std::convert::Infallible;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Once};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use oauth_core::{Clock, Engine, Principal, Response, Storage};
+use oauth_core::{Clock, Engine, Params, Principal, Response, Storage};
 
 use crate::plain::{self, RequiredScope, ResourceGuard, MAX_BODY_BYTES};
 
@@ -46,7 +48,9 @@ fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<String> {
 /// The routes of the authorization server's machine endpoints, at the paths the engine's
 /// configuration advertises in its metadata: token, introspection and revocation (POST
 /// only: other methods get 405), the JWKS and the metadata document. Bodies are limited to
-/// [`MAX_BODY_BYTES`] (413 beyond).
+/// [`MAX_BODY_BYTES`] (413 beyond). Serve them with
+/// `into_make_service_with_connect_info::<SocketAddr>()`, so that the engine's limiter
+/// also counts failed client authentications per peer address (see [`Peer`]).
 pub fn authorization_server_routes<S, C>(engine: SharedEngine<S, C>) -> Router
 where
     S: Storage + 'static,
@@ -66,19 +70,58 @@ where
         .with_state(engine)
 }
 
+/// The peer's IP address, from the [`ConnectInfo`] that
+/// `Router::into_make_service_with_connect_info::<SocketAddr>()` records; `None` (and a
+/// warning, once) for a router served without it, where only the per-client budget of
+/// the engine's limiter applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub Option<IpAddr>);
+
+impl<St: Send + Sync> FromRequestParts<St> for Peer {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        if peer.is_none() {
+            static WARNED: Once = Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    "no peer address: serve the router with \
+                     into_make_service_with_connect_info::<SocketAddr>() so that failed \
+                     authentications are limited per caller too"
+                );
+            });
+        }
+        Ok(Self(peer))
+    }
+}
+
+/// The body as the engine's parameters, or the response refusing it (TK-10).
+fn form(headers: &HeaderMap, body: &[u8]) -> Result<Params, Response> {
+    plain::form_params(header(headers, CONTENT_TYPE).as_deref(), body)
+}
+
 /// `POST /token`.
 pub async fn token<S: Storage, C: Clock>(
     State(engine): State<SharedEngine<S, C>>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let form = match plain::form_body(header(&headers, CONTENT_TYPE).as_deref(), &body) {
-        Ok(form) => form,
+    let params = match form(&headers, &body) {
+        Ok(params) => params,
         Err(refused) => return to_axum(refused),
     };
     let authorization = header(&headers, AUTHORIZATION);
+    let caller = plain::caller_key(peer);
     to_axum(
-        match engine.token_form(form, authorization.as_deref()).await {
+        match engine
+            .token_from(&params, authorization.as_deref(), caller.as_deref())
+            .await
+        {
             Ok(outcome) => outcome.to_response(),
             Err(fault) => plain::fault_response(&fault),
         },
@@ -88,16 +131,21 @@ pub async fn token<S: Storage, C: Clock>(
 /// `POST /introspect`.
 pub async fn introspect<S: Storage, C: Clock>(
     State(engine): State<SharedEngine<S, C>>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let form = match plain::form_body(header(&headers, CONTENT_TYPE).as_deref(), &body) {
-        Ok(form) => form,
+    let params = match form(&headers, &body) {
+        Ok(params) => params,
         Err(refused) => return to_axum(refused),
     };
     let authorization = header(&headers, AUTHORIZATION);
+    let caller = plain::caller_key(peer);
     to_axum(
-        match engine.introspect_form(form, authorization.as_deref()).await {
+        match engine
+            .introspect_from(&params, authorization.as_deref(), caller.as_deref())
+            .await
+        {
             Ok(outcome) => outcome.to_response(),
             Err(fault) => plain::fault_response(&fault),
         },
@@ -107,16 +155,21 @@ pub async fn introspect<S: Storage, C: Clock>(
 /// `POST /revoke`.
 pub async fn revoke<S: Storage, C: Clock>(
     State(engine): State<SharedEngine<S, C>>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let form = match plain::form_body(header(&headers, CONTENT_TYPE).as_deref(), &body) {
-        Ok(form) => form,
+    let params = match form(&headers, &body) {
+        Ok(params) => params,
         Err(refused) => return to_axum(refused),
     };
     let authorization = header(&headers, AUTHORIZATION);
+    let caller = plain::caller_key(peer);
     to_axum(
-        match engine.revoke_form(form, authorization.as_deref()).await {
+        match engine
+            .revoke_from(&params, authorization.as_deref(), caller.as_deref())
+            .await
+        {
             Ok(outcome) => outcome.to_response(),
             Err(fault) => plain::fault_response(&fault),
         },
@@ -127,25 +180,14 @@ pub async fn revoke<S: Storage, C: Clock>(
 pub async fn jwks<S: Storage, C: Clock>(
     State(engine): State<SharedEngine<S, C>>,
 ) -> axum::response::Response {
-    to_axum(json(&engine.jwks()))
+    to_axum(engine.jwks_response())
 }
 
 /// `GET /.well-known/oauth-authorization-server`.
 pub async fn metadata<S: Storage, C: Clock>(
     State(engine): State<SharedEngine<S, C>>,
 ) -> axum::response::Response {
-    to_axum(match serde_json::to_value(engine.metadata()) {
-        Ok(document) => json(&document),
-        Err(error) => plain::fault_response(&oauth_core::Fault::Encoding(error.to_string())),
-    })
-}
-
-fn json(body: &serde_json::Value) -> Response {
-    Response {
-        status: 200,
-        headers: vec![("Content-Type", "application/json".to_owned())],
-        body: body.to_string(),
-    }
+    to_axum(engine.metadata().to_response())
 }
 
 /// A 404 with a JSON body, for [`Router::fallback`].

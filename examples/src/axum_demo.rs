@@ -1,6 +1,7 @@
 //! The demo server on axum: the [`Demo`]'s pages and API behind the axum adapter.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -11,7 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use crate::axum_adapter::{self, to_axum, Bearer};
+use crate::axum_adapter::{self, to_axum, Bearer, Peer};
 use crate::demo::{api, Demo, ReadPayments, ReadUsers, WriteUsers};
 use crate::plain::{self, ResourceGuard, MAX_BODY_BYTES};
 
@@ -29,7 +30,7 @@ impl FromRef<AppState> for Arc<dyn ResourceGuard> {
 }
 
 /// Every route of the demo: the authorization endpoint's pages, the engine's machine
-/// endpoints, the protected API, and a JSON 404 for anything else.
+/// endpoints, the protected API, `GET /metrics`, and a JSON 404 for anything else.
 pub fn app(demo: Arc<Demo>) -> Router {
     let engine = demo.engine().clone();
     let authorization = engine.config().endpoints().authorization.clone();
@@ -41,6 +42,7 @@ pub fn app(demo: Arc<Demo>) -> Router {
         .route(&authorization, get(authorize_page).post(authorize_submit))
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/payments", get(list_payments))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
         .merge(axum_adapter::authorization_server_routes(engine))
@@ -48,15 +50,19 @@ pub fn app(demo: Arc<Demo>) -> Router {
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the requests in
-/// flight.
+/// flight. Each request knows its peer's address ([`Peer`]), which the engine's limiter
+/// and the login form's limit count failures under.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     demo: Arc<Demo>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(demo))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(demo).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 fn cookie(headers: &HeaderMap) -> Option<String> {
@@ -77,22 +83,28 @@ async fn authorize_page(State(state): State<AppState>, uri: Uri, headers: Header
 
 async fn authorize_submit(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let content_type = headers
         .get(CONTENT_TYPE)
         .map(|v| plain::header_text(v.as_bytes()));
-    let form = match plain::form_body(content_type.as_deref(), &body) {
-        Ok(form) => form,
-        Err(refused) => return to_axum(refused),
-    };
     to_axum(
         state
             .demo
-            .authorize_submit(form, cookie(&headers).as_deref())
+            .authorize_submit(
+                content_type.as_deref(),
+                &body,
+                cookie(&headers).as_deref(),
+                peer,
+            )
             .await,
     )
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    to_axum(state.demo.metrics_page())
 }
 
 async fn list_users(bearer: Bearer<ReadUsers>) -> Response {

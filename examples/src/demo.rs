@@ -12,10 +12,17 @@
 //! - `POST /authorize` checks the CSRF token (constant time), opens the sealed request
 //!   (`Engine::open_pending` refuses anything altered), checks the password against a
 //!   PBKDF2 hash (constant time), then approves or denies and answers the engine's 303.
+//!   Password guessing is limited by the engine's limiter (see [`FAILURE_BUDGET`]), per
+//!   username and per peer address, before the password is checked.
+//!
+//! The engine is given a [`FailureLimiter`] (failed client authentications at the token,
+//! introspection and revocation endpoints, per client id and per peer address, answer
+//! `429` with `Retry-After` once over budget) and an event sink that logs every audit
+//! event through `tracing` and counts it into the [`Metrics`] served at `GET /metrics`.
 
 use std::collections::BTreeMap;
 use std::error::Error;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,9 +30,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use oauth_core::events::{Event, EventKind, TracingSink};
 use oauth_core::jose::{Algorithm, KeySet, SigningKey};
+use oauth_core::limits::FailureLimiter;
 use oauth_core::{
-    AuthorizationResponse, AuthorizeOutcome, Client, Config, Engine, GrantType, Params,
+    AuthorizationResponse, AuthorizeOutcome, Client, Clock, Config, Engine, GrantType, Params,
     PendingAuthorization, Principal, RandomSource, Response, ScopePolicy, ScopeSet, Storage,
     SystemClock,
 };
@@ -33,6 +42,7 @@ use oauth_store_memory::MemoryStore;
 use oauth_store_sqlite::SqliteStore;
 use subtle::ConstantTimeEq;
 
+use crate::metrics::{Metrics, Tee, TimedGuard};
 use crate::plain::{self, RequiredScope, ResourceGuard};
 
 /// Errors at start-up.
@@ -86,6 +96,17 @@ pub const SERVICE_SECRET: &str = "demo-service-secret";
 /// Every scope of the demo API.
 pub const ALL_SCOPES: &str = "read:users write:users read:payments";
 
+/// Failed attempts a key may make within [`FAILURE_WINDOW`] before it is blocked for
+/// [`FAILURE_COOL_DOWN`]. The keys: at the token, introspection and revocation endpoints
+/// (the engine's) the client id and the peer's IP address; at the login form (the demo's)
+/// the username and the peer's IP address. While blocked, even the right secret or
+/// password is refused, with `429` and `Retry-After`.
+pub const FAILURE_BUDGET: u32 = 10;
+/// The window in which failures add up: five minutes.
+pub const FAILURE_WINDOW: time::Duration = time::Duration::minutes(5);
+/// How long a key that spent its budget stays blocked: five minutes.
+pub const FAILURE_COOL_DOWN: time::Duration = time::Duration::minutes(5);
+
 /// The demo users: name, password, and the scopes each may grant.
 const USERS: [(&str, &str, &str); 2] = [
     ("alice", "alice-password", ALL_SCOPES),
@@ -116,6 +137,8 @@ impl RequiredScope for ReadPayments {
 /// The demo: its engine, users, and the pages of the authorization endpoint.
 pub struct Demo {
     engine: Arc<DemoEngine>,
+    guard: Arc<dyn ResourceGuard>,
+    metrics: Arc<Metrics>,
     users: Users,
     random: RandomSource,
 }
@@ -154,12 +177,23 @@ impl Demo {
                 load_or_create_key(&key_path(path))?,
             ),
         };
+        let metrics = Arc::new(Metrics::new()?);
         let engine = Engine::new(storage, SystemClock, config)
             .with_jwt_access_tokens(KeySet::new(key), format!("{issuer}/api"))
-            .with_scope_policy(DemoScopes::new()?);
+            .with_scope_policy(DemoScopes::new()?)
+            .with_limiter(FailureLimiter::new(
+                FAILURE_BUDGET,
+                FAILURE_WINDOW,
+                FAILURE_COOL_DOWN,
+            ))
+            .with_event_sink(Tee(TracingSink, metrics.clone()));
         seed_clients(&engine).await?;
+        let engine = Arc::new(engine);
+        let guard = Arc::new(TimedGuard::new(engine.clone(), metrics.clone()));
         Ok(Self {
-            engine: Arc::new(engine),
+            engine,
+            guard,
+            metrics,
             users: Users::new()?,
             random: RandomSource::new(),
         })
@@ -170,9 +204,19 @@ impl Demo {
         &self.engine
     }
 
-    /// The engine as the protected API's guard.
+    /// The engine as the protected API's guard, each check timed into the metrics.
     pub fn guard(&self) -> Arc<dyn ResourceGuard> {
-        self.engine.clone()
+        self.guard.clone()
+    }
+
+    /// The metrics the engine's events feed.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// `GET /metrics`: the metrics in the Prometheus text format.
+    pub fn metrics_page(&self) -> Response {
+        self.metrics.render()
     }
 
     /// Logs where the demo listens and how to use it. The credentials logged are the
@@ -193,6 +237,7 @@ impl Demo {
             ),
         }
         tracing::info!("metadata: {issuer}/.well-known/oauth-authorization-server");
+        tracing::info!("metrics (Prometheus text format): {issuer}/metrics");
         tracing::info!(
             "demo users: alice / alice-password (read:users write:users read:payments), \
              bob / bob-password (read:users)"
@@ -229,10 +274,17 @@ impl Demo {
         }
     }
 
-    /// `POST /authorize`: the login form submitted. `form` is the form body, `cookie` the
-    /// request's `Cookie` header.
-    pub async fn authorize_submit(&self, form: &str, cookie: Option<&str>) -> Response {
-        let Ok(form) = Params::parse(form) else {
+    /// `POST /authorize`: the login form submitted. `content_type` and `body` are the
+    /// request's, `cookie` its `Cookie` header, `peer` the address it came from (for the
+    /// limit on password guessing).
+    pub async fn authorize_submit(
+        &self,
+        content_type: Option<&str>,
+        body: &[u8],
+        cookie: Option<&str>,
+        peer: Option<IpAddr>,
+    ) -> Response {
+        let Ok(form) = Params::parse_form_body(content_type, body) else {
             return error_page(400, "The form could not be read.");
         };
         if !form.repeated().is_empty() {
@@ -258,7 +310,19 @@ impl Demo {
             Some("approve") => {
                 let username = form.get("username").unwrap_or_default();
                 let password = form.get("password").unwrap_or_default();
+                let limiter = self.engine.limiter();
+                let now = self.engine.clock().now();
+                let user_key = self.users.limit_key(username);
+                let keys: Vec<String> = std::iter::once(user_key.clone())
+                    .chain(plain::caller_key(peer).map(|ip| format!("login-ip:{ip}")))
+                    .collect();
+                for key in &keys {
+                    if let Err(wait) = limiter.check(key, now) {
+                        return self.too_many_attempts(key, wait, now);
+                    }
+                }
                 if !self.users.check(username, password) {
+                    keys.iter().for_each(|key| limiter.record_failure(key, now));
                     return self.login_form(
                         &pending,
                         sealed,
@@ -266,6 +330,10 @@ impl Demo {
                         Some("Wrong username or password."),
                     );
                 }
+                // Only the username's failures are forgiven: forgiving the address too
+                // would let someone with one account of their own reset their budget
+                // between guesses at everyone else's.
+                limiter.record_success(&user_key, now);
                 // The scope policy narrows what this user may grant (bob: read:users).
                 self.engine
                     .approve(&pending, username, pending.scope())
@@ -278,6 +346,35 @@ impl Demo {
             Ok(AuthorizationResponse::ErrorPage(error)) => error_page(400, error.description()),
             Err(fault) => plain::fault_response(&fault),
         }
+    }
+
+    /// The answer to a login attempt whose `key` is blocked for `wait`: `429` with
+    /// `Retry-After`, reported as a rate-limit event.
+    fn too_many_attempts(
+        &self,
+        key: &str,
+        wait: time::Duration,
+        now: time::OffsetDateTime,
+    ) -> Response {
+        let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
+        let seconds = u64::try_from(seconds).unwrap_or(1).max(1);
+        self.engine.event_sink().emit(&Event {
+            at: now,
+            kind: EventKind::RateLimited {
+                key: key.to_owned(),
+                retry_after: seconds,
+            },
+        });
+        let minutes = seconds.div_ceil(60);
+        let mut response = error_page(
+            429,
+            &format!(
+                "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ),
+        );
+        response.headers.push(("Retry-After", seconds.to_string()));
+        response
     }
 
     fn login_form(
@@ -506,6 +603,18 @@ impl Users {
         Ok(Self { users, decoy })
     }
 
+    /// The limiter's key for attempts at `username`: the name itself for a demo user; for
+    /// any other name (which may be long, or a password typed in the wrong field, and is
+    /// logged when limited) a digest of it, so keys stay short and say nothing typed.
+    fn limit_key(&self, username: &str) -> String {
+        if self.users.contains_key(username) {
+            format!("login:{username}")
+        } else {
+            let digest = ring::digest::digest(&ring::digest::SHA256, username.as_bytes());
+            format!("login:#{}", URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12]))
+        }
+    }
+
     fn check(&self, username: &str, password: &str) -> bool {
         match self.users.get(username) {
             Some(hash) => hash.verify(password),
@@ -720,6 +829,18 @@ mod tests {
         assert!(!users.check("alice", "bob-password"));
         assert!(!users.check("carol", "alice-password"));
         assert!(!users.check("alice", ""));
+    }
+
+    #[test]
+    fn login_limit_keys_name_demo_users_and_digest_anything_else() {
+        let users = Users::new().unwrap();
+        assert_eq!(users.limit_key("alice"), "login:alice");
+        let typed = "alice-password".repeat(500);
+        let key = users.limit_key(&typed);
+        assert!(key.starts_with("login:#") && key.len() < 32, "{key}");
+        assert!(!key.contains("password"));
+        assert_eq!(key, users.limit_key(&typed), "the same name, the same key");
+        assert_ne!(key, users.limit_key("mallory"));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Thin web adapters for finrift's `oauth-core`, and the demo servers built on them.
 //!
-//! - [`plain`]: what both adapters share and no framework needs to know: reading a form
-//!   body, and the resource-server guard ([`plain::ResourceGuard`]) with per-route scopes.
+//! - [`plain`]: what both adapters share and no framework needs to know: the form body as
+//!   the engine's parameters, the peer's caller key for the engine's limiter, and the
+//!   resource-server guard ([`plain::ResourceGuard`]) with per-route scopes.
 //! - [`axum_adapter`] and [`actix_adapter`]: each copies a framework request into the
 //!   engine's plain values and the engine's [`oauth_core::Response`] back, serves the token,
 //!   introspection, revocation, JWKS and metadata endpoints, and offers a `Bearer<R>`
@@ -11,7 +12,7 @@
 //!   the marker type `R`.
 //! - [`demo`]: the demo's own part, the same for both frameworks: configuration from the
 //!   environment, storage and signing key, seeded users and clients, the login and consent
-//!   page, and the protected API's answers.
+//!   page (its password guessing limited), and the protected API's answers.
 //! - [`metrics`]: the demo's Prometheus metrics, fed by the engine's audit events.
 //! - [`axum_demo`] and [`actix_demo`]: the two demo servers, same routes and behaviour.
 //!

@@ -1,37 +1,34 @@
 //! What the axum and actix-web adapters share: framework-free helpers that turn raw
 //! request pieces into the engine's plain inputs, and the resource-server guard.
 //!
-//! Nothing here decides anything about OAuth: the engine does. The one HTTP-level check is
-//! the form body's framing (its content type and encoding), which RFC 6749 §3.2 fixes for
-//! every endpoint that takes a form, so it is written once here instead of in each adapter.
+//! Nothing here decides anything about OAuth: the engine does, the form body's framing
+//! (RFC 6749 §3.2: content type and encoding) included.
+
+use std::net::IpAddr;
 
 use async_trait::async_trait;
 use oauth_core::{
-    BearerError, BearerRequest, Clock, Engine, Fault, OAuthError, Principal, Response, ScopeSet,
+    BearerError, BearerRequest, Clock, Engine, Fault, Params, Principal, Response, ScopeSet,
     Storage,
 };
 
 /// Largest request body the adapters accept, in bytes; beyond it they answer 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The body of a form POST as the engine takes it, or the `invalid_request` answer for a
-/// body that is not `application/x-www-form-urlencoded` text (TK-10).
-pub fn form_body<'a>(content_type: Option<&str>, body: &'a [u8]) -> Result<&'a str, Response> {
-    let is_form = content_type
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return Err(Response::from_error(&OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        )));
-    }
-    std::str::from_utf8(body).map_err(|_| {
-        Response::from_error(&OAuthError::invalid_request("the body is not UTF-8 text"))
-    })
+/// The body of a form POST as the engine's parameters, or the `invalid_request` answer
+/// for a body that is not `application/x-www-form-urlencoded` UTF-8 text (TK-10): the
+/// framing is the core's ([`Params::parse_form_body`]); this only turns its refusal into
+/// the response.
+pub fn form_params(content_type: Option<&str>, body: &[u8]) -> Result<Params, Response> {
+    Params::parse_form_body(content_type, body).map_err(|error| Response::from_error(&error))
+}
+
+/// The caller key the engine's limiter counts failed authentications under: the peer's IP
+/// address (an IPv4 address in its plain form even when it arrived on an IPv6 socket). The
+/// port is left out, since every new connection gets a new one. `None` when the framework
+/// did not say who the peer is; then only the per-client budget applies.
+pub fn caller_key(peer: Option<IpAddr>) -> Option<String> {
+    peer.map(|ip| ip.to_canonical().to_string())
 }
 
 /// A header value as text for the engine. Bytes outside visible ASCII become U+FFFD, so
@@ -84,13 +81,7 @@ impl<S: Storage, C: Clock> ResourceGuard for Engine<S, C> {
         authorization: Option<&str>,
         required: &ScopeSet,
     ) -> Result<Result<Principal, BearerError>, Fault> {
-        self.token_verifier()
-            .verify_with_store(
-                self.storage(),
-                &BearerRequest::new(authorization, None),
-                required,
-            )
-            .await
+        Engine::verify_bearer(self, &BearerRequest::new(authorization, None), required).await
     }
 }
 
@@ -107,38 +98,44 @@ pub async fn check_bearer<R: RequiredScope>(
     })?;
     match guard.verify_bearer(authorization, &required).await {
         Ok(Ok(principal)) => Ok(principal),
-        Ok(Err(refusal)) => {
-            // The reason is for logs only; it never holds the token.
-            tracing::info!(refusal = %refusal, reason = refusal.reason(), "bearer refused");
-            Err(refusal.to_response())
-        }
+        // The engine reports the refusal and its reason as an audit event (`BearerRefused`).
+        Ok(Err(refusal)) => Err(refusal.to_response()),
         Err(fault) => Err(fault_response(&fault)),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    // Tests: a failed step should stop the test with its message.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     #[test]
-    fn tk10_form_body_refuses_other_content_types_and_non_utf8() {
+    fn tk10_a_body_that_is_not_a_form_is_answered_invalid_request() {
         assert_eq!(
-            form_body(Some("application/x-www-form-urlencoded"), b"a=b"),
-            Ok("a=b")
+            form_params(Some("application/x-www-form-urlencoded"), b"a=b")
+                .unwrap()
+                .get("a"),
+            Some("b")
         );
-        assert_eq!(
-            form_body(
-                Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
-                b"a=b"
-            ),
-            Ok("a=b")
-        );
-        for content_type in [None, Some("application/json"), Some("text/plain")] {
-            let refused = form_body(content_type, b"a=b").unwrap_err();
+        for (content_type, body) in [
+            (None, &b"a=b"[..]),
+            (Some("application/json"), b"a=b"),
+            (Some("application/x-www-form-urlencoded"), b"a=\xff"),
+        ] {
+            let refused = form_params(content_type, body).unwrap_err();
             assert_eq!(refused.status, 400);
             assert!(refused.body.contains("invalid_request"));
         }
-        let refused = form_body(Some("application/x-www-form-urlencoded"), b"a=\xff").unwrap_err();
-        assert_eq!(refused.status, 400);
+    }
+
+    #[test]
+    fn the_caller_key_is_the_peer_ip_without_port_in_plain_form() {
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(caller_key(Some(mapped)).as_deref(), Some("192.0.2.7"));
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(caller_key(Some(v6)).as_deref(), Some("2001:db8::1"));
+        assert_eq!(caller_key(None), None);
     }
 }
