@@ -1,5 +1,6 @@
 //! The cases, each a function of the demo's base URL.
 
+use examples::demo::{FAILURE_BUDGET, FAILURE_COOL_DOWN};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
     AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
@@ -836,4 +837,356 @@ pub async fn ir07_metadata_and_jwks_are_served(base: &str) {
     assert_eq!(key["kty"], "EC");
     assert_eq!(key["alg"], "ES256");
     assert!(key.get("d").is_none(), "no private part in the JWKS");
+}
+
+// ---- Limits (issue 7): failed authentications and logins are budgeted per key. ----
+
+/// A client whose connections come from `ip`, a loopback address other than 127.0.0.1
+/// (Linux routes all of 127.0.0.0/8 to the loopback interface): another peer.
+fn http_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// A client-credentials request for `demo-service` with `secret`, from `client`.
+async fn service_token_with(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    secret: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{base}/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Checks a `429` with a `Retry-After` of at most the cool-down, and returns its body.
+async fn assert_limited(response: reqwest::Response, what: &str) -> String {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{what}");
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let cool_down = FAILURE_COOL_DOWN.whole_seconds().unsigned_abs();
+    assert!(
+        (1..=cool_down).contains(&retry_after),
+        "{what}: {retry_after}"
+    );
+    response.text().await.unwrap()
+}
+
+pub async fn rl01_wrong_client_secrets_get_429_and_then_even_the_right_one_does(base: &str) {
+    for _ in 0..FAILURE_BUDGET {
+        let wrong = service_token_with(&http(), base, "demo-service", "not-the-secret").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Over budget: refused before the secret is looked at, from any address.
+    for client in [http(), http_from("127.0.0.2")] {
+        let right = service_token_with(&client, base, "demo-service", "demo-service-secret").await;
+        let body: Value = serde_json::from_str(&assert_limited(right, "token").await).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+        assert!(body.get("access_token").is_none());
+    }
+    let introspection = http_from("127.0.0.2")
+        .post(format!("{base}/introspect"))
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .form(&[("token", "anything")])
+        .send()
+        .await
+        .unwrap();
+    assert_limited(introspection, "introspection").await;
+    // Another client is not held back by demo-service's budget (from another address).
+    let spa_refresh = http_from("127.0.0.2")
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "demo-spa"),
+            ("refresh_token", "unknown"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spa_refresh.status(), StatusCode::BAD_REQUEST);
+    let metrics = metrics_text(base).await;
+    assert_eq!(
+        metric(&metrics, "finrift_refusals_total{error=\"invalid_client\"}"),
+        f64::from(FAILURE_BUDGET)
+    );
+    assert_eq!(
+        metric(&metrics, "finrift_rate_limited_total{key=\"client\"}"),
+        3.0
+    );
+}
+
+pub async fn rl02_failed_client_authentications_are_counted_per_peer_address(base: &str) {
+    // Each failure names another (unknown) client: only this peer's budget adds up.
+    for i in 0..FAILURE_BUDGET {
+        let guess = service_token_with(&http(), base, &format!("intruder-{i}"), "guess").await;
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    }
+    let right = service_token_with(&http(), base, "demo-service", "demo-service-secret").await;
+    assert_limited(right, "token from the blocked peer").await;
+    for (path, fields) in [
+        ("/introspect", [("token", "anything")]),
+        ("/revoke", [("token", "anything")]),
+    ] {
+        let response = http()
+            .post(format!("{base}{path}"))
+            .basic_auth("demo-service", Some("demo-service-secret"))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_limited(response, path).await;
+    }
+    // Another peer is not held back.
+    let other = service_token_with(
+        &http_from("127.0.0.2"),
+        base,
+        "demo-service",
+        "demo-service-secret",
+    )
+    .await;
+    assert_eq!(other.status(), StatusCode::OK);
+    let metrics = metrics_text(base).await;
+    assert_eq!(
+        metric(&metrics, "finrift_rate_limited_total{key=\"caller\"}"),
+        3.0
+    );
+}
+
+/// Submits the login form of a fresh page as `user`, from `client`.
+async fn login_from(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = open_login(base, "read:users").await;
+    client
+        .post(format!("{base}/authorize"))
+        .header(COOKIE, &page.cookie)
+        .form(&[
+            ("pending", page.pending.as_str()),
+            ("csrf", page.csrf.as_str()),
+            ("username", user),
+            ("password", password),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn assert_login_limited(response: reqwest::Response, what: &str) {
+    assert!(response.headers().get(LOCATION).is_none(), "{what}");
+    assert_eq!(response.headers()["x-frame-options"], "DENY", "{what}");
+    assert!(response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = assert_limited(response, what).await;
+    assert!(html.contains("Too many failed sign-in attempts"), "{what}");
+}
+
+pub async fn rl03_failed_logins_are_limited_per_username(base: &str) {
+    let page = open_login(base, "read:users").await;
+    for _ in 0..FAILURE_BUDGET {
+        let wrong = approve(base, &page, "alice", "wrong").await;
+        assert_eq!(wrong.status(), StatusCode::OK);
+        assert!(wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong username or password"));
+    }
+    // Blocked: the right password is refused too, from this address or another.
+    let right = approve(base, &page, "alice", "alice-password").await;
+    assert_login_limited(right, "alice, same peer").await;
+    let elsewhere = login_from(&http_from("127.0.0.2"), base, "alice", "alice-password").await;
+    assert_login_limited(elsewhere, "alice, other peer").await;
+    // Bob, from another address, is not held back.
+    let bob = login_from(&http_from("127.0.0.2"), base, "bob", "bob-password").await;
+    assert_eq!(bob.status(), StatusCode::SEE_OTHER);
+    let metrics = metrics_text(base).await;
+    assert_eq!(
+        metric(&metrics, "finrift_rate_limited_total{key=\"login\"}"),
+        2.0
+    );
+}
+
+pub async fn rl04_failed_logins_are_limited_per_peer_address(base: &str) {
+    // Each failure names another user: only this peer's budget adds up.
+    for i in 0..FAILURE_BUDGET {
+        let wrong = login_from(&http(), base, &format!("user-{i}"), "guess").await;
+        assert_eq!(wrong.status(), StatusCode::OK);
+    }
+    let blocked = login_from(&http(), base, "alice", "alice-password").await;
+    assert_login_limited(blocked, "alice from the blocked peer").await;
+    let other = login_from(&http_from("127.0.0.2"), base, "alice", "alice-password").await;
+    assert_eq!(other.status(), StatusCode::SEE_OTHER);
+    let metrics = metrics_text(base).await;
+    assert_eq!(
+        metric(&metrics, "finrift_rate_limited_total{key=\"login_ip\"}"),
+        1.0
+    );
+}
+
+// ---- Metrics (issue 7): GET /metrics in the Prometheus text format. ----
+
+async fn metrics_text(base: &str) -> String {
+    let response = http().get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+/// The value of one series (name and labels exactly as exported) in a scrape.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+pub async fn metrics_are_served_in_the_prometheus_text_format(base: &str) {
+    let response = http().get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    for name in [
+        "finrift_tokens_issued_total",
+        "finrift_refusals_total",
+        "finrift_replays_detected_total",
+        "finrift_rate_limited_total",
+        "finrift_bearer_verification_seconds",
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
+    }
+    // A fresh demo: every series there, at zero.
+    assert_eq!(
+        metric(
+            &text,
+            "finrift_tokens_issued_total{grant_type=\"authorization_code\"}"
+        ),
+        0.0
+    );
+    assert_eq!(
+        metric(&text, "finrift_bearer_verification_seconds_count"),
+        0.0
+    );
+}
+
+pub async fn metrics_follow_a_flow_and_its_attacks(base: &str) {
+    let before = metrics_text(base).await;
+    let delta = |after: &str, series: &str| metric(after, series) - metric(&before, series);
+
+    // Tokens by grant type: a code exchange, a refresh, client credentials.
+    let (code, page) = authorize(base, "alice", "alice-password", "read:users").await;
+    let tokens = redeem(base, &code, &page.verifier).await;
+    let rotated = refresh(base, tokens.refresh_token().unwrap())
+        .await
+        .unwrap();
+    service_tokens(base).await;
+    // Four bearer checks: one admitted, one without a token, one garbage, one short of scope.
+    let access = rotated.access_token().secret();
+    assert_eq!(get_api(base, "/api/users", access).await, StatusCode::OK);
+    let none = api(base, reqwest::Method::GET, "/api/users", None).await;
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get_api(base, "/api/users", "not.a.jwt").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get_api(base, "/api/payments", access).await,
+        StatusCode::FORBIDDEN
+    );
+    let after = metrics_text(base).await;
+    for grant_type in ["authorization_code", "refresh_token", "client_credentials"] {
+        let series = format!("finrift_tokens_issued_total{{grant_type=\"{grant_type}\"}}");
+        assert_eq!(delta(&after, &series), 1.0, "{series}");
+    }
+    for (error, count) in [
+        ("missing", 1.0),
+        ("invalid_token", 1.0),
+        ("insufficient_scope", 1.0),
+        ("invalid_grant", 0.0),
+    ] {
+        let series = format!("finrift_refusals_total{{error=\"{error}\"}}");
+        assert_eq!(delta(&after, &series), count, "{series}");
+    }
+    assert_eq!(
+        delta(&after, "finrift_bearer_verification_seconds_count"),
+        4.0
+    );
+    assert!(delta(&after, "finrift_bearer_verification_seconds_sum") > 0.0);
+    assert_eq!(
+        delta(
+            &after,
+            "finrift_bearer_verification_seconds_bucket{le=\"+Inf\"}"
+        ),
+        4.0
+    );
+
+    // Attacks: the code replayed, the rotated-away refresh token reused, a wrong secret.
+    let replay = spa(base)
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .set_pkce_verifier(PkceCodeVerifier::new(page.verifier.secret().clone()))
+        .request_async(&http())
+        .await;
+    assert!(replay.is_err());
+    let (code, page) = authorize(base, "alice", "alice-password", "read:users").await;
+    let second = redeem(base, &code, &page.verifier).await;
+    let old = second.refresh_token().unwrap();
+    refresh(base, old).await.unwrap();
+    assert_eq!(
+        refresh(base, old).await.unwrap_err(),
+        BasicErrorResponseType::InvalidGrant
+    );
+    let wrong = service_token_with(&http(), base, "demo-service", "not-the-secret").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let attacked = metrics_text(base).await;
+    assert_eq!(
+        delta(&attacked, "finrift_replays_detected_total{kind=\"code\"}"),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            &attacked,
+            "finrift_replays_detected_total{kind=\"refresh\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(&attacked, "finrift_refusals_total{error=\"invalid_grant\"}"),
+        2.0
+    );
+    assert_eq!(
+        delta(
+            &attacked,
+            "finrift_refusals_total{error=\"invalid_client\"}"
+        ),
+        1.0
+    );
+    // Nothing secret in a scrape: no token, code or client secret.
+    for secret in [
+        access.as_str(),
+        code.as_str(),
+        old.secret().as_str(),
+        "demo-service-secret",
+        "alice-password",
+    ] {
+        assert!(!attacked.contains(secret));
+    }
 }
