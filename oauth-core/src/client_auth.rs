@@ -42,8 +42,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
         let result = authenticate_client(&self.storage, params, authorization).await?;
         match &result {
+            // A success forgives the client's failures, not the caller's: one valid
+            // credential must not reset a caller's budget for guessing other clients'.
             Ok(_) => keys
                 .iter()
+                .filter(|key| key.starts_with("client:"))
                 .for_each(|key| self.limiter.record_success(key, now)),
             Err(error) => {
                 keys.iter()

@@ -70,6 +70,7 @@ macro_rules! flow_tests {
             events_of_a_full_flow,
             events_of_attacks,
             limits_trip_to_429_then_cool_down,
+            limits_success_does_not_reset_the_callers_budget,
         );
         $crate::flow_tests!(@expand_mt $store;
             sc01_concurrent_code_redemptions_exactly_one_wins,

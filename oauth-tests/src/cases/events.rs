@@ -306,3 +306,48 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     assert_eq!(refused.to_response().status, 429);
     let _ = h.clock.now();
 }
+
+/// A valid credential does not reset its caller's budget: one account of one's own cannot
+/// buy more guesses at other clients' secrets from the same address.
+pub async fn limits_success_does_not_reset_the_callers_budget<S: Storage + 'static>(h: Harness<S>) {
+    let engine = Engine::new(
+        h.store.clone(),
+        h.clock.clone(),
+        Config::new(ISSUER).unwrap(),
+    )
+    .with_limiter(FailureLimiter::new(
+        3,
+        Duration::minutes(1),
+        Duration::seconds(30),
+    ));
+    let h = h.with_engine(engine);
+    let cc = "grant_type=client_credentials";
+    let guess = |id: &str| basic(id, "guessed-secret-guessed-secret-guessed");
+    let attacker = Some("198.51.100.7");
+    for target in ["other", "cc-only"] {
+        let outcome = h
+            .engine
+            .token_form_from(cc, Some(&guess(target)), attacker)
+            .await
+            .unwrap();
+        expect_refused(&outcome, ErrorCode::InvalidClient, 401);
+    }
+    let own = h
+        .engine
+        .token_form_from(cc, Some(&basic("server", SERVER_SECRET)), attacker)
+        .await
+        .unwrap();
+    assert!(matches!(own, TokenOutcome::Issued(_)));
+    let third = h
+        .engine
+        .token_form_from(cc, Some(&guess("legacy")), attacker)
+        .await
+        .unwrap();
+    expect_refused(&third, ErrorCode::InvalidClient, 401);
+    let blocked = h
+        .engine
+        .token_form_from(cc, Some(&guess("spa")), attacker)
+        .await
+        .unwrap();
+    expect_refused(&blocked, ErrorCode::TemporarilyUnavailable, 429);
+}
