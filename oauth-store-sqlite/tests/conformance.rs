@@ -6,7 +6,7 @@
 mod common;
 
 mod file {
-    oauth_core::storage_conformance_tests!(crate::common::TempStore::new());
+    oauth_core::storage_conformance_tests!(crate::common::temp_store());
 }
 
 mod in_memory {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::TempStore;
+use common::{db_path, temp_store, temp_store_with, TempStore};
 use oauth_core::storage::{
     CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, Rotation, TokenKind, TokenRecord,
 };
@@ -101,8 +101,8 @@ fn from_hex(text: &str) -> SecretHash {
 #[tokio::test]
 async fn sc03_consumed_rotated_and_revoked_stay_so_after_reopen() {
     let random = RandomSource::new();
-    let temp = TempStore::new().await;
-    let path = temp.path();
+    let temp = temp_store().await;
+    let path = db_path(&temp.guard);
     let store = &temp.store;
 
     let g = grant(&random);
@@ -124,7 +124,7 @@ async fn sc03_consumed_rotated_and_revoked_stay_so_after_reopen() {
     store.revoke_grant(&revoked_grant.id).await.unwrap();
 
     // Close every connection, then open the file again.
-    let TempStore { store, dir } = temp;
+    let TempStore { store, guard: dir } = temp;
     drop(store);
     let store = SqliteStore::open(&path).await.unwrap();
 
@@ -353,8 +353,8 @@ fn child_write_loop(path: &str) {
 /// has exactly one winner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sc04_concurrent_writers_have_no_spurious_failures() {
-    let temp = TempStore::new().await;
-    let second = Arc::new(SqliteStore::open(temp.path()).await.unwrap());
+    let temp = temp_store().await;
+    let second = Arc::new(SqliteStore::open(db_path(&temp.guard)).await.unwrap());
     let first = Arc::new(temp.store.clone());
     let mut tasks = Vec::new();
     for task in 0..16 {
@@ -403,7 +403,7 @@ async fn sc04_concurrent_writers_have_no_spurious_failures() {
 /// lock is free, the same write succeeds.
 #[tokio::test]
 async fn sc04_lock_held_past_busy_timeout_is_busy_then_temporarily_unavailable() {
-    let temp = TempStore::with(|o| o.busy_timeout(std::time::Duration::from_millis(200))).await;
+    let temp = temp_store_with(|o| o.busy_timeout(std::time::Duration::from_millis(200))).await;
     let store = temp.store.clone();
     let engine = Engine::new(
         store.clone(),
@@ -424,7 +424,7 @@ async fn sc04_lock_held_past_busy_timeout_is_busy_then_temporarily_unavailable()
         .unwrap();
 
     // Another connection (another process, say) holds the write lock.
-    let blocker = rusqlite::Connection::open(temp.path()).unwrap();
+    let blocker = rusqlite::Connection::open(db_path(&temp.guard)).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
 
     let random = RandomSource::new();
@@ -509,7 +509,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Their SHA-256 hashes are there: the scan does read the data.
 #[tokio::test]
 async fn sc05_database_dump_holds_no_code_token_or_secret() {
-    let temp = TempStore::new().await;
+    let temp = temp_store().await;
     let clock = Arc::new(ManualClock::new(START));
     let engine = Engine::new(
         temp.store.clone(),
@@ -592,8 +592,8 @@ async fn sc05_database_dump_holds_no_code_token_or_secret() {
     secrets.retain(|s| !s.is_empty());
 
     // While the store is open (data in the WAL), and after it closed (folded into the file).
-    let path = temp.path();
-    let TempStore { store, dir } = temp;
+    let path = db_path(&temp.guard);
+    let TempStore { store, guard: dir } = temp;
     scan_for_secrets(&path, &secrets, &verifier);
     drop(engine);
     drop(store);

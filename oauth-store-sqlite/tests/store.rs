@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::TempStore;
+use common::{db_path, temp_store, temp_store_with, TempStore};
 use oauth_core::storage::{GrantId, GrantRecord, TokenKind, TokenRecord};
 use oauth_core::{ClientId, RandomSource, ScopeSet, SecretHash, StorageErrorKind, TokenStore};
 use oauth_store_sqlite::{SqliteOptions, SqliteStore, SCHEMA_VERSION};
@@ -47,7 +47,7 @@ fn access(random: &RandomSource, grant: &GrantRecord, expires: OffsetDateTime) -
 /// 2,500 in at least 25 transactions of at most 100 rows each, and keeps the 10.
 #[tokio::test]
 async fn purge_deletes_in_bounded_batches() {
-    let temp = TempStore::new().await;
+    let temp = temp_store().await;
     let store = &temp.store;
     let random = RandomSource::new();
     let g = grant(&random);
@@ -75,7 +75,7 @@ async fn purge_deletes_in_bounded_batches() {
     }
 
     // purge_expired (the trait method) batches by the configured size, with the same result.
-    let temp = TempStore::with(|o| o.purge_batch_size(7)).await;
+    let temp = temp_store_with(|o| o.purge_batch_size(7)).await;
     let tokens: Vec<_> = (0..50)
         .map(|_| access(&random, &g, START + Duration::minutes(5)))
         .collect();
@@ -98,8 +98,8 @@ async fn purge_deletes_in_bounded_batches() {
 /// migrates nothing; a file from a newer version is refused rather than misread.
 #[tokio::test]
 async fn schema_is_versioned_and_database_is_in_wal_mode() {
-    let temp = TempStore::new().await;
-    let path = temp.path();
+    let temp = temp_store().await;
+    let path = db_path(&temp.guard);
     let raw = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = raw
         .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -126,7 +126,7 @@ async fn schema_is_versioned_and_database_is_in_wal_mode() {
 /// A row whose value does not decode is reported as Corrupt, not as a panic or a guess.
 #[tokio::test]
 async fn undecodable_row_is_corrupt() {
-    let temp = TempStore::new().await;
+    let temp = temp_store().await;
     let random = RandomSource::new();
     let g = grant(&random);
     let token = access(&random, &g, START + Duration::hours(1));
@@ -134,7 +134,7 @@ async fn undecodable_row_is_corrupt() {
         .issue(&g, std::slice::from_ref(&token))
         .await
         .unwrap();
-    let raw = rusqlite::Connection::open(temp.path()).unwrap();
+    let raw = rusqlite::Connection::open(db_path(&temp.guard)).unwrap();
     raw.execute("UPDATE tokens SET scope = 'a\"b'", []).unwrap();
     let error = temp.store.get_token(&token.hash).await.unwrap_err();
     assert_eq!(error.kind(), StorageErrorKind::Corrupt);

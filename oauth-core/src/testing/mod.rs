@@ -18,6 +18,7 @@
 //!   what was expected and what came.
 //! - [`test_engine`], [`public_client`] and [`confidential_client`] set a test up in a
 //!   line each.
+//! - [`Guarded`] keeps a temporary directory (or any guard) alive beside a store.
 //! - [`ManualClock`] is re-exported: advance it to test expiry.
 //!
 //! The helpers panic with a descriptive message when a step does not go as the helper's
@@ -27,6 +28,7 @@
 
 mod assertions;
 mod driver;
+mod guarded;
 pub mod guide;
 mod pkce_pair;
 mod requests;
@@ -38,6 +40,7 @@ pub use assertions::{
     expect_tokens,
 };
 pub use driver::{Flow, FlowClient};
+pub use guarded::Guarded;
 pub use pkce_pair::{random_state, PkcePair};
 pub use requests::{basic_auth, form, redirect_params};
 pub use setup::{confidential_client, public_client, test_engine, TEST_ISSUER, TEST_START};
