@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{db_path, temp_store, temp_store_with, TempStore};
+use common::{db_path, temp_store, temp_store_with};
 use oauth_core::storage::{GrantId, GrantRecord, TokenKind, TokenRecord};
 use oauth_core::{ClientId, RandomSource, ScopeSet, SecretHash, StorageErrorKind, TokenStore};
 use oauth_store_sqlite::{SqliteOptions, SqliteStore, SCHEMA_VERSION};
