@@ -334,6 +334,53 @@ pub fn self_check(key: &BareKey) -> bool {
         && !verify(&BarePublic::of(key), &token, 10, "i", "a")
 }
 
+/// The floor of a durable store: one bare SQLite commit of one row, in WAL mode with
+/// `synchronous = FULL` and `BEGIN IMMEDIATE`, as `oauth-store-sqlite` commits, on a file
+/// of its own beside the store's.
+#[derive(Debug)]
+pub struct CommitFloor {
+    db: rusqlite::Connection,
+    floor: Floor,
+}
+
+impl CommitFloor {
+    /// A new database at `path`.
+    pub fn new(path: &std::path::Path) -> Self {
+        let db = rusqlite::Connection::open(path).expect("open");
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             CREATE TABLE t (k BLOB PRIMARY KEY, v INTEGER) STRICT;",
+        )
+        .expect("set up");
+        Self {
+            db,
+            floor: Floor::new(),
+        }
+    }
+
+    /// One durable commit of one new row.
+    pub fn commit(&self) {
+        let key = self.floor.minted_secret();
+        self.db
+            .execute_batch("BEGIN IMMEDIATE")
+            .and_then(|()| {
+                self.db
+                    .execute("INSERT INTO t (k, v) VALUES (?1, 1)", [&key[..]])
+            })
+            .and_then(|_| self.db.execute_batch("COMMIT"))
+            .expect("commit");
+    }
+
+    /// Nanoseconds per commit over `n` commits.
+    pub fn ns_per_commit(&self, n: usize) -> f64 {
+        let start = std::time::Instant::now();
+        for _ in 0..n.max(1) {
+            self.commit();
+        }
+        start.elapsed().as_nanos() as f64 / n.max(1) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

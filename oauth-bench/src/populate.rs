@@ -21,7 +21,7 @@ use crate::fixture::{PUBLIC_ID, REDIRECT_URI, SCOPE, START, VERIFIER};
 use crate::floor::hash;
 
 /// How long the populated records live: longer than any measurement moves the clock.
-pub const POPULATED_LIFETIME: Duration = Duration::days(700);
+pub const POPULATED_LIFETIME: Duration = Duration::days(36_525);
 
 /// The records of live grant number `i`.
 #[derive(Debug, Clone)]

@@ -112,8 +112,8 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 420.0;
+const WIDTH: f64 = 860.0;
+const HEIGHT: f64 = 450.0;
 const PANEL: f64 = 400.0;
 const TOP: f64 = 50.0;
 const PLOT_HEIGHT: f64 = 290.0;
@@ -262,16 +262,16 @@ pub fn growth_svg(series: &[Series], title: &str) -> String {
             }
         }
     }
-    // legend
-    let legend_x = 2.0 * PANEL + 50.0;
+    // legend: two columns under the panels
     for (i, s) in series.iter().enumerate() {
-        let y = TOP + 10.0 + i as f64 * 22.0;
+        let x = 60.0 + (i % 2) as f64 * (PANEL + 20.0);
+        let y = TOP + PLOT_HEIGHT + 62.0 + (i / 2) as f64 * 22.0;
         let _ = writeln!(
             svg,
-            r#"<rect x="{legend_x}" y="{:.1}" width="14" height="4" fill="{}"/><text x="{}" y="{:.1}">{}</text>"#,
+            r#"<rect x="{x}" y="{:.1}" width="14" height="4" fill="{}"/><text x="{}" y="{:.1}">{}</text>"#,
             y - 4.0,
             s.colour,
-            legend_x + 20.0,
+            x + 20.0,
             y + 2.0,
             escape(&s.name)
         );
