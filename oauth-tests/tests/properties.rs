@@ -95,6 +95,29 @@ proptest! {
         }
     }
 
+    /// TK-10: only a form media type and UTF-8 bytes parse, and then as `Params::parse`.
+    #[test]
+    fn fz01_form_body_parse_never_panics(
+        content_type in proptest::option::of(prop_oneof![
+            Just("application/x-www-form-urlencoded".to_owned()),
+            Just("Application/X-WWW-Form-Urlencoded ; charset=UTF-8".to_owned()),
+            Just("application/json".to_owned()),
+            tricky_text(),
+        ]),
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+        text in tricky_text(),
+    ) {
+        for bytes in [&body[..], text.as_bytes()] {
+            match Params::parse_form_body(content_type.as_deref(), bytes) {
+                Ok(params) => {
+                    let text = std::str::from_utf8(bytes).unwrap();
+                    prop_assert_eq!(Params::parse(text).unwrap(), params);
+                }
+                Err(error) => prop_assert_eq!(error.code(), ErrorCode::InvalidRequest),
+            }
+        }
+    }
+
     /// FZ-04: pairs encoded by `url::form_urlencoded` come back exactly, decoded once.
     #[test]
     fn fz04_form_encoding_round_trips(pairs in pairs()) {
