@@ -9,6 +9,7 @@ challenge='E9Melhoa2OwvFrEMTjguCHaoeK1t8URWbuGjSstw-cM'
 redirect='https%3A%2F%2Fapp.example%2Fcb'
 printf '\x00response_type=code&client_id=app&redirect_uri=%s&scope=read+write&state=xyz' "$redirect" > corpus/form/s1
 printf '\x01client_id\tapp\nstate\ta+b%%c d\nscope\tread write' > corpus/form/s2
+printf '\x02application/x-www-form-urlencoded; charset=utf-8\ngrant_type=client_credentials&scope=read' > corpus/form/s3
 printf '\x00Basic Y29uZjpzM2NyM3Q=' > corpus/headers/s1
 printf '\x01Bearer abc.def.ghi' > corpus/headers/s2
 printf '\x02my client\np@ss:w+rd%%' > corpus/headers/s3

@@ -1,5 +1,5 @@
-//! The form/query parser: `Params::parse` and `form_decode` on arbitrary input, and the
-//! round trip from pairs encoded with `url::form_urlencoded` back through `Params::parse`
+//! The form/query parser: `Params::parse`, `form_decode` and `Params::parse_form_body`
+//! on arbitrary input, and the round trip from pairs encoded with `url::form_urlencoded` back through `Params::parse`
 //! (FZ-01, FZ-03, FZ-04).
 
 #![no_main]
@@ -14,13 +14,46 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
+    if mode % 3 == 2 {
+        form_body(rest);
+        return;
+    }
     let text = String::from_utf8_lossy(rest);
-    if mode % 2 == 0 {
+    if mode % 3 == 0 {
         raw(&text);
     } else {
         round_trip(&text);
     }
 });
+
+/// `Params::parse_form_body`: the first line is the `Content-Type`, the rest the raw body
+/// bytes. Only a form media type and a UTF-8 body within the limit parse, and then exactly
+/// as `Params::parse` does.
+fn form_body(data: &[u8]) {
+    let split = data.iter().position(|b| *b == b'\n');
+    let (content_type, body) = match split {
+        Some(i) => (
+            String::from_utf8_lossy(&data[..i]).into_owned(),
+            &data[i + 1..],
+        ),
+        None => (String::from_utf8_lossy(data).into_owned(), &data[..0]),
+    };
+    let content_type = Some(content_type.as_str()).filter(|c| !c.is_empty());
+    match Params::parse_form_body(content_type, body) {
+        Ok(params) => {
+            let media = content_type.and_then(|c| c.split(';').next()).unwrap_or("");
+            assert!(media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+            let text = std::str::from_utf8(body).expect("an accepted body is UTF-8");
+            assert_eq!(Params::parse(text).expect("parses alone too"), params);
+        }
+        Err(error) => {
+            check_error(&error);
+            assert_eq!(error.code(), ErrorCode::InvalidRequest);
+        }
+    }
+}
 
 /// Arbitrary text: never a panic; refusals are `invalid_request`; whatever is accepted
 /// holds no control character and respects the limits.
