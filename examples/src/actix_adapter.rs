@@ -15,9 +15,9 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
-use oauth_core::{Clock, Engine, Params, Principal, Response, Storage};
+use oauth_core::{Clock, Engine, Principal, Response, Storage};
 
-use crate::plain::{self, RequiredScope, ResourceGuard, MAX_BODY_BYTES};
+use crate::plain::{self, FormEndpoint, RequiredScope, ResourceGuard, MAX_BODY_BYTES};
 
 /// Copies a plain response into an actix-web response.
 pub fn to_actix(response: &Response) -> HttpResponse {
@@ -67,14 +67,32 @@ where
     }
 }
 
-/// The body as the engine's parameters, or the response refusing it (TK-10).
-fn form(request: &HttpRequest, body: &[u8]) -> Result<Params, Response> {
-    plain::form_params(header(request, CONTENT_TYPE).as_deref(), body)
-}
-
 /// The caller key of the peer (its IP address), for the engine's limiter.
 fn caller_of(request: &HttpRequest) -> Option<String> {
     plain::caller_key(request.peer_addr().map(|addr| addr.ip()))
+}
+
+/// Answers one of the form endpoints for an actix request.
+async fn post_form<S: Storage, C: Clock>(
+    engine: &Engine<S, C>,
+    endpoint: FormEndpoint,
+    request: &HttpRequest,
+    body: &[u8],
+) -> HttpResponse {
+    let content_type = header(request, CONTENT_TYPE);
+    let authorization = header(request, AUTHORIZATION);
+    let caller = caller_of(request);
+    to_actix(
+        &plain::answer_form(
+            engine,
+            endpoint,
+            content_type.as_deref(),
+            body,
+            authorization.as_deref(),
+            caller.as_deref(),
+        )
+        .await,
+    )
 }
 
 /// `POST /token`.
@@ -83,19 +101,7 @@ pub async fn token<S: Storage, C: Clock>(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let params = match form(&request, &body) {
-        Ok(params) => params,
-        Err(refused) => return to_actix(&refused),
-    };
-    let authorization = header(&request, AUTHORIZATION);
-    let caller = caller_of(&request);
-    to_actix(&match engine
-        .token_from(&params, authorization.as_deref(), caller.as_deref())
-        .await
-    {
-        Ok(outcome) => outcome.to_response(),
-        Err(fault) => plain::fault_response(&fault),
-    })
+    post_form(&engine, FormEndpoint::Token, &request, &body).await
 }
 
 /// `POST /introspect`.
@@ -104,19 +110,7 @@ pub async fn introspect<S: Storage, C: Clock>(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let params = match form(&request, &body) {
-        Ok(params) => params,
-        Err(refused) => return to_actix(&refused),
-    };
-    let authorization = header(&request, AUTHORIZATION);
-    let caller = caller_of(&request);
-    to_actix(&match engine
-        .introspect_from(&params, authorization.as_deref(), caller.as_deref())
-        .await
-    {
-        Ok(outcome) => outcome.to_response(),
-        Err(fault) => plain::fault_response(&fault),
-    })
+    post_form(&engine, FormEndpoint::Introspection, &request, &body).await
 }
 
 /// `POST /revoke`.
@@ -125,19 +119,7 @@ pub async fn revoke<S: Storage, C: Clock>(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let params = match form(&request, &body) {
-        Ok(params) => params,
-        Err(refused) => return to_actix(&refused),
-    };
-    let authorization = header(&request, AUTHORIZATION);
-    let caller = caller_of(&request);
-    to_actix(&match engine
-        .revoke_from(&params, authorization.as_deref(), caller.as_deref())
-        .await
-    {
-        Ok(outcome) => outcome.to_response(),
-        Err(fault) => plain::fault_response(&fault),
-    })
+    post_form(&engine, FormEndpoint::Revocation, &request, &body).await
 }
 
 /// `GET /jwks.json`.

@@ -17,9 +17,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use oauth_core::{Clock, Engine, Params, Principal, Response, Storage};
+use oauth_core::{Clock, Engine, Principal, Response, Storage};
 
-use crate::plain::{self, RequiredScope, ResourceGuard, MAX_BODY_BYTES};
+use crate::plain::{self, FormEndpoint, RequiredScope, ResourceGuard, MAX_BODY_BYTES};
 
 /// The engine as axum state.
 pub type SharedEngine<S, C> = Arc<Engine<S, C>>;
@@ -99,9 +99,28 @@ impl<St: Send + Sync> FromRequestParts<St> for Peer {
     }
 }
 
-/// The body as the engine's parameters, or the response refusing it (TK-10).
-fn form(headers: &HeaderMap, body: &[u8]) -> Result<Params, Response> {
-    plain::form_params(header(headers, CONTENT_TYPE).as_deref(), body)
+/// Answers one of the form endpoints for an axum request.
+async fn post_form<S: Storage, C: Clock>(
+    engine: &Engine<S, C>,
+    endpoint: FormEndpoint,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> axum::response::Response {
+    let content_type = header(headers, CONTENT_TYPE);
+    let authorization = header(headers, AUTHORIZATION);
+    let caller = plain::caller_key(peer);
+    to_axum(
+        plain::answer_form(
+            engine,
+            endpoint,
+            content_type.as_deref(),
+            body,
+            authorization.as_deref(),
+            caller.as_deref(),
+        )
+        .await,
+    )
 }
 
 /// `POST /token`.
@@ -111,21 +130,7 @@ pub async fn token<S: Storage, C: Clock>(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let params = match form(&headers, &body) {
-        Ok(params) => params,
-        Err(refused) => return to_axum(refused),
-    };
-    let authorization = header(&headers, AUTHORIZATION);
-    let caller = plain::caller_key(peer);
-    to_axum(
-        match engine
-            .token_from(&params, authorization.as_deref(), caller.as_deref())
-            .await
-        {
-            Ok(outcome) => outcome.to_response(),
-            Err(fault) => plain::fault_response(&fault),
-        },
-    )
+    post_form(&engine, FormEndpoint::Token, peer, &headers, &body).await
 }
 
 /// `POST /introspect`.
@@ -135,21 +140,7 @@ pub async fn introspect<S: Storage, C: Clock>(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let params = match form(&headers, &body) {
-        Ok(params) => params,
-        Err(refused) => return to_axum(refused),
-    };
-    let authorization = header(&headers, AUTHORIZATION);
-    let caller = plain::caller_key(peer);
-    to_axum(
-        match engine
-            .introspect_from(&params, authorization.as_deref(), caller.as_deref())
-            .await
-        {
-            Ok(outcome) => outcome.to_response(),
-            Err(fault) => plain::fault_response(&fault),
-        },
-    )
+    post_form(&engine, FormEndpoint::Introspection, peer, &headers, &body).await
 }
 
 /// `POST /revoke`.
@@ -159,21 +150,7 @@ pub async fn revoke<S: Storage, C: Clock>(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let params = match form(&headers, &body) {
-        Ok(params) => params,
-        Err(refused) => return to_axum(refused),
-    };
-    let authorization = header(&headers, AUTHORIZATION);
-    let caller = plain::caller_key(peer);
-    to_axum(
-        match engine
-            .revoke_from(&params, authorization.as_deref(), caller.as_deref())
-            .await
-        {
-            Ok(outcome) => outcome.to_response(),
-            Err(fault) => plain::fault_response(&fault),
-        },
-    )
+    post_form(&engine, FormEndpoint::Revocation, peer, &headers, &body).await
 }
 
 /// `GET /jwks.json`.

@@ -23,6 +23,48 @@ pub fn form_params(content_type: Option<&str>, body: &[u8]) -> Result<Params, Re
     Params::parse_form_body(content_type, body).map_err(|error| Response::from_error(&error))
 }
 
+/// The endpoints that take a client-authenticated form POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormEndpoint {
+    /// `POST /token` (RFC 6749 §3.2).
+    Token,
+    /// `POST /introspect` (RFC 7662).
+    Introspection,
+    /// `POST /revoke` (RFC 7009).
+    Revocation,
+}
+
+/// The whole answer of a form endpoint, from the raw pieces of the request: the body's
+/// framing checked (TK-10), the engine asked, a fault logged and answered.
+pub async fn answer_form<S: Storage, C: Clock>(
+    engine: &Engine<S, C>,
+    endpoint: FormEndpoint,
+    content_type: Option<&str>,
+    body: &[u8],
+    authorization: Option<&str>,
+    caller: Option<&str>,
+) -> Response {
+    let params = match form_params(content_type, body) {
+        Ok(params) => params,
+        Err(refused) => return refused,
+    };
+    let answered = match endpoint {
+        FormEndpoint::Token => engine
+            .token_from(&params, authorization, caller)
+            .await
+            .map(|outcome| outcome.to_response()),
+        FormEndpoint::Introspection => engine
+            .introspect_from(&params, authorization, caller)
+            .await
+            .map(|outcome| outcome.to_response()),
+        FormEndpoint::Revocation => engine
+            .revoke_from(&params, authorization, caller)
+            .await
+            .map(|outcome| outcome.to_response()),
+    };
+    answered.unwrap_or_else(|fault| fault_response(&fault))
+}
+
 /// The caller key the engine's limiter counts failed authentications under: the peer's IP
 /// address (an IPv4 address in its plain form even when it arrived on an IPv6 socket). The
 /// port is left out, since every new connection gets a new one. `None` when the framework
