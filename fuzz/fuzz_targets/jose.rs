@@ -92,7 +92,7 @@ fn verify(token: &str, signed_header: Option<&str>) {
     );
     let typ = header["typ"].as_str().expect("typ").to_ascii_lowercase();
     assert!(typ == "at+jwt" || typ == "application/at+jwt", "{typ}");
-    let claims = &principal.claims;
+    let claims = principal.claims.to_map();
     assert_eq!(claims["iss"].as_str(), Some(ISSUER));
     let aud_ok = match &claims["aud"] {
         serde_json::Value::String(aud) => aud == AUDIENCE,

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Operations: `flow` (the full opaque flow on the memory store), `verify-hs256`,
-//! `verify-opaque`, `exchange-hs256`, `introspect`.
+//! `verify-opaque`, `exchange-hs256`, `introspect`; and the floors `floor-flow` and
+//! `floor-verify-hs256`, to compare instruction counts with.
 
 // A profiling harness: a step that fails is a broken harness, and a panic says which.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,8 +16,9 @@
 use std::hint::black_box;
 
 use oauth_bench::fixture::{self, FlowRequests, Tokens};
+use oauth_bench::floor::{self, BareKey, BarePublic, Floor};
 use oauth_core::jose::Algorithm;
-use oauth_core::{BearerRequest, RandomSource, ScopeSet};
+use oauth_core::{BearerRequest, CodeChallenge, RandomSource, ScopeSet};
 use oauth_store_memory::MemoryStore;
 
 fn main() {
@@ -81,6 +83,37 @@ fn main() {
                     .access_token;
                 for _ in 0..iterations {
                     assert!(fixture::introspect(&engine, &requests, &token).await);
+                }
+            }
+            "floor-flow" => {
+                let floors = Floor::new();
+                let challenge = CodeChallenge::from_verifier(fixture::VERIFIER);
+                for _ in 0..iterations {
+                    assert!(floors.opaque_flow(fixture::VERIFIER, challenge.as_str()));
+                }
+            }
+            "floor-verify-hs256" => {
+                let bare = BareKey::new(Algorithm::Hs256, &fixture::key_bytes(Algorithm::Hs256));
+                let claims = floor::Claims {
+                    iss: fixture::ISSUER,
+                    sub: "alice",
+                    aud: fixture::AUDIENCE,
+                    client_id: fixture::PUBLIC_ID,
+                    scope: fixture::SCOPE,
+                    iat: 0,
+                    exp: i64::MAX / 2,
+                    jti: "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA",
+                };
+                let token = floor::mint(&bare, &ring::rand::SystemRandom::new(), &claims);
+                let public = BarePublic::of(&bare);
+                for _ in 0..iterations {
+                    assert!(black_box(floor::verify(
+                        &public,
+                        &token,
+                        1,
+                        fixture::ISSUER,
+                        fixture::AUDIENCE
+                    )));
                 }
             }
             other => panic!("unknown operation {other}"),

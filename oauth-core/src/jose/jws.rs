@@ -7,10 +7,10 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::header::JoseHeader;
 use super::keys::SigningKey;
-use super::strict_json;
 use crate::error::Fault;
 
 /// Longest token accepted, in bytes, before any decoding.
@@ -19,7 +19,7 @@ pub const MAX_TOKEN_LEN: usize = 8192;
 /// A compact JWS split into its parts; the signature is not checked yet.
 #[derive(Debug)]
 pub(crate) struct UnverifiedJws<'a> {
-    pub header: Map<String, Value>,
+    pub header: JoseHeader,
     pub signing_input: &'a str,
     pub payload: Vec<u8>,
     pub signature: Vec<u8>,
@@ -63,13 +63,9 @@ pub(crate) fn split(token: &str) -> Result<UnverifiedJws<'_>, JwsError> {
             .map_err(|_| JwsError::Base64)
     };
     let header_bytes = decode(header)?;
-    let Value::Object(header_map) =
-        strict_json::parse(&header_bytes).map_err(|_| JwsError::Header)?
-    else {
-        return Err(JwsError::Header);
-    };
+    let header_read = JoseHeader::read(&header_bytes).map_err(|_| JwsError::Header)?;
     Ok(UnverifiedJws {
-        header: header_map,
+        header: header_read,
         signing_input: &token[..header.len() + 1 + payload.len()],
         payload: decode(payload)?,
         signature: decode(signature)?,

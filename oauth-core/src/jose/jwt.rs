@@ -7,13 +7,14 @@
 //! point at other keys (`jwk`, `jku`, `x5u`, `x5c`) are ignored. `typ` must be `at+jwt`
 //! (RFC 9068 §4), and any `crit` extension is refused, since finrift understands none.
 
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::algorithm::Algorithm;
+use super::claims::{Claim, ClaimSet, Claims};
+use super::header::TokenType;
 use super::jws::{self, JwsError};
 use super::keys::{SigningKey, VerificationKeys};
-use super::strict_json;
+use super::strict_json::Field;
 use crate::error::Fault;
 use crate::scope::ScopeSet;
 
@@ -111,7 +112,7 @@ pub struct VerifiedJwt {
     /// `jti`.
     pub jti: String,
     /// Every claim, for application-specific ones.
-    pub claims: Map<String, Value>,
+    pub claims: Claims,
 }
 
 /// What a verifier expects of a token.
@@ -129,15 +130,8 @@ pub(crate) struct Expectations<'a> {
 pub(crate) fn verify(token: &str, expect: &Expectations<'_>) -> Result<VerifiedJwt, JwtError> {
     let jws = jws::split(token)?;
     let header = &jws.header;
-    let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .and_then(Algorithm::parse)
-        .ok_or(JwtError::UnsupportedAlgorithm)?;
-    let kid = header
-        .get("kid")
-        .and_then(Value::as_str)
-        .ok_or(JwtError::UnknownKey)?;
+    let alg = header.alg.ok_or(JwtError::UnsupportedAlgorithm)?;
+    let kid = header.kid.as_deref().ok_or(JwtError::UnknownKey)?;
     let key = expect.keys.get(kid).ok_or(JwtError::UnknownKey)?;
     if key.algorithm() != alg {
         return Err(JwtError::AlgorithmMismatch);
@@ -146,74 +140,65 @@ pub(crate) fn verify(token: &str, expect: &Expectations<'_>) -> Result<VerifiedJ
         return Err(JwtError::BadSignature);
     }
     // Only now is the header trusted.
-    if header.contains_key("crit") {
+    if header.crit {
         return Err(JwtError::UnknownCritical);
     }
-    let typ = header
-        .get("typ")
-        .and_then(Value::as_str)
-        .ok_or(JwtError::WrongType)?;
-    let typ = typ
-        .get(..12)
-        .filter(|p| p.eq_ignore_ascii_case("application/"))
-        .map_or(typ, |_| &typ[12..]);
-    if !typ.eq_ignore_ascii_case("at+jwt") {
+    if header.typ != TokenType::AccessToken {
         return Err(JwtError::WrongType);
     }
 
-    let Value::Object(claims) =
-        strict_json::parse(&jws.payload).map_err(|_| JwtError::MalformedClaims)?
-    else {
-        return Err(JwtError::MalformedClaims);
-    };
+    let claims = ClaimSet::read(&jws.payload).map_err(|_| JwtError::MalformedClaims)?;
     check_times(&claims, expect)?;
-    if claims.get("iss").and_then(Value::as_str) != Some(expect.issuer) {
+    if claims.str(Claim::Issuer) != Some(expect.issuer) {
         return Err(JwtError::WrongIssuer);
     }
     if let Some(audience) = expect.audience {
-        let matches = match claims.get("aud") {
-            Some(Value::String(aud)) => aud == audience,
-            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+        let matches = match claims.get(Claim::Audience) {
+            Some(Field::Str(aud)) => aud == audience,
+            Some(Field::Strings(auds)) => auds.iter().any(|aud| aud == audience),
             _ => false,
         };
         if !matches {
             return Err(JwtError::WrongAudience);
         }
     }
-    let string = |name: &'static str| {
+    let string = |claim: Claim| {
         claims
-            .get(name)
-            .and_then(Value::as_str)
+            .str(claim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
-            .ok_or(JwtError::InvalidClaim(name))
+            .ok_or(JwtError::InvalidClaim(claim.name()))
     };
-    let scope = match claims.get("scope") {
+    let scope = match claims.get(Claim::Scope) {
         None => ScopeSet::empty(),
-        Some(Value::String(s)) if s.is_empty() => ScopeSet::empty(),
-        Some(Value::String(s)) => {
-            ScopeSet::parse(s).map_err(|_| JwtError::InvalidClaim("scope"))?
-        }
+        Some(Field::Str(s)) if s.is_empty() => ScopeSet::empty(),
+        Some(Field::Str(s)) => ScopeSet::parse(s).map_err(|_| JwtError::InvalidClaim("scope"))?,
         Some(_) => return Err(JwtError::InvalidClaim("scope")),
     };
-    let expires_at = numeric_date(&claims, "exp")?
+    let expires_at = numeric_date(&claims, Claim::Expiry)?
         .and_then(|exp| OffsetDateTime::from_unix_timestamp(exp).ok())
         .ok_or(JwtError::InvalidClaim("exp"))?;
+    let subject = string(Claim::Subject)?;
+    let client_id = string(Claim::ClientId)?;
+    let jti = string(Claim::TokenId)?;
+    // The payload parsed as JSON, whose text outside strings is ASCII and whose strings
+    // serde_json checked as UTF-8: the conversion cannot fail, and does not copy.
+    let json = String::from_utf8(jws.payload).map_err(|_| JwtError::MalformedClaims)?;
     Ok(VerifiedJwt {
-        subject: string("sub")?,
-        client_id: string("client_id")?,
-        jti: string("jti")?,
+        subject,
+        client_id,
         scope,
         expires_at,
-        claims,
+        jti,
+        claims: Claims::verified(json),
     })
 }
 
 /// `exp` is required, `nbf` and `iat` optional; each must be an integer NumericDate.
-fn check_times(claims: &Map<String, Value>, expect: &Expectations<'_>) -> Result<(), JwtError> {
+fn check_times(claims: &ClaimSet<'_>, expect: &Expectations<'_>) -> Result<(), JwtError> {
     let now = expect.now.unix_timestamp();
     let leeway = expect.leeway.whole_seconds();
-    let exp = numeric_date(claims, "exp")?.ok_or(JwtError::InvalidClaim("exp"))?;
+    let exp = numeric_date(claims, Claim::Expiry)?.ok_or(JwtError::InvalidClaim("exp"))?;
     // exp + leeway without overflow: a huge exp is refused as invalid, not wrapped.
     let deadline = exp
         .checked_add(leeway)
@@ -224,20 +209,21 @@ fn check_times(claims: &Map<String, Value>, expect: &Expectations<'_>) -> Result
     if now >= deadline {
         return Err(JwtError::Expired);
     }
-    if let Some(nbf) = numeric_date(claims, "nbf")? {
+    if let Some(nbf) = numeric_date(claims, Claim::NotBefore)? {
         if nbf.saturating_sub(leeway) > now {
             return Err(JwtError::NotYetValid);
         }
     }
-    numeric_date(claims, "iat")?;
+    numeric_date(claims, Claim::IssuedAt)?;
     Ok(())
 }
 
 /// An integer NumericDate claim: absent is `None`; a string, a fraction, or a number
 /// outside `i64` is invalid.
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, JwtError> {
-    match claims.get(name) {
+fn numeric_date(claims: &ClaimSet<'_>, claim: Claim) -> Result<Option<i64>, JwtError> {
+    match claims.get(claim) {
         None => Ok(None),
-        Some(value) => value.as_i64().map(Some).ok_or(JwtError::InvalidClaim(name)),
+        Some(Field::Int(value)) => Ok(Some(*value)),
+        Some(_) => Err(JwtError::InvalidClaim(claim.name())),
     }
 }

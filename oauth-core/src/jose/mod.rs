@@ -4,12 +4,15 @@
 //! it accepts, and tested against the RFC 7515 and RFC 8037 examples.
 
 mod algorithm;
+mod claims;
+mod header;
 mod jws;
 mod jwt;
 mod keys;
 mod strict_json;
 
 pub use algorithm::Algorithm;
+pub use claims::Claims;
 pub use jws::{JwsError, MAX_TOKEN_LEN};
 pub use jwt::{JwtError, VerifiedJwt};
 pub use keys::{

@@ -46,7 +46,7 @@ fn rfc7515_a1_hs256() {
     assert!(key.verification_key().verify(input.as_bytes(), &signature));
     assert!(!key.verification_key().verify(b"other", &signature));
     let split = jws::split(A1_JWS).unwrap();
-    assert_eq!(split.header["alg"], "HS256");
+    assert_eq!(split.header.alg, Some(super::Algorithm::Hs256));
     assert_eq!(split.signing_input, input);
 }
 
