@@ -1,6 +1,7 @@
 //! Client registrations and client authentication.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,9 +22,11 @@ pub const CLIENT_PASSWORD_ITERATIONS: u32 = 100_000;
 pub const MAX_CLIENT_ID_LEN: usize = 255;
 
 /// A client identifier: 1 to 255 printable ASCII characters.
+///
+/// Shared on clone: the id is copied into every code, token and event of a client.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ClientId(String);
+pub struct ClientId(Arc<str>);
 
 impl ClientId {
     /// Checks an identifier: 1 to 255 characters of `%x20-7E` (RFC 6749 Appendix A.1).
@@ -35,7 +38,7 @@ impl ClientId {
         {
             return Err(ClientError::InvalidClientId);
         }
-        Ok(Self(id))
+        Ok(Self(id.into()))
     }
 
     /// The identifier as text.
@@ -53,7 +56,7 @@ impl TryFrom<String> for ClientId {
 
 impl From<ClientId> for String {
     fn from(id: ClientId) -> Self {
-        id.0
+        id.0.as_ref().to_owned()
     }
 }
 
@@ -168,7 +171,16 @@ pub enum ClientError {
 /// # Ok::<_, Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ClientData", into = "ClientData")]
 pub struct Client {
+    // Shared: the engine reads a client on every request, and a clone is then a
+    // reference count, not a copy of its URIs and scope sets.
+    data: Arc<ClientData>,
+}
+
+/// A client's registration, as stored and serialized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ClientData {
     id: ClientId,
     kind: ClientKind,
     redirect_uris: Vec<RedirectUri>,
@@ -244,56 +256,56 @@ impl Client {
 
     /// The identifier.
     pub fn id(&self) -> &ClientId {
-        &self.id
+        &self.data.id
     }
 
     /// Confidential or public.
     pub fn kind(&self) -> &ClientKind {
-        &self.kind
+        &self.data.kind
     }
 
     /// Whether the client authenticates with a secret.
     pub fn is_confidential(&self) -> bool {
         matches!(
-            self.kind,
+            self.data.kind,
             ClientKind::Confidential { .. } | ClientKind::ConfidentialPassword { .. }
         )
     }
 
     /// The registered redirect URIs.
     pub fn redirect_uris(&self) -> &[RedirectUri] {
-        &self.redirect_uris
+        &self.data.redirect_uris
     }
 
     /// The grant types the client may use.
     pub fn grant_types(&self) -> &[GrantType] {
-        &self.grant_types
+        &self.data.grant_types
     }
 
     /// Whether the client may use `grant`.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
+        self.data.grant_types.contains(&grant)
     }
 
     /// The scopes the client may ask for.
     pub fn allowed_scopes(&self) -> &ScopeSet {
-        &self.allowed_scopes
+        &self.data.allowed_scopes
     }
 
     /// The scopes it gets when it asks for none.
     pub fn default_scopes(&self) -> &ScopeSet {
-        &self.default_scopes
+        &self.data.default_scopes
     }
 
     /// Whether this client may send authorization requests without PKCE (an opt-out).
     pub fn danger_pkce_optional(&self) -> bool {
-        self.danger_pkce_optional
+        self.data.danger_pkce_optional
     }
 
     /// Checks a presented secret against the stored hash, in constant time. A public
     /// client has no secret, so this is always `false` for it.
     pub fn verify_secret(&self, presented: &str) -> bool {
-        match &self.kind {
+        match &self.data.kind {
             ClientKind::Confidential { secret_hash } => {
                 SecretHash::of(presented).ct_eq(secret_hash)
             }
@@ -319,20 +331,37 @@ impl Client {
 
     /// The registered redirect URI that `requested` matches, if any.
     pub fn match_redirect_uri(&self, requested: &str) -> Option<&RedirectUri> {
-        self.redirect_uris.iter().find(|r| r.matches(requested))
+        self.data
+            .redirect_uris
+            .iter()
+            .find(|r| r.matches(requested))
+    }
+}
+
+impl From<ClientData> for Client {
+    fn from(data: ClientData) -> Self {
+        Self {
+            data: Arc::new(data),
+        }
+    }
+}
+
+impl From<Client> for ClientData {
+    fn from(client: Client) -> Self {
+        Arc::unwrap_or_clone(client.data)
     }
 }
 
 /// Builds a [`Client`], checking each part.
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
-    client: Client,
+    client: ClientData,
 }
 
 impl ClientBuilder {
     fn new(id: impl Into<String>, kind: ClientKind) -> Result<Self, ClientError> {
         Ok(Self {
-            client: Client {
+            client: ClientData {
                 id: ClientId::new(id)?,
                 kind,
                 redirect_uris: Vec::new(),
@@ -384,14 +413,14 @@ impl ClientBuilder {
 
     /// Checks the registration as a whole.
     pub fn build(self) -> Result<Client, ClientError> {
-        let client = self.client;
+        let client = Client::from(self.client);
         if client.allows_grant(GrantType::ClientCredentials) && !client.is_confidential() {
             return Err(ClientError::PublicClientCredentials);
         }
-        if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
+        if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris().is_empty() {
             return Err(ClientError::NoRedirectUri);
         }
-        if !client.default_scopes.is_subset(&client.allowed_scopes) {
+        if !client.default_scopes().is_subset(client.allowed_scopes()) {
             return Err(ClientError::DefaultScopeNotAllowed);
         }
         Ok(client)

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -75,9 +76,12 @@ pub enum ScopeError {
 }
 
 /// A set of scopes. Order does not matter; it displays sorted, space-separated.
+///
+/// A set is immutable once built and shared on clone: a grant's scope travels into its
+/// code, tokens, events and responses, and each of those is a reference count, not a copy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ScopeSet(BTreeSet<Scope>);
+pub struct ScopeSet(Arc<BTreeSet<Scope>>);
 
 impl ScopeSet {
     /// The empty set.
@@ -111,7 +115,11 @@ impl ScopeSet {
 
     /// The scopes in both sets.
     pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
-        Self(self.0.intersection(&other.0).cloned().collect())
+        // The usual case (a policy that permits everything asked) shares, not copies.
+        if self.is_subset(other) {
+            return self.clone();
+        }
+        Self(Arc::new(self.0.intersection(&other.0).cloned().collect()))
     }
 
     /// Whether the set is empty.
@@ -132,14 +140,14 @@ impl ScopeSet {
 
 impl FromIterator<Scope> for ScopeSet {
     fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Self {
-        Self(iter.into_iter().collect())
+        Self(Arc::new(iter.into_iter().collect()))
     }
 }
 
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for scope in &self.0 {
+        for scope in self.0.iter() {
             if !first {
                 f.write_str(" ")?;
             }
