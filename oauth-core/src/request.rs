@@ -7,8 +7,6 @@
 //! parameters must not be included more than once), drops empty values (treated as
 //! absent) and enforces size limits before any large allocation.
 
-use std::collections::BTreeMap;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
@@ -24,11 +22,36 @@ pub const MAX_PARAM_LEN: usize = 8192;
 pub const MAX_AUTHORIZATION_LEN: usize = 4096;
 
 /// The parameters of one request, decoded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Names and values are decoded into one buffer and found by a short scan (a request has
+/// at most [`MAX_PARAM_COUNT`] of them): parsing allocates twice, not twice per parameter.
+#[derive(Clone, Default)]
 pub struct Params {
-    values: BTreeMap<String, String>,
+    /// Every kept name and value, decoded, back to back.
+    text: String,
+    /// Each kept parameter, in request order: where its name and value are in `text`.
+    kept: Vec<Kept>,
+    /// Names that appeared more than once with a value.
     repeated: Vec<String>,
 }
+
+/// Where one kept parameter's name and value are in [`Params::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Kept {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+/// Parameters whose values are secrets: [`Params`]' `Debug` output shows them redacted.
+const SECRET_PARAMS: [&str; 7] = [
+    "client_secret",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "token",
+    "access_token",
+    "password",
+];
 
 impl Params {
     /// Parses an `application/x-www-form-urlencoded` string (a query string without `?`,
@@ -37,15 +60,58 @@ impl Params {
         if encoded.len() > MAX_PARAMS_BYTES {
             return Err(OAuthError::invalid_request("the request is too large"));
         }
-        let mut pairs = Vec::new();
-        for piece in encoded.split('&').filter(|p| !p.is_empty()) {
-            if pairs.len() >= MAX_PARAM_COUNT {
+        let mut params = Params {
+            text: String::with_capacity(encoded.len()),
+            kept: Vec::with_capacity(8),
+            repeated: Vec::new(),
+        };
+        // One pass over the bytes finds each `&`-separated piece, its first `=`, and
+        // whether it has anything to decode. The three are ASCII, so every slice taken at
+        // their positions falls on a character boundary.
+        let bytes = encoded.as_bytes();
+        let mut count = 0;
+        let mut at = 0;
+        while at < bytes.len() {
+            let start = at;
+            let mut equals = None;
+            let mut escaped = false;
+            while let Some(&b) = bytes.get(at) {
+                if b == b'&' {
+                    break;
+                }
+                if b == b'=' && equals.is_none() {
+                    equals = Some(at);
+                }
+                escaped |= (b == b'+') | (b == b'%');
+                at += 1;
+            }
+            let end = at;
+            at += 1;
+            if start == end {
+                continue;
+            }
+            if count >= MAX_PARAM_COUNT {
                 return Err(OAuthError::invalid_request("too many parameters"));
             }
-            let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
-            pairs.push((form_decode(name)?, form_decode(value)?));
+            count += 1;
+            let (name_end, value_start) = equals.map_or((end, end), |e| (e, e + 1));
+            let name = encoded.get(start..name_end).unwrap_or_default();
+            let value = encoded.get(value_start..end).unwrap_or_default();
+            let text_start = params.text.len();
+            if escaped {
+                decode_into(name, &mut params.text)?;
+            } else {
+                params.text.push_str(name);
+            }
+            let middle = params.text.len();
+            if escaped {
+                decode_into(value, &mut params.text)?;
+            } else {
+                params.text.push_str(value);
+            }
+            params.keep_last(text_start, middle)?;
         }
-        Self::from_pairs(pairs)
+        Ok(params)
     }
 
     /// Parses a POST body as the token, introspection and revocation endpoints take it
@@ -85,33 +151,68 @@ impl Params {
             if count >= MAX_PARAM_COUNT {
                 return Err(OAuthError::invalid_request("too many parameters"));
             }
-            let (name, value) = (name.into(), value.into());
-            if name.len() > MAX_PARAM_LEN || value.len() > MAX_PARAM_LEN {
-                return Err(OAuthError::invalid_request("a parameter is too long"));
-            }
-            if name.chars().chain(value.chars()).any(char::is_control) {
-                return Err(OAuthError::invalid_request(
-                    "a parameter contains a control character",
-                ));
-            }
-            if value.is_empty() {
-                continue;
-            }
-            if params.values.contains_key(&name) {
-                if !params.repeated.contains(&name) {
-                    params.repeated.push(name);
-                }
-                continue;
-            }
-            params.values.insert(name, value);
+            let (name, value): (String, String) = (name.into(), value.into());
+            let start = params.text.len();
+            params.text.push_str(&name);
+            let middle = params.text.len();
+            params.text.push_str(&value);
+            params.keep_last(start, middle)?;
         }
         Ok(params)
+    }
+
+    /// Checks the parameter just appended to `text` (its name from `start`, its value
+    /// from `middle`) and keeps it, or takes it out again when its value is empty or its
+    /// name was seen before.
+    fn keep_last(&mut self, start: usize, middle: usize) -> Result<(), OAuthError> {
+        let end = self.text.len();
+        let (name, value) = (&self.text[start..middle], &self.text[middle..end]);
+        if name.len() > MAX_PARAM_LEN || value.len() > MAX_PARAM_LEN {
+            return Err(OAuthError::invalid_request("a parameter is too long"));
+        }
+        if has_control(&self.text.as_bytes()[start..end]) {
+            return Err(OAuthError::invalid_request(
+                "a parameter contains a control character",
+            ));
+        }
+        let seen = !value.is_empty() && self.position(name).is_some();
+        if seen && !self.repeated.iter().any(|r| r == name) {
+            self.repeated.push(name.to_owned());
+        }
+        if value.is_empty() || seen {
+            self.text.truncate(start);
+        } else {
+            self.kept.push(Kept {
+                name: (start, middle),
+                value: (middle, end),
+            });
+        }
+        Ok(())
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.kept
+            .iter()
+            .position(|kept| self.slice(kept.name) == name)
+    }
+
+    fn slice(&self, (start, end): (usize, usize)) -> &str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    /// The kept parameters, in request order.
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.kept
+            .iter()
+            .map(|kept| (self.slice(kept.name), self.slice(kept.value)))
     }
 
     /// The value of `name`, or `None` when absent or empty. A repeated parameter answers
     /// its first value here; endpoints check [`Params::is_repeated`] first.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.pairs()
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value)
     }
 
     /// Whether `name` appeared more than once (with a non-empty value).
@@ -143,6 +244,61 @@ impl Params {
     }
 }
 
+/// Two sets of parameters are equal when they hold the same values and repeats, in
+/// whatever order they came.
+impl PartialEq for Params {
+    fn eq(&self, other: &Self) -> bool {
+        self.kept.len() == other.kept.len()
+            && self
+                .pairs()
+                .all(|(name, value)| other.get(name) == Some(value))
+            && self.repeated.len() == other.repeated.len()
+            && self.repeated.iter().all(|name| other.is_repeated(name))
+    }
+}
+
+impl Eq for Params {}
+
+/// Shows names and values, except the values of secret parameters, so that a request
+/// can be logged while it is debugged.
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.pairs() {
+            if SECRET_PARAMS.contains(&name) {
+                map.entry(&name, &"<redacted>");
+            } else {
+                map.entry(&name, &value);
+            }
+        }
+        map.finish()?;
+        if !self.repeated.is_empty() {
+            write!(f, " repeated: {:?}", self.repeated)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `bytes` (UTF-8) hold a control character (`char::is_control`: U+0000–001F and
+/// U+007F–009F), checked on bytes: U+0080–009F are encoded as `C2 80` to `C2 9F`.
+fn has_control(bytes: &[u8]) -> bool {
+    // Every parameter passes through here: a branch-free pass (which the compiler
+    // vectorizes) finds whether any byte could start a control character, and only then
+    // is the exact check made.
+    let suspect = bytes.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == 0x7f) | (b == 0xc2)
+    });
+    suspect
+        && bytes.iter().enumerate().any(|(i, &b)| {
+            b < 0x20
+                || b == 0x7f
+                || (b == 0xc2
+                    && bytes
+                        .get(i + 1)
+                        .is_some_and(|next| (0x80..=0x9f).contains(next)))
+        })
+}
+
 /// Keeps a parameter name quotable in an error description (only known names are passed,
 /// but the guard keeps it so).
 fn printable(name: &str) -> &str {
@@ -156,34 +312,49 @@ fn printable(name: &str) -> &str {
 /// Decodes one form-urlencoded component: `+` becomes a space, `%XX` a byte; the result
 /// must be UTF-8.
 pub fn form_decode(component: &str) -> Result<String, OAuthError> {
-    let bytes = component.as_bytes();
-    if bytes.len() > MAX_PARAMS_BYTES {
+    if component.len() > MAX_PARAMS_BYTES {
         return Err(OAuthError::invalid_request("a parameter is too long"));
     }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let hi = bytes.get(i + 1).copied().and_then(hex_value);
-                let lo = bytes.get(i + 2).copied().and_then(hex_value);
-                match (hi, lo) {
-                    (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-                    _ => return Err(OAuthError::invalid_request("malformed percent-encoding")),
-                }
-                i += 3;
-            }
-            other => {
-                out.push(other);
-                i += 1;
-            }
-        }
+    let mut out = String::with_capacity(component.len());
+    decode_into(component, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the decoding of one form-urlencoded component to `out` (see [`form_decode`]).
+/// On an error, `out` may hold part of the component; the caller drops it.
+fn decode_into(component: &str, out: &mut String) -> Result<(), OAuthError> {
+    let bytes = component.as_bytes();
+    // Most components have nothing to decode: copy them whole; they are UTF-8 already.
+    // (A branch-free pass, as in `has_control`.)
+    let encoded = bytes
+        .iter()
+        .fold(false, |any, &b| any | (b == b'+') | (b == b'%'));
+    if !encoded {
+        out.push_str(component);
+        return Ok(());
     }
-    String::from_utf8(out).map_err(|_| OAuthError::invalid_request("a parameter is not UTF-8"))
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = rest.iter().position(|b| matches!(b, b'+' | b'%')) {
+        decoded.extend_from_slice(&rest[..at]);
+        if rest[at] == b'+' {
+            decoded.push(b' ');
+            rest = &rest[at + 1..];
+            continue;
+        }
+        let hi = rest.get(at + 1).copied().and_then(hex_value);
+        let lo = rest.get(at + 2).copied().and_then(hex_value);
+        match (hi, lo) {
+            (Some(hi), Some(lo)) => decoded.push(hi << 4 | lo),
+            _ => return Err(OAuthError::invalid_request("malformed percent-encoding")),
+        }
+        rest = &rest[at + 3..];
+    }
+    decoded.extend_from_slice(rest);
+    let text = std::str::from_utf8(&decoded)
+        .map_err(|_| OAuthError::invalid_request("a parameter is not UTF-8"))?;
+    out.push_str(text);
+    Ok(())
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
@@ -284,6 +455,45 @@ mod tests {
         ] {
             let error = Params::parse(bad).unwrap_err();
             assert_eq!(error.code(), ErrorCode::InvalidRequest, "{bad}");
+        }
+    }
+
+    #[test]
+    fn fz03_c1_controls_are_refused_and_other_non_ascii_kept() {
+        for bad in ["state=%C2%80", "state=%C2%85", "state=%C2%9F", "a%C2%9Fb=1"] {
+            assert!(Params::parse(bad).is_err(), "{bad}");
+        }
+        let params = Params::parse("state=%C2%A0%C3%A9&x=%E2%80%A8").unwrap();
+        assert_eq!(params.get("state"), Some("\u{a0}é"));
+        assert_eq!(params.get("x"), Some("\u{2028}"));
+        assert!(Params::from_pairs([("state", "a\u{85}b")]).is_err());
+    }
+
+    #[test]
+    fn parsed_and_given_pairs_compare_in_any_order() {
+        let parsed = Params::parse("b=2&a=1&a=3&c=").unwrap();
+        let given = Params::from_pairs([("a", "1"), ("b", "2"), ("a", "9")]).unwrap();
+        assert_eq!(parsed, given);
+        assert_ne!(
+            parsed,
+            Params::from_pairs([("a", "1"), ("b", "2")]).unwrap()
+        );
+        assert_ne!(
+            parsed,
+            Params::from_pairs([("a", "1"), ("b", "3"), ("a", "1")]).unwrap()
+        );
+    }
+
+    #[test]
+    fn debug_output_redacts_secret_values() {
+        let params = Params::parse(
+            "grant_type=authorization_code&code=c0de&client_secret=s3cret&code_verifier=v3r",
+        )
+        .unwrap();
+        let shown = format!("{params:?}");
+        assert!(shown.contains("authorization_code"), "{shown}");
+        for secret in ["c0de", "s3cret", "v3r"] {
+            assert!(!shown.contains(secret), "{shown}");
         }
     }
 
