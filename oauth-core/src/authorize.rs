@@ -357,9 +357,6 @@ mod endpoint {
                     ),
                 ));
             }
-            if !self.answer_once(pending).await? {
-                return Ok(AuthorizationResponse::ErrorPage(already_answered()));
-            }
             let now = self.clock.now();
             let code = self.random.secret()?;
             let record = CodeRecord {
@@ -382,7 +379,16 @@ mod endpoint {
                 scope: record.scope.clone(),
                 grant_id: record.grant_id.as_str().to_owned(),
             };
-            self.storage.insert_code(record).await?;
+            // The answer's single-use mark and the code are stored together: a replayed
+            // approval stores nothing.
+            let once = answer_key(pending);
+            if !self
+                .storage
+                .use_once_and_insert_code(&once, pending.expires_at, record)
+                .await?
+            {
+                return Ok(AuthorizationResponse::ErrorPage(already_answered()));
+            }
             self.emit(approved);
             Ok(match target.code(&code) {
                 Ok(redirect) => AuthorizationResponse::Redirect(redirect),
@@ -441,9 +447,16 @@ mod endpoint {
         /// Marks `pending` answered; `false` if it was answered before. A pending request
         /// gets one approval or one denial, even if its sealed form is replayed.
         async fn answer_once(&self, pending: &PendingAuthorization) -> Result<bool, Fault> {
-            let key = SecretHash::of(&format!("pending-authorization:{}", pending.id));
-            Ok(self.storage.use_once(&key, pending.expires_at).await?)
+            Ok(self
+                .storage
+                .use_once(&answer_key(pending), pending.expires_at)
+                .await?)
         }
+    }
+
+    /// The single-use key of the answer to `pending`.
+    fn answer_key(pending: &PendingAuthorization) -> SecretHash {
+        SecretHash::of(&format!("pending-authorization:{}", pending.id))
     }
 
     fn already_answered() -> OAuthError {

@@ -152,9 +152,11 @@ macro_rules! storage_conformance_tests {
             purge_removes_exactly_what_expired,
             use_once_is_single_use,
             use_once_marks_are_purged_after_expiry,
+            use_once_and_insert_code_stores_once,
         );
         $crate::storage_conformance_tests!(@expand_mt $store;
             concurrent_use_once_has_one_winner,
+            concurrent_approvals_store_one_code,
             sc01_concurrent_code_consumption_has_one_winner,
             sc02_concurrent_rotation_has_one_winner,
             revoke_grant_racing_issue_leaves_no_live_token,
@@ -208,7 +210,9 @@ where
     purge_removes_exactly_what_expired(make().await).await;
     use_once_is_single_use(make().await).await;
     use_once_marks_are_purged_after_expiry(make().await).await;
+    use_once_and_insert_code_stores_once(make().await).await;
     concurrent_use_once_has_one_winner(make().await).await;
+    concurrent_approvals_store_one_code(make().await).await;
     sc01_concurrent_code_consumption_has_one_winner(make().await).await;
     sc02_concurrent_rotation_has_one_winner(make().await).await;
     revoke_grant_racing_issue_leaves_no_live_token(make().await).await;
@@ -1150,6 +1154,47 @@ pub async fn use_once_is_single_use<S: Storage>(store: S) {
     );
 }
 
+/// `use_once_and_insert_code` stores the code only on the first use of its key, and its
+/// mark is the same as `use_once`'s.
+pub async fn use_once_and_insert_code_stores_once<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let key = kit.hash();
+    let first = kit.code(60, 86_400);
+    assert!(
+        ok(
+            store
+                .use_once_and_insert_code(&key, kit.t(600), first.clone())
+                .await,
+            "use_once_and_insert_code"
+        ),
+        "storage conformance: the first use_once_and_insert_code of a key must answer true"
+    );
+    let second = kit.code(60, 86_400);
+    assert!(
+        !ok(
+            store
+                .use_once_and_insert_code(&key, kit.t(600), second.clone())
+                .await,
+            "use_once_and_insert_code"
+        ),
+        "storage conformance: use_once_and_insert_code with a used key must answer false"
+    );
+    assert!(
+        !ok(store.use_once(&key, kit.t(600)).await, "use_once"),
+        "storage conformance: use_once_and_insert_code must leave the use_once mark"
+    );
+    assert_eq!(
+        ok(store.consume_code(&first.hash).await, "consume_code"),
+        CodeConsumption::Consumed(first),
+        "storage conformance: the first call's code must be stored"
+    );
+    assert_eq!(
+        ok(store.consume_code(&second.hash).await, "consume_code"),
+        CodeConsumption::NotFound,
+        "storage conformance: a refused call must store no code"
+    );
+}
+
 /// A mark is kept until its `expires_at` and purged at it (a purge property: on a shared
 /// database, run it alone; its records sit around 1980, apart from every other one's).
 pub async fn use_once_marks_are_purged_after_expiry<S: Storage>(store: S) {
@@ -1389,6 +1434,50 @@ pub async fn revoke_grant_racing_rotation_leaves_no_live_token<S: Storage + 'sta
             }
         }
     }
+}
+
+/// [`RACERS`] tasks approve with one key at once, each with its own code: exactly one
+/// gets `true`, and exactly its code is stored.
+pub async fn concurrent_approvals_store_one_code<S: Storage + 'static>(store: S) {
+    let store = Arc::new(store);
+    let kit = Kit::new();
+    let key = kit.hash();
+    let expires_at = kit.t(600);
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            let code = kit.code(60, 86_400);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let hash = code.hash;
+                store
+                    .use_once_and_insert_code(&key, expires_at, code)
+                    .await
+                    .map(|won| (won, hash))
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        let joined = task
+            .await
+            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
+        let (won, hash) = ok(joined, "use_once_and_insert_code (racing)");
+        let stored = !matches!(
+            ok(store.consume_code(&hash).await, "consume_code"),
+            CodeConsumption::NotFound
+        );
+        assert_eq!(
+            won, stored,
+            "storage conformance: a racing approval's code must be stored exactly when it won"
+        );
+        winners += usize::from(won);
+    }
+    assert_eq!(
+        winners, 1,
+        "storage conformance: exactly one of {RACERS} racing approvals must win"
+    );
 }
 
 /// [`RACERS`] tasks use one key at once: exactly one gets `true`.

@@ -70,6 +70,28 @@ pub trait CodeStore: Send + Sync {
         key: &SecretHash,
         expires_at: OffsetDateTime,
     ) -> Result<bool, StorageError>;
+
+    /// [`CodeStore::use_once`] with `key`, then, only if this call was the one use,
+    /// [`CodeStore::insert_code`] with `code`: what approving a pending authorization
+    /// stores. Answers whether this call was the use (`false`: nothing was stored).
+    ///
+    /// A backend with transactions should override it to do both in one, which saves a
+    /// durable commit per approval and stores neither when the insertion fails. The
+    /// provided version makes the two calls in turn: if the insertion then fails, the mark
+    /// stays, so the pending request is spent and the user starts again (never a second
+    /// code for one approval either way).
+    async fn use_once_and_insert_code(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+        code: CodeRecord,
+    ) -> Result<bool, StorageError> {
+        if !self.use_once(key, expires_at).await? {
+            return Ok(false);
+        }
+        self.insert_code(code).await?;
+        Ok(true)
+    }
 }
 
 /// Access tokens, refresh tokens and the grants they belong to.
@@ -152,6 +174,16 @@ impl<T: CodeStore + ?Sized> CodeStore for std::sync::Arc<T> {
         expires_at: OffsetDateTime,
     ) -> Result<bool, StorageError> {
         (**self).use_once(key, expires_at).await
+    }
+    async fn use_once_and_insert_code(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+        code: CodeRecord,
+    ) -> Result<bool, StorageError> {
+        (**self)
+            .use_once_and_insert_code(key, expires_at, code)
+            .await
     }
 }
 
