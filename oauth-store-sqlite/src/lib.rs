@@ -35,7 +35,12 @@
 //!   waiting for SQLite's lock never stalls the async workers.
 //! - **WAL mode, `synchronous = FULL`.** Readers never wait for the writer; a commit is on
 //!   disk before the call returns, so what was consumed stays consumed after a crash or a
-//!   power loss.
+//!   power loss. [`Durability::ProcessCrash`] (`synchronous = NORMAL`) is the opt-in
+//!   alternative: much cheaper writes, durable across a crash of the process but not of
+//!   the machine.
+//! - **Few commits.** Approving a pending authorization stores its single-use mark and
+//!   the code in one transaction; a full authorization-code flow makes three commits
+//!   (approval, the code's consumption, the issuance).
 //! - **Every write is one `BEGIN IMMEDIATE` transaction.** It takes the write lock up
 //!   front, waiting up to the busy timeout (5 s by default), and then reports
 //!   [`StorageErrorKind::Busy`](oauth_core::StorageErrorKind::Busy), which the engine
@@ -63,9 +68,11 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod durability;
 mod pool;
 mod schema;
 mod store;
 
+pub use durability::Durability;
 pub use schema::SCHEMA_VERSION;
 pub use store::{BatchedPurge, SqliteOptions, SqliteStore};

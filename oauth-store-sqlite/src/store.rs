@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use crate::codec::{
     code_from_row, kind_name, seconds, sql_error, token_from_row, CODE_COLUMNS, TOKEN_COLUMNS,
 };
+use crate::durability::Durability;
 use crate::pool::Pool;
 use crate::schema::migrate;
 
@@ -41,6 +42,7 @@ pub struct SqliteOptions {
     pool_size: usize,
     busy_timeout: Duration,
     purge_batch_size: u32,
+    durability: Durability,
 }
 
 impl SqliteOptions {
@@ -52,6 +54,7 @@ impl SqliteOptions {
             pool_size: 4,
             busy_timeout: Duration::from_secs(5),
             purge_batch_size: 1000,
+            durability: Durability::PowerLoss,
         }
     }
 
@@ -64,6 +67,7 @@ impl SqliteOptions {
             pool_size: 1,
             busy_timeout: Duration::from_secs(5),
             purge_batch_size: 1000,
+            durability: Durability::PowerLoss,
         }
     }
 
@@ -84,6 +88,13 @@ impl SqliteOptions {
         self
     }
 
+    /// What a commit survives once a call has returned: [`Durability::PowerLoss`] (the
+    /// default) or the cheaper [`Durability::ProcessCrash`]; read both before choosing.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
     /// How many rows one purge transaction deletes at most (at least 1).
     pub fn purge_batch_size(mut self, rows: u32) -> Self {
         self.purge_batch_size = rows.max(1);
@@ -91,7 +102,7 @@ impl SqliteOptions {
     }
 
     /// Opens one connection and sets it up.
-    fn connect(&self) -> Result<Connection, StorageError> {
+    pub(crate) fn connect(&self) -> Result<Connection, StorageError> {
         let connection = match &self.path {
             Some(path) => Connection::open_with_flags(
                 path,
@@ -117,10 +128,14 @@ impl SqliteOptions {
                 ));
             }
         }
-        // FULL: a commit is on disk before it is acknowledged, so a consumed code or a
-        // rotated refresh token stays so even across a power loss, not only a crash.
+        // FULL (the default): a commit is on disk before it is acknowledged, so a consumed
+        // code or a rotated refresh token stays so even across a power loss, not only a
+        // crash. The pragma takes no bound parameter; its value is one of two constants.
         connection
-            .execute_batch("PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;")
+            .execute_batch(&format!(
+                "PRAGMA synchronous = {}; PRAGMA trusted_schema = OFF;",
+                self.durability.pragma()
+            ))
             .map_err(sql_error("set the connection pragmas"))?;
         Ok(connection)
     }
@@ -385,31 +400,7 @@ impl ClientStore for SqliteStore {
 impl CodeStore for SqliteStore {
     async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
         self.pool
-            .run(move |connection| {
-                write(connection, "store a code", |tx| {
-                    tx.prepare_cached(
-                        "INSERT INTO codes (hash, grant_id, client_id, subject, redirect_uri, \
-                         scope, code_challenge, issued_at, expires_at, grant_expires_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    )
-                    .and_then(|mut statement| {
-                        statement.execute(params![
-                            &code.hash.0[..],
-                            code.grant_id.as_str(),
-                            code.client_id.as_str(),
-                            code.subject,
-                            code.redirect_uri,
-                            code.scope.to_string(),
-                            code.code_challenge.as_ref().map(|c| c.as_str()),
-                            seconds(code.issued_at),
-                            seconds(code.expires_at),
-                            seconds(code.grant_expires_at),
-                        ])
-                    })
-                    .map_err(sql_error("store a code"))?;
-                    Ok(())
-                })
-            })
+            .run(move |connection| write(connection, "store a code", |tx| insert_code(tx, &code)))
             .await
     }
 
@@ -459,19 +450,70 @@ impl CodeStore for SqliteStore {
         self.pool
             .run(move |connection| {
                 write(connection, "record a one-time use", |tx| {
-                    // The primary key makes the insert the single-use step: one caller
-                    // inserts the row, every other one is ignored.
-                    tx.prepare_cached(
-                        "INSERT INTO uses (key, expires_at) VALUES (?1, ?2) \
-                         ON CONFLICT (key) DO NOTHING",
-                    )
-                    .and_then(|mut statement| statement.execute(params![&key.0[..], expires_at]))
-                    .map(|inserted| inserted == 1)
-                    .map_err(sql_error("record a one-time use"))
+                    mark_use(tx, &key, expires_at)
                 })
             })
             .await
     }
+
+    async fn use_once_and_insert_code(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+        code: CodeRecord,
+    ) -> Result<bool, StorageError> {
+        let (key, expires_at) = (*key, seconds(expires_at));
+        self.pool
+            .run(move |connection| {
+                // One transaction, one durable commit: the mark and the code together,
+                // or (when the insertion fails) neither.
+                write(connection, "approve a pending authorization", |tx| {
+                    if !mark_use(tx, &key, expires_at)? {
+                        return Ok(false);
+                    }
+                    insert_code(tx, &code)?;
+                    Ok(true)
+                })
+            })
+            .await
+    }
+}
+
+/// Records the one-time use of `key`; `false` if it was used before.
+fn mark_use(tx: &Transaction<'_>, key: &SecretHash, expires_at: i64) -> Result<bool, StorageError> {
+    // The primary key makes the insert the single-use step: one caller inserts the row,
+    // every other one is ignored.
+    tx.prepare_cached(
+        "INSERT INTO uses (key, expires_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+    )
+    .and_then(|mut statement| statement.execute(params![&key.0[..], expires_at]))
+    .map(|inserted| inserted == 1)
+    .map_err(sql_error("record a one-time use"))
+}
+
+/// Inserts `code`; a hash already stored fails the statement (Conflict).
+fn insert_code(tx: &Transaction<'_>, code: &CodeRecord) -> Result<(), StorageError> {
+    tx.prepare_cached(
+        "INSERT INTO codes (hash, grant_id, client_id, subject, redirect_uri, scope, \
+         code_challenge, issued_at, expires_at, grant_expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
+            &code.hash.0[..],
+            code.grant_id.as_str(),
+            code.client_id.as_str(),
+            code.subject,
+            code.redirect_uri,
+            code.scope.to_string(),
+            code.code_challenge.as_ref().map(|c| c.as_str()),
+            seconds(code.issued_at),
+            seconds(code.expires_at),
+            seconds(code.grant_expires_at),
+        ])
+    })
+    .map_err(sql_error("store a code"))?;
+    Ok(())
 }
 
 #[async_trait]
