@@ -13,6 +13,7 @@ use url::Url;
 use crate::client::{Client, ClientId};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::CodeChallenge;
+use crate::redirect_location;
 use crate::response::Response;
 use crate::scope::ScopeSet;
 
@@ -47,17 +48,9 @@ pub struct AuthorizationRedirect {
 
 impl AuthorizationRedirect {
     fn new(redirect_uri: &str, params: &[(&str, &str)]) -> Result<Self, OAuthError> {
-        let mut url = Url::parse(redirect_uri)
-            .map_err(|_| OAuthError::invalid_request("the redirect URI cannot be parsed"))?;
-        {
-            let mut query = url.query_pairs_mut();
-            for (name, value) in params {
-                query.append_pair(name, value);
-            }
-        }
-        Ok(Self {
-            location: url.into(),
-        })
+        let location = redirect_location::with_query(redirect_uri, params)
+            .ok_or_else(|| OAuthError::invalid_request("the redirect URI cannot be parsed"))?;
+        Ok(Self { location })
     }
 
     /// The URL to redirect to.

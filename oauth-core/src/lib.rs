@@ -110,6 +110,7 @@ pub mod limits;
 mod metadata;
 mod pending_seal;
 mod pkce;
+mod redirect_location;
 mod redirect_uri;
 mod request;
 mod resource;
