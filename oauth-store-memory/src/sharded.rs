@@ -1,5 +1,6 @@
 //! A map split into independently locked shards, so that unrelated keys never contend.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Mutex, MutexGuard};
@@ -21,8 +22,13 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         }
     }
 
-    /// Locks the shard that holds `key`.
-    pub(crate) fn shard(&self, key: &K) -> MutexGuard<'_, HashMap<K, V>> {
+    /// Locks the shard that holds `key`, given as the key or as a borrowed form of it
+    /// (`Borrow` promises both hash alike, so they pick the same shard).
+    pub(crate) fn shard<Q>(&self, key: &Q) -> MutexGuard<'_, HashMap<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + ?Sized,
+    {
         // Shard count is a power of two; the modulo keeps the index in range.
         let index = (self.hasher.hash_one(key) as usize) % SHARDS;
         lock(&self.shards[index])
