@@ -8,6 +8,7 @@ use oauth_core::storage::{
 use oauth_core::{Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
 use time::OffsetDateTime;
 
+use crate::moment::Moment;
 use crate::sharded::ShardedMap;
 
 /// A stored code and whether it was consumed.
@@ -38,7 +39,7 @@ pub struct MemoryStore {
     tokens: ShardedMap<SecretHash, TokenRecord>,
     grants: ShardedMap<GrantId, GrantEntry>,
     /// One-time-use marks and when each may be forgotten.
-    uses: ShardedMap<SecretHash, OffsetDateTime>,
+    uses: ShardedMap<SecretHash, Moment>,
 }
 
 impl Default for MemoryStore {
@@ -124,6 +125,7 @@ impl CodeStore for MemoryStore {
         key: &SecretHash,
         expires_at: OffsetDateTime,
     ) -> Result<bool, StorageError> {
+        let expires_at = Moment::new(expires_at)?;
         // Check and insert under one shard lock: exactly one caller inserts.
         let mut shard = self.uses.shard(key);
         if shard.contains_key(key) {
@@ -231,9 +233,10 @@ impl TokenStore for MemoryStore {
 
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         let mut report = PurgeReport::default();
+        let packed_before = Moment::new(before)?;
         for mut shard in self.uses.each_shard() {
             let len = shard.len();
-            shard.retain(|_, expires_at| *expires_at > before);
+            shard.retain(|_, expires_at| *expires_at > packed_before);
             report.uses += (len - shard.len()) as u64;
         }
         for mut shard in self.codes.each_shard() {
