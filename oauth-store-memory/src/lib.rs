@@ -24,8 +24,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod challenge;
+mod grant;
 mod moment;
+mod profile;
 mod sharded;
 mod store;
+mod text;
+mod token;
 
 pub use store::MemoryStore;

@@ -1,5 +1,8 @@
 //! The in-memory store.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use oauth_core::storage::{
     CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenKind,
@@ -8,38 +11,40 @@ use oauth_core::storage::{
 use oauth_core::{Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
 use time::OffsetDateTime;
 
+use crate::grant::{Grant, GrantKey};
 use crate::moment::Moment;
+use crate::profile::Profiles;
 use crate::sharded::ShardedMap;
-
-/// A stored code and whether it was consumed.
-#[derive(Debug)]
-struct CodeEntry {
-    record: CodeRecord,
-    consumed: bool,
-}
-
-/// A grant: its record once issued, whether it is revoked, and its tokens' hashes.
-#[derive(Debug, Default)]
-struct GrantEntry {
-    record: Option<GrantRecord>,
-    revoked: bool,
-    tokens: Vec<SecretHash>,
-}
+use crate::text::Text;
+use crate::token::TokenEntry;
 
 /// An in-memory [`Storage`](oauth_core::Storage).
 ///
-/// Lock order, always: a grant shard, then token shards. Operations that change tokens of
+/// A grant's data (identity, scope, lifetime, its code's challenge) is stored once and
+/// shared by its code, its grant record and its tokens; what many grants have in common
+/// (client, scope, redirect URI) is interned once for all of them. Records are rebuilt on
+/// read.
+///
+/// Lock order, always: a grant shard, then a shard of `revoked_before_issue`, then code or
+/// token shards; the interner's shards come last of all. Operations that change tokens of
 /// a grant (issue, rotate, revoke a grant) hold the grant's shard for their whole span, so
 /// a grant revoked concurrently with an issuance either sees the new tokens and revokes
 /// them, or makes the issuance fail.
 #[derive(Debug)]
 pub struct MemoryStore {
     clients: ShardedMap<ClientId, Client>,
-    codes: ShardedMap<SecretHash, CodeEntry>,
-    tokens: ShardedMap<SecretHash, TokenRecord>,
-    grants: ShardedMap<GrantId, GrantEntry>,
+    /// Each code's data; the code is consumed when its `CONSUMED` bit is set.
+    codes: ShardedMap<SecretHash, Arc<Grant>>,
+    tokens: ShardedMap<SecretHash, TokenEntry>,
+    /// Grants by id: those issued, and the data of codes whose grant is not issued yet
+    /// (so that `issue` can take it as the grant's).
+    grants: ShardedMap<GrantKey, ()>,
+    /// Grants revoked while no grant record was stored for them, to refuse a later issue.
+    /// With no expiry to go by, they are kept for the life of the store.
+    revoked_before_issue: ShardedMap<Text, ()>,
     /// One-time-use marks and when each may be forgotten.
     uses: ShardedMap<SecretHash, Moment>,
+    profiles: Profiles,
 }
 
 impl Default for MemoryStore {
@@ -54,9 +59,11 @@ impl MemoryStore {
         Self {
             clients: ShardedMap::new(),
             codes: ShardedMap::new(),
-            uses: ShardedMap::new(),
             tokens: ShardedMap::new(),
             grants: ShardedMap::new(),
+            revoked_before_issue: ShardedMap::new(),
+            uses: ShardedMap::new(),
+            profiles: Profiles::new(),
         }
     }
 
@@ -67,14 +74,60 @@ impl MemoryStore {
             .any(|t| self.tokens.shard(&t.hash).contains_key(&t.hash))
     }
 
-    fn insert_tokens(&self, entry: &mut GrantEntry, tokens: &[TokenRecord]) {
-        for token in tokens {
-            entry.tokens.push(token.hash);
-            self.tokens
-                .shard(&token.hash)
-                .insert(token.hash, token.clone());
+    /// Entries for `tokens` of `grant`, made before anything is stored (making one can
+    /// fail). A token that carries the grant's identity points at its data; one that
+    /// differs (a narrower scope after a refresh) gets its own identity, owned by the
+    /// grant so that it is revoked with it.
+    fn entries(
+        &self,
+        grant: &Arc<Grant>,
+        tokens: &[TokenRecord],
+    ) -> Result<Vec<(SecretHash, TokenEntry)>, StorageError> {
+        tokens
+            .iter()
+            .map(|token| {
+                let grant_expires_at = Moment::new(token.grant_expires_at)?;
+                let identity = if grant.identifies(token, grant_expires_at) {
+                    Arc::clone(grant)
+                } else {
+                    let profile = self.profiles.intern(&token.client_id, &token.scope, None);
+                    Arc::new(Grant::of_token(
+                        token,
+                        grant_expires_at,
+                        profile,
+                        Arc::clone(grant),
+                    ))
+                };
+                Ok((token.hash, TokenEntry::new(token, identity)?))
+            })
+            .collect()
+    }
+
+    /// Stores `entries` of `grant` (the caller holds the grant's shard).
+    fn insert_tokens(&self, grant: &Grant, entries: Vec<(SecretHash, TokenEntry)>) {
+        let live = entries.iter().filter(|(_, e)| e.counted_live()).count();
+        grant.add_live(live as u64);
+        for (hash, entry) in entries {
+            // A hash repeated within `entries` replaces its first entry (as could one
+            // stored by another call since the caller's check, a race 256-bit random
+            // hashes make moot): no longer stored, it leaves its grant's count.
+            if let Some(replaced) = self.tokens.shard(&hash).insert(hash, entry) {
+                replaced.forget();
+            }
         }
     }
+
+    fn revoked_before_issue(&self, id: &[u8]) -> bool {
+        self.revoked_before_issue.shard(id).contains_key(id)
+    }
+}
+
+/// The data registered under `id` in a locked grants shard.
+// A `GrantKey` hashes and compares by its grant id, which never changes; the interior
+// mutability clippy sees is the grant's state word, which keys ignore.
+#[allow(clippy::mutable_key_type)]
+fn registered(grants: &HashMap<GrantKey, ()>, id: &[u8]) -> Option<Arc<Grant>> {
+    grants.get_key_value(id).map(|(key, ())| Arc::clone(&key.0))
 }
 
 #[async_trait]
@@ -94,29 +147,40 @@ impl ClientStore for MemoryStore {
 #[async_trait]
 impl CodeStore for MemoryStore {
     async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
-        let mut shard = self.codes.shard(&code.hash);
-        if shard.contains_key(&code.hash) {
+        let profile =
+            self.profiles
+                .intern(&code.client_id, &code.scope, code.redirect_uri.as_deref());
+        let grant = Arc::new(Grant::of_code(&code, profile)?);
+        let id = code.grant_id.as_str().as_bytes();
+        let mut grants = self.grants.shard(id);
+        let mut codes = self.codes.shard(&code.hash);
+        if codes.contains_key(&code.hash) {
             return Err(StorageError::conflict("authorization code already stored"));
         }
-        shard.insert(
-            code.hash,
-            CodeEntry {
-                record: code,
-                consumed: false,
-            },
-        );
+        // A code is usually the first record of its grant: registered, its data becomes
+        // the grant record's when `issue` stores a record it describes. A code for a
+        // grant already known keeps its data to itself.
+        if !grants.contains_key(id) {
+            grants.insert(GrantKey(Arc::clone(&grant)), ());
+        }
+        codes.insert(code.hash, grant);
         Ok(())
     }
 
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
-        let mut shard = self.codes.shard(hash);
-        Ok(match shard.get_mut(hash) {
-            None => CodeConsumption::NotFound,
-            Some(entry) if entry.consumed => CodeConsumption::AlreadyConsumed(entry.record.clone()),
-            Some(entry) => {
-                entry.consumed = true;
-                CodeConsumption::Consumed(entry.record.clone())
-            }
+        let (grant, first) = {
+            let codes = self.codes.shard(hash);
+            let Some(grant) = codes.get(hash) else {
+                return Ok(CodeConsumption::NotFound);
+            };
+            // Under the shard lock, and atomic besides: exactly one caller consumes.
+            (Arc::clone(grant), grant.consume())
+        };
+        let record = grant.code_record(*hash)?;
+        Ok(if first {
+            CodeConsumption::Consumed(record)
+        } else {
+            CodeConsumption::AlreadyConsumed(record)
         })
     }
 
@@ -143,25 +207,56 @@ impl TokenStore for MemoryStore {
         grant: &GrantRecord,
         tokens: &[TokenRecord],
     ) -> Result<Issuance, StorageError> {
-        let mut grants = self.grants.shard(&grant.id);
-        if grants.get(&grant.id).is_some_and(|entry| entry.revoked) {
-            return Ok(Issuance::GrantRevoked);
-        }
-        // Checked before the entry exists: a refused issuance must not leave behind an
-        // empty grant entry, which no purge would ever remove.
+        let created_at = Moment::new(grant.created_at)?;
+        let expires_at = Moment::new(grant.expires_at)?;
+        let id = grant.id.as_str().as_bytes();
+        let mut grants = self.grants.shard(id);
+        let registered = registered(&grants, id);
+        let shared = match &registered {
+            // Issued before: the first record stays, and the tokens join it.
+            Some(issued) if issued.is_issued() => {
+                if issued.is_revoked() {
+                    return Ok(Issuance::GrantRevoked);
+                }
+                Arc::clone(issued)
+            }
+            _ => {
+                if self.revoked_before_issue(id) {
+                    return Ok(Issuance::GrantRevoked);
+                }
+                match &registered {
+                    Some(code) if code.describes(grant, created_at, expires_at) => Arc::clone(code),
+                    _ => {
+                        let profile = self.profiles.intern(&grant.client_id, &grant.scope, None);
+                        Arc::new(Grant::of_grant(grant, created_at, expires_at, profile))
+                    }
+                }
+            }
+        };
+        let entries = self.entries(&shared, tokens)?;
+        // Checked before the grants map changes: a refused issuance must leave no grant
+        // behind, which no purge would ever remove.
         if self.any_present(tokens) {
             return Err(StorageError::conflict("token already stored"));
         }
-        let entry = grants.entry(grant.id.clone()).or_default();
-        if entry.record.is_none() {
-            entry.record = Some(grant.clone());
+        if !shared.is_issued() {
+            shared.mark_issued();
         }
-        self.insert_tokens(entry, tokens);
+        if !registered.as_ref().is_some_and(|r| Arc::ptr_eq(r, &shared)) {
+            // A code's data that does not describe the record stays its code's alone.
+            grants.remove(id);
+            grants.insert(GrantKey(Arc::clone(&shared)), ());
+        }
+        self.insert_tokens(&shared, entries);
         Ok(Issuance::Issued)
     }
 
     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
-        Ok(self.tokens.shard(hash).get(hash).cloned())
+        self.tokens
+            .shard(hash)
+            .get(hash)
+            .map(|token| token.record(*hash))
+            .transpose()
     }
 
     async fn rotate_refresh(
@@ -169,22 +264,27 @@ impl TokenStore for MemoryStore {
         old: &SecretHash,
         new_tokens: &[TokenRecord],
     ) -> Result<Rotation, StorageError> {
-        let Some(grant_id) = self
+        // The old token's grant, read without holding its shard: grant shards come first.
+        let Some(identity) = self
             .tokens
             .shard(old)
             .get(old)
-            .filter(|t| t.kind == TokenKind::Refresh)
-            .map(|t| t.grant_id.clone())
+            .filter(|t| t.kind() == TokenKind::Refresh)
+            .map(|t| Arc::clone(t.grant()))
         else {
             return Ok(Rotation::NotFound);
         };
-        let mut grants = self.grants.shard(&grant_id);
-        let Some(entry) = grants.get_mut(&grant_id) else {
-            return Ok(Rotation::NotFound);
+        let id = identity.id_bytes();
+        let grants = self.grants.shard(id);
+        let grant = match registered(&grants, id) {
+            Some(grant) if grant.is_issued() => grant,
+            _ if self.revoked_before_issue(id) => return Ok(Rotation::Revoked),
+            _ => return Ok(Rotation::NotFound),
         };
-        if entry.revoked {
+        if grant.is_revoked() {
             return Ok(Rotation::Revoked);
         }
+        let entries = self.entries(&grant, new_tokens)?;
         if self.any_present(new_tokens) {
             return Err(StorageError::conflict("token already stored"));
         }
@@ -193,22 +293,22 @@ impl TokenStore for MemoryStore {
             let Some(token) = shard.get_mut(old) else {
                 return Ok(Rotation::NotFound);
             };
-            if token.revoked {
+            if token.is_revoked() {
                 return Ok(Rotation::Revoked);
             }
-            if token.rotated {
+            if token.is_rotated() {
                 return Ok(Rotation::AlreadyRotated);
             }
-            token.rotated = true;
+            token.rotate();
         }
-        self.insert_tokens(entry, new_tokens);
+        self.insert_tokens(&grant, entries);
         Ok(Rotation::Rotated)
     }
 
     async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError> {
         Ok(match self.tokens.shard(hash).get_mut(hash) {
             Some(token) => {
-                token.revoked = true;
+                token.revoke();
                 true
             }
             None => false,
@@ -216,66 +316,63 @@ impl TokenStore for MemoryStore {
     }
 
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
-        let mut grants = self.grants.shard(id);
-        let entry = grants.entry(id.clone()).or_default();
-        entry.revoked = true;
-        let mut revoked = 0;
-        for hash in &entry.tokens {
-            if let Some(token) = self.tokens.shard(hash).get_mut(hash) {
-                if !token.revoked {
-                    token.revoked = true;
-                    revoked += 1;
+        let bytes = id.as_str().as_bytes();
+        let mut grants = self.grants.shard(bytes);
+        match registered(&grants, bytes) {
+            // Its tokens read their grant's state: one flag revokes them all.
+            Some(grant) if grant.is_issued() => Ok(grant.revoke()),
+            code => {
+                // Not issued: at most a code's data is registered, with no tokens. The
+                // mark refuses the issue to come; the code keeps its data.
+                if code.is_some() {
+                    grants.remove(bytes);
                 }
+                self.revoked_before_issue
+                    .shard(bytes)
+                    .insert(Text::new(id.as_str()), ());
+                Ok(0)
             }
         }
-        Ok(revoked)
     }
 
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
+        let before = Moment::new(before)?;
         let mut report = PurgeReport::default();
-        let packed_before = Moment::new(before)?;
         for mut shard in self.uses.each_shard() {
             let len = shard.len();
-            shard.retain(|_, expires_at| *expires_at > packed_before);
+            shard.retain(|_, expires_at| *expires_at > before);
             report.uses += (len - shard.len()) as u64;
         }
         for mut shard in self.codes.each_shard() {
             let len = shard.len();
-            shard.retain(|_, entry| {
-                let until = if entry.consumed {
-                    entry.record.grant_expires_at
-                } else {
-                    entry.record.expires_at
-                };
-                until > before
-            });
+            shard.retain(|_, grant| grant.code_kept_until() > before);
             report.codes += (len - shard.len()) as u64;
         }
         for mut shard in self.tokens.each_shard() {
             let len = shard.len();
             shard.retain(|_, token| {
-                let until = match token.kind {
-                    TokenKind::Access | TokenKind::JwtAccess => token.expires_at,
-                    TokenKind::Refresh => token.grant_expires_at,
-                };
-                until > before
+                let keep = token.kept_until() > before;
+                if !keep {
+                    token.forget();
+                }
+                keep
             });
             report.tokens += (len - shard.len()) as u64;
         }
-        // Lock order as everywhere: a grant shard, then token shards.
         for mut shard in self.grants.each_shard() {
-            let len = shard.len();
-            // A revocation mark for a grant never issued has no expiry to go by, so it stays.
-            shard.retain(|_, entry| entry.record.as_ref().is_none_or(|g| g.expires_at > before));
-            report.grants += (len - shard.len()) as u64;
-            // Forget the hashes of purged tokens, or a long-lived grant that refreshes
-            // often would hold two more hashes per refresh for its whole life.
-            for entry in shard.values_mut() {
-                entry
-                    .tokens
-                    .retain(|hash| self.tokens.shard(hash).contains_key(hash));
-            }
+            shard.retain(|GrantKey(grant), ()| {
+                if grant.is_issued() {
+                    let keep = grant.expires_at() > before;
+                    report.grants += u64::from(!keep);
+                    keep
+                } else {
+                    // A code's data waiting for its grant: kept while the code is. Only
+                    // this shard's lock hands out new references to it, and it is held.
+                    Arc::strong_count(grant) > 1
+                }
+            });
         }
+        self.profiles.forget_unused();
         Ok(report)
     }
 }
@@ -283,8 +380,14 @@ impl TokenStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oauth_core::{RandomSource, ScopeSet};
+    use oauth_core::{CodeChallenge, RandomSource, ScopeSet};
     use time::Duration;
+
+    fn random_hash() -> SecretHash {
+        let mut hash = [0u8; 32];
+        RandomSource::new().fill(&mut hash).unwrap();
+        SecretHash(hash)
+    }
 
     fn grant(id: &str, start: OffsetDateTime) -> GrantRecord {
         GrantRecord {
@@ -298,14 +401,12 @@ mod tests {
     }
 
     fn token(grant: &GrantRecord, kind: TokenKind, expires_at: OffsetDateTime) -> TokenRecord {
-        let mut hash = [0u8; 32];
-        RandomSource::new().fill(&mut hash).unwrap();
         TokenRecord {
-            hash: SecretHash(hash),
+            hash: random_hash(),
             kind,
             grant_id: grant.id.clone(),
             client_id: grant.client_id.clone(),
-            subject: None,
+            subject: grant.subject.clone(),
             scope: grant.scope.clone(),
             issued_at: grant.created_at,
             expires_at,
@@ -315,8 +416,44 @@ mod tests {
         }
     }
 
+    /// A code, and the grant record the engine builds from it when it is redeemed.
+    fn code_and_grant(id: &str, start: OffsetDateTime) -> (CodeRecord, GrantRecord) {
+        let code = CodeRecord {
+            hash: random_hash(),
+            grant_id: GrantId(id.into()),
+            client_id: ClientId::new("app").unwrap(),
+            subject: "alice".into(),
+            redirect_uri: Some("https://app.example/cb".into()),
+            scope: ScopeSet::parse("read write").unwrap(),
+            code_challenge: Some(CodeChallenge::from_verifier(
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            )),
+            issued_at: start,
+            expires_at: start + Duration::minutes(1),
+            grant_expires_at: start + Duration::days(90),
+        };
+        let grant = GrantRecord {
+            id: code.grant_id.clone(),
+            client_id: code.client_id.clone(),
+            subject: Some(code.subject.clone()),
+            scope: code.scope.clone(),
+            created_at: code.issued_at,
+            expires_at: code.grant_expires_at,
+        };
+        (code, grant)
+    }
+
     fn grant_entries(store: &MemoryStore) -> usize {
         store.grants.each_shard().map(|shard| shard.len()).sum()
+    }
+
+    fn registered_grant(store: &MemoryStore, id: &GrantId) -> Option<Arc<Grant>> {
+        let bytes = id.as_str().as_bytes();
+        registered(&store.grants.shard(bytes), bytes)
+    }
+
+    fn token_entry_grant(store: &MemoryStore, hash: &SecretHash) -> Arc<Grant> {
+        Arc::clone(store.tokens.shard(hash).get(hash).unwrap().grant())
     }
 
     #[tokio::test]
@@ -341,7 +478,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn purge_forgets_the_hashes_of_purged_tokens() {
+    async fn purge_stops_counting_purged_tokens() {
         let store = MemoryStore::new();
         let start = OffsetDateTime::UNIX_EPOCH;
         let g = grant("g", start);
@@ -367,24 +504,236 @@ mod tests {
             assert_eq!(rotated, Rotation::Rotated);
             refresh = next;
         }
-        let held = |store: &MemoryStore| {
-            store
-                .grants
-                .shard(&g.id)
-                .get(&g.id)
-                .map(|e| e.tokens.len())
-                .unwrap()
-        };
-        assert_eq!(held(&store), 202);
+        let live = |store: &MemoryStore| registered_grant(store, &g.id).unwrap().live();
+        assert_eq!(live(&store), 202);
         let report = store
             .purge_expired(start + Duration::hours(2))
             .await
             .unwrap();
         assert_eq!(report.tokens, 101, "every access token expired");
         assert_eq!(
-            held(&store),
+            live(&store),
             101,
-            "the grant holds only the refresh tokens left"
+            "the grant counts only the refresh tokens left"
         );
+        assert_eq!(store.revoke_grant(&g.id).await.unwrap(), 101);
+    }
+
+    #[tokio::test]
+    async fn a_code_its_grant_and_its_tokens_share_one_copy() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let (code, grant) = code_and_grant("g", start);
+        store.insert_code(code.clone()).await.unwrap();
+        let CodeConsumption::Consumed(consumed) = store.consume_code(&code.hash).await.unwrap()
+        else {
+            panic!("the code is consumed");
+        };
+        assert_eq!(consumed, code);
+        let tokens = [
+            token(&grant, TokenKind::Access, start + Duration::hours(1)),
+            token(&grant, TokenKind::Refresh, grant.expires_at),
+        ];
+        store.issue(&grant, &tokens).await.unwrap();
+
+        let shared = registered_grant(&store, &grant.id).unwrap();
+        let code_grant = Arc::clone(store.codes.shard(&code.hash).get(&code.hash).unwrap());
+        assert!(Arc::ptr_eq(&shared, &code_grant));
+        for t in &tokens {
+            assert!(Arc::ptr_eq(&shared, &token_entry_grant(&store, &t.hash)));
+            assert_eq!(store.get_token(&t.hash).await.unwrap().as_ref(), Some(t));
+        }
+        assert_eq!(grant_entries(&store), 1);
+        assert_eq!(
+            store.profiles.len(),
+            1,
+            "code, grant and tokens share one profile"
+        );
+        assert_eq!(
+            store.consume_code(&code.hash).await.unwrap(),
+            CodeConsumption::AlreadyConsumed(code)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_grant_record_unlike_its_code_gets_data_of_its_own() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let (code, mut grant) = code_and_grant("g", start);
+        store.insert_code(code.clone()).await.unwrap();
+        store.consume_code(&code.hash).await.unwrap();
+        grant.created_at += Duration::seconds(5);
+        grant.scope = ScopeSet::parse("read").unwrap();
+        store
+            .issue(
+                &grant,
+                &[token(&grant, TokenKind::Access, grant.expires_at)],
+            )
+            .await
+            .unwrap();
+        let shared = registered_grant(&store, &grant.id).unwrap();
+        let code_grant = Arc::clone(store.codes.shard(&code.hash).get(&code.hash).unwrap());
+        assert!(!Arc::ptr_eq(&shared, &code_grant));
+        assert!(shared.describes(
+            &grant,
+            Moment::new(grant.created_at).unwrap(),
+            Moment::new(grant.expires_at).unwrap()
+        ));
+        assert_eq!(
+            grant_entries(&store),
+            1,
+            "the grant replaced the code's entry"
+        );
+        assert_eq!(
+            store.consume_code(&code.hash).await.unwrap(),
+            CodeConsumption::AlreadyConsumed(code),
+            "the code still reads back as stored"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_unlike_its_grant_keeps_its_own_identity_and_is_revoked_with_it() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let g = grant("g", start);
+        let same = token(&g, TokenKind::Refresh, g.expires_at);
+        let mut narrower = token(&g, TokenKind::Access, start + Duration::hours(1));
+        narrower.scope = ScopeSet::empty();
+        let mut other_end = token(&g, TokenKind::Access, start + Duration::hours(1));
+        other_end.grant_expires_at = start + Duration::days(1);
+        let tokens = [same.clone(), narrower.clone(), other_end.clone()];
+        store.issue(&g, &tokens).await.unwrap();
+
+        let shared = registered_grant(&store, &g.id).unwrap();
+        assert!(Arc::ptr_eq(&shared, &token_entry_grant(&store, &same.hash)));
+        for t in [&narrower, &other_end] {
+            let own = token_entry_grant(&store, &t.hash);
+            assert!(!Arc::ptr_eq(&shared, &own));
+            assert!(own.owner_is(&shared));
+        }
+        for t in &tokens {
+            assert_eq!(store.get_token(&t.hash).await.unwrap().as_ref(), Some(t));
+        }
+        assert_eq!(store.revoke_grant(&g.id).await.unwrap(), 3);
+        for t in &tokens {
+            assert!(store.get_token(&t.hash).await.unwrap().unwrap().revoked);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_live_count_follows_single_revocations_and_repeated_hashes() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let g = grant("g", start);
+        let a = token(&g, TokenKind::Access, start + Duration::hours(1));
+        let mut already_revoked = token(&g, TokenKind::Access, start + Duration::hours(1));
+        already_revoked.revoked = true;
+        // The same hash twice in one call: stored once (the last wins), counted once.
+        let mut repeated = token(&g, TokenKind::Refresh, g.expires_at);
+        repeated.hash = a.hash;
+        store
+            .issue(&g, &[a.clone(), already_revoked, repeated.clone()])
+            .await
+            .unwrap();
+        let shared = registered_grant(&store, &g.id).unwrap();
+        assert_eq!(shared.live(), 1);
+        assert_eq!(
+            store.get_token(&a.hash).await.unwrap().as_ref(),
+            Some(&repeated)
+        );
+        let b = token(&g, TokenKind::Access, start + Duration::hours(1));
+        store.issue(&g, std::slice::from_ref(&b)).await.unwrap();
+        assert_eq!(shared.live(), 2);
+        assert!(store.revoke_token(&b.hash).await.unwrap());
+        assert!(store.revoke_token(&b.hash).await.unwrap());
+        assert_eq!(shared.live(), 1, "a token revoked twice is uncounted once");
+        assert_eq!(store.revoke_grant(&g.id).await.unwrap(), 1);
+        assert!(store.revoke_token(&a.hash).await.unwrap());
+        assert_eq!(store.revoke_grant(&g.id).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_code_waiting_for_its_grant_is_registered_until_purged() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let (code, grant) = code_and_grant("g", start);
+        store.insert_code(code.clone()).await.unwrap();
+        assert_eq!(grant_entries(&store), 1);
+        let report = store.purge_expired(code.expires_at).await.unwrap();
+        assert_eq!((report.codes, report.grants), (1, 0), "not a grant yet");
+        assert_eq!(grant_entries(&store), 0);
+        assert_eq!(store.profiles.len(), 0, "its profile is forgotten");
+        // A grant never issued can still be revoked, and its issue refused.
+        assert_eq!(store.revoke_grant(&grant.id).await.unwrap(), 0);
+        let late = token(&grant, TokenKind::Access, start + Duration::hours(1));
+        assert_eq!(
+            store.issue(&grant, &[late]).await.unwrap(),
+            Issuance::GrantRevoked
+        );
+    }
+
+    #[tokio::test]
+    async fn revoking_a_grant_before_issue_keeps_its_code_readable() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let (code, grant) = code_and_grant("g", start);
+        store.insert_code(code.clone()).await.unwrap();
+        store.consume_code(&code.hash).await.unwrap();
+        assert_eq!(store.revoke_grant(&grant.id).await.unwrap(), 0);
+        assert_eq!(
+            grant_entries(&store),
+            0,
+            "the mark replaced the code's entry"
+        );
+        let tokens = [token(&grant, TokenKind::Access, start + Duration::hours(1))];
+        assert_eq!(
+            store.issue(&grant, &tokens).await.unwrap(),
+            Issuance::GrantRevoked
+        );
+        assert_eq!(store.get_token(&tokens[0].hash).await.unwrap(), None);
+        assert_eq!(
+            store.consume_code(&code.hash).await.unwrap(),
+            CodeConsumption::AlreadyConsumed(code)
+        );
+    }
+
+    #[tokio::test]
+    async fn purging_everything_forgets_every_profile() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let (code, grant) = code_and_grant("g", start);
+        store.insert_code(code.clone()).await.unwrap();
+        store.consume_code(&code.hash).await.unwrap();
+        let mut narrower = token(&grant, TokenKind::Access, start + Duration::hours(1));
+        narrower.scope = ScopeSet::parse("read").unwrap();
+        store.issue(&grant, &[narrower]).await.unwrap();
+        let client = grant.client_id.clone();
+        store
+            .issue(
+                &GrantRecord {
+                    client_id: client,
+                    ..super::tests::grant("machine", start)
+                },
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.profiles.len(),
+            2,
+            "the code's, and one for the narrower token and the machine grant (same client \
+             and scope, no redirect URI)"
+        );
+        store
+            .purge_expired(start + Duration::days(90))
+            .await
+            .unwrap();
+        assert_eq!(store.profiles.len(), 0);
+        assert_eq!(grant_entries(&store), 0);
+    }
+
+    #[test]
+    fn a_token_entry_is_four_words() {
+        assert_eq!(std::mem::size_of::<TokenEntry>(), 32);
     }
 }

@@ -1,0 +1,312 @@
+//! What the records of one grant have in common, stored once.
+
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, TokenRecord};
+use oauth_core::{ClientId, ScopeSet, SecretHash, StorageError, StorageErrorKind};
+
+use crate::challenge::PackedChallenge;
+use crate::moment::Moment;
+use crate::profile::Profile;
+use crate::text::Text;
+
+/// The grant was revoked: its tokens read back revoked, and nothing more is issued for it.
+const REVOKED: u64 = 1 << 63;
+/// A grant record was stored for it (by `issue`); until then it is only its code's data.
+const ISSUED: u64 = 1 << 62;
+/// Its code was consumed.
+const CONSUMED: u64 = 1 << 61;
+/// How many of its tokens are in the store and were not revoked one by one: what
+/// revoking the grant answers, kept as a count instead of a list of token hashes.
+const LIVE: u64 = (1 << 48) - 1;
+
+/// One grant's identity, scope and lifetime, and its code's PKCE challenge and expiry:
+/// shared through `Arc` by its code, its grant record (the key in the grants map) and
+/// its tokens, which thus hold one pointer each instead of copies. Records are rebuilt
+/// from it on read.
+///
+/// A code's data is made by `insert_code`, and becomes the grant record's when `issue`
+/// stores a record it describes (the engine builds the record from the code, so it
+/// does). A record, or a token, that differs gets data of its own; a token's then names
+/// the grant it belongs to as its `owner`, whose revocation and live count it shares.
+/// Data is shared by at most one code, so the `CONSUMED` bit is that code's.
+#[derive(Debug)]
+pub(crate) struct Grant {
+    id: Text,
+    subject: Option<Text>,
+    profile: Arc<Profile>,
+    created_at: Moment,
+    expires_at: Moment,
+    code: Option<CodeFacts>,
+    owner: Option<Arc<Grant>>,
+    /// `REVOKED`, `ISSUED`, `CONSUMED` and the `LIVE` count. Atomic so that a token can
+    /// read its grant's revocation, and a token revoked or purged alone can update the
+    /// count, without the grant's shard lock; the changes that must be atomic with
+    /// storing tokens (issue, rotation, revoking the grant) also hold that lock.
+    state: AtomicU64,
+}
+
+/// What only a code has.
+#[derive(Debug, Clone, Copy)]
+struct CodeFacts {
+    challenge: Option<PackedChallenge>,
+    expires_at: Moment,
+}
+
+impl Grant {
+    /// The data of a new code.
+    pub(crate) fn of_code(code: &CodeRecord, profile: Arc<Profile>) -> Result<Self, StorageError> {
+        let challenge = code
+            .code_challenge
+            .as_ref()
+            .map(PackedChallenge::new)
+            .transpose()?;
+        Ok(Self {
+            id: Text::new(code.grant_id.as_str()),
+            subject: Some(Text::new(&code.subject)),
+            profile,
+            created_at: Moment::new(code.issued_at)?,
+            expires_at: Moment::new(code.grant_expires_at)?,
+            code: Some(CodeFacts {
+                challenge,
+                expires_at: Moment::new(code.expires_at)?,
+            }),
+            owner: None,
+            state: AtomicU64::new(0),
+        })
+    }
+
+    /// The data of a grant record that no code's data describes (`profile` has its client
+    /// and scope), already issued.
+    pub(crate) fn of_grant(
+        grant: &GrantRecord,
+        created_at: Moment,
+        expires_at: Moment,
+        profile: Arc<Profile>,
+    ) -> Self {
+        Self {
+            id: Text::new(grant.id.as_str()),
+            subject: grant.subject.as_deref().map(Text::new),
+            profile,
+            created_at,
+            expires_at,
+            code: None,
+            owner: None,
+            state: AtomicU64::new(ISSUED),
+        }
+    }
+
+    /// The identity of a token that differs from its grant's (`profile` has the token's
+    /// client and scope), belonging to `owner`.
+    pub(crate) fn of_token(
+        token: &TokenRecord,
+        grant_expires_at: Moment,
+        profile: Arc<Profile>,
+        owner: Arc<Grant>,
+    ) -> Self {
+        Self {
+            id: Text::new(token.grant_id.as_str()),
+            subject: token.subject.as_deref().map(Text::new),
+            profile,
+            // A token record has no grant creation time; this is never read.
+            created_at: owner.created_at,
+            expires_at: grant_expires_at,
+            code: None,
+            owner: Some(owner),
+            state: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether this is the data of `grant` (a code's redirect URI and code facts aside,
+    /// which a grant record does not have).
+    pub(crate) fn describes(
+        &self,
+        grant: &GrantRecord,
+        created_at: Moment,
+        expires_at: Moment,
+    ) -> bool {
+        self.owner.is_none()
+            && self.id.is(grant.id.as_str())
+            && self.profile.client_id == grant.client_id
+            && self.profile.scope == grant.scope
+            && same_subject(self.subject.as_ref(), grant.subject.as_deref())
+            && self.created_at == created_at
+            && self.expires_at == expires_at
+    }
+
+    /// Whether `token` carries exactly this identity, so that it can point here.
+    pub(crate) fn identifies(&self, token: &TokenRecord, grant_expires_at: Moment) -> bool {
+        self.id.is(token.grant_id.as_str())
+            && self.profile.client_id == token.client_id
+            && self.profile.scope == token.scope
+            && same_subject(self.subject.as_ref(), token.subject.as_deref())
+            && self.expires_at == grant_expires_at
+    }
+
+    /// The code record this data was made from, with its `hash`.
+    pub(crate) fn code_record(&self, hash: SecretHash) -> Result<CodeRecord, StorageError> {
+        let (Some(code), Some(subject)) = (self.code, &self.subject) else {
+            return Err(StorageError::new(
+                StorageErrorKind::Corrupt,
+                "a code whose data was not made from a code",
+            ));
+        };
+        Ok(CodeRecord {
+            hash,
+            grant_id: self.grant_id()?,
+            client_id: self.profile.client_id.clone(),
+            subject: subject.to_text()?,
+            redirect_uri: self.profile.redirect_uri.as_deref().map(str::to_owned),
+            scope: self.profile.scope.clone(),
+            code_challenge: code
+                .challenge
+                .as_ref()
+                .map(PackedChallenge::get)
+                .transpose()?,
+            issued_at: self.created_at.get()?,
+            expires_at: code.expires_at.get()?,
+            grant_expires_at: self.expires_at.get()?,
+        })
+    }
+
+    pub(crate) fn id_bytes(&self) -> &[u8] {
+        self.id.as_bytes()
+    }
+
+    pub(crate) fn grant_id(&self) -> Result<GrantId, StorageError> {
+        Ok(GrantId(self.id.to_text()?))
+    }
+
+    pub(crate) fn client_id(&self) -> &ClientId {
+        &self.profile.client_id
+    }
+
+    pub(crate) fn subject(&self) -> Result<Option<String>, StorageError> {
+        self.subject.as_ref().map(Text::to_text).transpose()
+    }
+
+    pub(crate) fn scope(&self) -> &ScopeSet {
+        &self.profile.scope
+    }
+
+    /// When the grant ends (for a token's identity: the token's `grant_expires_at`).
+    pub(crate) fn expires_at(&self) -> Moment {
+        self.expires_at
+    }
+
+    /// Until when a code with this data must be kept: its own expiry while unused, the
+    /// grant's once consumed (replay detection needs it until then).
+    pub(crate) fn code_kept_until(&self) -> Moment {
+        match self.code {
+            Some(code) if !self.is_consumed() => code.expires_at,
+            _ => self.expires_at,
+        }
+    }
+
+    /// The grant whose revocation and live count apply: the owner of a token's own
+    /// identity, or this.
+    fn root(&self) -> &Grant {
+        self.owner.as_deref().unwrap_or(self)
+    }
+
+    pub(crate) fn is_revoked(&self) -> bool {
+        self.root().state.load(Ordering::Acquire) & REVOKED != 0
+    }
+
+    pub(crate) fn is_issued(&self) -> bool {
+        self.state.load(Ordering::Acquire) & ISSUED != 0
+    }
+
+    /// Marks that a grant record is stored for this data (the caller holds its shard).
+    pub(crate) fn mark_issued(&self) {
+        self.state.fetch_or(ISSUED, Ordering::AcqRel);
+    }
+
+    /// Consumes the code; `true` for the one call that did.
+    pub(crate) fn consume(&self) -> bool {
+        self.state.fetch_or(CONSUMED, Ordering::AcqRel) & CONSUMED == 0
+    }
+
+    fn is_consumed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CONSUMED != 0
+    }
+
+    /// Counts `tokens` more live tokens (the caller holds the grant's shard).
+    pub(crate) fn add_live(&self, tokens: u64) {
+        self.root().state.fetch_add(tokens, Ordering::AcqRel);
+    }
+
+    /// One live token of the grant was revoked alone or removed. Once the grant is
+    /// revoked the count is what revoking it answered, and stays.
+    pub(crate) fn token_gone(&self) {
+        // `None` (nothing to change) is not a failure: the update is skipped on purpose.
+        let _ = self
+            .root()
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                (state & REVOKED == 0 && state & LIVE != 0).then(|| state - 1)
+            });
+    }
+
+    /// Revokes the grant; answers how many of its tokens this revoked (zero the second
+    /// time). The caller holds the grant's shard, so no issue or rotation interleaves.
+    pub(crate) fn revoke(&self) -> u64 {
+        let before = self.root().state.fetch_or(REVOKED, Ordering::AcqRel);
+        if before & REVOKED == 0 {
+            before & LIVE
+        } else {
+            0
+        }
+    }
+
+    /// The live count.
+    #[cfg(test)]
+    pub(crate) fn live(&self) -> u64 {
+        self.root().state.load(Ordering::Acquire) & LIVE
+    }
+
+    /// Whether this data is `other`'s (the same allocation).
+    #[cfg(test)]
+    pub(crate) fn owner_is(&self, other: &Arc<Grant>) -> bool {
+        self.owner
+            .as_ref()
+            .is_some_and(|owner| Arc::ptr_eq(owner, other))
+    }
+}
+
+fn same_subject(stored: Option<&Text>, subject: Option<&str>) -> bool {
+    match (stored, subject) {
+        (Some(stored), Some(subject)) => stored.is(subject),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// A grant in the grants map: its data, found by the bytes of its id (the id is stored
+/// once, in the data).
+#[derive(Debug)]
+pub(crate) struct GrantKey(pub(crate) Arc<Grant>);
+
+impl PartialEq for GrantKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id_bytes() == other.0.id_bytes()
+    }
+}
+
+impl Eq for GrantKey {}
+
+impl Hash for GrantKey {
+    // As `[u8]` hashes, which `Borrow<[u8]>` requires.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.id_bytes().hash(state);
+    }
+}
+
+impl Borrow<[u8]> for GrantKey {
+    fn borrow(&self) -> &[u8] {
+        self.0.id_bytes()
+    }
+}
