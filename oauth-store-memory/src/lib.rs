@@ -8,6 +8,14 @@
 //! Single-use operations hold the one shard lock they need while they check and change a
 //! record, which is what makes them atomic.
 //!
+//! Records are not kept as such, but rebuilt on read from a compact layout: what a grant's
+//! code, grant record and tokens have in common is stored once and shared by them, what
+//! many grants have in common (client, scope, redirect URI) is interned, and instants,
+//! short strings and PKCE challenges are packed inline. A live grant after a full
+//! authorization-code flow costs about 450 bytes at 200,000 grants (between about 410 and
+//! 670 as the hash tables go from full to just doubled): its shared data takes 160, the
+//! rest is the four hash-table entries keyed by 32-byte hashes and the tables' spare room.
+//!
 //! ```
 //! use oauth_core::{Config, Engine, ManualClock};
 //! use oauth_store_memory::MemoryStore;
