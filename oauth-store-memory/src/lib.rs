@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod challenge;
+mod digest_hash;
 mod grant;
 mod moment;
 mod profile;

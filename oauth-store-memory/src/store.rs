@@ -11,6 +11,7 @@ use oauth_core::storage::{
 use oauth_core::{Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
 use time::OffsetDateTime;
 
+use crate::digest_hash::DigestHashing;
 use crate::grant::{Grant, GrantKey};
 use crate::moment::Moment;
 use crate::profile::Profiles;
@@ -34,8 +35,8 @@ use crate::token::TokenEntry;
 pub struct MemoryStore {
     clients: ShardedMap<ClientId, Client>,
     /// Each code's data; the code is consumed when its `CONSUMED` bit is set.
-    codes: ShardedMap<SecretHash, Arc<Grant>>,
-    tokens: ShardedMap<SecretHash, TokenEntry>,
+    codes: ShardedMap<SecretHash, Arc<Grant>, DigestHashing>,
+    tokens: ShardedMap<SecretHash, TokenEntry, DigestHashing>,
     /// Grants by id: those issued, and the data of codes whose grant is not issued yet
     /// (so that `issue` can take it as the grant's).
     grants: ShardedMap<GrantKey, ()>,
@@ -43,7 +44,7 @@ pub struct MemoryStore {
     /// With no expiry to go by, they are kept for the life of the store.
     revoked_before_issue: ShardedMap<Text, ()>,
     /// One-time-use marks and when each may be forgotten.
-    uses: ShardedMap<SecretHash, Moment>,
+    uses: ShardedMap<SecretHash, Moment, DigestHashing>,
     profiles: Profiles,
 }
 
