@@ -8,7 +8,8 @@
 //!
 //! Operations: `flow` (the full opaque flow on the memory store), `verify-hs256`,
 //! `verify-opaque`, `exchange-hs256`, `introspect`; and the floors `floor-flow` and
-//! `floor-verify-hs256`, to compare instruction counts with.
+//! `floor-verify-hs256`, to compare instruction counts with; and `scale`, which prints the
+//! memory-store flow's throughput with 1 and 2 worker threads (for `perf`, not callgrind).
 
 // A profiling harness: a step that fails is a broken harness, and a panic says which.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -30,6 +31,10 @@ fn main() {
         .build()
         .expect("a runtime");
     let requests = FlowRequests::new();
+    if op == "scale" {
+        scale(&rt, &requests, iterations);
+        return;
+    }
     let required = ScopeSet::parse("read:users").expect("scope");
     rt.block_on(async {
         match op.as_str() {
@@ -119,4 +124,34 @@ fn main() {
             other => panic!("unknown operation {other}"),
         }
     });
+}
+
+/// Flows per second on 1 and then 2 worker threads, `rounds` times each, alternating.
+fn scale(rt: &tokio::runtime::Runtime, requests: &FlowRequests, rounds: u64) {
+    let engine =
+        std::sync::Arc::new(rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[])));
+    let requests = std::sync::Arc::new(requests.clone());
+    let (mut one, mut two) = (0.0, 0.0);
+    for round in 0..2 * rounds.max(1) {
+        let workers = 1 + (round % 2) as usize;
+        let (e, r) = (engine.clone(), requests.clone());
+        let rate = oauth_bench::measure::throughput(
+            workers,
+            8,
+            std::time::Duration::from_millis(250),
+            move || {
+                let (e, r) = (e.clone(), r.clone());
+                async move {
+                    black_box(fixture::full_flow(&e, &r).await);
+                }
+            },
+        );
+        rt.block_on(fixture::recycle(&engine));
+        if workers == 1 {
+            one += rate;
+        } else {
+            two += rate;
+        }
+    }
+    println!("1 thread {one:.0}, 2 threads {two:.0}: {:.2}x", two / one);
 }

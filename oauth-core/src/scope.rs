@@ -95,7 +95,13 @@ impl ScopeSet {
         if text.len() > MAX_SCOPE_LEN {
             return Err(ScopeError::TooLong);
         }
-        text.split(' ').map(Scope::new).collect()
+        // Inserted one by one: collecting would first gather and sort a vector, one more
+        // allocation on every request and every token verification.
+        let mut set = BTreeSet::new();
+        for token in text.split(' ') {
+            set.insert(Scope::new(token)?);
+        }
+        Ok(Self(Arc::new(set)))
     }
 
     /// Builds a set from scope strings, checking each.

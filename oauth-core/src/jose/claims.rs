@@ -105,7 +105,9 @@ impl<'a> ClaimSet<'a> {
 /// key) when the token was verified. Empty for an opaque token.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Claims {
-    json: Option<Box<str>>,
+    /// The payload's bytes. They parsed as JSON, so they are UTF-8; they are kept as bytes
+    /// so that verification does not pay for checking that again.
+    json: Option<Vec<u8>>,
 }
 
 impl Claims {
@@ -114,11 +116,10 @@ impl Claims {
         Self::default()
     }
 
-    /// Claims from a verified claim set's JSON text.
-    pub(crate) fn verified(json: String) -> Self {
-        Self {
-            json: Some(json.into_boxed_str()),
-        }
+    /// Claims from a verified claim set's bytes.
+    pub(crate) fn verified(json: Vec<u8>) -> Self {
+        // Kept as decoded, spare capacity and all: shrinking would copy.
+        Self { json: Some(json) }
     }
 
     /// Whether there are no claims (the token was opaque).
@@ -128,7 +129,11 @@ impl Claims {
 
     /// The claim set's JSON text, as signed (`{}` for an opaque token).
     pub fn json(&self) -> &str {
-        self.json.as_deref().unwrap_or("{}")
+        // The bytes parsed as JSON when the token was verified, which only UTF-8 does.
+        self.json
+            .as_deref()
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .unwrap_or("{}")
     }
 
     /// Every claim, as a map.
@@ -169,7 +174,8 @@ mod tests {
         assert_eq!(set.get(Claim::Expiry), Some(&Field::Int(10)));
         assert_eq!(set.get(Claim::NotBefore), Some(&Field::Other));
         assert_eq!(set.get(Claim::Subject), None);
-        let claims = Claims::verified(String::from_utf8(bytes.to_vec()).unwrap());
+        let claims = Claims::verified(bytes.to_vec());
+        assert_eq!(claims.json().as_bytes(), &bytes[..]);
         assert_eq!(claims.get("tenant"), Some(serde_json::json!({"id": "t"})));
         assert_eq!(claims.to_map().len(), 5);
     }

@@ -6,6 +6,7 @@
 //! checked and ignored, never followed.
 
 use super::algorithm::Algorithm;
+use super::keys::{is_valid_kid, MAX_KID_LEN};
 use super::strict_json;
 
 /// What `typ` says.
@@ -23,8 +24,8 @@ pub(crate) enum TokenType {
 pub(crate) struct JoseHeader {
     /// `alg`, if it names an algorithm finrift knows (never `none`).
     pub alg: Option<Algorithm>,
-    /// `kid`, if it is a string.
-    pub kid: Option<String>,
+    /// `kid`, if it is a string that could name a key (see [`Kid`]).
+    pub kid: Option<Kid>,
     /// What `typ` says.
     pub typ: TokenType,
     /// Whether a `crit` member is present.
@@ -53,11 +54,45 @@ impl JoseHeader {
         };
         strict_json::read_object(bytes, wanted, &mut |index, field| match index {
             0 => header.alg = field.as_str().and_then(Algorithm::parse),
-            1 => header.kid = field.as_str().map(str::to_owned),
+            1 => header.kid = field.as_str().and_then(Kid::new),
             2 => header.typ = field.as_str().map_or(TokenType::Other, type_of),
             _ => header.crit = true,
         })?;
         Ok(header)
+    }
+}
+
+/// A `kid` held in place: every token names one, and a key id is short.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Kid {
+    bytes: [u8; MAX_KID_LEN],
+    len: usize,
+}
+
+impl Kid {
+    /// `None` for a value no key can have ([`is_valid_kid`]), which names no key.
+    fn new(kid: &str) -> Option<Self> {
+        if !is_valid_kid(kid) {
+            return None;
+        }
+        let mut bytes = [0u8; MAX_KID_LEN];
+        bytes[..kid.len()].copy_from_slice(kid.as_bytes());
+        Some(Self {
+            bytes,
+            len: kid.len(),
+        })
+    }
+
+    /// The key id.
+    pub(crate) fn as_str(&self) -> &str {
+        // Printable ASCII only (checked in `new`), so always UTF-8.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Kid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
     }
 }
 
@@ -86,9 +121,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(header.alg, Some(Algorithm::Es256));
-        assert_eq!(header.kid.as_deref(), Some("k1"));
+        assert_eq!(
+            header.kid.map(|k| k.as_str().to_owned()).as_deref(),
+            Some("k1")
+        );
         assert_eq!(header.typ, TokenType::AccessToken);
         assert!(!header.crit);
+    }
+
+    #[test]
+    fn a_kid_no_key_can_have_names_none() {
+        let long = format!(r#"{{"kid":"{}"}}"#, "k".repeat(MAX_KID_LEN + 1));
+        assert_eq!(JoseHeader::read(long.as_bytes()).unwrap().kid, None);
+        let longest = format!(r#"{{"kid":"{}"}}"#, "k".repeat(MAX_KID_LEN));
+        let kid = JoseHeader::read(longest.as_bytes()).unwrap().kid.unwrap();
+        assert_eq!(kid.as_str().len(), MAX_KID_LEN);
+        for bad in [r#"{"kid":""}"#, r#"{"kid":"a b"}"#, r#"{"kid":"café"}"#] {
+            assert_eq!(JoseHeader::read(bad.as_bytes()).unwrap().kid, None, "{bad}");
+        }
     }
 
     #[test]

@@ -46,12 +46,18 @@ pub enum KeyError {
     Random,
 }
 
+/// Whether `kid` may name a key: 1 to [`MAX_KID_LEN`] printable ASCII characters. Every
+/// key is checked so when it is made, so a token's `kid` that fails it names no key.
+pub(crate) fn is_valid_kid(kid: &str) -> bool {
+    !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
 fn check_kid(kid: &str) -> Result<(), KeyError> {
-    if kid.is_empty() || kid.len() > MAX_KID_LEN || !kid.bytes().all(|b| (0x21..=0x7e).contains(&b))
-    {
-        return Err(KeyError::InvalidKid);
+    if is_valid_kid(kid) {
+        Ok(())
+    } else {
+        Err(KeyError::InvalidKid)
     }
-    Ok(())
 }
 
 enum SecretMaterial {
