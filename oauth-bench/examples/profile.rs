@@ -6,7 +6,8 @@
 //! callgrind_annotate --inclusive=yes callgrind.out.* | head -60
 //! ```
 //!
-//! Operations: `flow` (the full opaque flow on the memory store), `verify-hs256`,
+//! Operations: `flow` (the full opaque flow on the memory store), `flow-sqlite` and
+//! `flow-sqlite-normal` (on a SQLite file, synchronous FULL and NORMAL), `verify-hs256`,
 //! `verify-opaque`, `exchange-hs256`, `introspect`; and the floors `floor-flow` and
 //! `floor-verify-hs256`, to compare instruction counts with; and `scale`, which prints the
 //! memory-store flow's throughput with 1 and 2 worker threads (for `perf`, not callgrind).
@@ -21,6 +22,7 @@ use oauth_bench::floor::{self, BareKey, BarePublic, Floor};
 use oauth_core::jose::Algorithm;
 use oauth_core::{BearerRequest, CodeChallenge, RandomSource, ScopeSet};
 use oauth_store_memory::MemoryStore;
+use oauth_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -43,6 +45,21 @@ fn main() {
                 for _ in 0..iterations {
                     black_box(fixture::full_flow(&engine, &requests).await);
                 }
+            }
+            "flow-sqlite-normal" | "flow-sqlite" => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let mut options = SqliteOptions::file(dir.path().join("p.db"));
+                if op == "flow-sqlite-normal" {
+                    options = options.durability(Durability::ProcessCrash);
+                }
+                let store = SqliteStore::open_with(options).await.expect("open");
+                let engine = fixture::engine(store, Tokens::Opaque, &[]).await;
+                let start = std::time::Instant::now();
+                for _ in 0..iterations {
+                    black_box(fixture::full_flow(&engine, &requests).await);
+                }
+                let per_flow = start.elapsed().as_nanos() as f64 / iterations.max(1) as f64;
+                println!("{per_flow:.0} ns per flow");
             }
             "verify-opaque" => {
                 let engine = fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]).await;
