@@ -7,7 +7,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde_json::Value;
+use serde::Serialize;
 
 use super::header::JoseHeader;
 use super::keys::SigningKey;
@@ -73,7 +73,11 @@ pub(crate) fn split(token: &str) -> Result<UnverifiedJws<'_>, JwsError> {
 }
 
 /// Signs `payload` under `header` with `key`, giving the compact serialization.
-pub(crate) fn sign(header: &Value, payload: &[u8], key: &SigningKey) -> Result<String, Fault> {
+pub(crate) fn sign<H: Serialize>(
+    header: &H,
+    payload: &[u8],
+    key: &SigningKey,
+) -> Result<String, Fault> {
     let header = serde_json::to_vec(header).map_err(|e| Fault::Encoding(e.to_string()))?;
     let mut token = URL_SAFE_NO_PAD.encode(header);
     token.push('.');

@@ -7,7 +7,7 @@
 //! point at other keys (`jwk`, `jku`, `x5u`, `x5c`) are ignored. `typ` must be `at+jwt`
 //! (RFC 9068 §4), and any `crit` extension is refused, since finrift understands none.
 
-use serde_json::json;
+use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::claims::{Claim, ClaimSet, Claims};
@@ -34,22 +34,58 @@ pub(crate) struct AccessClaims<'a> {
 
 /// Mints a signed `at+jwt` access token.
 pub(crate) fn mint(claims: &AccessClaims<'_>, key: &SigningKey) -> Result<String, Fault> {
-    let header = json!({"typ": "at+jwt", "alg": key.algorithm().as_str(), "kid": key.kid()});
-    let mut payload = json!({
-        "iss": claims.issuer,
-        "sub": claims.subject,
-        "aud": claims.audience,
-        "client_id": claims.client_id,
-        "scope": claims.scope.to_string(),
-        "iat": claims.issued_at.unix_timestamp(),
-        "exp": claims.expires_at.unix_timestamp(),
-        "jti": claims.jti,
-    });
-    if let (Some(auth_time), Some(object)) = (claims.auth_time, payload.as_object_mut()) {
-        object.insert("auth_time".into(), auth_time.unix_timestamp().into());
-    }
+    let header = MintedHeader {
+        alg: key.algorithm().as_str(),
+        kid: key.kid(),
+        typ: "at+jwt",
+    };
+    let payload = MintedClaims {
+        aud: claims.audience,
+        auth_time: claims.auth_time.map(OffsetDateTime::unix_timestamp),
+        client_id: claims.client_id,
+        exp: claims.expires_at.unix_timestamp(),
+        iat: claims.issued_at.unix_timestamp(),
+        iss: claims.issuer,
+        jti: claims.jti,
+        scope: DisplayAsString(claims.scope),
+        sub: claims.subject,
+    };
     let payload = serde_json::to_vec(&payload).map_err(|e| Fault::Encoding(e.to_string()))?;
     jws::sign(&header, &payload, key)
+}
+
+/// The header of a minted token. Serialized straight from borrowed fields (no map is
+/// built on the way), members in alphabetical order.
+#[derive(Serialize)]
+struct MintedHeader<'a> {
+    alg: &'a str,
+    kid: &'a str,
+    typ: &'a str,
+}
+
+/// The claims of a minted token (RFC 9068 §2.2), members in alphabetical order.
+#[derive(Serialize)]
+struct MintedClaims<'a> {
+    aud: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    client_id: &'a str,
+    exp: i64,
+    iat: i64,
+    iss: &'a str,
+    jti: &'a str,
+    scope: DisplayAsString<'a, ScopeSet>,
+    sub: &'a str,
+}
+
+/// Serializes a value as the JSON string of its `Display` form, without an intermediate
+/// `String`.
+struct DisplayAsString<'a, T>(&'a T);
+
+impl<T: std::fmt::Display> Serialize for DisplayAsString<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
+    }
 }
 
 /// Why a JWT was refused. The reason goes to logs and audit events; the bearer of the
@@ -223,5 +259,51 @@ fn numeric_date(claims: &ClaimSet<'_>, claim: Claim) -> Result<Option<i64>, JwtE
         None => Ok(None),
         Some(Field::Int(value)) => Ok(Some(*value)),
         Some(_) => Err(JwtError::InvalidClaim(claim.name())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use serde_json::json;
+
+    #[test]
+    fn minted_header_and_claims_are_sorted_json_objects() {
+        let key = SigningKey::hmac("k1", &[7u8; 32]).unwrap();
+        let scope = ScopeSet::parse("write:users read:users").unwrap();
+        let at = |s| OffsetDateTime::from_unix_timestamp(s).unwrap();
+        for auth_time in [None, Some(at(5))] {
+            let claims = AccessClaims {
+                issuer: "https://as",
+                subject: "alice \"a\"",
+                audience: "https://api",
+                client_id: "app",
+                scope: &scope,
+                issued_at: at(10),
+                expires_at: at(70),
+                jti: "j1",
+                auth_time,
+            };
+            let token = mint(&claims, &key).unwrap();
+            let mut parts = token.split('.');
+            let header = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+            let payload = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+            assert_eq!(
+                header,
+                serde_json::to_vec(&json!({"typ": "at+jwt", "alg": "HS256", "kid": "k1"})).unwrap()
+            );
+            let mut expected = json!({
+                "iss": "https://as", "sub": "alice \"a\"", "aud": "https://api",
+                "client_id": "app", "scope": "read:users write:users",
+                "iat": 10, "exp": 70, "jti": "j1",
+            });
+            if let Some(t) = auth_time {
+                expected["auth_time"] = t.unix_timestamp().into();
+            }
+            // serde_json's map is sorted: the typed claims must serialize identically.
+            assert_eq!(payload, serde_json::to_vec(&expected).unwrap());
+        }
     }
 }
