@@ -206,6 +206,10 @@ impl<A: EventSink, B: EventSink> EventSink for Tee<A, B> {
         self.0.emit(event);
         self.1.emit(event);
     }
+
+    fn is_enabled(&self) -> bool {
+        self.0.is_enabled() || self.1.is_enabled()
+    }
 }
 
 /// A resource-server guard that times each verification of the guard it wraps into

@@ -366,12 +366,16 @@ mod endpoint {
                 expires_at: now + self.config.code_lifetime(),
                 grant_expires_at: now + self.config.grant_lifetime(),
             };
-            let approved = EventKind::AuthorizationApproved {
-                client_id: record.client_id.as_str().to_owned(),
-                subject: record.subject.clone(),
-                scope: record.scope.clone(),
-                grant_id: record.grant_id.as_str().to_owned(),
-            };
+            // Built now, while the record is at hand, if anyone listens.
+            let approved = self
+                .events
+                .is_enabled()
+                .then(|| EventKind::AuthorizationApproved {
+                    client_id: record.client_id.as_str().to_owned(),
+                    subject: record.subject.clone(),
+                    scope: record.scope.clone(),
+                    grant_id: record.grant_id.as_str().to_owned(),
+                });
             // The answer's single-use mark and the code are stored together: a replayed
             // approval stores nothing.
             let once = answer_key(pending);
@@ -382,7 +386,9 @@ mod endpoint {
             {
                 return Ok(AuthorizationResponse::ErrorPage(already_answered()));
             }
-            self.emit(approved);
+            if let Some(approved) = approved {
+                self.emit(|| approved);
+            }
             Ok(match target.code(&code) {
                 Ok(redirect) => AuthorizationResponse::Redirect(redirect),
                 Err(error) => AuthorizationResponse::ErrorPage(error),
@@ -401,7 +407,7 @@ mod endpoint {
                 return Ok(AuthorizationResponse::ErrorPage(already_answered()));
             }
             let target = pending.target(self.config.issuer());
-            self.emit(EventKind::AuthorizationDenied {
+            self.emit(|| EventKind::AuthorizationDenied {
                 client_id: pending.client_id.as_str().to_owned(),
             });
             Ok(redirect_error(

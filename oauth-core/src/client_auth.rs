@@ -33,7 +33,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         for key in &keys {
             if let Err(wait) = self.limiter.check(key, now) {
                 let seconds = u64::try_from(wait.whole_seconds()).unwrap_or(1).max(1);
-                self.emit(EventKind::RateLimited {
+                self.emit(|| EventKind::RateLimited {
                     key: key.clone(),
                     retry_after: seconds,
                 });
@@ -52,7 +52,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 keys.iter()
                     .for_each(|key| self.limiter.record_failure(key, now));
                 if error.code() == ErrorCode::InvalidClient {
-                    self.emit(EventKind::ClientAuthenticationFailed { client_id: claimed });
+                    self.emit(|| EventKind::ClientAuthenticationFailed { client_id: claimed });
                 }
             }
         }

@@ -91,12 +91,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         self.events.clone()
     }
 
-    /// Reports `kind`, stamped with the engine's clock.
-    pub(crate) fn emit(&self, kind: EventKind) {
-        self.events.emit(&Event {
-            at: self.clock.now(),
-            kind,
-        });
+    /// Reports the event `kind` builds, stamped with the engine's clock; builds nothing
+    /// when the sink records nothing.
+    pub(crate) fn emit(&self, kind: impl FnOnce() -> EventKind) {
+        if self.events.is_enabled() {
+            self.events.emit(&Event {
+                at: self.clock.now(),
+                kind: kind(),
+            });
+        }
     }
 
     /// Sets the secret that seals pending authorizations (at least 32 bytes), so that

@@ -151,6 +151,13 @@ impl EventKind {
 pub trait EventSink: Send + Sync {
     /// Records `event`.
     fn emit(&self, event: &Event);
+
+    /// Whether this sink records anything. The engine builds an event (copying the ids
+    /// and scope it names) only for a sink that answers `true`, which every sink does
+    /// unless it says otherwise.
+    fn is_enabled(&self) -> bool {
+        true
+    }
 }
 
 /// Drops every event: the default.
@@ -159,6 +166,10 @@ pub struct DiscardEvents;
 
 impl EventSink for DiscardEvents {
     fn emit(&self, _event: &Event) {}
+
+    fn is_enabled(&self) -> bool {
+        false
+    }
 }
 
 /// Keeps every event in memory, for tests.
@@ -205,6 +216,10 @@ impl EventSink for RecordingSink {
 impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
     fn emit(&self, event: &Event) {
         (**self).emit(event);
+    }
+
+    fn is_enabled(&self) -> bool {
+        (**self).is_enabled()
     }
 }
 

@@ -93,7 +93,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 .map(str::to_owned)
                 .or_else(|| basic_id(authorization))
                 .unwrap_or_default();
-            self.emit(EventKind::Introspection {
+            self.emit(|| EventKind::Introspection {
                 client_id,
                 active: outcome.is_active(),
             });

@@ -111,7 +111,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         } else {
             self.storage.revoke_token(&record.hash).await?;
         }
-        self.emit(EventKind::TokenRevoked {
+        self.emit(|| EventKind::TokenRevoked {
             client_id: client.id().as_str().to_owned(),
             grant_id: record.grant_id.as_str().to_owned(),
             whole_grant,

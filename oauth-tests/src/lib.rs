@@ -68,6 +68,7 @@ macro_rules! flow_tests {
             jwt_signing_key_rotation,
             jw11_resource_server_bearer_rules,
             events_of_a_full_flow,
+            disabled_sink_is_handed_no_event,
             events_of_attacks,
             limits_trip_to_429_then_cool_down,
             limits_success_does_not_reset_the_callers_budget,

@@ -33,7 +33,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 // Expiry is not checked: a replay after the code expired is still a replay.
                 if check_redemption(&record, client, redirect_uri, verifier).is_ok() {
                     let revoked_tokens = self.storage.revoke_grant(&record.grant_id).await?;
-                    self.emit(EventKind::CodeReplayDetected {
+                    self.emit(|| EventKind::CodeReplayDetected {
                         client_id: client.id().as_str().to_owned(),
                         grant_id: record.grant_id.as_str().to_owned(),
                         revoked_tokens,

@@ -145,7 +145,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         };
         if let TokenOutcome::Refused(error) = &outcome {
             if error.code() == ErrorCode::InvalidGrant {
-                self.emit(EventKind::InvalidGrant {
+                self.emit(|| EventKind::InvalidGrant {
                     grant_type: grant_type.as_str(),
                     client_id: client.id().as_str().to_owned(),
                     reason: error.description().to_owned(),
@@ -163,7 +163,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         issued: &IssuedTokens,
         token_id: Option<String>,
     ) {
-        self.emit(EventKind::TokenIssued {
+        self.emit(|| EventKind::TokenIssued {
             grant_type: grant_type.as_str(),
             client_id: grant.client_id.as_str().to_owned(),
             subject: grant.subject.clone(),

@@ -88,7 +88,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     /// Revokes the grant of a reused refresh token and reports it.
     async fn report_reuse(&self, grant_id: &GrantId, client: &Client) -> Result<(), Fault> {
         let revoked_tokens = self.storage.revoke_grant(grant_id).await?;
-        self.emit(EventKind::RefreshReuseDetected {
+        self.emit(|| EventKind::RefreshReuseDetected {
             client_id: client.id().as_str().to_owned(),
             grant_id: grant_id.as_str().to_owned(),
             revoked_tokens,

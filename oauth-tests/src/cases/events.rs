@@ -23,6 +23,41 @@ fn recording<S: Storage + 'static>(h: Harness<S>) -> (Harness<S>, Arc<RecordingS
     (h.with_engine(engine), sink)
 }
 
+/// A sink that records nothing and says so, and fails the test if it is handed an event.
+struct Silent;
+
+impl oauth_core::events::EventSink for Silent {
+    fn emit(&self, event: &oauth_core::events::Event) {
+        panic!("a disabled sink was handed {:?}", event.kind);
+    }
+
+    fn is_enabled(&self) -> bool {
+        false
+    }
+}
+
+/// An engine whose sink is disabled builds and emits no event through a whole flow.
+pub async fn disabled_sink_is_handed_no_event<S: Storage + 'static>(h: Harness<S>) {
+    let engine = Engine::new(
+        h.store.clone(),
+        h.clock.clone(),
+        Config::new(ISSUER).unwrap(),
+    )
+    .with_event_sink(Silent);
+    let h = h.with_engine(engine);
+    let code = h.server_code("read:users").await;
+    let tokens = expect_issued(h.redeem_server(&code).await);
+    assert!(h
+        .introspect_as("server", SERVER_SECRET, &tokens.access_token, &[])
+        .await
+        .is_active());
+    // A replay, which revokes the grant, is reported too when anyone listens.
+    assert!(matches!(
+        h.redeem_server(&code).await,
+        TokenOutcome::Refused(_)
+    ));
+}
+
 /// A full flow reports approval, issuance, refresh, introspection and revocation, each
 /// stamped with the engine's clock, and no event holds a code or token.
 pub async fn events_of_a_full_flow<S: Storage + 'static>(h: Harness<S>) {
