@@ -464,23 +464,23 @@ fn main() {
                     black_box(fixture::full_flow(&sqlite_normal, &requests).await);
                 }
                 normal.push(start.elapsed().as_nanos() as f64 / (per_round * 4) as f64);
-            let start = Instant::now();
-            for _ in 0..per_round {
-                refresh_token = fixture::refresh(&sqlite, &refresh_token)
-                    .await
-                    .refresh_token
-                    .expect("rotated");
+                let start = Instant::now();
+                for _ in 0..per_round {
+                    refresh_token = fixture::refresh(&sqlite, &refresh_token)
+                        .await
+                        .refresh_token
+                        .expect("rotated");
+                }
+                refreshes.push(start.elapsed().as_nanos() as f64 / per_round as f64);
             }
-            refreshes.push(start.elapsed().as_nanos() as f64 / per_round as f64);
-        }
-        (
-            measure::median(&mut flows),
-            measure::median(&mut commits),
-            measure::median(&mut refreshes),
-            measure::median(&mut ratios),
-            measure::median(&mut normal),
-        )
-    });
+            (
+                measure::median(&mut flows),
+                measure::median(&mut commits),
+                measure::median(&mut refreshes),
+                measure::median(&mut ratios),
+                measure::median(&mut normal),
+            )
+        });
     drop(sqlite_normal);
     eprintln!(
         "sqlite: flow {sqlite_flow:.0} ns, commit {commit:.0} ns, refresh {sqlite_refresh:.0} ns"
