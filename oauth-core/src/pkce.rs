@@ -56,8 +56,13 @@ impl CodeChallenge {
             && challenge
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            // The last character carries 4 padding bits that must be zero for a real digest.
-            && URL_SAFE_NO_PAD.decode(challenge).is_ok();
+            // The last character carries 4 bits of the digest and 2 padding bits, which
+            // must be zero (as a strict base64 decoder demands): its 6-bit value is a
+            // multiple of 4.
+            && challenge
+                .bytes()
+                .last()
+                .is_some_and(|b| b"AEIMQUYcgkosw048".contains(&b));
         if well_formed {
             Ok(Self(challenge.to_owned()))
         } else {
@@ -123,6 +128,24 @@ mod tests {
     // RFC 7636 Appendix B.
     const RFC7636_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const RFC7636_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    #[test]
+    fn az05_challenge_syntax_is_what_a_strict_decoder_accepts() {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for &last in alphabet.iter().chain(b"=+/.~ ".iter()) {
+            let mut challenge = RFC7636_CHALLENGE.as_bytes()[..42].to_vec();
+            challenge.push(last);
+            let challenge = String::from_utf8(challenge).unwrap();
+            let strict = URL_SAFE_NO_PAD
+                .decode(&challenge)
+                .is_ok_and(|digest| digest.len() == 32);
+            assert_eq!(
+                CodeChallenge::s256(&challenge, Some("S256")).is_ok(),
+                strict,
+                "{challenge}"
+            );
+        }
+    }
 
     #[test]
     fn rfc7636_appendix_b_vector() {
