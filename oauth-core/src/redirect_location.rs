@@ -15,11 +15,15 @@ pub(crate) fn with_query(uri: &str, params: &[(&str, &str)]) -> Option<String> {
         let mut location = String::with_capacity(uri.len() + 128);
         location.push_str(uri);
         location.push('?');
-        let mut query = form_urlencoded::Serializer::for_suffix(location, uri.len() + 1);
-        for (name, value) in params {
-            query.append_pair(name, value);
+        for (i, (name, value)) in params.iter().enumerate() {
+            if i > 0 {
+                location.push('&');
+            }
+            append_encoded(&mut location, name);
+            location.push('=');
+            append_encoded(&mut location, value);
         }
-        return Some(query.finish());
+        return Some(location);
     }
     let mut url = Url::parse(uri).ok()?;
     {
@@ -29,6 +33,19 @@ pub(crate) fn with_query(uri: &str, params: &[(&str, &str)]) -> Option<String> {
         }
     }
     Some(url.into())
+}
+
+/// Appends `text` form-urlencoded, byte for byte as `form_urlencoded::byte_serialize`
+/// does; text that needs no encoding (codes and most `state` values) is copied whole.
+fn append_encoded(out: &mut String, text: &str) {
+    let unchanged = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_'));
+    if unchanged {
+        out.push_str(text);
+    } else {
+        out.extend(form_urlencoded::byte_serialize(text.as_bytes()));
+    }
 }
 
 /// Whether `uri` is `https://` + a lowercase DNS name + a path of unreserved characters,
@@ -183,6 +200,17 @@ mod tests {
                 let params = [("code", "c"), ("state", "s t")];
                 assert_eq!(with_query(&uri, &params), parsed(&uri, &params), "{uri}");
             }
+        }
+    }
+
+    #[test]
+    fn every_byte_is_encoded_as_the_serializer_encodes_it() {
+        for b in 0..=255u8 {
+            let text = String::from_utf8_lossy(&[b'a', b, b'z']).into_owned();
+            let mut ours = String::new();
+            append_encoded(&mut ours, &text);
+            let theirs: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            assert_eq!(ours, theirs, "byte {b:#04x}");
         }
     }
 
