@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Operations: `flow` (the full opaque flow on the memory store), `flow-sqlite` and
-//! `flow-sqlite-normal` (on a SQLite file, synchronous FULL and NORMAL), `verify-hs256`,
+//! `flow-sqlite-normal` (on a SQLite file, synchronous FULL and NORMAL), `growth-sqlite N`
+//! (the NORMAL flow on a file bulk-populated with N grants), `verify-hs256`,
 //! `verify-opaque`, `exchange-hs256`, `introspect`; and the floors `floor-flow` and
 //! `floor-verify-hs256`, to compare instruction counts with; and `scale`, which prints the
 //! memory-store flow's throughput with 1 and 2 worker threads (for `perf`, not callgrind).
@@ -62,6 +63,29 @@ fn main() {
                 }
                 let per_flow = start.elapsed().as_nanos() as f64 / iterations.max(1) as f64;
                 println!("{per_flow:.0} ns per flow");
+            }
+            "growth-sqlite" => {
+                // Flow cost on a SQLite file holding `iterations` bulk-populated grants.
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let path = dir.path().join("g.db");
+                drop(SqliteStore::open(&path).await.expect("open"));
+                let populate_path = path.clone();
+                tokio::task::spawn_blocking(move || {
+                    oauth_bench::populate::sqlite_bulk(&populate_path, 0, iterations)
+                })
+                .await
+                .expect("populated");
+                let options = SqliteOptions::file(&path).durability(Durability::ProcessCrash);
+                let store = SqliteStore::open_with(options).await.expect("open");
+                let engine = fixture::engine(store, Tokens::Opaque, &[]).await;
+                for round in 0..5 {
+                    let start = std::time::Instant::now();
+                    for _ in 0..500 {
+                        black_box(fixture::full_flow(&engine, &requests).await);
+                    }
+                    let per_flow = start.elapsed().as_nanos() as f64 / 500.0;
+                    println!("round {round}: {per_flow:.0} ns per flow");
+                }
             }
             "verify-opaque" => {
                 let engine = fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]).await;
@@ -147,6 +171,14 @@ fn main() {
 
 /// Flows per second on 1 and then 2 worker threads, `rounds` times each, alternating.
 fn scale(rt: &tokio::runtime::Runtime, requests: &FlowRequests, rounds: u64) {
+    if std::env::var_os("FILL").is_some() {
+        rt.block_on(async {
+            let engine = fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]).await;
+            for _ in 0..200_000 {
+                black_box(fixture::full_flow(&engine, requests).await);
+            }
+        });
+    }
     let engine =
         std::sync::Arc::new(rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[])));
     let requests = std::sync::Arc::new(requests.clone());
