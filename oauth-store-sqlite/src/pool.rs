@@ -5,7 +5,8 @@
 //! permit (async, so waiting tasks yield), then runs on `spawn_blocking` with one free
 //! connection. The permit travels into the blocking job and is released only after the
 //! connection is free again, so a caller that gives up waiting cannot let a second job
-//! onto a connection still in use.
+//! onto a connection still in use. Reads may instead run on the caller's thread (an
+//! opt-in: [`SqliteOptions::inline_reads`](crate::SqliteOptions::inline_reads)).
 
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
@@ -18,16 +19,38 @@ use tokio::sync::Semaphore;
 pub(crate) struct Pool {
     slots: Vec<Mutex<Connection>>,
     permits: Arc<Semaphore>,
+    /// Whether [`Pool::read`] runs on the caller's thread.
+    inline_reads: bool,
 }
 
 impl Pool {
     /// A pool over `connections` (at least one).
-    pub(crate) fn new(connections: Vec<Connection>) -> Self {
+    pub(crate) fn new(connections: Vec<Connection>, inline_reads: bool) -> Self {
         let permits = Arc::new(Semaphore::new(connections.len()));
         Self {
             slots: connections.into_iter().map(Mutex::new).collect(),
             permits,
+            inline_reads,
         }
+    }
+
+    /// Runs the read-only `job` as [`Pool::run`] does, or, when the pool was opened with
+    /// inline reads, on the calling thread: no handoff to a blocking thread and back, at
+    /// the price of holding the async worker for the read. The job runs after the last
+    /// await, so a caller that gives up waiting never leaves it half done.
+    pub(crate) async fn read<T, F>(self: &Arc<Self>, job: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        if !self.inline_reads {
+            return self.run(job).await;
+        }
+        let _permit = self.permits.acquire().await.map_err(|e| {
+            StorageError::with_source(StorageErrorKind::Backend, "the store is closed", e)
+        })?;
+        let mut connection = self.free_connection();
+        job(&mut connection)
     }
 
     /// Runs `job` on a free connection, on a blocking thread.

@@ -1,5 +1,6 @@
 //! The storage conformance kit of oauth-core, on SQLite: on a database file (4
-//! connections, so the races are real), in memory, and all at once on one shared file.
+//! connections, so the races are real), on one with the opt-in options, in memory, and
+//! all at once on one shared file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,6 +8,15 @@ mod common;
 
 mod file {
     oauth_core::storage_conformance_tests!(crate::common::temp_store());
+}
+
+/// With the opt-ins: reads on the caller's thread, commits not flushed.
+mod file_inline_reads_process_crash_durability {
+    oauth_core::storage_conformance_tests!(crate::common::temp_store_with(|options| {
+        options
+            .inline_reads(true)
+            .durability(oauth_store_sqlite::Durability::ProcessCrash)
+    }));
 }
 
 mod in_memory {
@@ -62,6 +72,10 @@ async fn every_property_at_once_on_one_shared_file() {
         tokio::spawn(kit::revoke_grant_racing_rotation_leaves_no_live_token(
             open().await,
         )),
+        tokio::spawn(kit::use_once_is_single_use(open().await)),
+        tokio::spawn(kit::use_once_and_insert_code_stores_once(open().await)),
+        tokio::spawn(kit::concurrent_use_once_has_one_winner(open().await)),
+        tokio::spawn(kit::concurrent_approvals_store_one_code(open().await)),
     ];
     for task in tasks {
         task.await.unwrap();
