@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Operations: `flow` (the full opaque flow on the memory store), `flow-sqlite` and
-//! `flow-sqlite-normal` (on a SQLite file, synchronous FULL and NORMAL), `growth-sqlite N`
+//! `flow-sqlite-normal` (on a SQLite file, synchronous FULL and NORMAL), `flow-sqlite-fast`
+//! (NORMAL and inline reads), `growth-sqlite N`
 //! (the NORMAL flow on a file bulk-populated with N grants), `verify-hs256`,
 //! `verify-opaque`, `exchange-hs256`, `introspect`; and the floors `floor-flow` and
 //! `floor-verify-hs256`, to compare instruction counts with; and `scale`, which prints the
@@ -49,11 +50,14 @@ fn main() {
                     black_box(fixture::full_flow(&engine, &requests).await);
                 }
             }
-            "flow-sqlite-normal" | "flow-sqlite" => {
+            "flow-sqlite-normal" | "flow-sqlite" | "flow-sqlite-fast" => {
                 let dir = tempfile::tempdir().expect("a temporary directory");
                 let mut options = SqliteOptions::file(dir.path().join("p.db"));
-                if op == "flow-sqlite-normal" {
+                if op != "flow-sqlite" {
                     options = options.durability(Durability::ProcessCrash);
+                }
+                if op == "flow-sqlite-fast" {
+                    options = options.inline_reads(true);
                 }
                 let store = SqliteStore::open_with(options).await.expect("open");
                 let engine = fixture::engine(store, Tokens::Opaque, &[]).await;
