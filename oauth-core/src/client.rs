@@ -22,11 +22,9 @@ pub const CLIENT_PASSWORD_ITERATIONS: u32 = 100_000;
 pub const MAX_CLIENT_ID_LEN: usize = 255;
 
 /// A client identifier: 1 to 255 printable ASCII characters.
-///
-/// Shared on clone: the id is copied into every code, token and event of a client.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ClientId(Arc<str>);
+pub struct ClientId(String);
 
 impl ClientId {
     /// Checks an identifier: 1 to 255 characters of `%x20-7E` (RFC 6749 Appendix A.1).
@@ -38,7 +36,7 @@ impl ClientId {
         {
             return Err(ClientError::InvalidClientId);
         }
-        Ok(Self(id.into()))
+        Ok(Self(id))
     }
 
     /// The identifier as text.
@@ -56,7 +54,7 @@ impl TryFrom<String> for ClientId {
 
 impl From<ClientId> for String {
     fn from(id: ClientId) -> Self {
-        id.0.as_ref().to_owned()
+        id.0
     }
 }
 
