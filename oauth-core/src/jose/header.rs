@@ -6,8 +6,10 @@
 //! checked and ignored, never followed.
 
 use super::algorithm::Algorithm;
-use super::keys::{is_valid_kid, MAX_KID_LEN};
-use super::strict_json;
+use std::borrow::Cow;
+
+use super::keys::is_valid_kid;
+use super::strict_json::{self, Field};
 
 /// What `typ` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +23,12 @@ pub(crate) enum TokenType {
 /// The header members a verifier needs. Nothing here is trusted before the signature
 /// has been checked with the key the verifier chose.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct JoseHeader {
+pub(crate) struct JoseHeader<'a> {
     /// `alg`, if it names an algorithm finrift knows (never `none`).
     pub alg: Option<Algorithm>,
-    /// `kid`, if it is a string that could name a key (see [`Kid`]).
-    pub kid: Option<Kid>,
+    /// `kid`, if it is a string that could name a key ([`is_valid_kid`]), borrowed from
+    /// the decoded header.
+    pub kid: Option<Cow<'a, str>>,
     /// What `typ` says.
     pub typ: TokenType,
     /// Whether a `crit` member is present.
@@ -43,9 +46,9 @@ fn wanted(name: &str) -> Option<usize> {
     }
 }
 
-impl JoseHeader {
+impl<'a> JoseHeader<'a> {
     /// Reads a decoded header.
-    pub(crate) fn read(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+    pub(crate) fn read(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
         let mut header = Self {
             alg: None,
             kid: None,
@@ -54,45 +57,16 @@ impl JoseHeader {
         };
         strict_json::read_object(bytes, wanted, &mut |index, field| match index {
             0 => header.alg = field.as_str().and_then(Algorithm::parse),
-            1 => header.kid = field.as_str().and_then(Kid::new),
+            1 => {
+                header.kid = match field {
+                    Field::Str(kid) if is_valid_kid(&kid) => Some(kid),
+                    _ => None,
+                }
+            }
             2 => header.typ = field.as_str().map_or(TokenType::Other, type_of),
             _ => header.crit = true,
         })?;
         Ok(header)
-    }
-}
-
-/// A `kid` held in place: every token names one, and a key id is short.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Kid {
-    bytes: [u8; MAX_KID_LEN],
-    len: usize,
-}
-
-impl Kid {
-    /// `None` for a value no key can have ([`is_valid_kid`]), which names no key.
-    fn new(kid: &str) -> Option<Self> {
-        if !is_valid_kid(kid) {
-            return None;
-        }
-        let mut bytes = [0u8; MAX_KID_LEN];
-        bytes[..kid.len()].copy_from_slice(kid.as_bytes());
-        Some(Self {
-            bytes,
-            len: kid.len(),
-        })
-    }
-
-    /// The key id.
-    pub(crate) fn as_str(&self) -> &str {
-        // Printable ASCII only (checked in `new`), so always UTF-8.
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
-    }
-}
-
-impl std::fmt::Debug for Kid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.as_str().fmt(f)
     }
 }
 
@@ -113,6 +87,7 @@ fn type_of(typ: &str) -> TokenType {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jose::MAX_KID_LEN;
 
     #[test]
     fn members_are_read_and_others_ignored() {
@@ -121,10 +96,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(header.alg, Some(Algorithm::Es256));
-        assert_eq!(
-            header.kid.map(|k| k.as_str().to_owned()).as_deref(),
-            Some("k1")
-        );
+        assert_eq!(header.kid.as_deref(), Some("k1"));
         assert_eq!(header.typ, TokenType::AccessToken);
         assert!(!header.crit);
     }
@@ -135,7 +107,7 @@ mod tests {
         assert_eq!(JoseHeader::read(long.as_bytes()).unwrap().kid, None);
         let longest = format!(r#"{{"kid":"{}"}}"#, "k".repeat(MAX_KID_LEN));
         let kid = JoseHeader::read(longest.as_bytes()).unwrap().kid.unwrap();
-        assert_eq!(kid.as_str().len(), MAX_KID_LEN);
+        assert_eq!(kid.len(), MAX_KID_LEN);
         for bad in [r#"{"kid":""}"#, r#"{"kid":"a b"}"#, r#"{"kid":"café"}"#] {
             assert_eq!(JoseHeader::read(bad.as_bytes()).unwrap().kid, None, "{bad}");
         }

@@ -16,13 +16,57 @@ use crate::error::Fault;
 /// Longest token accepted, in bytes, before any decoding.
 pub const MAX_TOKEN_LEN: usize = 8192;
 
-/// A compact JWS split into its parts; the signature is not checked yet.
+/// A compact JWS split into its parts; the signature is not checked yet. The header and
+/// the signature are decoded into the caller's [`Buffers`].
 #[derive(Debug)]
-pub(crate) struct UnverifiedJws<'a> {
-    pub header: JoseHeader,
-    pub signing_input: &'a str,
+pub(crate) struct UnverifiedJws<'t, 'b> {
+    pub header: JoseHeader<'b>,
+    pub signing_input: &'t str,
     pub payload: Vec<u8>,
-    pub signature: Vec<u8>,
+    pub signature: &'b [u8],
+}
+
+/// Room for a token's decoded header and signature on the verifier's stack: every
+/// verification decodes both, and an allocation for each would cost more than the
+/// decoding. What does not fit (an RSA signature, a header of unusual size) goes to the
+/// heap, into the same `Buffers`.
+#[derive(Debug)]
+pub(crate) struct Buffers {
+    header: [u8; 192],
+    signature: [u8; 72],
+    header_heap: Vec<u8>,
+    signature_heap: Vec<u8>,
+}
+
+impl Buffers {
+    /// Empty buffers (nothing on the heap yet).
+    pub(crate) fn new() -> Self {
+        Self {
+            header: [0; 192],
+            signature: [0; 72],
+            header_heap: Vec::new(),
+            signature_heap: Vec::new(),
+        }
+    }
+}
+
+/// Decodes strict base64url without padding into `inline` when it fits, else into `heap`.
+fn decode_into<'b>(
+    segment: &str,
+    inline: &'b mut [u8],
+    heap: &'b mut Vec<u8>,
+) -> Result<&'b [u8], JwsError> {
+    if base64::decoded_len_estimate(segment.len()) <= inline.len() {
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(segment, &mut *inline)
+            .map_err(|_| JwsError::Base64)?;
+        Ok(inline.get(..len).unwrap_or_default())
+    } else {
+        *heap = URL_SAFE_NO_PAD
+            .decode(segment)
+            .map_err(|_| JwsError::Base64)?;
+        Ok(heap)
+    }
 }
 
 /// Why a compact JWS could not be split.
@@ -43,8 +87,11 @@ pub enum JwsError {
     Header,
 }
 
-/// Splits and decodes `token`.
-pub(crate) fn split(token: &str) -> Result<UnverifiedJws<'_>, JwsError> {
+/// Splits and decodes `token`, the header and signature into `buffers`.
+pub(crate) fn split<'t, 'b>(
+    token: &'t str,
+    buffers: &'b mut Buffers,
+) -> Result<UnverifiedJws<'t, 'b>, JwsError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwsError::TooLong);
     }
@@ -57,18 +104,22 @@ pub(crate) fn split(token: &str) -> Result<UnverifiedJws<'_>, JwsError> {
     if header.is_empty() || payload.is_empty() || signature.is_empty() {
         return Err(JwsError::Segments);
     }
-    let decode = |segment: &str| {
-        URL_SAFE_NO_PAD
-            .decode(segment)
-            .map_err(|_| JwsError::Base64)
-    };
-    let header_bytes = decode(header)?;
-    let header_read = JoseHeader::read(&header_bytes).map_err(|_| JwsError::Header)?;
+    let header_bytes = decode_into(header, &mut buffers.header, &mut buffers.header_heap)?;
+    let header_read = JoseHeader::read(header_bytes).map_err(|_| JwsError::Header)?;
+    // The payload outlives verification (as the claims' text), so it goes on the heap.
+    let payload_bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| JwsError::Base64)?;
+    let signature_bytes = decode_into(
+        signature,
+        &mut buffers.signature,
+        &mut buffers.signature_heap,
+    )?;
     Ok(UnverifiedJws {
         header: header_read,
         signing_input: &token[..header.len() + 1 + payload.len()],
-        payload: decode(payload)?,
-        signature: decode(signature)?,
+        payload: payload_bytes,
+        signature: signature_bytes,
     })
 }
 
@@ -97,7 +148,7 @@ mod tests {
         let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"ES256"}"#);
         let p = URL_SAFE_NO_PAD.encode(br#"{"a":1}"#);
         let s = URL_SAFE_NO_PAD.encode([1u8; 64]);
-        assert!(split(&format!("{h}.{p}.{s}")).is_ok());
+        assert!(split(&format!("{h}.{p}.{s}"), &mut Buffers::new()).is_ok());
         for bad in [
             format!("{h}.{p}"),
             format!("{h}.{p}.{s}.{s}"),
@@ -111,7 +162,7 @@ mod tests {
             format!("{h}.{p}.{}/", s),
             format!(" {h}.{p}.{s}"),
         ] {
-            assert!(split(&bad).is_err(), "{bad}");
+            assert!(split(&bad, &mut Buffers::new()).is_err(), "{bad}");
         }
     }
 
@@ -127,13 +178,46 @@ mod tests {
             "{",
         ] {
             let token = format!("{}.{p}.AAAA", URL_SAFE_NO_PAD.encode(header));
-            assert_eq!(split(&token).unwrap_err(), JwsError::Header, "{header}");
+            assert_eq!(
+                split(&token, &mut Buffers::new()).unwrap_err(),
+                JwsError::Header,
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn segments_decode_alike_in_place_and_on_the_heap() {
+        for len in [0usize, 1, 32, 64, 65, 256, 512, 1024] {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let encoded = URL_SAFE_NO_PAD.encode(&bytes);
+            let (mut inline, mut heap) = ([0u8; 72], Vec::new());
+            let decoded = decode_into(&encoded, &mut inline, &mut heap).unwrap();
+            assert_eq!(decoded, &bytes[..], "{len}");
+            let (mut inline, mut heap) = ([0u8; 72], Vec::new());
+            decode_into(&encoded, &mut inline, &mut heap).unwrap();
+            if len <= 64 {
+                assert!(
+                    heap.is_empty(),
+                    "{len}: an ES256 or EdDSA signature in place"
+                );
+            }
+            if len >= 256 {
+                assert!(!heap.is_empty(), "{len}: an RSA signature on the heap");
+            }
+            if !encoded.is_empty() {
+                let (mut inline, mut heap) = ([0u8; 72], Vec::new());
+                assert!(decode_into(&format!("{encoded}="), &mut inline, &mut heap).is_err());
+            }
         }
     }
 
     #[test]
     fn length_is_checked_before_decoding() {
         let long = "a".repeat(MAX_TOKEN_LEN + 1);
-        assert_eq!(split(&long).unwrap_err(), JwsError::TooLong);
+        assert_eq!(
+            split(&long, &mut Buffers::new()).unwrap_err(),
+            JwsError::TooLong
+        );
     }
 }

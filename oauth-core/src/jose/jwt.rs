@@ -164,15 +164,16 @@ pub(crate) struct Expectations<'a> {
 
 /// Verifies an access token: signature first, then type, then claims.
 pub(crate) fn verify(token: &str, expect: &Expectations<'_>) -> Result<VerifiedJwt, JwtError> {
-    let jws = jws::split(token)?;
+    let mut buffers = jws::Buffers::new();
+    let jws = jws::split(token, &mut buffers)?;
     let header = &jws.header;
     let alg = header.alg.ok_or(JwtError::UnsupportedAlgorithm)?;
-    let kid = header.kid.as_ref().ok_or(JwtError::UnknownKey)?.as_str();
+    let kid = header.kid.as_deref().ok_or(JwtError::UnknownKey)?;
     let key = expect.keys.get(kid).ok_or(JwtError::UnknownKey)?;
     if key.algorithm() != alg {
         return Err(JwtError::AlgorithmMismatch);
     }
-    if !key.verify(jws.signing_input.as_bytes(), &jws.signature) {
+    if !key.verify(jws.signing_input.as_bytes(), jws.signature) {
         return Err(JwtError::BadSignature);
     }
     // Only now is the header trusted.
