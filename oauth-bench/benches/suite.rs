@@ -408,119 +408,8 @@ fn main() {
         })
     });
 
-    // 5. SQLite, a file in a temporary directory, WAL: one flow at a time, and the cost of
-    //    one durable commit on the same disk (the floor a durable store cannot go under).
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let sqlite_path = dir.path().join("bench.db");
-    let sqlite = rt.block_on(async {
-        fixture::engine(
-            SqliteStore::open(&sqlite_path).await.expect("open"),
-            Tokens::Opaque,
-            &[],
-        )
-        .await
-    });
-    // The disk's fsync time swings by 10× or more on this shared VM within minutes, so the
-    // flow, the refresh and the bare commit are measured in interleaved rounds (medians),
-    // not one after the other.
-    let commit_db = CommitFloor::new(&dir.path().join("commit.db"));
-    // The same flow with `Durability::ProcessCrash` (synchronous = NORMAL), the store's
-    // opt-in for cheaper commits, on a database file of its own.
-    let sqlite_normal = rt.block_on(async {
-        let options =
-            SqliteOptions::file(dir.path().join("normal.db")).durability(Durability::ProcessCrash);
-        fixture::engine(
-            SqliteStore::open_with(options).await.expect("open"),
-            Tokens::Opaque,
-            &[],
-        )
-        .await
-    });
-    let sqlite_token = rt
-        .block_on(fixture::full_flow(&sqlite, &requests))
-        .access_token;
-    let (sqlite_flow, commit, sqlite_refresh, flow_in_commits, sqlite_normal_flow) =
-        rt.block_on(async {
-            let mut refresh_token = fixture::full_flow(&sqlite, &requests)
-                .await
-                .refresh_token
-                .expect("refresh");
-            fixture::full_flow(&sqlite_normal, &requests).await;
-            let (mut flows, mut commits, mut refreshes, mut ratios, mut normal) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            let per_round = if plan.quick { 5 } else { 25 };
-            for _ in 0..if plan.quick { 3 } else { 9 } {
-                commits.push(commit_db.ns_per_commit(per_round));
-                let start = Instant::now();
-                for _ in 0..per_round {
-                    black_box(fixture::full_flow(&sqlite, &requests).await);
-                }
-                flows.push(start.elapsed().as_nanos() as f64 / per_round as f64);
-                if let (Some(flow), Some(commit)) = (flows.last(), commits.last()) {
-                    ratios.push(flow / commit);
-                }
-                let start = Instant::now();
-                for _ in 0..per_round * 4 {
-                    black_box(fixture::full_flow(&sqlite_normal, &requests).await);
-                }
-                normal.push(start.elapsed().as_nanos() as f64 / (per_round * 4) as f64);
-                let start = Instant::now();
-                for _ in 0..per_round {
-                    refresh_token = fixture::refresh(&sqlite, &refresh_token)
-                        .await
-                        .refresh_token
-                        .expect("rotated");
-                }
-                refreshes.push(start.elapsed().as_nanos() as f64 / per_round as f64);
-            }
-            (
-                measure::median(&mut flows),
-                measure::median(&mut commits),
-                measure::median(&mut refreshes),
-                measure::median(&mut ratios),
-                measure::median(&mut normal),
-            )
-        });
-    drop(sqlite_normal);
-    eprintln!(
-        "sqlite: flow {sqlite_flow:.0} ns, commit {commit:.0} ns, refresh {sqlite_refresh:.0} ns"
-    );
-    let sqlite_header = format!("Bearer {sqlite_token}");
-    let sqlite_verifier = sqlite.token_verifier();
-    group.bench_function("verify_opaque_sqlite", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    fixture::verify_with_store(
-                        &sqlite_verifier,
-                        sqlite.storage(),
-                        &sqlite_header,
-                        &required,
-                    )
-                    .await;
-                }
-                start.elapsed()
-            })
-        })
-    });
-    group.finish();
-    drop(memory_verifier);
-    drop(sqlite_verifier);
-
-    // Concurrent tasks on SQLite: flows per second with 16 tasks on 2 workers.
-    let sqlite = Arc::new(sqlite);
+    // Shared by the multi-threaded measurements below.
     let shared_requests = Arc::new(requests.clone());
-    let sqlite_concurrent = {
-        let (engine, requests) = (sqlite.clone(), shared_requests.clone());
-        measure::throughput(2, 16, plan.throughput_time * 2, move || {
-            let (engine, requests) = (engine.clone(), requests.clone());
-            async move {
-                black_box(fixture::full_flow(&engine, &requests).await);
-            }
-        })
-    };
-    eprintln!("sqlite concurrent flows/s: {sqlite_concurrent:.0}");
 
     // 7. Memory-store flow throughput with 1 and 2 worker threads (8 tasks), in short
     //    bursts that alternate between the two, with a purge after each burst: the store
@@ -564,6 +453,156 @@ fn main() {
     let one_thread = one.iter().sum::<f64>() / one.len() as f64;
     let two_threads = two.iter().sum::<f64>() / two.len() as f64;
     eprintln!("memory flows/s: 1 thread {one_thread:.0}, 2 threads {two_threads:.0}");
+
+    // 5. SQLite, a file in a temporary directory, WAL: one flow at a time, and the cost of
+    //    one durable commit on the same disk (the floor a durable store cannot go under).
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let sqlite_path = dir.path().join("bench.db");
+    let sqlite = rt.block_on(async {
+        fixture::engine(
+            SqliteStore::open(&sqlite_path).await.expect("open"),
+            Tokens::Opaque,
+            &[],
+        )
+        .await
+    });
+    // The disk's fsync time swings by 10× or more on this shared VM within minutes, so the
+    // flow, the refresh and the bare commit are measured in interleaved rounds (medians),
+    // not one after the other.
+    let commit_db = CommitFloor::new(&dir.path().join("commit.db"));
+    // The same flow with `Durability::ProcessCrash` (synchronous = NORMAL), the store's
+    // opt-in for cheaper commits, on a database file of its own.
+    let sqlite_normal = rt.block_on(async {
+        let options =
+            SqliteOptions::file(dir.path().join("normal.db")).durability(Durability::ProcessCrash);
+        fixture::engine(
+            SqliteStore::open_with(options).await.expect("open"),
+            Tokens::Opaque,
+            &[],
+        )
+        .await
+    });
+    // And with reads on the caller's thread as well (`inline_reads`), both opt-ins.
+    let sqlite_fast = rt.block_on(async {
+        let options = SqliteOptions::file(dir.path().join("fast.db"))
+            .durability(Durability::ProcessCrash)
+            .inline_reads(true);
+        fixture::engine(
+            SqliteStore::open_with(options).await.expect("open"),
+            Tokens::Opaque,
+            &[],
+        )
+        .await
+    });
+    let sqlite_token = rt
+        .block_on(fixture::full_flow(&sqlite, &requests))
+        .access_token;
+    let sqlite_fast_token = rt
+        .block_on(fixture::full_flow(&sqlite_fast, &requests))
+        .access_token;
+    let (
+        sqlite_flow,
+        commit,
+        sqlite_refresh,
+        flow_in_commits,
+        sqlite_normal_flow,
+        sqlite_fast_flow,
+    ) = rt.block_on(async {
+        let mut refresh_token = fixture::full_flow(&sqlite, &requests)
+            .await
+            .refresh_token
+            .expect("refresh");
+        fixture::full_flow(&sqlite_normal, &requests).await;
+        let (mut flows, mut commits, mut refreshes, mut ratios, mut normal, mut fast) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        let per_round = if plan.quick { 5 } else { 25 };
+        for _ in 0..if plan.quick { 3 } else { 9 } {
+            commits.push(commit_db.ns_per_commit(per_round));
+            let start = Instant::now();
+            for _ in 0..per_round {
+                black_box(fixture::full_flow(&sqlite, &requests).await);
+            }
+            flows.push(start.elapsed().as_nanos() as f64 / per_round as f64);
+            if let (Some(flow), Some(commit)) = (flows.last(), commits.last()) {
+                ratios.push(flow / commit);
+            }
+            let start = Instant::now();
+            for _ in 0..per_round * 4 {
+                black_box(fixture::full_flow(&sqlite_normal, &requests).await);
+            }
+            normal.push(start.elapsed().as_nanos() as f64 / (per_round * 4) as f64);
+            let start = Instant::now();
+            for _ in 0..per_round * 4 {
+                black_box(fixture::full_flow(&sqlite_fast, &requests).await);
+            }
+            fast.push(start.elapsed().as_nanos() as f64 / (per_round * 4) as f64);
+            let start = Instant::now();
+            for _ in 0..per_round {
+                refresh_token = fixture::refresh(&sqlite, &refresh_token)
+                    .await
+                    .refresh_token
+                    .expect("rotated");
+            }
+            refreshes.push(start.elapsed().as_nanos() as f64 / per_round as f64);
+        }
+        (
+            measure::median(&mut flows),
+            measure::median(&mut commits),
+            measure::median(&mut refreshes),
+            measure::median(&mut ratios),
+            measure::median(&mut normal),
+            measure::median(&mut fast),
+        )
+    });
+    drop(sqlite_normal);
+    eprintln!(
+        "sqlite: flow {sqlite_flow:.0} ns, commit {commit:.0} ns, refresh {sqlite_refresh:.0} ns"
+    );
+    for (name, engine, token) in [
+        ("verify_opaque_sqlite", &sqlite, &sqlite_token),
+        (
+            "verify_opaque_sqlite_inline",
+            &sqlite_fast,
+            &sqlite_fast_token,
+        ),
+    ] {
+        let header = format!("Bearer {token}");
+        let verifier = engine.token_verifier();
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        fixture::verify_with_store(&verifier, engine.storage(), &header, &required)
+                            .await;
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
+    group.finish();
+    drop(memory_verifier);
+    drop(sqlite_fast);
+
+    // Concurrent tasks on SQLite: flows per second with 16 tasks on 2 workers.
+    let sqlite = Arc::new(sqlite);
+    let sqlite_concurrent = {
+        let (engine, requests) = (sqlite.clone(), shared_requests.clone());
+        measure::throughput(2, 16, plan.throughput_time * 2, move || {
+            let (engine, requests) = (engine.clone(), requests.clone());
+            async move {
+                black_box(fixture::full_flow(&engine, &requests).await);
+            }
+        })
+    };
+    eprintln!("sqlite concurrent flows/s: {sqlite_concurrent:.0}");
 
     // 6. Growth: flow and opaque verification with many live grants, on both backends.
     let growth_memory = rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]));
@@ -738,6 +777,12 @@ fn main() {
         Some(5_000.0),
     ));
     rows.push(Row::per_second(
+        "Full flow on SQLite with ProcessCrash durability and inline_reads(true), one at a time",
+        1e9 / sqlite_fast_flow,
+        "no flush per commit, and reads on the caller's thread (both opt-ins)",
+        Some(5_000.0),
+    ));
+    rows.push(Row::per_second(
         "Full flow on SQLite, 16 concurrent tasks on 2 workers",
         sqlite_concurrent,
         "—",
@@ -753,6 +798,13 @@ fn main() {
     rows.push(Row::ratio(
         "Resource server: verify opaque token through SQLite",
         est("verify_opaque_sqlite"),
+        "1 SHA-256",
+        est("floor_verify_opaque"),
+        None,
+    ));
+    rows.push(Row::ratio(
+        "Resource server: verify opaque token through SQLite, inline_reads(true)",
+        est("verify_opaque_sqlite_inline"),
         "1 SHA-256",
         est("floor_verify_opaque"),
         None,
@@ -1185,65 +1237,73 @@ fn busy_neighbours() -> String {
 /// `valgrind --tool=callgrind` on `oauth-bench/examples/profile.rs`, which repeat exactly).
 const FINDINGS: &str = "\
 - **Full opaque flow (≤ 2× its floor).** The floor is cheaper here than the issue assumed: one \
-SHA-256 of a token costs about 0.15 µs and a random draw about 0.1 µs on this machine, so the \
-flow's 5 draws, 6 hashes and PKCE check come to about 2 µs, not 5. The flow itself costs about \
-10–13 µs, the issue's \"about 10 µs here\", but that is 5–7× this floor. Callgrind counts about \
-119,000 instructions per flow (three requests): parsing the query and the form body 24% \
-(`Params::parse`, which copies every name and value into a `BTreeMap<String, String>`), \
-`malloc`/`free` about 25% all told, SHA-256 11%, the memory store's `issue` 9%, minting 8%, \
-`String` clones 8%, SipHash in the store's sharded maps 7%, building the redirect URL 6%. No \
-one contained change gets near 2×: that needs far fewer allocations across request parsing, \
-stored records and audit events (borrowed parameters, shared client and scope data), a \
-design change across the core and the store.\n\
+SHA-256 of a token costs about 0.15 µs and a random draw about 0.1 µs (a `getrandom` system \
+call, as in the flow) on this machine, so the flow's 5 draws, 6 hashes and PKCE check come to \
+about 2 µs, not 5. The flow costs about 7 µs (it was 10.6 µs before the changes described \
+here). Callgrind counts about 75,000 instructions per flow against the floor's 20,000 \
+(`cargo run --release -p oauth-bench --example profile -- flow`). What was cut: a request's \
+parameters are decoded in one pass into one buffer (two allocations per request, not two per \
+parameter); scope sets, client registrations and client ids are shared on clone instead of \
+deep-copied; the memory store keeps a grant's data once and hashes digest keys by their own \
+bytes instead of SipHash; a plain `https` redirect URI gets its query appended without a URL \
+parse; a PKCE challenge is checked without decoding; audit events are not built when no \
+sink records them. What remains is spread thin: reading the query and the two form bodies \
+(about 19%, a byte-by-byte scan, decoding of the percent-encoded `redirect_uri` and scope, \
+and the control-character and repeat checks RFC 6749 asks for), the memory store's five \
+writes and reads (about 25%: locking, hashing, interning), `malloc`/`free` (about 12%), \
+base64 of the minted values, building the redirect. Reaching 2× means about 20,000 \
+instructions for all of that, which no single change gets near.\n\
 - **JWT code exchange (≤ 1.15× the bare mint).** The exchange does more than the mint: it \
-parses the request, consumes the code, checks PKCE (one SHA-256), draws and hashes the `jti` \
-and a refresh token, stores the grant, and emits an event: about 5–6 µs over the mint, of \
-which 1–1.5 µs is ring work (the second table row per algorithm counts it in the floor). RS256 \
-(a signature of about 0.4 ms) absorbs that; ES256 and EdDSA (13–18 µs) cannot within 15%, \
-and HS256 (a 0.7 µs mint) never can, since the exchange's own hashes alone cost more than 15% \
-of its mint.\n\
-- **HS256 verification (≤ 1.5× the bare verify).** About 49,000 instructions per verification: \
-ring's HMAC 15,500; the strict JSON parse that refuses duplicate keys, of the header and of \
-the claims into `serde_json` maps, 13,500 (the map of every claim is public API, \
-`Principal::claims`); the RFC 6750 `b64token` check of the header value 4,600; base64 4,100; \
-dropping the claims map 3,200. The bare floor parses into borrowed typed structs and checks \
-nothing else. ES256, EdDSA and RS256 verification stay within 1.1× because their signature \
-dominates.\n\
-- **SQLite (≥ 5,000 flows/s on one thread).** A flow makes four durable commits (the pending \
-request's single-use mark, the code, its consumption, the issue), each a `BEGIN IMMEDIATE` \
-transaction that fsyncs the write-ahead log (`synchronous = FULL`, the store's deliberate \
-choice so that a consumed code stays consumed across a power loss). The table's floor row \
-measures one bare commit of the same kind on the same disk: four of them already cost more \
-than the 200 µs a flow may take at 5,000/s whenever the disk is slower than 50 µs per \
-fsync, and the next row shows how close the store comes to four such commits. Reaching the target needs a disk whose fsync is several times faster, or fewer \
-commits per flow (approve's mark and code in one transaction, which the storage traits do not \
-offer), or `synchronous = NORMAL` (durable across a crash of the process but not of the \
-machine), which the store does not offer.\n\
-- **Memory per live grant (≤ 512 bytes).** A live grant keeps the consumed code (for replay \
-detection until the grant ends), the grant record, its access and refresh token records and \
-the pending request's single-use mark. Each record holds its own copies of the grant id, \
-client id, subject and redirect URI, and its own `ScopeSet`, a `BTreeSet` whose node alone is \
-about 280 bytes: five scope sets, about 25 heap blocks per grant. 512 bytes needs a compact \
-representation inside `oauth-store-memory` (grant data shared by its records, scopes interned, \
-records rebuilt on read): a rewrite of that store, not done here.\n\
+parses the request, authenticates the client, consumes the code, checks PKCE (one SHA-256), \
+draws and hashes the `jti` and a refresh token, and stores the grant: about 3.5 µs over the \
+mint (it was 6), of which about 1 µs is ring work (the second row per algorithm counts it in \
+the floor). RS256 (a signature of about 0.4 ms) absorbs that; ES256 and EdDSA (13–18 µs) \
+cannot within 15%, and HS256 (a 0.7 µs mint) never can, since the exchange's own hashes \
+alone cost more than 15% of its mint. The claims are now serialized from a typed struct, as \
+the bare mint does.\n\
+- **SQLite (≥ 5,000 flows/s on one thread).** With the default `synchronous = FULL` every \
+commit is flushed to the disk, and a flow makes three (approval, now one transaction for the \
+single-use mark and the code; the code's consumption; the issuance): the next row shows the \
+store within a few percent of three bare commits on this disk, so no code change reaches \
+5,000/s here. `Durability::ProcessCrash` (`synchronous = NORMAL`, an opt-in with its \
+trade-off documented) removes the flushes, and then most of what remains is not SQLite: each \
+of a flow's six store calls runs on a tokio blocking thread, and handing work to that thread \
+and being woken with the answer costs tens of microseconds on this VM (an idle virtual CPU \
+must be woken). `inline_reads(true)` runs the three reads on the caller's thread (opt-in as \
+well), which brings the flow to about 4,800/s here, just short; the three writes still hand \
+off, since a write may wait for SQLite's write lock. With every call run inline (measured \
+once, not offered) the flow costs about 175 µs, 5,700/s: getting there safely needs writes \
+that do not block the executor without a thread handoff (for example one writer connection \
+per process behind an async lock, run on a thread that stays awake while busy), or fewer \
+calls per flow (a client cache; consuming the code and issuing in one call, which changes \
+when a failed redemption burns its code). The same handoff is most of an opaque token check \
+through SQLite: about 27 µs by default, about 3 µs with `inline_reads(true)`.\n\
+- **Memory per live grant (≤ 512 bytes).** The memory store keeps a grant's data (identity, \
+scope, lifetime, its code's challenge) once, shared by its code, grant record and tokens, \
+interns what grants share (client, scope, redirect URI), packs instants into 10 bytes and \
+keeps no per-grant list of token hashes: about 450 bytes per grant after 200,000 real flows. \
+Four 32-byte digest keys (code, two tokens, the single-use mark) are 128 of them. The figure \
+moves with the fill of the hash tables, which double in size: at 200,000 grants they are \
+three-quarters full, at 1,000,000 (the second row) about half full just after a doubling, \
+hence about 600 bytes there. Staying under 512 at every size needs a table that grows in \
+smaller steps.\n\
 - **Growth of the memory store (≤ 1.3× from 10 thousand to 1 million grants).** \
-Verification stays flat (one lookup of a hot entry). The flow inserts about six records \
-into maps that hold millions of entries and gigabytes of heap (see the memory row), so its \
-new keys land in cold cache lines and cold pages: each insertion and each first touch of a \
-fresh allocation is a cache and TLB miss, which no change short of a smaller record (the \
-memory row again) or huge pages would remove.\n\
+Verification stays flat (one lookup of a hot entry). The flow inserts records into maps that \
+hold millions of entries, so its new keys land in cold cache lines and cold pages: cache and \
+TLB misses that only smaller records or huge pages would remove.\n\
 - **Growth of SQLite (≤ 1.3×).** The flow's cost is set by fsync, whose time on this shared \
 disk swings tenfold within minutes as other work writes; the table therefore also gives the \
-flow in units of a bare commit measured in the same rounds, which is the store's own growth. \
-Verification (a read, no fsync) stays flat. Where the flow in commits grows, the likely causes \
-(not profiled further here) are SQLite's page cache, 2 MB per connection by default against a \
-file of about a gigabyte at a million grants, so the inserts into the fifteen B-trees a flow \
-writes (four tables, eleven indexes counting the primary keys') read cold pages from the kernel; and write-ahead-log checkpoints, \
-which scatter their pages over a much larger file. A larger `cache_size` in the store's \
-connection set-up is the first thing to try.\n\
-- **Two threads (≥ 1.7×).** Read the control row first: it is the flow's floor alone, which \
-shares nothing between threads. On this shared VM a fuzzer runs in another session; with the \
-kernel's autogroup scheduling its nice 19 does not make it yield to this run, so a second \
-worker thread gets little or no second core, and nothing measured here can scale. The row \
-\"flow scaling relative to the control\" is the part that is the engine's own: at 1.00 the \
-flow scales as well as work that shares nothing.\n";
+flow in units of a bare commit measured in the same rounds, and that quotient is itself \
+noisy (between about 1.6× and 2.8× in runs of this suite). Verification (a read, no fsync) \
+stays flat. A larger page cache was tried and measured no better (`profile -- growth-sqlite \
+1000000` with 64 MB per connection, with `synchronous = NORMAL`: about 1.25× either way, \
+without the fsync noise). The inserts into the B-trees of a million rows touch pages that \
+are not in SQLite's cache, and checkpoints scatter their writes over a larger file.\n\
+- **Two threads (≥ 1.7×).** The control row is the flow's floor alone, which shares nothing \
+between threads: what the machine gave a second thread. A value shared by every flow and \
+written by each (a reference count) makes the two threads take turns at its cache line. With \
+client ids shared as `Arc<str>` (each copy into a code, token or event a count on one shared \
+line) this suite measured 1.29–1.49× in three runs; with plain strings again, 1.87×. (A \
+standalone run, `profile -- scale 6`, gave about 1.95× either way: how much the shared line \
+costs depends on what else the process has placed near it.) Shared scope sets and client \
+registrations are counted far less often per flow; they remain.\n";
