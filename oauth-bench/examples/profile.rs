@@ -175,14 +175,6 @@ fn main() {
 
 /// Flows per second on 1 and then 2 worker threads, `rounds` times each, alternating.
 fn scale(rt: &tokio::runtime::Runtime, requests: &FlowRequests, rounds: u64) {
-    if std::env::var_os("FILL").is_some() {
-        rt.block_on(async {
-            let engine = fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]).await;
-            for _ in 0..200_000 {
-                black_box(fixture::full_flow(&engine, requests).await);
-            }
-        });
-    }
     let engine =
         std::sync::Arc::new(rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[])));
     let requests = std::sync::Arc::new(requests.clone());
