@@ -1,5 +1,6 @@
 //! The SQLite store's own behaviour beyond the conformance kit: purging in bounded
-//! batches, the schema version, WAL mode, and corrupt rows reported as such.
+//! batches, the schema version, WAL mode, corrupt rows reported as such, and approval as
+//! one transaction.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -157,4 +158,43 @@ async fn in_memory_store_is_one_database() {
     for token in &tokens {
         assert!(store.get_token(&token.hash).await.unwrap().is_some());
     }
+}
+
+/// Approval is one transaction, also through a wrapper such as the test kit's `Guarded`:
+/// when the code cannot be stored, the single-use mark is rolled back with it.
+#[tokio::test]
+async fn approval_rolls_back_its_mark_when_the_code_is_refused() {
+    use oauth_core::storage::CodeRecord;
+    use oauth_core::CodeStore;
+
+    let temp = temp_store().await;
+    let random = RandomSource::new();
+    let g = grant(&random);
+    let code = |hash: [u8; 32]| CodeRecord {
+        hash: SecretHash(hash),
+        grant_id: g.id.clone(),
+        client_id: g.client_id.clone(),
+        subject: "alice".into(),
+        redirect_uri: None,
+        scope: g.scope.clone(),
+        code_challenge: None,
+        issued_at: START,
+        expires_at: START + Duration::minutes(1),
+        grant_expires_at: g.expires_at,
+    };
+    let (first, second) = (SecretHash([1; 32]), SecretHash([2; 32]));
+    let until = START + Duration::minutes(10);
+    assert!(temp
+        .use_once_and_insert_code(&first, until, code([9; 32]))
+        .await
+        .unwrap());
+    let refused = temp
+        .use_once_and_insert_code(&second, until, code([9; 32]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), StorageErrorKind::Conflict);
+    assert!(
+        temp.use_once(&second, until).await.unwrap(),
+        "the refused approval's mark was rolled back"
+    );
 }

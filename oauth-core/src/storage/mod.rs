@@ -79,7 +79,9 @@ pub trait CodeStore: Send + Sync {
     /// durable commit per approval and stores neither when the insertion fails. The
     /// provided version makes the two calls in turn: if the insertion then fails, the mark
     /// stays, so the pending request is spent and the user starts again (never a second
-    /// code for one approval either way).
+    /// code for one approval either way). A store that wraps another (for caching,
+    /// metrics, tests) should delegate this method too, or the inner store's single
+    /// transaction gives way to the two calls.
     async fn use_once_and_insert_code(
         &self,
         key: &SecretHash,

@@ -54,6 +54,16 @@ impl<S: CodeStore, G: Send + Sync> CodeStore for Guarded<S, G> {
     ) -> Result<bool, StorageError> {
         self.store.use_once(key, expires_at).await
     }
+    async fn use_once_and_insert_code(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+        code: CodeRecord,
+    ) -> Result<bool, StorageError> {
+        self.store
+            .use_once_and_insert_code(key, expires_at, code)
+            .await
+    }
 }
 
 #[async_trait]
