@@ -152,6 +152,10 @@ impl Params {
                 return Err(OAuthError::invalid_request("too many parameters"));
             }
             let (name, value): (String, String) = (name.into(), value.into());
+            // Checked before the copy, so an oversized value is refused without one.
+            if name.len() > MAX_PARAM_LEN || value.len() > MAX_PARAM_LEN {
+                return Err(OAuthError::invalid_request("a parameter is too long"));
+            }
             let start = params.text.len();
             params.text.push_str(&name);
             let middle = params.text.len();

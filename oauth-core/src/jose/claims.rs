@@ -103,6 +103,9 @@ impl<'a> ClaimSet<'a> {
 /// when asked: checking a token never builds a map of its claims, and most requests never
 /// read one. The text is the signed payload exactly, and it parsed strictly (no repeated
 /// key) when the token was verified. Empty for an opaque token.
+///
+/// Two `Claims` are equal when their texts are: the same claims signed in another order
+/// or spacing compare unequal (compare [`Claims::to_map`] for meaning).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Claims {
     /// The payload's bytes. They parsed as JSON, so they are UTF-8; they are kept as bytes
