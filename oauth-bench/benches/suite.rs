@@ -1255,8 +1255,8 @@ base64 of the minted values, building the redirect. Reaching 2× means about 20,
 instructions for all of that, which no single change gets near.\n\
 - **JWT code exchange (≤ 1.15× the bare mint).** The exchange does more than the mint: it \
 parses the request, authenticates the client, consumes the code, checks PKCE (one SHA-256), \
-draws and hashes the `jti` and a refresh token, and stores the grant: about 3.5 µs over the \
-mint (it was 6), of which about 1 µs is ring work (the second row per algorithm counts it in \
+draws and hashes the `jti` and a refresh token, and stores the grant: 3 to 4.5 µs over the \
+mint across runs (it was 6 to 7), of which about 1 µs is ring work (the second row per algorithm counts it in \
 the floor). RS256 (a signature of about 0.4 ms) absorbs that; ES256 and EdDSA (13–18 µs) \
 cannot within 15%, and HS256 (a 0.7 µs mint) never can, since the exchange's own hashes \
 alone cost more than 15% of its mint. The claims are now serialized from a typed struct, as \
@@ -1270,8 +1270,9 @@ trade-off documented) removes the flushes, and then most of what remains is not 
 of a flow's six store calls runs on a tokio blocking thread, and handing work to that thread \
 and being woken with the answer costs tens of microseconds on this VM (an idle virtual CPU \
 must be woken). `inline_reads(true)` runs the three reads on the caller's thread (opt-in as \
-well), which brings the flow to about 4,800/s here, just short; the three writes still hand \
-off, since a write may wait for SQLite's write lock. With every call run inline (measured \
+well), which brings the flow to the target and only just: 4,800 to 5,150 flows/s in three \
+runs of this suite. The three writes still hand off, since a write may wait for SQLite's \
+write lock. With every call run inline (measured \
 once, not offered) the flow costs about 175 µs, 5,700/s: getting there safely needs writes \
 that do not block the executor without a thread handoff (for example one writer connection \
 per process behind an async lock, run on a thread that stays awake while busy), or fewer \
