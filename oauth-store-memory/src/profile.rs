@@ -26,9 +26,18 @@ impl Profile {
     }
 }
 
+/// How many copies of one profile may be kept (see [`Profiles`]).
+pub(crate) const LANES: u8 = 16;
+
 /// The interned profiles, sharded like the store's maps so that interning takes no
 /// global lock. Keyed by a hash of the borrowed parts, so that finding a profile
 /// allocates nothing; the few whose hashes collide share a bucket.
+///
+/// Each profile is kept once per *lane* (one of [`LANES`], which the caller picks from a
+/// random byte of the record it stores): otherwise every flow of a busy client would
+/// take the same shard's lock and count references on the same profile, and threads
+/// would queue at that one lock and one cache line. At most [`LANES`] copies of a
+/// profile exist.
 ///
 /// A profile stays while a grant, code or token refers to it; [`Profiles::forget_unused`]
 /// drops the others, and the store calls it at the end of each purge, so the interner
@@ -47,16 +56,20 @@ impl Profiles {
         }
     }
 
-    /// The shared profile with these parts, made if new.
+    /// The shared profile with these parts in `lane` (taken modulo [`LANES`]), made if
+    /// new.
     ///
     /// Lock order: a profiles shard is always the last lock taken.
     pub(crate) fn intern(
         &self,
+        lane: u8,
         client_id: &ClientId,
         scope: &ScopeSet,
         redirect_uri: Option<&str>,
     ) -> Arc<Profile> {
-        let hash = self.hasher.hash_one((client_id, scope, redirect_uri));
+        let hash = self
+            .hasher
+            .hash_one((lane % LANES, client_id, scope, redirect_uri));
         let mut shard = self.by_hash.shard(&hash);
         let bucket = shard.entry(hash).or_default();
         if let Some(found) = bucket
@@ -108,8 +121,9 @@ mod tests {
     fn equal_parts_share_one_profile() {
         let profiles = Profiles::new();
         let scope = ScopeSet::parse("read write").unwrap();
-        let first = profiles.intern(&client("app"), &scope, Some("https://app.example/cb"));
+        let first = profiles.intern(0, &client("app"), &scope, Some("https://app.example/cb"));
         let again = profiles.intern(
+            0,
             &client("app"),
             &ScopeSet::parse("write read").unwrap(),
             Some("https://app.example/cb"),
@@ -117,13 +131,14 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &again));
         assert_eq!(profiles.len(), 1);
         for other in [
-            profiles.intern(&client("other"), &scope, Some("https://app.example/cb")),
+            profiles.intern(0, &client("other"), &scope, Some("https://app.example/cb")),
             profiles.intern(
+                0,
                 &client("app"),
                 &ScopeSet::empty(),
                 Some("https://app.example/cb"),
             ),
-            profiles.intern(&client("app"), &scope, None),
+            profiles.intern(0, &client("app"), &scope, None),
         ] {
             assert!(!Arc::ptr_eq(&first, &other));
         }
@@ -131,13 +146,33 @@ mod tests {
     }
 
     #[test]
+    fn each_lane_keeps_its_own_copy() {
+        let profiles = Profiles::new();
+        let scope = ScopeSet::parse("read").unwrap();
+        let copies: Vec<_> = (0..2 * LANES)
+            .map(|lane| profiles.intern(lane, &client("app"), &scope, None))
+            .collect();
+        assert_eq!(profiles.len(), usize::from(LANES));
+        for lane in 0..usize::from(LANES) {
+            assert!(Arc::ptr_eq(
+                &copies[lane],
+                &copies[lane + usize::from(LANES)]
+            ));
+            assert!(!Arc::ptr_eq(
+                &copies[lane],
+                &copies[(lane + 1) % usize::from(LANES)]
+            ));
+        }
+    }
+
+    #[test]
     fn unused_profiles_are_forgotten() {
         let profiles = Profiles::new();
-        let kept = profiles.intern(&client("kept"), &ScopeSet::empty(), None);
-        drop(profiles.intern(&client("dropped"), &ScopeSet::empty(), None));
+        let kept = profiles.intern(0, &client("kept"), &ScopeSet::empty(), None);
+        drop(profiles.intern(0, &client("dropped"), &ScopeSet::empty(), None));
         profiles.forget_unused();
         assert_eq!(profiles.len(), 1);
-        let again = profiles.intern(&client("kept"), &ScopeSet::empty(), None);
+        let again = profiles.intern(0, &client("kept"), &ScopeSet::empty(), None);
         assert!(Arc::ptr_eq(&kept, &again), "a profile in use is kept");
     }
 }
