@@ -327,6 +327,18 @@ impl Client {
         }
     }
 
+    /// A copy that shares nothing with `self`: its own reference counts, so that threads
+    /// reading different copies never write to the same memory. For stores that keep one
+    /// copy of a registration per thread or per shard; everything else clones.
+    pub fn detached(&self) -> Client {
+        let data = ClientData {
+            allowed_scopes: self.data.allowed_scopes.iter().cloned().collect(),
+            default_scopes: self.data.default_scopes.iter().cloned().collect(),
+            ..(*self.data).clone()
+        };
+        Client::from(data)
+    }
+
     /// The registered redirect URI that `requested` matches, if any.
     pub fn match_redirect_uri(&self, requested: &str) -> Option<&RedirectUri> {
         self.data
@@ -442,6 +454,22 @@ mod tests {
         assert!(!client.verify_secret("0123456789abcdef0123456789abcdeF"));
         assert!(!format!("{client:?}").contains(SECRET));
         assert!(!serde_json::to_string(&client).unwrap().contains(SECRET));
+    }
+
+    #[test]
+    fn a_detached_copy_is_an_equal_registration() {
+        let client = Client::confidential("c", SECRET)
+            .unwrap()
+            .redirect_uri("https://app.example/cb")
+            .unwrap()
+            .allowed_scopes(ScopeSet::parse("read write").unwrap())
+            .default_scopes(ScopeSet::parse("read").unwrap())
+            .build()
+            .unwrap();
+        let copy = client.detached();
+        assert_eq!(copy, client);
+        assert!(copy.verify_secret(SECRET));
+        assert!(!Arc::ptr_eq(&copy.data, &client.data));
     }
 
     #[test]
