@@ -33,7 +33,10 @@ use crate::token::TokenEntry;
 /// them, or makes the issuance fail.
 #[derive(Debug)]
 pub struct MemoryStore {
-    clients: ShardedMap<ClientId, Client>,
+    /// One copy of the client registry per thread lane (see [`thread_lane`]): a client is
+    /// read on every request, and threads reading one shared copy would all write its
+    /// reference count and its shard's lock.
+    clients: Vec<ShardedMap<ClientId, Client>>,
     /// Each code's data; the code is consumed when its `CONSUMED` bit is set.
     codes: ShardedMap<SecretHash, Arc<Grant>, DigestHashing>,
     tokens: ShardedMap<SecretHash, TokenEntry, DigestHashing>,
@@ -58,7 +61,7 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self {
-            clients: ShardedMap::new(),
+            clients: (0..CLIENT_COPIES).map(|_| ShardedMap::new()).collect(),
             codes: ShardedMap::new(),
             tokens: ShardedMap::new(),
             grants: ShardedMap::new(),
@@ -136,15 +139,34 @@ fn registered(grants: &HashMap<GrantKey, ()>, id: &[u8]) -> Option<Arc<Grant>> {
 #[async_trait]
 impl ClientStore for MemoryStore {
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> {
-        Ok(self.clients.shard(id).get(id).cloned())
+        let copies = self.clients.get(usize::from(thread_lane()));
+        Ok(copies.and_then(|copies| copies.shard(id).get(id).cloned()))
     }
 
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
-        self.clients
-            .shard(client.id())
-            .insert(client.id().clone(), client);
+        // Each lane's copy is replaced in turn; a reader sees the old registration or the
+        // new one, whole, as it would with one copy.
+        for copies in &self.clients {
+            copies
+                .shard(client.id())
+                .insert(client.id().clone(), client.detached());
+        }
         Ok(())
     }
+}
+
+/// How many copies of the client registry are kept: one per thread lane.
+const CLIENT_COPIES: u8 = 16;
+
+/// This thread's lane (below [`CLIENT_COPIES`]), given out in turn to threads as they
+/// first ask; past 16 threads, lanes are shared.
+fn thread_lane() -> u8 {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static NEXT: AtomicU8 = AtomicU8::new(0);
+    thread_local! {
+        static LANE: u8 = NEXT.fetch_add(1, Ordering::Relaxed) % CLIENT_COPIES;
+    }
+    LANE.with(|lane| *lane)
 }
 
 #[async_trait]
@@ -393,6 +415,52 @@ mod tests {
     use super::*;
     use oauth_core::{CodeChallenge, RandomSource, ScopeSet};
     use time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn every_thread_reads_the_latest_registration() {
+        let store = Arc::new(MemoryStore::new());
+        let id = ClientId::new("app").unwrap();
+        let register = |scope: &str| {
+            Client::public("app")
+                .unwrap()
+                .redirect_uri("https://app.example/cb")
+                .unwrap()
+                .allowed_scopes(ScopeSet::parse(scope).unwrap())
+                .build()
+                .unwrap()
+        };
+        store.put_client(register("read")).await.unwrap();
+        store.put_client(register("write")).await.unwrap();
+        // More threads than lanes, each reading its lane's copy.
+        let readers: Vec<_> = (0..2 * usize::from(CLIENT_COPIES))
+            .map(|_| {
+                let (store, id) = (store.clone(), id.clone());
+                std::thread::spawn(move || {
+                    block_on(store.get_client(&id))
+                        .unwrap()
+                        .map(|client| client.allowed_scopes().to_string())
+                })
+            })
+            .collect();
+        for reader in readers {
+            assert_eq!(reader.join().unwrap().as_deref(), Some("write"));
+        }
+        assert_eq!(
+            store
+                .get_client(&ClientId::new("other").unwrap())
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    /// Runs a future that never waits (the memory store's) to completion on this thread.
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
 
     fn random_hash() -> SecretHash {
         let mut hash = [0u8; 32];
