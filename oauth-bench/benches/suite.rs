@@ -76,6 +76,65 @@ impl Plan {
     }
 }
 
+/// Memory-store flows per second with 1 and with 2 worker threads (8 tasks), and the
+/// same for the flow's floor alone.
+struct Scaling {
+    one_thread: f64,
+    two_threads: f64,
+    floor_one: f64,
+    floor_two: f64,
+}
+
+/// Measures [`Scaling`].
+fn scaling(
+    rt: &Runtime,
+    shared_requests: &Arc<FlowRequests>,
+    throughput_time: Duration,
+) -> Scaling {
+    let scaling_engine =
+        Arc::new(rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[])));
+    let mut one = Vec::new();
+    let mut two = Vec::new();
+    let mut floor_one = Vec::new();
+    let mut floor_two = Vec::new();
+    let bursts = 12;
+    for round in 0..2 * bursts {
+        let workers = if round % 2 == 0 { 1 } else { 2 };
+        let (engine, requests) = (scaling_engine.clone(), shared_requests.clone());
+        let rate = measure::throughput(workers, 8, throughput_time / bursts, move || {
+            let (engine, requests) = (engine.clone(), requests.clone());
+            async move {
+                black_box(fixture::full_flow(&engine, &requests).await);
+            }
+        });
+        rt.block_on(fixture::recycle(&scaling_engine));
+        // The control: the flow's floor alone, which shares nothing between threads. What
+        // it gains from a second thread is what this machine gave a second thread.
+        let floor_rate = measure::throughput(workers, 8, throughput_time / bursts, || {
+            let challenge = CodeChallenge::from_verifier(VERIFIER);
+            async move {
+                black_box(Floor::new().opaque_flow(VERIFIER, challenge.as_str()));
+            }
+        });
+        if workers == 1 {
+            one.push(rate);
+            floor_one.push(floor_rate);
+        } else {
+            two.push(rate);
+            floor_two.push(floor_rate);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let one_thread = one.iter().sum::<f64>() / one.len() as f64;
+    let two_threads = two.iter().sum::<f64>() / two.len() as f64;
+    Scaling {
+        one_thread,
+        two_threads,
+        floor_one: mean(&floor_one),
+        floor_two: mean(&floor_two),
+    }
+}
+
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -124,6 +183,24 @@ async fn maybe_recycle<S: Storage>(engine: &BenchEngine<S>, issued: &Cell<u64>, 
 
 fn main() {
     let plan = Plan::new();
+    // `FINRIFT_BENCH_ONLY=scaling` measures the thread scaling alone, in a fresh process,
+    // and writes nothing: to tell the engine's own scaling from what the suite's earlier
+    // sections leave behind.
+    if std::env::var("FINRIFT_BENCH_ONLY").as_deref() == Ok("scaling") {
+        let alone = scaling(
+            &runtime(),
+            &Arc::new(FlowRequests::new()),
+            plan.throughput_time,
+        );
+        eprintln!(
+            "scaling alone: 1 thread {:.0}, 2 threads {:.0} flows/s: {:.2}x (floor {:.2}x)",
+            alone.one_thread,
+            alone.two_threads,
+            alone.two_threads / alone.one_thread,
+            alone.floor_two / alone.floor_one
+        );
+        return;
+    }
     let root = workspace_root();
     let criterion_dir = root.join("target").join("finrift-criterion");
     let _ = std::fs::remove_dir_all(&criterion_dir);
@@ -415,43 +492,14 @@ fn main() {
     //    bursts that alternate between the two, with a purge after each burst: the store
     //    stays at a steady size (as a server that purges does) instead of growing by
     //    hundreds of megabytes, whose page faults and rehashes would be measured instead.
-    let scaling_engine =
-        Arc::new(rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[])));
-    let mut one = Vec::new();
-    let mut two = Vec::new();
-    let mut floor_one = Vec::new();
-    let mut floor_two = Vec::new();
-    let bursts = 12;
-    for round in 0..2 * bursts {
-        let workers = if round % 2 == 0 { 1 } else { 2 };
-        let (engine, requests) = (scaling_engine.clone(), shared_requests.clone());
-        let rate = measure::throughput(workers, 8, plan.throughput_time / bursts, move || {
-            let (engine, requests) = (engine.clone(), requests.clone());
-            async move {
-                black_box(fixture::full_flow(&engine, &requests).await);
-            }
-        });
-        rt.block_on(fixture::recycle(&scaling_engine));
-        // The control: the flow's floor alone, which shares nothing between threads. What
-        // it gains from a second thread is what this machine gave a second thread.
-        let floor_rate = measure::throughput(workers, 8, plan.throughput_time / bursts, || {
-            let challenge = CodeChallenge::from_verifier(VERIFIER);
-            async move {
-                black_box(Floor::new().opaque_flow(VERIFIER, challenge.as_str()));
-            }
-        });
-        if workers == 1 {
-            one.push(rate);
-            floor_one.push(floor_rate);
-        } else {
-            two.push(rate);
-            floor_two.push(floor_rate);
-        }
-    }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let floor_scaling = mean(&floor_two) / mean(&floor_one);
-    let one_thread = one.iter().sum::<f64>() / one.len() as f64;
-    let two_threads = two.iter().sum::<f64>() / two.len() as f64;
+    let Scaling {
+        one_thread,
+        two_threads,
+        floor_one,
+        floor_two,
+    } = scaling(&rt, &shared_requests, plan.throughput_time);
+    eprintln!("memory flows/s: 1 thread {one_thread:.0}, 2 threads {two_threads:.0}");
+    let floor_scaling = floor_two / floor_one;
     eprintln!("memory flows/s: 1 thread {one_thread:.0}, 2 threads {two_threads:.0}");
 
     // 5. SQLite, a file in a temporary directory, WAL: one flow at a time, and the cost of
@@ -898,8 +946,8 @@ fn main() {
         floor: "what this machine gave a second thread".to_owned(),
         floor_value: format!(
             "{} → {} floors/s",
-            report::ns(mean(&floor_one)),
-            report::ns(mean(&floor_two))
+            report::ns(floor_one),
+            report::ns(floor_two)
         ),
         ratio: format!("{floor_scaling:.2}×"),
         target: "—".to_owned(),
