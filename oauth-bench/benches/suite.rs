@@ -1349,10 +1349,11 @@ stays flat. A larger page cache was tried and measured no better (`profile -- gr
 without the fsync noise). The inserts into the B-trees of a million rows touch pages that \
 are not in SQLite's cache, and checkpoints scatter their writes over a larger file.\n\
 - **Two threads (≥ 1.7×).** The control row is the flow's floor alone, which shares nothing \
-between threads: what the machine gave a second thread. A value shared by every flow and \
-written by each (a reference count) makes the two threads take turns at its cache line. With \
-client ids shared as `Arc<str>` (each copy into a code, token or event a count on one shared \
-line) this suite measured 1.29–1.49× in three runs; with plain strings again, 1.87×. (A \
-standalone run, `profile -- scale 6`, gave about 1.95× either way: how much the shared line \
-costs depends on what else the process has placed near it.) Shared scope sets and client \
-registrations are counted far less often per flow; they remain.\n";
+between threads: what the machine gave a second thread. A value that every flow writes (a \
+reference count, a lock) makes the threads take turns at its cache line. Every request reads \
+its client, and the memory store used to hand out one shared registration (one count, one \
+shard lock, written by every read); every approval interned its grant's profile in one \
+interner shard. With those, the thread scaling measured alone (`FINRIFT_BENCH_ONLY=scaling`) \
+was about 1.5×; with a copy of the client registry per thread lane and each profile kept \
+once per lane, 1.55–1.94× over several runs, varying from run to run on this VM. Client ids \
+are plain strings again, not shared `Arc<str>` counts.\n";
