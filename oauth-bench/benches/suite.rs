@@ -1287,11 +1287,11 @@ const FINDINGS: &str = "\
 - **Full opaque flow (≤ 2× its floor).** The floor is cheaper here than the issue assumed: one \
 SHA-256 of a token costs about 0.15 µs and a random draw about 0.1 µs (a `getrandom` system \
 call, as in the flow) on this machine, so the flow's 5 draws, 6 hashes and PKCE check come to \
-about 2 µs, not 5. The flow costs about 7 µs (it was 10.6 µs before the changes described \
+about 2 µs, not 5. The flow costs 7 to 7.6 µs (it was 10.6 µs before the changes described \
 here). Callgrind counts about 75,000 instructions per flow against the floor's 20,000 \
 (`cargo run --release -p oauth-bench --example profile -- flow`). What was cut: a request's \
 parameters are decoded in one pass into one buffer (two allocations per request, not two per \
-parameter); scope sets, client registrations and client ids are shared on clone instead of \
+parameter); scope sets and client registrations are shared on clone instead of \
 deep-copied; the memory store keeps a grant's data once and hashes digest keys by their own \
 bytes instead of SipHash; a plain `https` redirect URI gets its query appended without a URL \
 parse; a PKCE challenge is checked without decoding; audit events are not built when no \
@@ -1318,8 +1318,8 @@ trade-off documented) removes the flushes, and then most of what remains is not 
 of a flow's six store calls runs on a tokio blocking thread, and handing work to that thread \
 and being woken with the answer costs tens of microseconds on this VM (an idle virtual CPU \
 must be woken). `inline_reads(true)` runs the three reads on the caller's thread (opt-in as \
-well), which brings the flow to the target and only just: 4,800 to 5,150 flows/s in three \
-runs of this suite. The three writes still hand off, since a write may wait for SQLite's \
+well), which brings the flow to about the target, no more: between 4,000 and 5,150 flows/s \
+in four runs of this suite, as the machine varies. The three writes still hand off, since a write may wait for SQLite's \
 write lock. With every call run inline (measured \
 once, not offered) the flow costs about 175 µs, 5,700/s: getting there safely needs writes \
 that do not block the executor without a thread handoff (for example one writer connection \
