@@ -1226,6 +1226,34 @@ pub async fn use_once_marks_are_purged_after_expiry<S: Storage>(store: S) {
 // Concurrency (run these on a multi-thread runtime).
 // ---------------------------------------------------------------------------------------
 
+/// Runs [`RACERS`] futures made by `make` as tasks that all start together (each waits
+/// at one barrier first), and answers their outputs in the order they were made.
+async fn race<F, Fut>(mut make: F) -> Vec<Fut::Output>
+where
+    F: FnMut() -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (barrier, racer) = (barrier.clone(), make());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                racer.await
+            })
+        })
+        .collect();
+    let mut outputs = Vec::with_capacity(RACERS);
+    for task in tasks {
+        outputs.push(
+            task.await
+                .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}")),
+        );
+    }
+    outputs
+}
+
 /// SC-01: [`RACERS`] tasks consume one code at once: exactly one gets `Consumed`, every
 /// other gets `AlreadyConsumed` with the same record.
 pub async fn sc01_concurrent_code_consumption_has_one_winner<S: Storage + 'static>(store: S) {
@@ -1233,22 +1261,14 @@ pub async fn sc01_concurrent_code_consumption_has_one_winner<S: Storage + 'stati
     let kit = Kit::new();
     let code = kit.code(60, 86_400);
     ok(store.insert_code(code.clone()).await, "insert_code");
-    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-    let tasks: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let (store, barrier, hash) = (store.clone(), barrier.clone(), code.hash);
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.consume_code(&hash).await
-            })
-        })
-        .collect();
+    let outcomes = race(|| {
+        let (store, hash) = (store.clone(), code.hash);
+        async move { store.consume_code(&hash).await }
+    })
+    .await;
     let mut winners = 0;
-    for task in tasks {
-        let joined = task
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
-        match ok(joined, "consume_code (racing)") {
+    for outcome in outcomes {
+        match ok(outcome, "consume_code (racing)") {
             CodeConsumption::Consumed(record) => {
                 assert_eq!(
                     record, code,
@@ -1280,23 +1300,17 @@ pub async fn sc02_concurrent_rotation_has_one_winner<S: Storage + 'static>(store
     let grant = kit.grant(90 * 86_400);
     let tokens = kit.pair(&grant);
     issue_ok(&*store, &grant, &tokens).await;
-    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-    let tasks: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let next = kit.pair(&grant);
-            let (store, barrier, old) = (store.clone(), barrier.clone(), tokens[1].hash);
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let rotation = store.rotate_refresh(&old, &next).await;
-                (rotation, next)
-            })
-        })
-        .collect();
+    let outcomes = race(|| {
+        let next = kit.pair(&grant);
+        let (store, old) = (store.clone(), tokens[1].hash);
+        async move {
+            let rotation = store.rotate_refresh(&old, &next).await;
+            (rotation, next)
+        }
+    })
+    .await;
     let mut winners = 0;
-    for task in tasks {
-        let (rotation, next) = task
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
+    for (rotation, next) in outcomes {
         let won = match ok(rotation, "rotate_refresh (racing)") {
             Rotation::Rotated => true,
             Rotation::AlreadyRotated => false,
@@ -1443,27 +1457,20 @@ pub async fn concurrent_approvals_store_one_code<S: Storage + 'static>(store: S)
     let kit = Kit::new();
     let key = kit.hash();
     let expires_at = kit.t(600);
-    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-    let tasks: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let (store, barrier) = (store.clone(), barrier.clone());
-            let code = kit.code(60, 86_400);
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let hash = code.hash;
-                store
-                    .use_once_and_insert_code(&key, expires_at, code)
-                    .await
-                    .map(|won| (won, hash))
-            })
-        })
-        .collect();
+    let outcomes = race(|| {
+        let (store, code) = (store.clone(), kit.code(60, 86_400));
+        async move {
+            let hash = code.hash;
+            store
+                .use_once_and_insert_code(&key, expires_at, code)
+                .await
+                .map(|won| (won, hash))
+        }
+    })
+    .await;
     let mut winners = 0;
-    for task in tasks {
-        let joined = task
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
-        let (won, hash) = ok(joined, "use_once_and_insert_code (racing)");
+    for outcome in outcomes {
+        let (won, hash) = ok(outcome, "use_once_and_insert_code (racing)");
         let stored = !matches!(
             ok(store.consume_code(&hash).await, "consume_code"),
             CodeConsumption::NotFound
@@ -1486,22 +1493,14 @@ pub async fn concurrent_use_once_has_one_winner<S: Storage + 'static>(store: S) 
     let kit = Kit::new();
     let key = kit.hash();
     let expires_at = kit.t(600);
-    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-    let tasks: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let (store, barrier) = (store.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.use_once(&key, expires_at).await
-            })
-        })
-        .collect();
+    let outcomes = race(|| {
+        let store = store.clone();
+        async move { store.use_once(&key, expires_at).await }
+    })
+    .await;
     let mut winners = 0;
-    for task in tasks {
-        let joined = task
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
-        if ok(joined, "use_once (racing)") {
+    for outcome in outcomes {
+        if ok(outcome, "use_once (racing)") {
             winners += 1;
         }
     }
