@@ -19,6 +19,7 @@ use crate::scope::ScopeSet;
 
 /// What the authorization endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthorizeOutcome {
     /// The request is valid: log the user in, ask consent, then call
     /// [`Engine::approve`](crate::Engine::approve) or [`Engine::deny`](crate::Engine::deny).
@@ -32,6 +33,7 @@ pub enum AuthorizeOutcome {
 
 /// The answer to an approval or denial.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthorizationResponse {
     /// Send the user agent here (303).
     Redirect(AuthorizationRedirect),

@@ -31,17 +31,19 @@ pub struct Config {
 
 /// Where the adapter serves each endpoint, as paths under the issuer; they appear in the
 /// metadata document (RFC 8414). The defaults are `/authorize`, `/token`, `/introspect`,
-/// `/revoke` and `/jwks.json`.
+/// `/revoke` and `/jwks.json`. Introspection and revocation are optional: set one to
+/// `None` and the adapters do not mount it and the metadata does not advertise it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Endpoints {
     /// The authorization endpoint path.
     pub authorization: String,
     /// The token endpoint path.
     pub token: String,
-    /// The introspection endpoint path.
-    pub introspection: String,
-    /// The revocation endpoint path.
-    pub revocation: String,
+    /// The introspection endpoint path, if served.
+    pub introspection: Option<String>,
+    /// The revocation endpoint path, if served.
+    pub revocation: Option<String>,
     /// The JWKS document path.
     pub jwks: String,
 }
@@ -51,70 +53,82 @@ impl Default for Endpoints {
         Self {
             authorization: "/authorize".into(),
             token: "/token".into(),
-            introspection: "/introspect".into(),
-            revocation: "/revoke".into(),
+            introspection: Some("/introspect".into()),
+            revocation: Some("/revoke".into()),
             jwks: "/jwks.json".into(),
         }
     }
 }
 
-impl Config {
-    /// A configuration for the server whose issuer identifier is `issuer` (RFC 8414 §2):
-    /// an `https` URL without query or fragment (`http` only on a loopback IP, for
-    /// development). It is sent as `iss` in every authorization response (RFC 9207).
-    pub fn new(issuer: &str) -> Result<Self, Fault> {
-        let parsed =
-            Url::parse(issuer).map_err(|_| Fault::Config("the issuer is not a URL".into()))?;
-        let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
-        let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback);
-        if !scheme_ok
-            || parsed.query().is_some()
-            || parsed.fragment().is_some()
-            || issuer.contains('#')
+impl Endpoints {
+    fn check(&self) -> Result<(), Fault> {
+        let paths = [
+            Some(&self.authorization),
+            Some(&self.token),
+            self.introspection.as_ref(),
+            self.revocation.as_ref(),
+            Some(&self.jwks),
+        ];
+        if paths
+            .iter()
+            .flatten()
+            .any(|p| !p.starts_with('/') || p.contains(['?', '#']))
         {
             return Err(Fault::Config(
-                "the issuer must be an https URL without query or fragment".into(),
+                "endpoint paths must start with / and hold no query".into(),
             ));
         }
-        Ok(Self {
-            issuer: issuer.to_owned(),
-            code_lifetime: Duration::seconds(60),
-            access_token_lifetime: Duration::minutes(10),
-            refresh_token_lifetime: Duration::days(14),
-            grant_lifetime: Duration::days(90),
-            pending_lifetime: Duration::minutes(10),
-            endpoints: Endpoints::default(),
-            scopes_supported: Vec::new(),
-            introspectors: Vec::new(),
-        })
+        Ok(())
+    }
+}
+
+impl Config {
+    /// A builder for the server whose issuer identifier is `issuer` (RFC 8414 §2): an
+    /// `https` URL without query or fragment (`http` only on a loopback address, for
+    /// development). It is sent as `iss` in every authorization response (RFC 9207).
+    /// Everything is checked once, in [`ConfigBuilder::build`].
+    pub fn builder(issuer: impl Into<String>) -> ConfigBuilder {
+        ConfigBuilder {
+            config: Config {
+                issuer: issuer.into(),
+                code_lifetime: Duration::seconds(60),
+                access_token_lifetime: Duration::minutes(10),
+                refresh_token_lifetime: Duration::days(14),
+                grant_lifetime: Duration::days(90),
+                pending_lifetime: Duration::minutes(10),
+                endpoints: Endpoints::default(),
+                scopes_supported: Vec::new(),
+                introspectors: Vec::new(),
+            },
+        }
     }
 
-    /// The issuer identifier, exactly as configured.
+    /// The issuer identifier.
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    /// How long an authorization code can be redeemed (default 60 s).
+    /// How long an authorization code lives.
     pub fn code_lifetime(&self) -> Duration {
         self.code_lifetime
     }
 
-    /// How long an access token lives (default 10 min).
+    /// How long an access token lives.
     pub fn access_token_lifetime(&self) -> Duration {
         self.access_token_lifetime
     }
 
-    /// How long a refresh token lives if unused (default 14 days).
+    /// How long a refresh token lives between uses.
     pub fn refresh_token_lifetime(&self) -> Duration {
         self.refresh_token_lifetime
     }
 
-    /// How long a grant lives in all, however often it is refreshed (default 90 days).
+    /// The absolute lifetime of a grant: no refresh extends it.
     pub fn grant_lifetime(&self) -> Duration {
         self.grant_lifetime
     }
 
-    /// How long a pending authorization waits for the user (default 10 min).
+    /// How long a pending authorization waits for the user's decision.
     pub fn pending_lifetime(&self) -> Duration {
         self.pending_lifetime
     }
@@ -124,115 +138,136 @@ impl Config {
         &self.endpoints
     }
 
-    /// Sets the endpoint paths advertised in the metadata; each must start with `/`.
-    pub fn with_endpoints(mut self, endpoints: Endpoints) -> Result<Self, Fault> {
-        let paths = [
-            &endpoints.authorization,
-            &endpoints.token,
-            &endpoints.introspection,
-            &endpoints.revocation,
-            &endpoints.jwks,
-        ];
-        if paths
-            .iter()
-            .any(|p| !p.starts_with('/') || p.contains(['?', '#']))
-        {
-            return Err(Fault::Config(
-                "endpoint paths must start with / and hold no query".into(),
-            ));
-        }
-        self.endpoints = endpoints;
-        Ok(self)
-    }
-
     /// The scopes advertised in the metadata (`scopes_supported`).
     pub fn scopes_supported(&self) -> &[String] {
         &self.scopes_supported
-    }
-
-    /// Sets the scopes advertised in the metadata.
-    pub fn with_scopes_supported(mut self, scopes: &ScopeSet) -> Self {
-        self.scopes_supported = scopes.iter().map(|s| s.as_str().to_owned()).collect();
-        self
-    }
-
-    /// Lets `client` (a resource server, authenticated as a confidential client) introspect
-    /// every token; other clients see only their own.
-    pub fn with_introspector(mut self, client: ClientId) -> Self {
-        if !self.introspectors.contains(&client) {
-            self.introspectors.push(client);
-        }
-        self
     }
 
     /// Whether `client` may introspect every token.
     pub fn is_introspector(&self, client: &ClientId) -> bool {
         self.introspectors.contains(client)
     }
+}
 
-    /// Sets the code lifetime (1 second to 10 minutes, RFC 6749 §4.1.2).
-    pub fn with_code_lifetime(mut self, lifetime: Duration) -> Result<Self, Fault> {
-        self.code_lifetime = in_range(
+/// Builds a [`Config`]; every setter is infallible and [`ConfigBuilder::build`] checks
+/// the whole configuration at once.
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl ConfigBuilder {
+    /// The code lifetime (1 second to 10 minutes, RFC 6749 §4.1.2; default 60 seconds).
+    pub fn code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.code_lifetime = lifetime;
+        self
+    }
+
+    /// The access token lifetime (1 second to 1 day; default 10 minutes).
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.access_token_lifetime = lifetime;
+        self
+    }
+
+    /// The refresh token lifetime between uses (1 minute to 1 year; default 14 days).
+    pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.refresh_token_lifetime = lifetime;
+        self
+    }
+
+    /// The absolute grant lifetime (1 minute to 2 years; default 90 days).
+    pub fn grant_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.grant_lifetime = lifetime;
+        self
+    }
+
+    /// How long a pending authorization waits (10 seconds to 1 hour; default 10 minutes).
+    pub fn pending_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.pending_lifetime = lifetime;
+        self
+    }
+
+    /// The endpoint paths advertised in the metadata; each must start with `/`.
+    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.config.endpoints = endpoints;
+        self
+    }
+
+    /// The scopes advertised in the metadata.
+    pub fn scopes_supported(mut self, scopes: &ScopeSet) -> Self {
+        self.config.scopes_supported = scopes.iter().map(|s| s.as_str().to_owned()).collect();
+        self
+    }
+
+    /// Lets `client` (a resource server, authenticated as a confidential client) introspect
+    /// every token; other clients see only their own.
+    pub fn introspector(mut self, client: ClientId) -> Self {
+        if !self.config.introspectors.contains(&client) {
+            self.config.introspectors.push(client);
+        }
+        self
+    }
+
+    /// The configuration, or the first thing wrong with it as [`Fault::Config`].
+    pub fn build(self) -> Result<Config, Fault> {
+        let config = self.config;
+        check_issuer(&config.issuer)?;
+        config.endpoints.check()?;
+        in_range(
             "code lifetime",
-            lifetime,
+            config.code_lifetime,
             Duration::seconds(1),
             Duration::minutes(10),
         )?;
-        Ok(self)
-    }
-
-    /// Sets the access token lifetime (1 second to 1 day).
-    pub fn with_access_token_lifetime(mut self, lifetime: Duration) -> Result<Self, Fault> {
-        self.access_token_lifetime = in_range(
+        in_range(
             "access token lifetime",
-            lifetime,
+            config.access_token_lifetime,
             Duration::seconds(1),
             Duration::days(1),
         )?;
-        Ok(self)
-    }
-
-    /// Sets the refresh token lifetime between uses (1 minute to 1 year).
-    pub fn with_refresh_token_lifetime(mut self, lifetime: Duration) -> Result<Self, Fault> {
-        self.refresh_token_lifetime = in_range(
+        in_range(
             "refresh token lifetime",
-            lifetime,
+            config.refresh_token_lifetime,
             Duration::minutes(1),
             Duration::days(366),
         )?;
-        Ok(self)
-    }
-
-    /// Sets the absolute grant lifetime (1 minute to 2 years).
-    pub fn with_grant_lifetime(mut self, lifetime: Duration) -> Result<Self, Fault> {
-        self.grant_lifetime = in_range(
+        in_range(
             "grant lifetime",
-            lifetime,
+            config.grant_lifetime,
             Duration::minutes(1),
             Duration::days(731),
         )?;
-        Ok(self)
-    }
-
-    /// Sets how long a pending authorization waits (10 seconds to 1 hour).
-    pub fn with_pending_lifetime(mut self, lifetime: Duration) -> Result<Self, Fault> {
-        self.pending_lifetime = in_range(
+        in_range(
             "pending lifetime",
-            lifetime,
+            config.pending_lifetime,
             Duration::seconds(10),
             Duration::hours(1),
         )?;
-        Ok(self)
+        Ok(config)
     }
 }
 
-fn in_range(what: &str, value: Duration, min: Duration, max: Duration) -> Result<Duration, Fault> {
+fn check_issuer(issuer: &str) -> Result<(), Fault> {
+    let parsed = Url::parse(issuer).map_err(|_| Fault::Config("the issuer is not a URL".into()))?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback);
+    if !scheme_ok || parsed.query().is_some() || parsed.fragment().is_some() || issuer.contains('#')
+    {
+        return Err(Fault::Config(
+            "the issuer must be an https URL without query or fragment".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn in_range(what: &str, value: Duration, min: Duration, max: Duration) -> Result<(), Fault> {
     if value < min || value > max {
         return Err(Fault::Config(format!(
             "the {what} must be between {min} and {max}"
         )));
     }
-    Ok(value)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -241,25 +276,40 @@ mod tests {
 
     #[test]
     fn issuer_must_be_https_without_query_or_fragment() {
-        assert!(Config::new("https://auth.example").is_ok());
-        assert!(Config::new("http://127.0.0.1:8080").is_ok());
+        assert!(Config::builder("https://auth.example").build().is_ok());
+        assert!(Config::builder("http://127.0.0.1:8080").build().is_ok());
         for bad in [
             "http://auth.example",
             "https://auth.example?x=1",
             "https://auth.example#f",
             "auth",
         ] {
-            assert!(Config::new(bad).is_err(), "{bad}");
+            assert!(Config::builder(bad).build().is_err(), "{bad}");
         }
     }
 
     #[test]
-    fn lifetimes_are_bounded() {
-        let config = Config::new("https://auth.example").unwrap();
-        assert!(config
+    fn lifetimes_and_paths_are_checked_at_build() {
+        let builder = Config::builder("https://auth.example");
+        assert!(builder
             .clone()
-            .with_code_lifetime(Duration::hours(1))
+            .code_lifetime(Duration::hours(1))
+            .build()
             .is_err());
-        assert!(config.with_code_lifetime(Duration::seconds(30)).is_ok());
+        assert!(builder
+            .clone()
+            .code_lifetime(Duration::seconds(30))
+            .build()
+            .is_ok());
+        let endpoints = Endpoints {
+            revocation: Some("revoke".into()),
+            ..Endpoints::default()
+        };
+        assert!(builder.clone().endpoints(endpoints).build().is_err());
+        let without = Endpoints {
+            introspection: None,
+            ..Endpoints::default()
+        };
+        assert!(builder.endpoints(without).build().is_ok());
     }
 }

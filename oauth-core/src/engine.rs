@@ -18,8 +18,9 @@ use crate::token::{AccessTokenFormat, JwtIssuer};
 
 /// The authorization-server engine.
 ///
-/// It holds no HTTP types and reads time only through its [`Clock`]. Share it between
-/// request handlers behind an `Arc`; every method takes `&self`.
+/// It holds no HTTP types and reads time only through its [`Clock`]. Build it with
+/// [`Engine::builder`], and share it between request handlers behind an `Arc`; every
+/// method takes `&self`.
 pub struct Engine<S, C> {
     pub(crate) storage: S,
     pub(crate) clock: C,
@@ -29,8 +30,8 @@ pub struct Engine<S, C> {
     pub(crate) jwt: Option<JwtIssuer>,
     pub(crate) events: Arc<dyn EventSink>,
     pub(crate) limiter: Arc<dyn Limiter>,
-    /// `None` only if the system generator failed at construction: sealing then faults.
-    pub(crate) sealing_key: Option<ring::hmac::Key>,
+    /// Seals pending authorizations and binds consent forms to them.
+    pub(crate) sealing_key: ring::hmac::Key,
 }
 
 impl<S, C: fmt::Debug> fmt::Debug for Engine<S, C> {
@@ -42,42 +43,142 @@ impl<S, C: fmt::Debug> fmt::Debug for Engine<S, C> {
     }
 }
 
-impl<S: Storage, C: Clock> Engine<S, C> {
-    /// An engine over `storage`, reading time from `clock`, configured by `config`. Every
-    /// subject may hold every scope its client may; see [`Engine::with_scope_policy`].
-    ///
-    /// The key that seals pending authorizations ([`Engine::seal_pending`]) is random per
-    /// engine; engines behind one load balancer share one with [`Engine::with_sealing_key`].
-    pub fn new(storage: S, clock: C, config: Config) -> Self {
-        let random = RandomSource::new();
-        let mut key = [0u8; 32];
-        let sealing_key = random
-            .fill(&mut key)
-            .ok()
-            .map(|()| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key));
+/// How the engine issues JWT access tokens (RFC 9068): the keys that sign them and the
+/// audience (`aud`) they are for. Give it to [`EngineBuilder::jwt_access_tokens`].
+#[derive(Debug)]
+#[must_use]
+pub struct JwtAccessTokens {
+    keys: KeySet,
+    audience: String,
+    include_auth_time: bool,
+}
+
+impl JwtAccessTokens {
+    /// Tokens signed by the active key of `keys`, with `aud` set to `audience` (the
+    /// resource servers' identifier).
+    pub fn new(keys: KeySet, audience: impl Into<String>) -> Self {
         Self {
-            storage,
-            clock,
-            config,
-            random,
-            scope_policy: Arc::new(PermitAll),
-            jwt: None,
-            events: Arc::new(DiscardEvents),
-            limiter: Arc::new(NoLimits),
-            sealing_key,
+            keys,
+            audience: audience.into(),
+            include_auth_time: false,
         }
     }
 
-    /// Sends audit events to `sink` (see [`crate::events`]).
-    pub fn with_event_sink(mut self, sink: impl EventSink + 'static) -> Self {
+    /// Whether tokens carry the `auth_time` claim: the time the user approved the grant
+    /// (tokens from client credentials carry none). Off by default.
+    pub fn include_auth_time(mut self, include: bool) -> Self {
+        self.include_auth_time = include;
+        self
+    }
+}
+
+/// Builds an [`Engine`]: every setter is infallible, and [`EngineBuilder::build`] checks
+/// the whole configuration once.
+#[must_use = "a builder does nothing until build() is called"]
+pub struct EngineBuilder<S, C> {
+    storage: S,
+    clock: C,
+    config: Config,
+    scope_policy: Arc<dyn ScopePolicy>,
+    events: Arc<dyn EventSink>,
+    limiter: Arc<dyn Limiter>,
+    sealing_key: Option<Vec<u8>>,
+    jwt: Option<JwtAccessTokens>,
+}
+
+impl<S, C: fmt::Debug> fmt::Debug for EngineBuilder<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("issuer", &self.config.issuer())
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage, C: Clock> EngineBuilder<S, C> {
+    /// Sends audit events to `sink` (see [`crate::events`]); by default they are dropped.
+    pub fn event_sink(mut self, sink: impl EventSink + 'static) -> Self {
         self.events = Arc::new(sink);
         self
     }
 
-    /// Limits failed client authentications with `limiter` (see [`crate::limits`]).
-    pub fn with_limiter(mut self, limiter: impl Limiter + 'static) -> Self {
+    /// Limits failed client authentications with `limiter` (see [`crate::limits`]); by
+    /// default nothing is limited.
+    pub fn limiter(mut self, limiter: impl Limiter + 'static) -> Self {
         self.limiter = Arc::new(limiter);
         self
+    }
+
+    /// The policy that narrows scopes per subject (for example by role); by default every
+    /// subject may hold every scope its client may.
+    pub fn scope_policy(mut self, policy: impl ScopePolicy + 'static) -> Self {
+        self.scope_policy = Arc::new(policy);
+        self
+    }
+
+    /// The secret (at least 32 bytes) that seals pending authorizations and binds consent
+    /// forms to them, so that every instance of a deployment can open what another sealed.
+    /// By default each engine draws its own at random.
+    pub fn sealing_key(mut self, secret: &[u8]) -> Self {
+        self.sealing_key = Some(secret.to_vec());
+        self
+    }
+
+    /// Issues access tokens as JWTs (RFC 9068). Refresh tokens and codes stay opaque. Each
+    /// JWT is also recorded by the hash of its `jti`, so that introspection sees it and
+    /// revocation reaches it (see [`Engine::revoke`]). By default access tokens are opaque.
+    pub fn jwt_access_tokens(mut self, jwt: JwtAccessTokens) -> Self {
+        self.jwt = Some(jwt);
+        self
+    }
+
+    /// The engine, or [`Fault::Config`] for a sealing key under 32 bytes, or
+    /// [`Fault::Random`] when the system generator cannot draw one.
+    pub fn build(self) -> Result<Engine<S, C>, Fault> {
+        let random = RandomSource::new();
+        let sealing_key = match self.sealing_key {
+            Some(secret) if secret.len() < 32 => {
+                return Err(Fault::Config(
+                    "the sealing key must be at least 32 bytes".into(),
+                ))
+            }
+            Some(secret) => secret,
+            None => {
+                let mut secret = vec![0u8; 32];
+                random.fill(&mut secret)?;
+                secret
+            }
+        };
+        Ok(Engine {
+            storage: self.storage,
+            clock: self.clock,
+            config: self.config,
+            random,
+            scope_policy: self.scope_policy,
+            jwt: self
+                .jwt
+                .map(|jwt| JwtIssuer::new(jwt.keys, jwt.audience, jwt.include_auth_time)),
+            events: self.events,
+            limiter: self.limiter,
+            sealing_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &sealing_key),
+        })
+    }
+}
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// A builder for an engine over `storage`, reading time from `clock`, configured by
+    /// `config`; see [`EngineBuilder`] for what can be set.
+    pub fn builder(storage: S, clock: C, config: Config) -> EngineBuilder<S, C> {
+        EngineBuilder {
+            storage,
+            clock,
+            config,
+            scope_policy: Arc::new(PermitAll),
+            events: Arc::new(DiscardEvents),
+            limiter: Arc::new(NoLimits),
+            sealing_key: None,
+            jwt: None,
+        }
     }
 
     /// The limiter, for the embedder's own credential steps (the login form): check a key
@@ -102,43 +203,20 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
     }
 
-    /// Sets the secret that seals pending authorizations (at least 32 bytes), so that
-    /// every instance of a deployment can open what another sealed.
-    pub fn with_sealing_key(mut self, secret: &[u8]) -> Result<Self, Fault> {
-        if secret.len() < 32 {
-            return Err(Fault::Config(
-                "the sealing key must be at least 32 bytes".into(),
-            ));
-        }
-        self.sealing_key = Some(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret));
-        Ok(self)
-    }
-
-    /// Issues access tokens as JWTs (RFC 9068) signed by the active key of `keys`, with
-    /// `aud` set to `audience` (the resource servers' identifier). Refresh tokens and
-    /// codes stay opaque. Each JWT is also recorded by the hash of its `jti`, so that
-    /// introspection sees it and revocation reaches it (see [`Engine::revoke`]).
-    pub fn with_jwt_access_tokens(mut self, keys: KeySet, audience: impl Into<String>) -> Self {
-        self.jwt = Some(JwtIssuer::new(keys, audience.into(), false));
-        self
-    }
-
-    /// Like [`Engine::with_jwt_access_tokens`], adding the `auth_time` claim: the time the
-    /// user approved the grant (tokens from client credentials carry none).
-    pub fn with_jwt_access_tokens_and_auth_time(
-        mut self,
-        keys: KeySet,
-        audience: impl Into<String>,
-    ) -> Self {
-        self.jwt = Some(JwtIssuer::new(keys, audience.into(), true));
-        self
-    }
-
     /// The format access tokens are issued in.
     pub fn access_token_format(&self) -> AccessTokenFormat {
         match self.jwt {
             None => AccessTokenFormat::Opaque,
             Some(_) => AccessTokenFormat::Jwt,
+        }
+    }
+
+    /// Replaces the whole signing key set at once (for example after loading the next
+    /// state of a [`KeyDirectory`](crate::jose::KeyDirectory) rotation). Does nothing for
+    /// an engine that issues opaque access tokens.
+    pub fn replace_signing_keys(&self, keys: KeySet) {
+        if let Some(jwt) = &self.jwt {
+            jwt.replace(keys);
         }
     }
 
@@ -176,12 +254,6 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         };
         TokenVerifier::new(self.config.issuer(), audience, keys, &self.clock)
             .with_event_sink(self.events.clone())
-    }
-
-    /// Sets the policy that narrows scopes per subject (for example by role).
-    pub fn with_scope_policy(mut self, policy: impl ScopePolicy + 'static) -> Self {
-        self.scope_policy = Arc::new(policy);
-        self
     }
 
     /// The storage.

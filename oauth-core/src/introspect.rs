@@ -12,12 +12,14 @@ use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{Fault, OAuthError};
 use crate::events::EventKind;
+use crate::form_request::FormRequest;
 use crate::request::{Authorization, Params};
 use crate::response::Response;
 use crate::storage::{Storage, TokenKind};
 
 /// What the introspection endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IntrospectionOutcome {
     /// The token is active; the JSON members of RFC 7662 §2.2.
     Active(Value),
@@ -44,45 +46,18 @@ impl IntrospectionOutcome {
 }
 
 impl<S: Storage, C: Clock> Engine<S, C> {
-    /// Answers an introspection request given as its raw form body and `Authorization`
-    /// header value.
-    pub async fn introspect_form(
-        &self,
-        body: &str,
-        authorization: Option<&str>,
-    ) -> Result<IntrospectionOutcome, Fault> {
-        self.introspect_form_from(body, authorization, None).await
-    }
-
-    /// Like [`Engine::introspect_form`], naming the caller for the limiter.
-    pub async fn introspect_form_from(
-        &self,
-        body: &str,
-        authorization: Option<&str>,
-        caller: Option<&str>,
-    ) -> Result<IntrospectionOutcome, Fault> {
-        match Params::parse(body) {
-            Ok(params) => self.introspect_from(&params, authorization, caller).await,
-            Err(error) => Ok(IntrospectionOutcome::Refused(error)),
-        }
-    }
-
-    /// Answers an introspection request (RFC 7662 §2.1).
+    /// Answers an introspection request (RFC 7662 §2.1): only an authenticated
+    /// confidential client may ask.
     pub async fn introspect(
         &self,
-        params: &Params,
-        authorization: Option<&str>,
+        request: &FormRequest<'_>,
     ) -> Result<IntrospectionOutcome, Fault> {
-        self.introspect_from(params, authorization, None).await
-    }
-
-    /// Answers an introspection request from `caller`.
-    pub async fn introspect_from(
-        &self,
-        params: &Params,
-        authorization: Option<&str>,
-        caller: Option<&str>,
-    ) -> Result<IntrospectionOutcome, Fault> {
+        let params = match request.params() {
+            Ok(params) => params,
+            Err(error) => return Ok(IntrospectionOutcome::Refused(error)),
+        };
+        let params = &*params;
+        let (authorization, caller) = (request.authorization(), request.caller());
         let outcome = self
             .introspect_unreported(params, authorization, caller)
             .await?;

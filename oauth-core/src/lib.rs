@@ -17,7 +17,7 @@
 //! ```
 //! use oauth_core::{
 //!     AuthorizationResponse, AuthorizeOutcome, Client, CodeChallenge, Config, Engine,
-//!     ManualClock, ScopeSet, TokenOutcome,
+//!     FormRequest, ManualClock, ScopeSet, TokenOutcome, FORM_CONTENT_TYPE,
 //! };
 //! use oauth_store_memory::MemoryStore;
 //! use time::macros::datetime;
@@ -25,7 +25,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let clock = ManualClock::new(datetime!(2030-01-01 00:00 UTC));
-//! let engine = Engine::new(MemoryStore::new(), clock, Config::new("https://auth.example")?);
+//! let config = Config::builder("https://auth.example").build()?;
+//! let engine = Engine::builder(MemoryStore::new(), clock, config).build()?;
 //! engine
 //!     .register_client(
 //!         Client::public("app")?
@@ -61,7 +62,8 @@
 //!     "grant_type=authorization_code&code={code}&client_id=app\
 //!      &redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={verifier}"
 //! );
-//! let TokenOutcome::Issued(tokens) = engine.token_form(&body, None).await? else {
+//! let request = FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes());
+//! let TokenOutcome::Issued(tokens) = engine.token(&request).await? else {
 //!     panic!("tokens are issued");
 //! };
 //! assert_eq!(tokens.scope.to_string(), "read:users");
@@ -96,14 +98,18 @@
 #![warn(missing_docs)]
 
 mod authorize;
+mod caller;
 mod client;
 mod client_auth;
 mod clock;
 mod config;
+mod consent;
 mod engine;
 mod error;
 pub mod events;
+mod form_request;
 mod grant;
+mod guard;
 mod introspect;
 pub mod jose;
 pub mod limits;
@@ -127,15 +133,22 @@ mod token_lookup;
 pub use authorize::{
     AuthorizationRedirect, AuthorizationResponse, AuthorizeOutcome, PendingAuthorization,
 };
+pub use caller::{CallerKey, TrustedProxies};
 pub use client::{
     Client, ClientBuilder, ClientError, ClientId, ClientKind, GrantType,
     CLIENT_PASSWORD_ITERATIONS, MAX_CLIENT_ID_LEN, MIN_CLIENT_PASSWORD_LEN, MIN_CLIENT_SECRET_LEN,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, Endpoints, MAX_STATE_LEN};
-pub use engine::Engine;
+pub use config::{Config, ConfigBuilder, Endpoints, MAX_STATE_LEN};
+pub use consent::{
+    ConsentForm, ConsentRefusal, CONSENT_COOKIE, CSRF_FIELD, SEALED_REQUEST_FIELD,
+    SECURE_CONSENT_COOKIE,
+};
+pub use engine::{Engine, EngineBuilder, JwtAccessTokens};
 pub use error::{ErrorCode, Fault, OAuthError};
+pub use form_request::{FormRequest, FORM_CONTENT_TYPE};
 pub use grant::TokenOutcome;
+pub use guard::{BearerGuard, RequiredScope};
 pub use introspect::IntrospectionOutcome;
 pub use metadata::Metadata;
 pub use pending_seal::MAX_SEALED_LEN;
@@ -146,7 +159,8 @@ pub use request::{
     MAX_PARAM_COUNT, MAX_PARAM_LEN,
 };
 pub use resource::{
-    BearerError, BearerErrorKind, BearerRequest, Principal, TokenVerifier, MAX_LEEWAY,
+    BearerError, BearerErrorKind, BearerOutcome, BearerRequest, Principal, TokenVerifier,
+    MAX_LEEWAY,
 };
 pub use response::Response;
 pub use revoke::RevocationOutcome;

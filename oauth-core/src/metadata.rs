@@ -9,6 +9,7 @@ use crate::storage::Storage;
 
 /// The metadata document served at `/.well-known/oauth-authorization-server`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Metadata {
     /// The issuer identifier, exactly as configured.
     pub issuer: String,
@@ -18,10 +19,12 @@ pub struct Metadata {
     pub token_endpoint: String,
     /// The JWKS document (public keys).
     pub jwks_uri: String,
-    /// The introspection endpoint (RFC 7662).
-    pub introspection_endpoint: String,
-    /// The revocation endpoint (RFC 7009).
-    pub revocation_endpoint: String,
+    /// The introspection endpoint (RFC 7662), when served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    /// The revocation endpoint (RFC 7009), when served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
     /// Scopes clients may ask for, when configured.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
@@ -34,8 +37,10 @@ pub struct Metadata {
     /// Client authentication at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// Client authentication at the introspection endpoint (confidential clients only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     /// Client authentication at the revocation endpoint.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     /// `["S256"]`: `plain` is not offered.
     pub code_challenge_methods_supported: Vec<&'static str>,
@@ -80,8 +85,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             authorization_endpoint: url(&endpoints.authorization),
             token_endpoint: url(&endpoints.token),
             jwks_uri: url(&endpoints.jwks),
-            introspection_endpoint: url(&endpoints.introspection),
-            revocation_endpoint: url(&endpoints.revocation),
+            introspection_endpoint: endpoints.introspection.as_deref().map(url),
+            revocation_endpoint: endpoints.revocation.as_deref().map(url),
             scopes_supported: config.scopes_supported().to_vec(),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
@@ -95,15 +100,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 "client_secret_post",
                 "none",
             ],
-            introspection_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-            ],
-            revocation_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
+            introspection_endpoint_auth_methods_supported: match endpoints.introspection {
+                Some(_) => vec!["client_secret_basic", "client_secret_post"],
+                None => Vec::new(),
+            },
+            revocation_endpoint_auth_methods_supported: match endpoints.revocation {
+                Some(_) => vec!["client_secret_basic", "client_secret_post", "none"],
+                None => Vec::new(),
+            },
             code_challenge_methods_supported: vec!["S256"],
             authorization_response_iss_parameter_supported: true,
         }

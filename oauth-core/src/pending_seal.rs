@@ -26,8 +26,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     pub fn seal_pending(&self, pending: &PendingAuthorization) -> Result<String, Fault> {
         let json = serde_json::to_vec(pending).map_err(|e| Fault::Encoding(e.to_string()))?;
         let mut sealed = URL_SAFE_NO_PAD.encode(json);
-        let key = self.sealing_key.as_ref().ok_or(Fault::Random)?;
-        let tag = hmac::sign(key, sealed.as_bytes());
+        let tag = hmac::sign(&self.sealing_key, sealed.as_bytes());
         sealed.push('.');
         sealed.push_str(&URL_SAFE_NO_PAD.encode(tag.as_ref()));
         Ok(sealed)
@@ -42,11 +41,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         if sealed.len() > MAX_SEALED_LEN {
             return Err(refused());
         }
-        let key = self.sealing_key.as_ref().ok_or_else(refused)?;
         let (body, tag) = sealed.split_once('.').ok_or_else(refused)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| refused())?;
         // ring's verify compares in constant time.
-        hmac::verify(key, body.as_bytes(), &tag).map_err(|_| refused())?;
+        hmac::verify(&self.sealing_key, body.as_bytes(), &tag).map_err(|_| refused())?;
         let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| refused())?;
         serde_json::from_slice(&json).map_err(|_| refused())
     }

@@ -269,6 +269,43 @@ impl fmt::Display for BearerError {
 
 impl std::error::Error for BearerError {}
 
+/// What a check of a bearer token at a protected resource answers.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum BearerOutcome {
+    /// The token is live and holds the required scopes.
+    Admitted(Principal),
+    /// Refused: answer with [`BearerError::to_response`] (401, 400 or 403 and the RFC 6750
+    /// challenge).
+    Refused(BearerError),
+}
+
+impl BearerOutcome {
+    /// Who the token speaks for, when admitted.
+    pub fn principal(&self) -> Option<&Principal> {
+        match self {
+            Self::Admitted(principal) => Some(principal),
+            Self::Refused(_) => None,
+        }
+    }
+
+    /// The refusal, when refused.
+    pub fn refusal(&self) -> Option<&BearerError> {
+        match self {
+            Self::Admitted(_) => None,
+            Self::Refused(error) => Some(error),
+        }
+    }
+
+    /// As a `Result`, for `?` in a handler.
+    pub fn into_result(self) -> Result<Principal, BearerError> {
+        match self {
+            Self::Admitted(principal) => Ok(principal),
+            Self::Refused(error) => Err(error),
+        }
+    }
+}
+
 /// Verifies access tokens for a resource server.
 #[derive(Clone)]
 pub struct TokenVerifier<C> {
@@ -381,11 +418,16 @@ impl<C: Clock> TokenVerifier<C> {
         store: &S,
         request: &BearerRequest<'_>,
         required: &ScopeSet,
-    ) -> Result<Result<Principal, BearerError>, Fault> {
-        Ok(self
-            .verify_with_store_unreported(store, request, required)
-            .await?
-            .map_err(|e| self.refused(e)))
+    ) -> Result<BearerOutcome, Fault> {
+        Ok(
+            match self
+                .verify_with_store_unreported(store, request, required)
+                .await?
+            {
+                Ok(principal) => BearerOutcome::Admitted(principal),
+                Err(error) => BearerOutcome::Refused(self.refused(error)),
+            },
+        )
     }
 
     async fn verify_with_store_unreported<S: TokenStore + ?Sized>(
@@ -507,27 +549,5 @@ mod tests {
         let error = BearerError::invalid_token("secret detail");
         assert!(!error.www_authenticate().contains("secret detail"));
         assert_eq!(error.to_response().status, 401);
-    }
-}
-
-mod engine_guard {
-    use super::*;
-    use crate::engine::Engine;
-    use crate::storage::Storage;
-
-    impl<S: Storage, C: Clock> Engine<S, C> {
-        /// Authenticates a request at a protected resource of this engine's deployment and
-        /// requires `required`: the bearer token is taken from `request`, a JWT verified
-        /// against the engine's keys and audience (and refused if revoked), an opaque token
-        /// looked up in the store. Refusals are reported as events.
-        pub async fn verify_bearer(
-            &self,
-            request: &BearerRequest<'_>,
-            required: &ScopeSet,
-        ) -> Result<Result<Principal, BearerError>, Fault> {
-            self.token_verifier()
-                .verify_with_store(&self.storage, request, required)
-                .await
-        }
     }
 }

@@ -19,12 +19,13 @@ use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{Fault, OAuthError};
 use crate::events::EventKind;
-use crate::request::Params;
+use crate::form_request::FormRequest;
 use crate::response::Response;
 use crate::storage::{Storage, TokenKind};
 
 /// What the revocation endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RevocationOutcome {
     /// `200`, empty body: the token, if it was the caller's, is revoked.
     Done,
@@ -47,44 +48,14 @@ impl RevocationOutcome {
 }
 
 impl<S: Storage, C: Clock> Engine<S, C> {
-    /// Answers a revocation request given as its raw form body and `Authorization` header.
-    pub async fn revoke_form(
-        &self,
-        body: &str,
-        authorization: Option<&str>,
-    ) -> Result<RevocationOutcome, Fault> {
-        self.revoke_form_from(body, authorization, None).await
-    }
-
-    /// Like [`Engine::revoke_form`], naming the caller for the limiter.
-    pub async fn revoke_form_from(
-        &self,
-        body: &str,
-        authorization: Option<&str>,
-        caller: Option<&str>,
-    ) -> Result<RevocationOutcome, Fault> {
-        match Params::parse(body) {
-            Ok(params) => self.revoke_from(&params, authorization, caller).await,
-            Err(error) => Ok(RevocationOutcome::Refused(error)),
-        }
-    }
-
     /// Answers a revocation request (RFC 7009 §2.1).
-    pub async fn revoke(
-        &self,
-        params: &Params,
-        authorization: Option<&str>,
-    ) -> Result<RevocationOutcome, Fault> {
-        self.revoke_from(params, authorization, None).await
-    }
-
-    /// Answers a revocation request from `caller`.
-    pub async fn revoke_from(
-        &self,
-        params: &Params,
-        authorization: Option<&str>,
-        caller: Option<&str>,
-    ) -> Result<RevocationOutcome, Fault> {
+    pub async fn revoke(&self, request: &FormRequest<'_>) -> Result<RevocationOutcome, Fault> {
+        let params = match request.params() {
+            Ok(params) => params,
+            Err(error) => return Ok(RevocationOutcome::Refused(error)),
+        };
+        let params = &*params;
+        let (authorization, caller) = (request.authorization(), request.caller());
         if !params.repeated().is_empty() {
             return Ok(RevocationOutcome::Refused(OAuthError::invalid_request(
                 "a parameter is repeated",

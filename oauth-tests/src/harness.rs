@@ -1,6 +1,7 @@
 //! The harness every flow test runs on: an engine over a given store, a manual clock, the
 //! test clients registered, and helpers that build requests the way an adapter would.
 
+use oauth_core::{FormRequest, JwtAccessTokens, FORM_CONTENT_TYPE};
 use std::sync::Arc;
 
 use oauth_core::testing::{assert_error_page, assert_redirect_error, assert_token_error};
@@ -58,8 +59,10 @@ impl<S: Storage + 'static> Harness<S> {
     pub async fn new(store: impl std::future::IntoFuture<Output = S>) -> Self {
         let store = Arc::new(store.await);
         let clock = Arc::new(ManualClock::new(START));
-        let config = Config::new(ISSUER).expect("valid issuer");
-        let engine = Engine::new(store.clone(), clock.clone(), config);
+        let config = Config::builder(ISSUER).build().expect("valid issuer");
+        let engine = Engine::builder(store.clone(), clock.clone(), config)
+            .build()
+            .unwrap();
         let all = scopes("read:users write:users read:payments");
         let clients = [
             Client::public("spa")
@@ -213,7 +216,10 @@ impl<S: Storage + 'static> Harness<S> {
     /// The token endpoint on form `pairs` with an optional `Authorization` header.
     pub async fn token(&self, pairs: &[(&str, &str)], authorization: Option<&str>) -> TokenOutcome {
         self.engine
-            .token_form(&encode(pairs), authorization)
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), encode(pairs).as_bytes())
+                    .with_authorization(authorization),
+            )
             .await
             .expect("no fault")
     }
@@ -331,12 +337,17 @@ impl<S: Storage + 'static> Harness<S> {
     /// A second engine over the same store and clock that issues JWT access tokens signed
     /// by `key` (with `aud` [`API_AUDIENCE`]).
     pub fn jwt_engine(&self, key: oauth_core::jose::SigningKey) -> TestEngine<S> {
-        Engine::new(
+        Engine::builder(
             self.store.clone(),
             self.clock.clone(),
-            Config::new(ISSUER).expect("valid issuer"),
+            Config::builder(ISSUER).build().expect("valid issuer"),
         )
-        .with_jwt_access_tokens(oauth_core::jose::KeySet::new(key), API_AUDIENCE)
+        .jwt_access_tokens(JwtAccessTokens::new(
+            oauth_core::jose::KeySet::new(key),
+            API_AUDIENCE,
+        ))
+        .build()
+        .unwrap()
     }
 
     /// This harness, with its engine replaced by `engine` (same store and clock).
@@ -359,7 +370,10 @@ impl<S: Storage + 'static> Harness<S> {
         let mut pairs = vec![("token", token)];
         pairs.extend_from_slice(extra);
         self.engine
-            .introspect_form(&encode(&pairs), Some(&basic(id, secret)))
+            .introspect(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), encode(&pairs).as_bytes())
+                    .with_authorization(Some(&basic(id, secret))),
+            )
             .await
             .expect("no fault")
     }
@@ -371,7 +385,10 @@ impl<S: Storage + 'static> Harness<S> {
         authorization: Option<&str>,
     ) -> oauth_core::RevocationOutcome {
         self.engine
-            .revoke_form(&encode(pairs), authorization)
+            .revoke(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), encode(pairs).as_bytes())
+                    .with_authorization(authorization),
+            )
             .await
             .expect("no fault")
     }

@@ -5,6 +5,7 @@
 // Test code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -178,7 +179,13 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
         ("redirect_uri", REDIRECT),
         ("code_verifier", &pkce.verifier),
     ]);
-    let tokens = match engine.token_form(&exchange, None).await {
+    let tokens = match engine
+        .token(&FormRequest::new(
+            Some(FORM_CONTENT_TYPE),
+            exchange.as_bytes(),
+        ))
+        .await
+    {
         Ok(TokenOutcome::Issued(tokens)) => tokens,
         Ok(other) => panic!("{other:?}"),
         Err(fault) => {
@@ -187,9 +194,21 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
             // next to a first: it either succeeds once (the code was not consumed) or is
             // refused (it was), and nothing issued before the fault is live.
             store.fail_at.store(usize::MAX, Ordering::SeqCst);
-            let retry = engine.token_form(&exchange, None).await.unwrap();
+            let retry = engine
+                .token(&FormRequest::new(
+                    Some(FORM_CONTENT_TYPE),
+                    exchange.as_bytes(),
+                ))
+                .await
+                .unwrap();
             if let TokenOutcome::Issued(tokens) = &retry {
-                let again = engine.token_form(&exchange, None).await.unwrap();
+                let again = engine
+                    .token(&FormRequest::new(
+                        Some(FORM_CONTENT_TYPE),
+                        exchange.as_bytes(),
+                    ))
+                    .await
+                    .unwrap();
                 assert!(again.issued().is_none(), "a code redeems once");
                 assert!(
                     !is_live(&store, &tokens.access_token).await,
@@ -205,7 +224,13 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
         ("refresh_token", &refresh_token),
         ("client_id", "app"),
     ]);
-    match engine.token_form(&refresh, None).await {
+    match engine
+        .token(&FormRequest::new(
+            Some(FORM_CONTENT_TYPE),
+            refresh.as_bytes(),
+        ))
+        .await
+    {
         Ok(TokenOutcome::Issued(_)) => (Reached::Done, store),
         Ok(other) => panic!("{other:?}"),
         Err(fault) => {
@@ -216,7 +241,13 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
                 is_live(&store, &refresh_token).await,
                 "a failed refresh left the token rotated away"
             );
-            let retry = engine.token_form(&refresh, None).await.unwrap();
+            let retry = engine
+                .token(&FormRequest::new(
+                    Some(FORM_CONTENT_TYPE),
+                    refresh.as_bytes(),
+                ))
+                .await
+                .unwrap();
             assert!(
                 retry.issued().is_some(),
                 "the retry of a failed refresh succeeds: {retry:?}"

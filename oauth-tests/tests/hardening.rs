@@ -15,6 +15,7 @@ use oauth_core::{
     TokenStore, TokenVerifier, MAX_AUTHORIZATION_LEN, MAX_PARAMS_BYTES, MAX_PARAM_COUNT,
     MAX_PARAM_LEN, MAX_REDIRECT_URI_LEN, MAX_SCOPE_LEN, MAX_SEALED_LEN, MAX_STATE_LEN,
 };
+use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use oauth_store_memory::MemoryStore;
 use time::macros::datetime;
 
@@ -29,7 +30,13 @@ type TestEngine = Engine<MemoryStore, ManualClock>;
 /// An engine with a public client `app` and a confidential client `svc`.
 async fn engine() -> TestEngine {
     let clock = ManualClock::new(datetime!(2030-01-01 00:00 UTC));
-    let engine = Engine::new(MemoryStore::new(), clock, Config::new(ISSUER).unwrap());
+    let engine = Engine::builder(
+        MemoryStore::new(),
+        clock,
+        Config::builder(ISSUER).build().unwrap(),
+    )
+    .build()
+    .unwrap();
     let scopes = ScopeSet::parse("read write").unwrap();
     engine
         .register_client(
@@ -78,18 +85,34 @@ fn refused(outcome: &TokenOutcome) -> &OAuthError {
 /// endpoint with an error page, not a redirect).
 async fn every_endpoint_refuses(engine: &TestEngine, body: &str) -> Vec<OAuthError> {
     let auth = basic("svc", SECRET);
-    let token = engine.token_form(body, Some(&auth)).await.unwrap();
+    let token = engine
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                .with_authorization(Some(&auth)),
+        )
+        .await
+        .unwrap();
     let token = refused(&token).clone();
     let AuthorizeOutcome::ErrorPage(page) = engine.authorize_query(body).await.unwrap() else {
         panic!("an unparseable authorization request gets an error page, never a redirect");
     };
-    let IntrospectionOutcome::Refused(introspection) =
-        engine.introspect_form(body, Some(&auth)).await.unwrap()
+    let IntrospectionOutcome::Refused(introspection) = engine
+        .introspect(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                .with_authorization(Some(&auth)),
+        )
+        .await
+        .unwrap()
     else {
         panic!("introspection refuses");
     };
-    let RevocationOutcome::Refused(revocation) =
-        engine.revoke_form(body, Some(&auth)).await.unwrap()
+    let RevocationOutcome::Refused(revocation) = engine
+        .revoke(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                .with_authorization(Some(&auth)),
+        )
+        .await
+        .unwrap()
     else {
         panic!("revocation refuses");
     };
@@ -130,7 +153,10 @@ async fn fz02_param_count_over_limit_is_invalid_request() {
     pairs.extend((2..MAX_PARAM_COUNT).map(|i| format!("p{i}=1")));
     let at_limit = pairs.join("&");
     let outcome = engine
-        .token_form(&at_limit, Some(&basic("svc", SECRET)))
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), at_limit.as_bytes())
+                .with_authorization(Some(&basic("svc", SECRET))),
+        )
         .await
         .unwrap();
     assert!(outcome.issued().is_some(), "{outcome:?}");
@@ -171,24 +197,44 @@ async fn fz02_authorization_header_over_limit_is_invalid_request() {
     let engine = engine().await;
     let body = "grant_type=client_credentials";
     let header = format!("Basic {}", "A".repeat(MAX_AUTHORIZATION_LEN));
-    let outcome = engine.token_form(body, Some(&header)).await.unwrap();
+    let outcome = engine
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                .with_authorization(Some(&header)),
+        )
+        .await
+        .unwrap();
     let error = refused(&outcome);
     assert_eq!(error.code(), ErrorCode::InvalidRequest);
     assert!(error.description().contains("too long"), "{error}");
     // Even a header of another scheme is refused before anything reads it.
     let other = format!("Bearer {}", "A".repeat(MAX_AUTHORIZATION_LEN));
-    let outcome = engine.token_form(body, Some(&other)).await.unwrap();
+    let outcome = engine
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                .with_authorization(Some(&other)),
+        )
+        .await
+        .unwrap();
     assert_eq!(refused(&outcome).code(), ErrorCode::InvalidRequest);
     let IntrospectionOutcome::Refused(error) = engine
-        .introspect_form("token=x", Some(&header))
+        .introspect(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), b"token=x")
+                .with_authorization(Some(&header)),
+        )
         .await
         .unwrap()
     else {
         panic!("refused");
     };
     assert_eq!(error.code(), ErrorCode::InvalidRequest);
-    let RevocationOutcome::Refused(error) =
-        engine.revoke_form("token=x", Some(&header)).await.unwrap()
+    let RevocationOutcome::Refused(error) = engine
+        .revoke(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), b"token=x")
+                .with_authorization(Some(&header)),
+        )
+        .await
+        .unwrap()
     else {
         panic!("refused");
     };
@@ -233,9 +279,12 @@ async fn fz02_scope_over_limit_is_refused() {
     let long_scope = vec!["read"; MAX_SCOPE_LEN / 5 + 1].join("+");
     assert!(long_scope.len() > MAX_SCOPE_LEN && long_scope.len() <= MAX_PARAM_LEN);
     let outcome = engine
-        .token_form(
-            &format!("grant_type=client_credentials&scope={long_scope}"),
-            Some(&basic("svc", SECRET)),
+        .token(
+            &FormRequest::new(
+                Some(FORM_CONTENT_TYPE),
+                (&format!("grant_type=client_credentials&scope={long_scope}")).as_bytes(),
+            )
+            .with_authorization(Some(&basic("svc", SECRET))),
         )
         .await
         .unwrap();
@@ -348,12 +397,18 @@ async fn fz03_bad_bytes_in_client_id_at_the_token_endpoint_are_invalid_request()
     for bad in BAD_BYTES {
         let body =
             format!("grant_type=client_credentials&client_id=svc{bad}&client_secret={SECRET}");
-        let outcome = engine.token_form(&body, None).await.unwrap();
+        let outcome = engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+            .await
+            .unwrap();
         assert_eq!(refused(&outcome).code(), ErrorCode::InvalidRequest, "{bad}");
         // In Basic credentials (form-urlencoded inside the base64): the same.
         let header = basic(&format!("svc{bad}"), SECRET);
         let outcome = engine
-            .token_form("grant_type=client_credentials", Some(&header))
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), b"grant_type=client_credentials")
+                    .with_authorization(Some(&header)),
+            )
             .await
             .unwrap();
         assert_eq!(refused(&outcome).code(), ErrorCode::InvalidRequest, "{bad}");
@@ -362,7 +417,10 @@ async fn fz03_bad_bytes_in_client_id_at_the_token_endpoint_are_invalid_request()
     for raw in [&b"svc\r\n:x"[..], b"svc\0:x", b"sv\xff:x"] {
         let header = format!("Basic {}", STANDARD.encode(raw));
         let outcome = engine
-            .token_form("grant_type=client_credentials", Some(&header))
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), b"grant_type=client_credentials")
+                    .with_authorization(Some(&header)),
+            )
             .await
             .unwrap();
         assert_eq!(refused(&outcome).code(), ErrorCode::InvalidRequest);
@@ -466,7 +524,12 @@ fn fz05_secret_mac_and_pkce_comparisons_use_constant_time_primitives() {
         (
             "pending_seal.rs",
             include_str!("../../oauth-core/src/pending_seal.rs"),
-            &["hmac::verify(key, body.as_bytes(), &tag)"][..],
+            &["hmac::verify(&self.sealing_key, body.as_bytes(), &tag)"][..],
+        ),
+        (
+            "consent.rs",
+            include_str!("../../oauth-core/src/consent.rs"),
+            &["sent.as_bytes().ct_eq(expected.as_bytes())"][..],
         ),
         (
             "jose/keys.rs",
@@ -488,9 +551,12 @@ async fn fz05_tokens_and_codes_are_stored_and_found_by_hash() {
     let engine = engine().await;
     // Opaque tokens: the store answers to the hash of the value, and holds no value.
     let outcome = engine
-        .token_form(
-            "grant_type=client_credentials&scope=read",
-            Some(&basic("svc", SECRET)),
+        .token(
+            &FormRequest::new(
+                Some(FORM_CONTENT_TYPE),
+                b"grant_type=client_credentials&scope=read",
+            )
+            .with_authorization(Some(&basic("svc", SECRET))),
         )
         .await
         .unwrap();
@@ -532,7 +598,10 @@ async fn fz05_tokens_and_codes_are_stored_and_found_by_hash() {
         "grant_type=authorization_code&code={code}&client_id=app\
          &redirect_uri={REDIRECT_ENCODED}&code_verifier={VERIFIER}"
     );
-    let outcome = engine.token_form(&body, None).await.unwrap();
+    let outcome = engine
+        .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+        .await
+        .unwrap();
     assert_eq!(refused(&outcome).code(), ErrorCode::InvalidGrant);
 }
 
@@ -550,7 +619,10 @@ async fn fz05_wrong_secrets_and_verifiers_of_every_length_are_refused() {
     wrong.push(format!("{SECRET}x"));
     for secret in &wrong {
         let outcome = engine
-            .token_form("grant_type=client_credentials", Some(&basic("svc", secret)))
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), b"grant_type=client_credentials")
+                    .with_authorization(Some(&basic("svc", secret))),
+            )
             .await
             .unwrap();
         assert_eq!(refused(&outcome).code(), ErrorCode::InvalidClient);

@@ -12,6 +12,7 @@ use oauth_core::{
     Client, Clock, Config, Engine, GrantType, ManualClock, ScopeSet, SystemClock, TokenOutcome,
     TokenVerifier,
 };
+use oauth_core::{FormRequest, JwtAccessTokens, FORM_CONTENT_TYPE};
 use oauth_store_memory::MemoryStore;
 use serde_json::{json, Value};
 
@@ -63,12 +64,14 @@ fn now_clock() -> ManualClock {
 }
 
 async fn finrift_token(key: SigningKey) -> (String, Value) {
-    let engine = Engine::new(
+    let engine = Engine::builder(
         MemoryStore::new(),
         now_clock(),
-        Config::new(ISSUER).unwrap(),
+        Config::builder(ISSUER).build().unwrap(),
     )
-    .with_jwt_access_tokens(KeySet::new(key), AUDIENCE);
+    .jwt_access_tokens(JwtAccessTokens::new(KeySet::new(key), AUDIENCE))
+    .build()
+    .unwrap();
     engine
         .register_client(
             Client::confidential("svc", SECRET)
@@ -83,7 +86,11 @@ async fn finrift_token(key: SigningKey) -> (String, Value) {
     let body = format!(
         "grant_type=client_credentials&client_id=svc&client_secret={SECRET}&scope=read%3Apayments"
     );
-    let TokenOutcome::Issued(tokens) = engine.token_form(&body, None).await.unwrap() else {
+    let TokenOutcome::Issued(tokens) = engine
+        .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+        .await
+        .unwrap()
+    else {
         panic!("tokens");
     };
     (tokens.access_token, engine.jwks())

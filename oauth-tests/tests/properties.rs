@@ -67,11 +67,13 @@ fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
 
 fn engine() -> Engine<MemoryStore, ManualClock> {
     let clock = ManualClock::new(OffsetDateTime::UNIX_EPOCH);
-    Engine::new(
+    Engine::builder(
         MemoryStore::new(),
         clock,
-        Config::new("https://auth.example").unwrap(),
+        Config::builder("https://auth.example").build().unwrap(),
     )
+    .build()
+    .unwrap()
 }
 
 proptest! {

@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
-use crate::request::Params;
+use crate::form_request::FormRequest;
 use crate::response::Response;
 use crate::scope::ScopeSet;
 use crate::storage::{GrantRecord, Storage, TokenKind, TokenRecord};
@@ -19,6 +19,7 @@ use crate::token::{mint, IssuedTokens};
 
 /// What the token endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenOutcome {
     /// Tokens were issued.
     Issued(IssuedTokens),
@@ -79,44 +80,12 @@ macro_rules! refuse_on_error {
 pub(crate) use refuse_on_error;
 
 impl<S: Storage, C: Clock> Engine<S, C> {
-    /// Answers a token request given as its raw `application/x-www-form-urlencoded` body
-    /// and `Authorization` header value.
-    pub async fn token_form(
-        &self,
-        body: &str,
-        authorization: Option<&str>,
-    ) -> Result<TokenOutcome, Fault> {
-        self.token_form_from(body, authorization, None).await
-    }
-
-    /// Like [`Engine::token_form`], naming the caller (for example the peer's IP address)
-    /// so that the limiter can count its failed authentications.
-    pub async fn token_form_from(
-        &self,
-        body: &str,
-        authorization: Option<&str>,
-        caller: Option<&str>,
-    ) -> Result<TokenOutcome, Fault> {
-        let params = refuse_on_error!(Params::parse(body));
-        self.token_from(&params, authorization, caller).await
-    }
-
-    /// Answers a token request (RFC 6749 §3.2).
-    pub async fn token(
-        &self,
-        params: &Params,
-        authorization: Option<&str>,
-    ) -> Result<TokenOutcome, Fault> {
-        self.token_from(params, authorization, None).await
-    }
-
-    /// Answers a token request (RFC 6749 §3.2) from `caller` (see [`Engine::token_form_from`]).
-    pub async fn token_from(
-        &self,
-        params: &Params,
-        authorization: Option<&str>,
-        caller: Option<&str>,
-    ) -> Result<TokenOutcome, Fault> {
+    /// Answers a token request (RFC 6749 §3.2): the body's framing checked, the client
+    /// authenticated under the failure limiter, the grant carried out.
+    pub async fn token(&self, request: &FormRequest<'_>) -> Result<TokenOutcome, Fault> {
+        let params = refuse_on_error!(request.params());
+        let params = &*params;
+        let (authorization, caller) = (request.authorization(), request.caller());
         if !params.repeated().is_empty() {
             return Ok(OAuthError::invalid_request("a parameter is repeated").into());
         }

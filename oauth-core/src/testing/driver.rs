@@ -8,6 +8,7 @@ use crate::authorize::{
 };
 use crate::clock::Clock;
 use crate::engine::Engine;
+use crate::form_request::{FormRequest, FORM_CONTENT_TYPE};
 use crate::grant::TokenOutcome;
 use crate::introspect::IntrospectionOutcome;
 use crate::revoke::RevocationOutcome;
@@ -55,11 +56,11 @@ impl FlowClient {
 /// # use oauth_store_memory::MemoryStore;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let engine = Engine::new(
+/// let engine = Engine::builder(
 ///     MemoryStore::new(),
 ///     ManualClock::new(time::OffsetDateTime::UNIX_EPOCH),
-///     Config::new("https://auth.example").unwrap(),
-/// );
+///     Config::builder("https://auth.example").build().unwrap(),
+/// ).build().unwrap();
 /// engine
 ///     .register_client(
 ///         Client::public("app").unwrap()
@@ -249,7 +250,10 @@ impl<'e, S: Storage, C: Clock> Flow<'e, S, C> {
         let (body, authorization) = self.authenticated(pairs);
         match self
             .engine
-            .token_form(&body, authorization.as_deref())
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                    .with_authorization(authorization.as_deref()),
+            )
             .await
         {
             Ok(outcome) => outcome,
@@ -269,7 +273,10 @@ impl<'e, S: Storage, C: Clock> Flow<'e, S, C> {
         let (body, authorization) = self.authenticated(&[("token".to_owned(), token.to_owned())]);
         match self
             .engine
-            .introspect_form(&body, authorization.as_deref())
+            .introspect(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                    .with_authorization(authorization.as_deref()),
+            )
             .await
         {
             Ok(outcome) => outcome,
@@ -291,7 +298,10 @@ impl<'e, S: Storage, C: Clock> Flow<'e, S, C> {
         let (body, authorization) = self.authenticated(&[("token".to_owned(), token.to_owned())]);
         match self
             .engine
-            .revoke_form(&body, authorization.as_deref())
+            .revoke(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                    .with_authorization(authorization.as_deref()),
+            )
             .await
         {
             Ok(outcome) => outcome,

@@ -27,8 +27,11 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let clock = ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC));
-//! let engine = Engine::new(MemoryStore::new(), clock, Config::new("https://auth.example").unwrap())
-//!     .with_scope_policy(Roles);
+//! let config = Config::builder("https://auth.example").build().unwrap();
+//! let engine = Engine::builder(MemoryStore::new(), clock, config)
+//!     .scope_policy(Roles)
+//!     .build()
+//!     .unwrap();
 //! engine.register_client(
 //!     Client::public("app").unwrap()
 //!         .redirect_uri("https://app.example/cb").unwrap()
@@ -60,7 +63,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let clock = Arc::new(ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC)));
-//! let engine = Engine::new(MemoryStore::new(), clock.clone(), Config::new("https://auth.example").unwrap());
+//! let config = Config::builder("https://auth.example").build().unwrap();
+//! let engine = Engine::builder(MemoryStore::new(), clock.clone(), config).build().unwrap();
 //! let secret = "a-confidential-client-secret-of-32-bytes-or-more";
 //! engine.register_client(
 //!     Client::confidential("web", secret).unwrap()
@@ -96,18 +100,20 @@
 //! ```
 //! use oauth_core::jose::{Algorithm, KeySet, SigningKey};
 //! use oauth_core::testing::{assert_bearer_error, Flow, FlowClient, ManualClock};
-//! use oauth_core::{BearerRequest, Client, Config, Engine, ScopeSet};
+//! use oauth_core::{BearerRequest, Client, Config, Engine, JwtAccessTokens, ScopeSet};
 //! use oauth_store_memory::MemoryStore;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let (key, _pkcs8) = SigningKey::generate(Algorithm::EdDsa, "test-key").unwrap();
-//! let engine = Engine::new(
+//! let engine = Engine::builder(
 //!     MemoryStore::new(),
 //!     ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC)),
-//!     Config::new("https://auth.example").unwrap(),
+//!     Config::builder("https://auth.example").build().unwrap(),
 //! )
-//! .with_jwt_access_tokens(KeySet::new(key), "https://api.example");
+//! .jwt_access_tokens(JwtAccessTokens::new(KeySet::new(key), "https://api.example"))
+//! .build()
+//! .unwrap();
 //! engine.register_client(
 //!     Client::public("app").unwrap()
 //!         .redirect_uri("https://app.example/cb").unwrap()
@@ -146,7 +152,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! # let engine = Engine::new(MemoryStore::new(), ManualClock::new(time::OffsetDateTime::UNIX_EPOCH), Config::new("https://auth.example").unwrap());
+//! # let engine = Engine::builder(MemoryStore::new(), ManualClock::new(time::OffsetDateTime::UNIX_EPOCH), Config::builder("https://auth.example").build().unwrap()).build().unwrap();
 //! # engine.register_client(Client::public("app").unwrap().redirect_uri("https://app.example/cb").unwrap()
 //! #     .allowed_scopes(ScopeSet::parse("read:users").unwrap()).build().unwrap()).await.unwrap();
 //! let flow = Flow::new(&engine, FlowClient::public("app", "https://app.example/cb"));
@@ -214,11 +220,11 @@
 //!     conformance::sc01_concurrent_code_consumption_has_one_winner(MyStore::default()).await;
 //!
 //!     // And a whole flow on it.
-//!     let engine = Engine::new(
+//!     let engine = Engine::builder(
 //!         MyStore::default(),
 //!         ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC)),
-//!         Config::new("https://auth.example").unwrap(),
-//!     );
+//!         Config::builder("https://auth.example").build().unwrap(),
+//!     ).build().unwrap();
 //!     engine.register_client(
 //!         Client::public("app").unwrap()
 //!             .redirect_uri("https://app.example/cb").unwrap()

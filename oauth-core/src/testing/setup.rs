@@ -19,9 +19,12 @@ pub const TEST_START: OffsetDateTime = time::macros::datetime!(2030-01-01 0:00 U
 /// An engine over `store` with the default configuration, issuer [`TEST_ISSUER`], and a
 /// [`ManualClock`] at [`TEST_START`] (move it with `engine.clock().advance(..)`).
 pub fn test_engine<S: Storage>(store: S) -> Engine<S, Arc<ManualClock>> {
-    match Config::new(TEST_ISSUER) {
-        Ok(config) => Engine::new(store, Arc::new(ManualClock::new(TEST_START)), config),
-        Err(fault) => panic!("the test issuer is invalid: {fault}"),
+    let engine = Config::builder(TEST_ISSUER).build().and_then(|config| {
+        Engine::builder(store, Arc::new(ManualClock::new(TEST_START)), config).build()
+    });
+    match engine {
+        Ok(engine) => engine,
+        Err(fault) => panic!("the test engine cannot be built: {fault}"),
     }
 }
 

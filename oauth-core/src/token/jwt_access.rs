@@ -54,6 +54,13 @@ impl JwtIssuer {
             .rotate(next);
     }
 
+    pub(crate) fn replace(&self, keys: KeySet) {
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = keys;
+    }
+
     pub(crate) fn retire(&self, kid: &str) {
         self.keys
             .write()

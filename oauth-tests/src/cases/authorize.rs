@@ -345,26 +345,30 @@ pub async fn pending_authorization_seal_is_tamper_proof<S: Storage + 'static>(h:
         assert_eq!(error.code(), ErrorCode::InvalidRequest);
     }
     // Another engine (another sealing key) cannot open it; a shared key can.
-    let other = oauth_core::Engine::new(
+    let other = oauth_core::Engine::builder(
         h.store.clone(),
         h.clock.clone(),
-        oauth_core::Config::new(ISSUER).unwrap(),
-    );
+        oauth_core::Config::builder(ISSUER).build().unwrap(),
+    )
+    .build()
+    .unwrap();
     assert!(other.open_pending(&sealed).is_err());
     let shared = [9u8; 32];
-    let a = oauth_core::Engine::new(
+    let a = oauth_core::Engine::builder(
         h.store.clone(),
         h.clock.clone(),
-        oauth_core::Config::new(ISSUER).unwrap(),
+        oauth_core::Config::builder(ISSUER).build().unwrap(),
     )
-    .with_sealing_key(&shared)
+    .sealing_key(&shared)
+    .build()
     .unwrap();
-    let b = oauth_core::Engine::new(
+    let b = oauth_core::Engine::builder(
         h.store.clone(),
         h.clock.clone(),
-        oauth_core::Config::new(ISSUER).unwrap(),
+        oauth_core::Config::builder(ISSUER).build().unwrap(),
     )
-    .with_sealing_key(&shared)
+    .sealing_key(&shared)
+    .build()
     .unwrap();
     assert_eq!(
         b.open_pending(&a.seal_pending(&pending).unwrap()).unwrap(),

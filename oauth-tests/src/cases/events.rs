@@ -1,5 +1,6 @@
 //! Audit events and brute-force limits.
 
+use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use std::sync::Arc;
 
 use oauth_core::events::{EventKind, RecordingSink};
@@ -14,12 +15,14 @@ use crate::*;
 /// The harness with an engine that records its events.
 fn recording<S: Storage + 'static>(h: Harness<S>) -> (Harness<S>, Arc<RecordingSink>) {
     let sink = Arc::new(RecordingSink::new());
-    let engine = Engine::new(
+    let engine = Engine::builder(
         h.store.clone(),
         h.clock.clone(),
-        Config::new(ISSUER).unwrap(),
+        Config::builder(ISSUER).build().unwrap(),
     )
-    .with_event_sink(sink.clone());
+    .event_sink(sink.clone())
+    .build()
+    .unwrap();
     (h.with_engine(engine), sink)
 }
 
@@ -38,12 +41,14 @@ impl oauth_core::events::EventSink for Silent {
 
 /// An engine whose sink is disabled builds and emits no event through a whole flow.
 pub async fn disabled_sink_is_handed_no_event<S: Storage + 'static>(h: Harness<S>) {
-    let engine = Engine::new(
+    let engine = Engine::builder(
         h.store.clone(),
         h.clock.clone(),
-        Config::new(ISSUER).unwrap(),
+        Config::builder(ISSUER).build().unwrap(),
     )
-    .with_event_sink(Silent);
+    .event_sink(Silent)
+    .build()
+    .unwrap();
     let h = h.with_engine(engine);
     let code = h.server_code("read:users").await;
     let tokens = expect_issued(h.redeem_server(&code).await);
@@ -228,7 +233,7 @@ pub async fn events_of_attacks<S: Storage + 'static>(h: Harness<S>) {
         .verify_with_store(&*h.store, &bad, &ScopeSet::parse("read:users").unwrap())
         .await
         .unwrap()
-        .is_err());
+        .into_result().is_err());
     assert!(matches!(
         &sink.events()[0].kind,
         EventKind::BearerRefused {
@@ -247,17 +252,19 @@ pub async fn events_of_attacks<S: Storage + 'static>(h: Harness<S>) {
 /// until the cool-down passes, on the manual clock; the limit is reported.
 pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<S>) {
     let sink = Arc::new(RecordingSink::new());
-    let engine = Engine::new(
+    let engine = Engine::builder(
         h.store.clone(),
         h.clock.clone(),
-        Config::new(ISSUER).unwrap(),
+        Config::builder(ISSUER).build().unwrap(),
     )
-    .with_event_sink(sink.clone())
-    .with_limiter(FailureLimiter::new(
+    .event_sink(sink.clone())
+    .limiter(FailureLimiter::new(
         3,
         Duration::minutes(1),
         Duration::seconds(30),
-    ));
+    ))
+    .build()
+    .unwrap();
     let h = h.with_engine(engine);
     let wrong = basic("server", "wrong-secret-wrong-secret-wrong-secret");
     let right = basic("server", SERVER_SECRET);
@@ -265,7 +272,11 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     for _ in 0..3 {
         let outcome = h
             .engine
-            .token_form_from(cc, Some(&wrong), Some("198.51.100.7"))
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
+                    .with_authorization(Some(&wrong))
+                    .with_caller(Some("198.51.100.7")),
+            )
             .await
             .unwrap();
         expect_refused(&outcome, ErrorCode::InvalidClient, 401);
@@ -273,7 +284,11 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     // Even the right secret is refused now, without being checked.
     let limited = h
         .engine
-        .token_form_from(cc, Some(&right), Some("203.0.113.9"))
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
+                .with_authorization(Some(&right))
+                .with_caller(Some("203.0.113.9")),
+        )
         .await
         .unwrap();
     let error = expect_refused(&limited, ErrorCode::TemporarilyUnavailable, 429);
@@ -287,10 +302,10 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     let cc_other = "grant_type=client_credentials&scope=read%3Ausers";
     let other = h
         .engine
-        .token_form_from(
-            cc_other,
-            Some(&basic("other", OTHER_SECRET)),
-            Some("198.51.100.7"),
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc_other.as_bytes())
+                .with_authorization(Some(&basic("other", OTHER_SECRET)))
+                .with_caller(Some("198.51.100.7")),
         )
         .await
         .unwrap();
@@ -298,10 +313,10 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     // Another caller with another client is not.
     let fine = h
         .engine
-        .token_form_from(
-            cc_other,
-            Some(&basic("other", OTHER_SECRET)),
-            Some("203.0.113.9"),
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc_other.as_bytes())
+                .with_authorization(Some(&basic("other", OTHER_SECRET)))
+                .with_caller(Some("203.0.113.9")),
         )
         .await
         .unwrap();
@@ -310,7 +325,10 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     h.clock.advance(Duration::seconds(29));
     let still = h
         .engine
-        .token_form_from(cc, Some(&right), None)
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
+                .with_authorization(Some(&right)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -320,7 +338,10 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     h.clock.advance(Duration::seconds(1));
     assert!(matches!(
         h.engine
-            .token_form_from(cc, Some(&right), None)
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
+                    .with_authorization(Some(&right))
+            )
             .await
             .unwrap(),
         TokenOutcome::Issued(_)
@@ -329,13 +350,18 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     // Introspection and revocation authenticate under the same limiter.
     for _ in 0..3 {
         h.engine
-            .introspect_form_from("token=x", Some(&wrong), None)
+            .introspect(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), b"token=x")
+                    .with_authorization(Some(&wrong)),
+            )
             .await
             .unwrap();
     }
     let refused = h
         .engine
-        .revoke_form_from("token=x", Some(&right), None)
+        .revoke(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), b"token=x").with_authorization(Some(&right)),
+        )
         .await
         .unwrap();
     assert_eq!(refused.to_response().status, 429);
@@ -345,16 +371,18 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
 /// A valid credential does not reset its caller's budget: one account of one's own cannot
 /// buy more guesses at other clients' secrets from the same address.
 pub async fn limits_success_does_not_reset_the_callers_budget<S: Storage + 'static>(h: Harness<S>) {
-    let engine = Engine::new(
+    let engine = Engine::builder(
         h.store.clone(),
         h.clock.clone(),
-        Config::new(ISSUER).unwrap(),
+        Config::builder(ISSUER).build().unwrap(),
     )
-    .with_limiter(FailureLimiter::new(
+    .limiter(FailureLimiter::new(
         3,
         Duration::minutes(1),
         Duration::seconds(30),
-    ));
+    ))
+    .build()
+    .unwrap();
     let h = h.with_engine(engine);
     let cc = "grant_type=client_credentials";
     let guess = |id: &str| basic(id, "guessed-secret-guessed-secret-guessed");
@@ -362,26 +390,42 @@ pub async fn limits_success_does_not_reset_the_callers_budget<S: Storage + 'stat
     for target in ["other", "cc-only"] {
         let outcome = h
             .engine
-            .token_form_from(cc, Some(&guess(target)), attacker)
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
+                    .with_authorization(Some(&guess(target)))
+                    .with_caller(attacker),
+            )
             .await
             .unwrap();
         expect_refused(&outcome, ErrorCode::InvalidClient, 401);
     }
     let own = h
         .engine
-        .token_form_from(cc, Some(&basic("server", SERVER_SECRET)), attacker)
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
+                .with_authorization(Some(&basic("server", SERVER_SECRET)))
+                .with_caller(attacker),
+        )
         .await
         .unwrap();
     assert!(matches!(own, TokenOutcome::Issued(_)));
     let third = h
         .engine
-        .token_form_from(cc, Some(&guess("legacy")), attacker)
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
+                .with_authorization(Some(&guess("legacy")))
+                .with_caller(attacker),
+        )
         .await
         .unwrap();
     expect_refused(&third, ErrorCode::InvalidClient, 401);
     let blocked = h
         .engine
-        .token_form_from(cc, Some(&guess("spa")), attacker)
+        .token(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
+                .with_authorization(Some(&guess("spa")))
+                .with_caller(attacker),
+        )
         .await
         .unwrap();
     expect_refused(&blocked, ErrorCode::TemporarilyUnavailable, 429);

@@ -130,12 +130,14 @@ impl ScopePolicy for AdminWrites {
 
 /// A scope policy narrows what a user receives, never widens it.
 pub async fn scope_policy_narrows_by_subject<S: Storage + 'static>(h: Harness<S>) {
-    let engine = oauth_core::Engine::new(
+    let engine = oauth_core::Engine::builder(
         h.store.clone(),
         h.clock.clone(),
-        oauth_core::Config::new(ISSUER).unwrap(),
+        oauth_core::Config::builder(ISSUER).build().unwrap(),
     )
-    .with_scope_policy(AdminWrites);
+    .scope_policy(AdminWrites)
+    .build()
+    .unwrap();
     let h = Harness {
         engine,
         store: h.store,

@@ -4,6 +4,7 @@ use oauth_core::jose::{Algorithm, SigningKey};
 use oauth_core::{
     BearerRequest, ErrorCode, IntrospectionOutcome, RevocationOutcome, ScopeSet, Storage,
 };
+use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use serde_json::{json, Value};
 use time::Duration;
 
@@ -30,15 +31,24 @@ pub async fn ir01_introspection_requires_client_authentication<S: Storage + 'sta
     let token = tokens.access_token.as_str();
     let outcomes = [
         h.engine
-            .introspect_form(&encode(&[("token", token)]), None)
+            .introspect(&FormRequest::new(
+                Some(FORM_CONTENT_TYPE),
+                (&encode(&[("token", token)])).as_bytes(),
+            ))
             .await
             .unwrap(),
         h.engine
-            .introspect_form(&encode(&[("token", token), ("client_id", "spa")]), None)
+            .introspect(&FormRequest::new(
+                Some(FORM_CONTENT_TYPE),
+                (&encode(&[("token", token), ("client_id", "spa")])).as_bytes(),
+            ))
             .await
             .unwrap(),
         h.engine
-            .introspect_form(&encode(&[("token", token), ("client_id", "server")]), None)
+            .introspect(&FormRequest::new(
+                Some(FORM_CONTENT_TYPE),
+                (&encode(&[("token", token), ("client_id", "server")])).as_bytes(),
+            ))
             .await
             .unwrap(),
         h.introspect_as(
@@ -59,7 +69,10 @@ pub async fn ir01_introspection_requires_client_authentication<S: Storage + 'sta
     }
     let missing = h
         .engine
-        .introspect_form("", Some(&basic("server", SERVER_SECRET)))
+        .introspect(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), b"")
+                .with_authorization(Some(&basic("server", SERVER_SECRET))),
+        )
         .await
         .unwrap();
     assert!(
@@ -264,7 +277,7 @@ pub async fn ir06_revoking_jwt_access_token_denies_its_jti<S: Storage + 'static>
         .verify_with_store(&*h.store, &request, &required)
         .await
         .unwrap()
-        .is_ok());
+        .into_result().is_ok());
     assert!(h
         .introspect_as("server", SERVER_SECRET, &jwt, &[])
         .await
@@ -277,7 +290,7 @@ pub async fn ir06_revoking_jwt_access_token_denies_its_jti<S: Storage + 'static>
         .verify_with_store(&*h.store, &jti_request, &required)
         .await
         .unwrap()
-        .is_err());
+        .into_result().is_err());
     assert_inactive(&h.introspect_as("server", SERVER_SECRET, &jti, &[]).await);
 
     let auth = basic("server", SERVER_SECRET);
@@ -290,7 +303,7 @@ pub async fn ir06_revoking_jwt_access_token_denies_its_jti<S: Storage + 'static>
         .verify_with_store(&*h.store, &request, &required)
         .await
         .unwrap()
-        .unwrap_err();
+        .into_result().unwrap_err();
     assert_eq!(refused.status(), 401);
     assert_eq!(refused.code(), Some(ErrorCode::InvalidToken));
     // Signature-only verification cannot know, until the token expires.

@@ -4,6 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use oauth_core::jose::{Algorithm, SigningKey, VerificationKeys};
 use oauth_core::{BearerErrorKind, BearerRequest, ErrorCode, ScopeSet, Storage, TokenVerifier};
+use oauth_core::{FormRequest, JwtAccessTokens, FORM_CONTENT_TYPE};
 use serde_json::Value;
 use time::Duration;
 
@@ -61,7 +62,12 @@ pub async fn jwt_access_tokens_for_every_algorithm<S: Storage + 'static>(h: Harn
             ("redirect_uri", SPA_REDIRECT),
             ("code_verifier", VERIFIER),
         ]);
-        let tokens = expect_issued(engine.token_form(&body, None).await.unwrap());
+        let tokens = expect_issued(
+            engine
+                .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+                .await
+                .unwrap(),
+        );
         let header = decode_segment(&tokens.access_token, 0);
         assert_eq!(header["typ"], "at+jwt");
         assert_eq!(header["alg"], alg.as_str());
@@ -113,23 +119,27 @@ pub async fn jwt_access_tokens_for_every_algorithm<S: Storage + 'static>(h: Harn
         // Refreshed access tokens are JWTs too; client credentials name the client as sub.
         let refreshed = expect_issued(
             engine
-                .token_form(
-                    &encode(&[
+                .token(&FormRequest::new(
+                    Some(FORM_CONTENT_TYPE),
+                    (&encode(&[
                         ("grant_type", "refresh_token"),
                         ("refresh_token", tokens.refresh_token.as_ref().unwrap()),
                         ("client_id", "spa"),
-                    ]),
-                    None,
-                )
+                    ]))
+                        .as_bytes(),
+                ))
                 .await
                 .unwrap(),
         );
         assert!(verifier.verify_jwt(&refreshed.access_token).is_ok());
         let cc = expect_issued(
             engine
-                .token_form(
-                    "grant_type=client_credentials&scope=read%3Apayments",
-                    Some(&basic("server", SERVER_SECRET)),
+                .token(
+                    &FormRequest::new(
+                        Some(FORM_CONTENT_TYPE),
+                        b"grant_type=client_credentials&scope=read%3Apayments",
+                    )
+                    .with_authorization(Some(&basic("server", SERVER_SECRET))),
                 )
                 .await
                 .unwrap(),
@@ -144,15 +154,20 @@ pub async fn jwt_access_tokens_for_every_algorithm<S: Storage + 'static>(h: Harn
 
 /// `auth_time`, when configured, is the time the user approved.
 pub async fn jwt_auth_time_is_the_approval_time<S: Storage + 'static>(h: Harness<S>) {
-    let engine = oauth_core::Engine::new(
+    let engine = oauth_core::Engine::builder(
         h.store.clone(),
         h.clock.clone(),
-        oauth_core::Config::new(ISSUER).unwrap(),
+        oauth_core::Config::builder(ISSUER).build().unwrap(),
     )
-    .with_jwt_access_tokens_and_auth_time(
-        oauth_core::jose::KeySet::new(key_for(Algorithm::EdDsa, "k")),
-        API_AUDIENCE,
-    );
+    .jwt_access_tokens(
+        JwtAccessTokens::new(
+            oauth_core::jose::KeySet::new(key_for(Algorithm::EdDsa, "k")),
+            API_AUDIENCE,
+        )
+        .include_auth_time(true),
+    )
+    .build()
+    .unwrap();
     let approved_at = {
         use oauth_core::Clock;
         h.clock.now().unix_timestamp()
@@ -223,16 +238,17 @@ pub async fn jw11_resource_server_bearer_rules<S: Storage + 'static>(h: Harness<
     let code = redirect.param("code").unwrap();
     let jwt = expect_issued(
         jwt_engine
-            .token_form(
-                &encode(&[
+            .token(&FormRequest::new(
+                Some(FORM_CONTENT_TYPE),
+                (&encode(&[
                     ("grant_type", "authorization_code"),
                     ("code", &code),
                     ("client_id", "spa"),
                     ("redirect_uri", SPA_REDIRECT),
                     ("code_verifier", VERIFIER),
-                ]),
-                None,
-            )
+                ]))
+                    .as_bytes(),
+            ))
             .await
             .unwrap(),
     )
@@ -308,7 +324,7 @@ pub async fn jw11_resource_server_bearer_rules<S: Storage + 'static>(h: Harness<
         .verify_with_store(&*h.store, &request, &read)
         .await
         .unwrap()
-        .unwrap();
+        .into_result().unwrap();
     assert_eq!(principal.subject, "alice");
     assert!(
         store_verifier.verify(&request, &read).is_err(),
@@ -324,7 +340,7 @@ pub async fn jw11_resource_server_bearer_rules<S: Storage + 'static>(h: Harness<
         .await
         .unwrap();
     assert_eq!(
-        refused.unwrap_err().status(),
+        refused.into_result().unwrap_err().status(),
         401,
         "a refresh token is no access token"
     );
@@ -333,5 +349,5 @@ pub async fn jw11_resource_server_bearer_rules<S: Storage + 'static>(h: Harness<
         .verify_with_store(&*h.store, &request, &read)
         .await
         .unwrap();
-    assert_eq!(expired.unwrap_err().status(), 401);
+    assert_eq!(expired.into_result().unwrap_err().status(), 401);
 }

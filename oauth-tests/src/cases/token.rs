@@ -1,5 +1,6 @@
 //! The token endpoint: TK-* cases of SECURITY.md.
 
+use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use std::collections::HashSet;
 
 use oauth_core::{AuthorizationResponse, ErrorCode, Storage};
@@ -424,7 +425,14 @@ pub async fn tk10_duplicate_or_malformed_token_parameters<S: Storage + 'static>(
         "grant_type=client%ZZcredentials",
         "grant_type=%FF",
     ] {
-        let outcome = h.engine.token_form(body, Some(&auth)).await.unwrap();
+        let outcome = h
+            .engine
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                    .with_authorization(Some(&auth)),
+            )
+            .await
+            .unwrap();
         expect_refused(&outcome, ErrorCode::InvalidRequest, 400);
     }
 }
