@@ -44,6 +44,16 @@ pub enum KeyError {
     /// The system random generator failed.
     #[error("the random generator failed")]
     Random,
+    /// PEM text that is not exactly one well-formed block (the reason is a fixed phrase;
+    /// no part of the text is repeated, so no key material reaches a log).
+    #[error("the PEM text is malformed: {0}")]
+    MalformedPem(&'static str),
+    /// A PEM block of another kind than an unencrypted PKCS#8 key.
+    #[error(
+        "the PEM block is labelled `{0}`; an unencrypted PKCS#8 key (`-----BEGIN PRIVATE \
+         KEY-----`) is needed, such as `openssl pkcs8 -topk8 -nocrypt` writes"
+    )]
+    UnsupportedPem(String),
 }
 
 /// Whether `kid` may name a key: 1 to [`MAX_KID_LEN`] printable ASCII characters. Every

@@ -9,6 +9,7 @@ mod header;
 mod jws;
 mod jwt;
 mod keys;
+mod pem;
 mod strict_json;
 
 pub use algorithm::Algorithm;
@@ -19,6 +20,7 @@ pub use keys::{
     KeyError, KeySet, SigningKey, VerificationKey, VerificationKeys, MAX_JWKS_KEYS, MAX_KID_LEN,
     MIN_HMAC_SECRET_LEN, MIN_RSA_BITS,
 };
+pub use pem::{kid_for_pkcs8, pkcs8_from_file_bytes, pkcs8_from_pem, pkcs8_to_pem, MAX_PEM_LEN};
 
 pub(crate) use jwt::{mint, verify, AccessClaims, Expectations};
 
