@@ -1,4 +1,4 @@
-//! Signing and verification keys, key sets that rotate, and JWKS export and import.
+//! Signing and verification keys, and JWKS export and import.
 
 use std::fmt;
 use std::sync::Arc;
@@ -446,64 +446,5 @@ impl VerificationKeys {
     /// The keys.
     pub fn iter(&self) -> impl Iterator<Item = &VerificationKey> {
         self.keys.iter()
-    }
-}
-
-/// The issuer's keys: one active key that signs, and retired keys kept so tokens they
-/// signed still verify until they expire. Rotate by [`KeySet::rotate`], and drop a
-/// retired key with [`KeySet::retire`] once the longest access token lifetime has passed.
-#[derive(Debug)]
-pub struct KeySet {
-    active: SigningKey,
-    retired: Vec<VerificationKey>,
-}
-
-impl KeySet {
-    /// A set whose active key is `active`.
-    pub fn new(active: SigningKey) -> Self {
-        Self {
-            active,
-            retired: Vec::new(),
-        }
-    }
-
-    /// Makes `next` the signing key; the previous one stays for verification.
-    pub fn rotate(&mut self, next: SigningKey) {
-        let previous = std::mem::replace(&mut self.active, next);
-        self.retired.retain(|k| k.kid != previous.kid);
-        self.retired.insert(0, previous.verification);
-    }
-
-    /// Keeps a retired key for verification (for example one loaded from a JWKS backup).
-    pub fn keep_for_verification(&mut self, key: VerificationKey) {
-        self.retired.retain(|k| k.kid != key.kid);
-        self.retired.push(key);
-    }
-
-    /// Drops the retired key `kid`; tokens it signed stop verifying.
-    pub fn retire(&mut self, kid: &str) {
-        self.retired.retain(|k| k.kid != kid);
-    }
-
-    /// The key that signs new tokens.
-    pub fn active(&self) -> &SigningKey {
-        &self.active
-    }
-
-    /// Every key that verifies: the active one first, then the retired ones.
-    pub fn verification_keys(&self) -> VerificationKeys {
-        let mut keys = vec![self.active.verification.clone()];
-        keys.extend(
-            self.retired
-                .iter()
-                .filter(|k| k.kid != self.active.kid)
-                .cloned(),
-        );
-        VerificationKeys { keys }
-    }
-
-    /// The JWKS document to publish at `jwks_uri`: public keys only.
-    pub fn jwks(&self) -> Value {
-        self.verification_keys().to_jwks()
     }
 }
