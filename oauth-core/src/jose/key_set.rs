@@ -24,7 +24,9 @@ use super::keys::{SigningKey, VerificationKey, VerificationKeys};
 ///    drop the previous key with [`KeySet::retire`]: no live token was signed by it.
 ///
 /// [`KeySet::rotate`] does steps 1 and 3 at once: tokens signed by the new key are refused
-/// by resource servers whose cached JWKS predates it, until they refresh.
+/// by resource servers whose cached JWKS predates it, until they refresh. To keep keys on
+/// disk across restarts and run the steps on a schedule, see
+/// [`KeyDirectory`](super::KeyDirectory).
 #[derive(Debug)]
 pub struct KeySet {
     active: SigningKey,

@@ -54,6 +54,74 @@ pub enum KeyError {
          KEY-----`) is needed, such as `openssl pkcs8 -topk8 -nocrypt` writes"
     )]
     UnsupportedPem(String),
+    /// A file or directory could not be read or written. The `io::Error` itself is not
+    /// kept, so that this type stays `Clone` and `PartialEq`; its kind is.
+    #[error("could not {action} {path}: {kind}")]
+    Io {
+        /// What was being done, such as `read` or `create`.
+        action: &'static str,
+        /// The path, as text.
+        path: String,
+        /// The kind of the I/O error.
+        kind: std::io::ErrorKind,
+    },
+    /// A key directory's manifest could not be read as one.
+    #[error("the key manifest {path} is malformed: {reason}")]
+    MalformedManifest {
+        /// The manifest's path.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A key directory's manifest from a newer finrift; it is left as it is.
+    #[error(
+        "the key manifest {path} has version {version}, and this finrift reads version 1 \
+         only; it was left unchanged"
+    )]
+    ManifestVersion {
+        /// The manifest's path.
+        path: String,
+        /// The version it declares.
+        version: u64,
+    },
+    /// A key directory's manifest names a key file that is not there.
+    #[error("the key manifest names key {kid} in {path}, which does not exist")]
+    MissingKeyFile {
+        /// The missing file's path.
+        path: String,
+        /// The key id the manifest gives it.
+        kid: String,
+    },
+    /// A key file holds another key than the manifest says (its `kid` is derived from
+    /// its contents, see [`super::kid_for_pkcs8`]).
+    #[error("the key file {path} does not hold key {kid}")]
+    KeyFileMismatch {
+        /// The key file's path.
+        path: String,
+        /// The key id the manifest gives it.
+        kid: String,
+    },
+    /// A key file that cannot be used: not PKCS#8, or not a key for its algorithm.
+    #[error("the key file {path} is unusable: {reason}")]
+    KeyFile {
+        /// The key file's path.
+        path: String,
+        /// Why it was refused.
+        reason: Box<KeyError>,
+    },
+    /// A key directory keeps asymmetric keys only; an HMAC secret is not a signing key
+    /// one may publish, and is refused.
+    #[error("{0} keys cannot be kept in a key directory, which holds asymmetric keys only")]
+    NotStorable(Algorithm),
+    /// A key was to be imported into a key directory that already holds keys.
+    #[error("the key directory {path} already holds keys; import only into an empty one")]
+    DirectoryInUse {
+        /// The directory's path.
+        path: String,
+    },
+    /// A rotation schedule that cannot work.
+    #[error("the rotation schedule is invalid: {0}")]
+    InvalidSchedule(&'static str),
 }
 
 /// Whether `kid` may name a key: 1 to [`MAX_KID_LEN`] printable ASCII characters. Every

@@ -8,6 +8,9 @@ mod claims;
 mod header;
 mod jws;
 mod jwt;
+mod key_directory;
+mod key_files;
+mod key_manifest;
 mod key_set;
 mod keys;
 mod pem;
@@ -17,6 +20,7 @@ pub use algorithm::Algorithm;
 pub use claims::Claims;
 pub use jws::{JwsError, MAX_TOKEN_LEN};
 pub use jwt::{JwtError, VerifiedJwt};
+pub use key_directory::{KeyDirectory, RotationSchedule, RotationStep, MANIFEST_FILE};
 pub use key_set::KeySet;
 pub use keys::{
     KeyError, SigningKey, VerificationKey, VerificationKeys, MAX_JWKS_KEYS, MAX_KID_LEN,
@@ -26,6 +30,8 @@ pub use pem::{kid_for_pkcs8, pkcs8_from_file_bytes, pkcs8_from_pem, pkcs8_to_pem
 
 pub(crate) use jwt::{mint, verify, AccessClaims, Expectations};
 
+#[cfg(test)]
+mod key_directory_tests;
 #[cfg(test)]
 mod rfc_vectors;
 #[cfg(test)]
