@@ -1,4 +1,4 @@
-//! Signing and verification keys, key sets that rotate, and JWKS export and import.
+//! Signing and verification keys, and JWKS export and import.
 
 use std::fmt;
 use std::sync::Arc;
@@ -44,6 +44,84 @@ pub enum KeyError {
     /// The system random generator failed.
     #[error("the random generator failed")]
     Random,
+    /// PEM text that is not exactly one well-formed block (the reason is a fixed phrase;
+    /// no part of the text is repeated, so no key material reaches a log).
+    #[error("the PEM text is malformed: {0}")]
+    MalformedPem(&'static str),
+    /// A PEM block of another kind than an unencrypted PKCS#8 key.
+    #[error(
+        "the PEM block is labelled `{0}`; an unencrypted PKCS#8 key (`-----BEGIN PRIVATE \
+         KEY-----`) is needed, such as `openssl pkcs8 -topk8 -nocrypt` writes"
+    )]
+    UnsupportedPem(String),
+    /// A file or directory could not be read or written. The `io::Error` itself is not
+    /// kept, so that this type stays `Clone` and `PartialEq`; its kind is.
+    #[error("could not {action} {path}: {kind}")]
+    Io {
+        /// What was being done, such as `read` or `create`.
+        action: &'static str,
+        /// The path, as text.
+        path: String,
+        /// The kind of the I/O error.
+        kind: std::io::ErrorKind,
+    },
+    /// A key directory's manifest could not be read as one.
+    #[error("the key manifest {path} is malformed: {reason}")]
+    MalformedManifest {
+        /// The manifest's path.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A key directory's manifest from a newer finrift; it is left as it is.
+    #[error(
+        "the key manifest {path} has version {version}, and this finrift reads version 1 \
+         only; it was left unchanged"
+    )]
+    ManifestVersion {
+        /// The manifest's path.
+        path: String,
+        /// The version it declares.
+        version: u64,
+    },
+    /// A key directory's manifest names a key file that is not there.
+    #[error("the key manifest names key {kid} in {path}, which does not exist")]
+    MissingKeyFile {
+        /// The missing file's path.
+        path: String,
+        /// The key id the manifest gives it.
+        kid: String,
+    },
+    /// A key file holds another key than the manifest says (its `kid` is derived from
+    /// its contents, see [`super::kid_for_pkcs8`]).
+    #[error("the key file {path} does not hold key {kid}")]
+    KeyFileMismatch {
+        /// The key file's path.
+        path: String,
+        /// The key id the manifest gives it.
+        kid: String,
+    },
+    /// A key file that cannot be used: not PKCS#8, or not a key for its algorithm.
+    #[error("the key file {path} is unusable: {reason}")]
+    KeyFile {
+        /// The key file's path.
+        path: String,
+        /// Why it was refused.
+        reason: Box<KeyError>,
+    },
+    /// A key directory keeps asymmetric keys only; an HMAC secret is not a signing key
+    /// one may publish, and is refused.
+    #[error("{0} keys cannot be kept in a key directory, which holds asymmetric keys only")]
+    NotStorable(Algorithm),
+    /// A key was to be imported into a key directory that already holds keys.
+    #[error("the key directory {path} already holds keys; import only into an empty one")]
+    DirectoryInUse {
+        /// The directory's path.
+        path: String,
+    },
+    /// A rotation schedule that cannot work.
+    #[error("the rotation schedule is invalid: {0}")]
+    InvalidSchedule(&'static str),
 }
 
 /// Whether `kid` may name a key: 1 to [`MAX_KID_LEN`] printable ASCII characters. Every
@@ -436,64 +514,5 @@ impl VerificationKeys {
     /// The keys.
     pub fn iter(&self) -> impl Iterator<Item = &VerificationKey> {
         self.keys.iter()
-    }
-}
-
-/// The issuer's keys: one active key that signs, and retired keys kept so tokens they
-/// signed still verify until they expire. Rotate by [`KeySet::rotate`], and drop a
-/// retired key with [`KeySet::retire`] once the longest access token lifetime has passed.
-#[derive(Debug)]
-pub struct KeySet {
-    active: SigningKey,
-    retired: Vec<VerificationKey>,
-}
-
-impl KeySet {
-    /// A set whose active key is `active`.
-    pub fn new(active: SigningKey) -> Self {
-        Self {
-            active,
-            retired: Vec::new(),
-        }
-    }
-
-    /// Makes `next` the signing key; the previous one stays for verification.
-    pub fn rotate(&mut self, next: SigningKey) {
-        let previous = std::mem::replace(&mut self.active, next);
-        self.retired.retain(|k| k.kid != previous.kid);
-        self.retired.insert(0, previous.verification);
-    }
-
-    /// Keeps a retired key for verification (for example one loaded from a JWKS backup).
-    pub fn keep_for_verification(&mut self, key: VerificationKey) {
-        self.retired.retain(|k| k.kid != key.kid);
-        self.retired.push(key);
-    }
-
-    /// Drops the retired key `kid`; tokens it signed stop verifying.
-    pub fn retire(&mut self, kid: &str) {
-        self.retired.retain(|k| k.kid != kid);
-    }
-
-    /// The key that signs new tokens.
-    pub fn active(&self) -> &SigningKey {
-        &self.active
-    }
-
-    /// Every key that verifies: the active one first, then the retired ones.
-    pub fn verification_keys(&self) -> VerificationKeys {
-        let mut keys = vec![self.active.verification.clone()];
-        keys.extend(
-            self.retired
-                .iter()
-                .filter(|k| k.kid != self.active.kid)
-                .cloned(),
-        );
-        VerificationKeys { keys }
-    }
-
-    /// The JWKS document to publish at `jwks_uri`: public keys only.
-    pub fn jwks(&self) -> Value {
-        self.verification_keys().to_jwks()
     }
 }

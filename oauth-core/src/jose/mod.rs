@@ -8,20 +8,30 @@ mod claims;
 mod header;
 mod jws;
 mod jwt;
+mod key_directory;
+mod key_files;
+mod key_manifest;
+mod key_set;
 mod keys;
+mod pem;
 mod strict_json;
 
 pub use algorithm::Algorithm;
 pub use claims::Claims;
 pub use jws::{JwsError, MAX_TOKEN_LEN};
 pub use jwt::{JwtError, VerifiedJwt};
+pub use key_directory::{KeyDirectory, RotationSchedule, RotationStep, MANIFEST_FILE};
+pub use key_set::KeySet;
 pub use keys::{
-    KeyError, KeySet, SigningKey, VerificationKey, VerificationKeys, MAX_JWKS_KEYS, MAX_KID_LEN,
+    KeyError, SigningKey, VerificationKey, VerificationKeys, MAX_JWKS_KEYS, MAX_KID_LEN,
     MIN_HMAC_SECRET_LEN, MIN_RSA_BITS,
 };
+pub use pem::{kid_for_pkcs8, pkcs8_from_file_bytes, pkcs8_from_pem, pkcs8_to_pem, MAX_PEM_LEN};
 
 pub(crate) use jwt::{mint, verify, AccessClaims, Expectations};
 
+#[cfg(test)]
+mod key_directory_tests;
 #[cfg(test)]
 mod rfc_vectors;
 #[cfg(test)]

@@ -54,6 +54,9 @@ impl JwtIssuer {
             .rotate(next);
     }
 
+    /// Replaces the whole key set, as after loading it again from a key directory: one
+    /// assignment under the write lock, so a token is minted by the old set or the new,
+    /// never by a mix.
     pub(crate) fn replace(&self, keys: KeySet) {
         *self
             .keys
@@ -111,5 +114,30 @@ impl JwtIssuer {
             record,
             token_id: Some(jti),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jose::Algorithm;
+
+    fn key(kid: &str) -> SigningKey {
+        SigningKey::generate(Algorithm::EdDsa, kid).unwrap().0
+    }
+
+    #[test]
+    fn replace_swaps_the_whole_key_set() {
+        let issuer = JwtIssuer::new(KeySet::new(key("a")), "api".into(), false);
+        let mut next = KeySet::new(key("b"));
+        next.publish_next(key("c"));
+        issuer.replace(next);
+        let kids: Vec<String> = issuer
+            .verification_keys()
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect();
+        assert_eq!(kids, ["b", "c"]);
+        assert_eq!(issuer.read().active().kid(), "b");
     }
 }
