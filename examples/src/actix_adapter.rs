@@ -17,7 +17,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use oauth_core::{Clock, Engine, Principal, Response, Storage};
 
-use crate::plain::{self, FormEndpoint, RequiredScope, ResourceGuard, MAX_BODY_BYTES};
+use crate::plain::{self, FormEndpoint, RequiredScope, MAX_BODY_BYTES};
+use oauth_core::BearerGuard;
 
 /// Copies a plain response into an actix-web response.
 pub fn to_actix(response: &Response) -> HttpResponse {
@@ -55,15 +56,17 @@ where
         config
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .service(web::resource(endpoints.token).route(web::post().to(token::<S, C>)))
-            .service(
-                web::resource(endpoints.introspection).route(web::post().to(introspect::<S, C>)),
-            )
-            .service(web::resource(endpoints.revocation).route(web::post().to(revoke::<S, C>)))
             .service(web::resource(endpoints.jwks).route(web::get().to(jwks::<S, C>)))
             .service(
                 web::resource("/.well-known/oauth-authorization-server")
                     .route(web::get().to(metadata::<S, C>)),
             );
+        if let Some(path) = endpoints.introspection {
+            config.service(web::resource(path).route(web::post().to(introspect::<S, C>)));
+        }
+        if let Some(path) = endpoints.revocation {
+            config.service(web::resource(path).route(web::post().to(revoke::<S, C>)));
+        }
     }
 }
 
@@ -160,7 +163,7 @@ impl ResponseError for Refusal {
 /// An extractor that admits a request only with a live access token holding the scopes
 /// of `R` (see [`RequiredScope`]); otherwise it answers 401, 400 or 403 with the RFC 6750
 /// `WWW-Authenticate` challenge. It finds the guard in the app data as
-/// `web::Data<dyn ResourceGuard>` (`web::Data::from(Arc<dyn ResourceGuard>)`).
+/// `web::Data<dyn BearerGuard>` (`web::Data::from(Arc<dyn BearerGuard>)`).
 #[derive(Debug)]
 pub struct Bearer<R> {
     /// Who the token speaks for.
@@ -173,13 +176,13 @@ impl<R: RequiredScope> FromRequest for Bearer<R> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let guard: Option<Arc<dyn ResourceGuard>> = request
-            .app_data::<web::Data<dyn ResourceGuard>>()
+        let guard: Option<Arc<dyn BearerGuard>> = request
+            .app_data::<web::Data<dyn BearerGuard>>()
             .map(|data| data.clone().into_inner());
         let authorization = header(request, AUTHORIZATION);
         Box::pin(async move {
             let Some(guard) = guard else {
-                let fault = oauth_core::Fault::Config("no ResourceGuard in the app data".into());
+                let fault = oauth_core::Fault::Config("no BearerGuard in the app data".into());
                 return Err(Refusal(plain::fault_response(&fault)).into());
             };
             match plain::check_bearer::<R>(guard.as_ref(), authorization.as_deref()).await {

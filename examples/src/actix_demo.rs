@@ -9,7 +9,8 @@ use oauth_core::{Storage, SystemClock};
 
 use crate::actix_adapter::{self, to_actix, Bearer};
 use crate::demo::{api, Demo, ReadPayments, ReadUsers, WriteUsers};
-use crate::plain::{self, ResourceGuard};
+use crate::plain;
+use oauth_core::BearerGuard;
 
 /// A server with every route of the demo (the authorization endpoint's pages, the
 /// engine's machine endpoints, the protected API, `GET /metrics`, a JSON 404 for
@@ -24,7 +25,7 @@ pub fn server(
 ) -> std::io::Result<Server> {
     let endpoints = demo.engine().config().endpoints().clone();
     let engine = web::Data::from(demo.engine().clone());
-    let guard: web::Data<dyn ResourceGuard> = web::Data::from(demo.guard());
+    let guard: web::Data<dyn BearerGuard> = web::Data::from(demo.guard());
     let demo = web::Data::from(demo);
     let server = HttpServer::new(move || {
         App::new()

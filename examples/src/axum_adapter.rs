@@ -19,7 +19,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use oauth_core::{Clock, Engine, Principal, Response, Storage};
 
-use crate::plain::{self, FormEndpoint, RequiredScope, ResourceGuard, MAX_BODY_BYTES};
+use crate::plain::{self, FormEndpoint, RequiredScope, MAX_BODY_BYTES};
+use oauth_core::BearerGuard;
 
 /// The engine as axum state.
 pub type SharedEngine<S, C> = Arc<Engine<S, C>>;
@@ -57,11 +58,16 @@ where
     C: Clock + 'static,
 {
     let endpoints = engine.config().endpoints().clone();
-    Router::new()
+    let mut router = Router::new()
         .route(&endpoints.token, post(token::<S, C>))
-        .route(&endpoints.introspection, post(introspect::<S, C>))
-        .route(&endpoints.revocation, post(revoke::<S, C>))
-        .route(&endpoints.jwks, get(jwks::<S, C>))
+        .route(&endpoints.jwks, get(jwks::<S, C>));
+    if let Some(path) = &endpoints.introspection {
+        router = router.route(path, post(introspect::<S, C>));
+    }
+    if let Some(path) = &endpoints.revocation {
+        router = router.route(path, post(revoke::<S, C>));
+    }
+    router
         .route(
             "/.well-known/oauth-authorization-server",
             get(metadata::<S, C>),
@@ -174,7 +180,7 @@ pub async fn not_found() -> axum::response::Response {
 
 /// An extractor that admits a request only with a live access token holding the scopes
 /// of `R` (see [`RequiredScope`]); otherwise it answers 401, 400 or 403 with the RFC 6750
-/// `WWW-Authenticate` challenge. It finds the guard as `Arc<dyn ResourceGuard>` in the
+/// `WWW-Authenticate` challenge. It finds the guard as `Arc<dyn BearerGuard>` in the
 /// router's state (through [`FromRef`]).
 #[derive(Debug)]
 pub struct Bearer<R> {
@@ -186,13 +192,13 @@ pub struct Bearer<R> {
 impl<St, R> FromRequestParts<St> for Bearer<R>
 where
     St: Send + Sync,
-    Arc<dyn ResourceGuard>: FromRef<St>,
+    Arc<dyn BearerGuard>: FromRef<St>,
     R: RequiredScope,
 {
     type Rejection = axum::response::Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
-        let guard = Arc::<dyn ResourceGuard>::from_ref(state);
+        let guard = Arc::<dyn BearerGuard>::from_ref(state);
         let authorization = header(&parts.headers, AUTHORIZATION);
         match plain::check_bearer::<R>(guard.as_ref(), authorization.as_deref()).await {
             Ok(principal) => Ok(Self {

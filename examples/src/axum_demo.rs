@@ -14,16 +14,17 @@ use axum::Router;
 
 use crate::axum_adapter::{self, to_axum, Bearer, Peer};
 use crate::demo::{api, Demo, ReadPayments, ReadUsers, WriteUsers};
-use crate::plain::{self, ResourceGuard, MAX_BODY_BYTES};
+use crate::plain::{self, MAX_BODY_BYTES};
+use oauth_core::BearerGuard;
 
 /// The router's state.
 #[derive(Clone)]
 struct AppState {
     demo: Arc<Demo>,
-    guard: Arc<dyn ResourceGuard>,
+    guard: Arc<dyn BearerGuard>,
 }
 
-impl FromRef<AppState> for Arc<dyn ResourceGuard> {
+impl FromRef<AppState> for Arc<dyn BearerGuard> {
     fn from_ref(state: &AppState) -> Self {
         state.guard.clone()
     }

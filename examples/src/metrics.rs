@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use oauth_core::events::{Event, EventKind, EventSink};
-use oauth_core::{BearerError, Fault, Principal, Response, ScopeSet};
+use oauth_core::{BearerGuard, BearerOutcome, BearerRequest, Fault, Response, ScopeSet};
 use prometheus::{
     Histogram, HistogramOpts, IntCounterVec, Opts, Registry, TextEncoder, TEXT_FORMAT,
 };
 
-use crate::plain::{self, ResourceGuard};
+use crate::plain;
 
 /// The grant types the token endpoint reports, each a `grant_type` label value.
 const GRANT_TYPES: [&str; 3] = ["authorization_code", "client_credentials", "refresh_token"];
@@ -215,13 +215,13 @@ impl<A: EventSink, B: EventSink> EventSink for Tee<A, B> {
 /// A resource-server guard that times each verification of the guard it wraps into
 /// `finrift_bearer_verification_seconds`.
 pub struct TimedGuard {
-    inner: Arc<dyn ResourceGuard>,
+    inner: Arc<dyn BearerGuard>,
     metrics: Arc<Metrics>,
 }
 
 impl TimedGuard {
     /// Times `inner` into `metrics`.
-    pub fn new(inner: Arc<dyn ResourceGuard>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(inner: Arc<dyn BearerGuard>, metrics: Arc<Metrics>) -> Self {
         Self { inner, metrics }
     }
 }
@@ -233,17 +233,17 @@ impl std::fmt::Debug for TimedGuard {
 }
 
 #[async_trait]
-impl ResourceGuard for TimedGuard {
-    async fn verify_bearer(
+impl BearerGuard for TimedGuard {
+    async fn check(
         &self,
-        authorization: Option<&str>,
+        request: &BearerRequest<'_>,
         required: &ScopeSet,
-    ) -> Result<Result<Principal, BearerError>, Fault> {
+    ) -> Result<BearerOutcome, Fault> {
         // Measurement, not protocol time: the monotonic clock only times the check for the
         // latency histogram; every decision about a token still reads the engine's Clock.
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now();
-        let result = self.inner.verify_bearer(authorization, required).await;
+        let result = self.inner.check(request, required).await;
         self.metrics.observe_bearer_verification(started.elapsed());
         result
     }

@@ -4,11 +4,11 @@
 //! Nothing here decides anything about OAuth: the engine does, the form body's framing
 //! (RFC 6749 §3.2: content type and encoding) included.
 
+use oauth_core::{BearerGuard, FormRequest};
 use std::net::IpAddr;
 
-use async_trait::async_trait;
 use oauth_core::{
-    BearerError, BearerRequest, Clock, Engine, Fault, Params, Principal, Response, ScopeSet,
+    BearerOutcome, BearerRequest, Clock, Engine, Fault, Params, Principal, Response, ScopeSet,
     Storage,
 };
 
@@ -50,15 +50,27 @@ pub async fn answer_form<S: Storage, C: Clock>(
     };
     let answered = match endpoint {
         FormEndpoint::Token => engine
-            .token_from(&params, authorization, caller)
+            .token(
+                &FormRequest::from_params(&params)
+                    .with_authorization(authorization)
+                    .with_caller(caller),
+            )
             .await
             .map(|outcome| outcome.to_response()),
         FormEndpoint::Introspection => engine
-            .introspect_from(&params, authorization, caller)
+            .introspect(
+                &FormRequest::from_params(&params)
+                    .with_authorization(authorization)
+                    .with_caller(caller),
+            )
             .await
             .map(|outcome| outcome.to_response()),
         FormEndpoint::Revocation => engine
-            .revoke_from(&params, authorization, caller)
+            .revoke(
+                &FormRequest::from_params(&params)
+                    .with_authorization(authorization)
+                    .with_caller(caller),
+            )
             .await
             .map(|outcome| outcome.to_response()),
     };
@@ -95,42 +107,12 @@ pub fn not_found() -> Response {
     }
 }
 
-/// The scopes a protected route requires, as a marker type for the `Bearer<R>`
-/// extractors of both adapters.
-pub trait RequiredScope: Send + Sync + 'static {
-    /// Space-separated scopes, every one of which the access token must hold.
-    const SCOPE: &'static str;
-}
-
-/// Checks bearer tokens for a protected route: an object-safe face of the engine's
-/// verifier, so that framework extractors can find it in their state without naming the
-/// engine's storage and clock types.
-#[async_trait]
-pub trait ResourceGuard: Send + Sync {
-    /// Verifies the `Authorization` header value and requires `required`. A revoked JWT
-    /// is refused (the store's deny-list is consulted).
-    async fn verify_bearer(
-        &self,
-        authorization: Option<&str>,
-        required: &ScopeSet,
-    ) -> Result<Result<Principal, BearerError>, Fault>;
-}
-
-#[async_trait]
-impl<S: Storage, C: Clock> ResourceGuard for Engine<S, C> {
-    async fn verify_bearer(
-        &self,
-        authorization: Option<&str>,
-        required: &ScopeSet,
-    ) -> Result<Result<Principal, BearerError>, Fault> {
-        Engine::verify_bearer(self, &BearerRequest::new(authorization, None), required).await
-    }
-}
+pub use oauth_core::RequiredScope;
 
 /// Runs `guard` for a route requiring `R::SCOPE`: the principal, or the response to send
 /// (401/400/403 with the RFC 6750 challenge, or a fault's 500).
 pub async fn check_bearer<R: RequiredScope>(
-    guard: &dyn ResourceGuard,
+    guard: &dyn BearerGuard,
     authorization: Option<&str>,
 ) -> Result<Principal, Response> {
     let required = ScopeSet::parse(R::SCOPE).map_err(|error| {
@@ -138,10 +120,16 @@ pub async fn check_bearer<R: RequiredScope>(
             "a route requires an invalid scope: {error}"
         )))
     })?;
-    match guard.verify_bearer(authorization, &required).await {
-        Ok(Ok(principal)) => Ok(principal),
+    match guard
+        .check(&BearerRequest::new(authorization, None), &required)
+        .await
+    {
+        Ok(BearerOutcome::Admitted(principal)) => Ok(principal),
         // The engine reports the refusal and its reason as an audit event (`BearerRefused`).
-        Ok(Err(refusal)) => Err(refusal.to_response()),
+        Ok(BearerOutcome::Refused(refusal)) => Err(refusal.to_response()),
+        Ok(_) => Err(fault_response(&Fault::Config(
+            "an unknown bearer outcome".into(),
+        ))),
         Err(fault) => Err(fault_response(&fault)),
     }
 }

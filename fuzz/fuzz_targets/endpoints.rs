@@ -15,6 +15,7 @@
 
 #![no_main]
 
+use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use finrift_fuzz::{
@@ -95,7 +96,7 @@ fn set_up(engine: &Engine<MemoryStore, ManualClock>) -> Live {
         "grant_type=authorization_code&code={first}&client_id=app\
          &redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}"
     );
-    let Ok(TokenOutcome::Issued(tokens)) = block_on(engine.token_form(&body, None)) else {
+    let Ok(TokenOutcome::Issued(tokens)) = block_on(engine.token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))) else {
         panic!("the set-up exchange issues tokens");
     };
     Live {
@@ -106,7 +107,7 @@ fn set_up(engine: &Engine<MemoryStore, ManualClock>) -> Live {
 }
 
 fn token(engine: &Engine<MemoryStore, ManualClock>, body: &str, header: Option<&str>) {
-    let outcome = block_on(engine.token_form(body, header)).expect("no fault on any input");
+    let outcome = block_on(engine.token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()).with_authorization(header))).expect("no fault on any input");
     check_no_store_json(&outcome.to_response());
     match &outcome {
         TokenOutcome::Issued(tokens) => {
@@ -155,7 +156,7 @@ fn answer(response: &AuthorizationResponse) {
 }
 
 fn introspect(engine: &Engine<MemoryStore, ManualClock>, body: &str, header: Option<&str>) {
-    let outcome = block_on(engine.introspect_form(body, header)).expect("no fault on any input");
+    let outcome = block_on(engine.introspect(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()).with_authorization(header))).expect("no fault on any input");
     check_no_store_json(&outcome.to_response());
     match &outcome {
         IntrospectionOutcome::Active(claims) => {
@@ -167,7 +168,7 @@ fn introspect(engine: &Engine<MemoryStore, ManualClock>, body: &str, header: Opt
 }
 
 fn revoke(engine: &Engine<MemoryStore, ManualClock>, body: &str, header: Option<&str>) {
-    let outcome = block_on(engine.revoke_form(body, header)).expect("no fault on any input");
+    let outcome = block_on(engine.revoke(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()).with_authorization(header))).expect("no fault on any input");
     let response = outcome.to_response();
     check_headers(&response);
     if let RevocationOutcome::Refused(error) = &outcome {

@@ -54,12 +54,11 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// confidential client `svc` (client credentials only), on a manual clock.
 pub fn engine() -> Engine<MemoryStore, ManualClock> {
     let clock = ManualClock::new(now());
-    let config = Config::new(ISSUER)
+    let config = Config::builder(ISSUER).build()
         .expect("a valid issuer")
         .with_introspector(oauth_core::ClientId::new("svc").expect("a client id"));
-    let engine = Engine::new(MemoryStore::new(), clock, config)
-        .with_sealing_key(&[7u8; 32])
-        .expect("a sealing key");
+    let engine = Engine::builder(MemoryStore::new(), clock, config)
+        .sealing_key(&[7u8; 32]).build()?;
     let scopes = ScopeSet::parse("read write admin:all openid").expect("scopes");
     let app = Client::public("app")
         .expect("client")

@@ -2,6 +2,7 @@
 //! them. Everything a client would compute on its side (its PKCE pair, the fixed parts of
 //! its requests) is made once, outside the timed loops.
 
+use oauth_core::{FormRequest, JwtAccessTokens, FORM_CONTENT_TYPE};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -107,11 +108,17 @@ pub fn signing_key(alg: Algorithm, bytes: &[u8]) -> SigningKey {
 /// An engine over `store` issuing `tokens`, with [`PUBLIC_ID`] and [`SERVICE_ID`]
 /// registered. For JWTs, `key` is the key bytes of [`key_bytes`].
 pub async fn engine<S: Storage>(store: S, tokens: Tokens, key: &[u8]) -> BenchEngine<S> {
-    let config = Config::new(ISSUER).expect("the issuer is valid");
-    let mut engine = Engine::new(store, Arc::new(BenchClock::new(START)), config);
+    let config = Config::builder(ISSUER)
+        .build()
+        .expect("the issuer is valid");
+    let mut builder = Engine::builder(store, Arc::new(BenchClock::new(START)), config);
     if let Tokens::Jwt(alg) = tokens {
-        engine = engine.with_jwt_access_tokens(KeySet::new(signing_key(alg, key)), AUDIENCE);
+        builder = builder.jwt_access_tokens(JwtAccessTokens::new(
+            KeySet::new(signing_key(alg, key)),
+            AUDIENCE,
+        ));
     }
+    let engine = builder.build().expect("the engine is valid");
     let scopes = ScopeSet::parse(SCOPE).expect("valid scopes");
     let public = Client::public(PUBLIC_ID)
         .and_then(|c| c.redirect_uri(REDIRECT_URI))
@@ -227,7 +234,12 @@ pub async fn exchange<S: Storage>(
     code: &str,
 ) -> IssuedTokens {
     let body = requests.exchange_body(code);
-    issued(engine.token_form(&body, None).await.expect("token"))
+    issued(
+        engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+            .await
+            .expect("token"),
+    )
 }
 
 /// One whole flow: authorize, approve, exchange the code with PKCE.
@@ -268,7 +280,12 @@ pub async fn seed_code<S: Storage>(engine: &BenchEngine<S>, random: &RandomSourc
 pub async fn refresh<S: Storage>(engine: &BenchEngine<S>, refresh_token: &str) -> IssuedTokens {
     let body =
         format!("grant_type=refresh_token&client_id={PUBLIC_ID}&refresh_token={refresh_token}");
-    issued(engine.token_form(&body, None).await.expect("token"))
+    issued(
+        engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+            .await
+            .expect("token"),
+    )
 }
 
 /// The client credentials grant (confidential client, HTTP Basic).
@@ -278,9 +295,12 @@ pub async fn client_credentials<S: Storage>(
 ) -> IssuedTokens {
     issued(
         engine
-            .token_form(
-                "grant_type=client_credentials&scope=read%3Ausers",
-                Some(&requests.service_basic),
+            .token(
+                &FormRequest::new(
+                    Some(FORM_CONTENT_TYPE),
+                    b"grant_type=client_credentials&scope=read%3Ausers",
+                )
+                .with_authorization(Some(&requests.service_basic)),
             )
             .await
             .expect("token"),
@@ -295,13 +315,17 @@ pub async fn introspect<S: Storage>(
 ) -> bool {
     let body = format!("token={token}");
     match engine
-        .introspect_form(&body, Some(&requests.service_basic))
+        .introspect(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                .with_authorization(Some(&requests.service_basic)),
+        )
         .await
         .expect("introspect")
     {
         IntrospectionOutcome::Active(_) => true,
         IntrospectionOutcome::Inactive => false,
         IntrospectionOutcome::Refused(error) => panic!("introspection refused: {error:?}"),
+        other => panic!("an unknown introspection answer: {other:?}"),
     }
 }
 
@@ -309,12 +333,16 @@ pub async fn introspect<S: Storage>(
 pub async fn revoke<S: Storage>(engine: &BenchEngine<S>, requests: &FlowRequests, token: &str) {
     let body = format!("token={token}&token_type_hint=access_token");
     match engine
-        .revoke_form(&body, Some(&requests.service_basic))
+        .revoke(
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                .with_authorization(Some(&requests.service_basic)),
+        )
         .await
         .expect("revoke")
     {
         RevocationOutcome::Done => {}
         RevocationOutcome::Refused(error) => panic!("revocation refused: {error:?}"),
+        other => panic!("an unknown revocation answer: {other:?}"),
     }
 }
 
@@ -330,6 +358,7 @@ pub async fn verify_with_store<S: Storage>(
         .verify_with_store(store, &BearerRequest::new(Some(header), None), required)
         .await
         .expect("verify")
+        .into_result()
         .expect("the token is valid");
 }
 
@@ -337,5 +366,6 @@ fn issued(outcome: TokenOutcome) -> IssuedTokens {
     match outcome {
         TokenOutcome::Issued(tokens) => tokens,
         TokenOutcome::Refused(error) => panic!("the token request was refused: {error:?}"),
+        other => panic!("an unknown token answer: {other:?}"),
     }
 }

@@ -21,12 +21,13 @@
 //! use oauth_store_memory::MemoryStore;
 //! use time::OffsetDateTime;
 //!
-//! let engine = Engine::new(
-//!     MemoryStore::new(),
-//!     ManualClock::new(OffsetDateTime::UNIX_EPOCH),
-//!     Config::new("https://auth.example").unwrap(),
-//! );
+//! # fn main() -> Result<(), oauth_core::Fault> {
+//! let config = Config::builder("https://auth.example").build()?;
+//! let clock = ManualClock::new(OffsetDateTime::UNIX_EPOCH);
+//! let engine = Engine::builder(MemoryStore::new(), clock, config).build()?;
 //! # let _ = engine;
+//! # Ok(())
+//! # }
 //! ```
 
 #![forbid(unsafe_code)]

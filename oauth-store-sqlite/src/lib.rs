@@ -14,7 +14,8 @@
 //! # let dir = tempfile::tempdir()?;
 //! # let path = dir.path().join("finrift.db");
 //! let store = SqliteStore::open(path).await?; // created and migrated if needed
-//! let engine = Engine::new(store, SystemClock, Config::new("https://auth.example")?);
+//! let config = Config::builder("https://auth.example").build()?;
+//! let engine = Engine::builder(store, SystemClock, config).build()?;
 //! // Now and then, for example from a background task:
 //! engine.purge_expired().await?;
 //! # Ok(())

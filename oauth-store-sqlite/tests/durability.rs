@@ -6,6 +6,7 @@
 
 mod common;
 
+use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -405,11 +406,13 @@ async fn sc04_concurrent_writers_have_no_spurious_failures() {
 async fn sc04_lock_held_past_busy_timeout_is_busy_then_temporarily_unavailable() {
     let temp = temp_store_with(|o| o.busy_timeout(std::time::Duration::from_millis(200))).await;
     let store = temp.store.clone();
-    let engine = Engine::new(
+    let engine = Engine::builder(
         store.clone(),
         ManualClock::new(START),
-        Config::new("https://auth.example").unwrap(),
-    );
+        Config::builder("https://auth.example").build().unwrap(),
+    )
+    .build()
+    .unwrap();
     let secret = "machine-secret-0123456789abcdef-0123456789";
     engine
         .register_client(
@@ -436,7 +439,10 @@ async fn sc04_lock_held_past_busy_timeout_is_busy_then_temporarily_unavailable()
     let body = format!(
         "grant_type=client_credentials&client_id=machine&client_secret={secret}&scope=read%3Ausers"
     );
-    let fault = engine.token_form(&body, None).await.unwrap_err();
+    let fault = engine
+        .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+        .await
+        .unwrap_err();
     assert_eq!(
         fault.to_oauth_error().code(),
         ErrorCode::TemporarilyUnavailable
@@ -448,7 +454,10 @@ async fn sc04_lock_held_past_busy_timeout_is_busy_then_temporarily_unavailable()
     blocker.execute_batch("ROLLBACK").unwrap();
     store.insert_code(c).await.unwrap();
     assert!(matches!(
-        engine.token_form(&body, None).await.unwrap(),
+        engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+            .await
+            .unwrap(),
         TokenOutcome::Issued(_)
     ));
 }
@@ -511,11 +520,13 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 async fn sc05_database_dump_holds_no_code_token_or_secret() {
     let temp = temp_store().await;
     let clock = Arc::new(ManualClock::new(START));
-    let engine = Engine::new(
+    let engine = Engine::builder(
         temp.store.clone(),
         clock.clone(),
-        Config::new("https://auth.example").unwrap(),
-    );
+        Config::builder("https://auth.example").build().unwrap(),
+    )
+    .build()
+    .unwrap();
     let secret = RandomSource::new().secret().unwrap();
     engine
         .register_client(
@@ -557,18 +568,27 @@ async fn sc05_database_dump_holds_no_code_token_or_secret() {
         "grant_type=authorization_code&code={code}&client_id=server&client_secret={secret}\
          &redirect_uri=https%3A%2F%2Fserver.example%2Fcb&code_verifier={verifier}"
     );
-    let first = engine.token_form(&redeem, None).await.unwrap();
+    let first = engine
+        .token(&FormRequest::new(
+            Some(FORM_CONTENT_TYPE),
+            redeem.as_bytes(),
+        ))
+        .await
+        .unwrap();
     let first = first.issued().unwrap().clone();
     let refresh = first.refresh_token.clone().unwrap();
     clock.advance(Duration::minutes(5));
     let body = format!(
         "grant_type=refresh_token&refresh_token={refresh}&client_id=server&client_secret={secret}"
     );
-    let second = engine.token_form(&body, None).await.unwrap();
+    let second = engine
+        .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+        .await
+        .unwrap();
     let second = second.issued().unwrap().clone();
     // Reuse of the rotated-away token: the grant is revoked.
     assert!(engine
-        .token_form(&body, None)
+        .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
         .await
         .unwrap()
         .error()
@@ -576,7 +596,10 @@ async fn sc05_database_dump_holds_no_code_token_or_secret() {
     let cc = format!(
         "grant_type=client_credentials&client_id=server&client_secret={secret}&scope=read%3Ausers"
     );
-    let third = engine.token_form(&cc, None).await.unwrap();
+    let third = engine
+        .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes()))
+        .await
+        .unwrap();
     let third = third.issued().unwrap().clone();
 
     let mut secrets = vec![

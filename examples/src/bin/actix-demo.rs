@@ -16,6 +16,7 @@ async fn main() -> Result<(), StartError> {
     let demo = Arc::new(Demo::start(&settings.database, listener.local_addr()?).await?);
     demo.log_startup(&settings.database);
     let purge = actix_web::rt::spawn(demo::purge_periodically(demo.engine().clone()));
+    let rotate = actix_web::rt::spawn(demo::rotate_keys_periodically(demo.clone()));
     let server = examples::actix_demo::server(listener, demo, 2)?;
     let handle = server.handle();
     actix_web::rt::spawn(async move {
@@ -24,5 +25,6 @@ async fn main() -> Result<(), StartError> {
     });
     server.await?;
     purge.abort();
+    rotate.abort();
     Ok(())
 }

@@ -4,6 +4,7 @@
 //!
 //! Run it with `cargo run -p examples --bin flow`.
 
+use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use std::error::Error;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -23,7 +24,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // A manual clock starting now, so the demo can jump forward in time.
     use oauth_core::Clock as _;
     let clock = ManualClock::new(SystemClock.now());
-    let engine = Engine::new(MemoryStore::new(), clock, Config::new(ISSUER)?);
+    let engine =
+        Engine::builder(MemoryStore::new(), clock, Config::builder(ISSUER).build()?).build()?;
     let random = RandomSource::new();
 
     step("Register clients");
@@ -80,6 +82,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let redirect = match engine.approve(&pending, "alice", pending.scope()).await? {
         AuthorizationResponse::Redirect(redirect) => redirect,
         AuthorizationResponse::ErrorPage(error) => return Err(error.into()),
+        _ => return Err("an answer this example does not know".into()),
     };
     let response = redirect.to_response();
     println!("HTTP {} Location: {}", response.status, redirect.location());
@@ -93,18 +96,32 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ("redirect_uri", REDIRECT_URI),
         ("code_verifier", &verifier),
     ]);
-    let tokens = print_token_response(engine.token_form(&body, None).await?)?;
+    let tokens = print_token_response(
+        engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+            .await?,
+    )?;
     let first_refresh = tokens.refresh_token.clone().ok_or("no refresh token")?;
 
     step("4. Redeeming the same code again is refused, and revokes what it issued");
-    print_token_response(engine.token_form(&body, None).await?).ok();
+    print_token_response(
+        engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+            .await?,
+    )
+    .ok();
     println!("the refresh token from step 3 is now dead:");
     let retry = form(&[
         ("grant_type", "refresh_token"),
         ("refresh_token", &first_refresh),
         ("client_id", "web-app"),
     ]);
-    print_token_response(engine.token_form(&retry, None).await?).ok();
+    print_token_response(
+        engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), retry.as_bytes()))
+            .await?,
+    )
+    .ok();
 
     step("5. A fresh login, then a refresh 20 minutes later: the refresh token rotates");
     let pending = match engine.authorize_query(&query).await? {
@@ -124,7 +141,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ("redirect_uri", REDIRECT_URI),
         ("code_verifier", &verifier),
     ]);
-    let tokens = print_token_response(engine.token_form(&body, None).await?)?;
+    let tokens = print_token_response(
+        engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+            .await?,
+    )?;
     let refresh = tokens.refresh_token.ok_or("no refresh token")?;
     engine.clock().advance(Duration::minutes(20));
     let body = form(&[
@@ -133,10 +154,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ("client_id", "web-app"),
         ("scope", "read:users"),
     ]);
-    print_token_response(engine.token_form(&body, None).await?)?;
+    print_token_response(
+        engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+            .await?,
+    )?;
 
     step("6. The old refresh token comes back: reuse detected, the grant is revoked");
-    print_token_response(engine.token_form(&body, None).await?).ok();
+    print_token_response(
+        engine
+            .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+            .await?,
+    )
+    .ok();
 
     step("7. billing-service asks for a token for itself (client credentials, Basic auth)");
     // RFC 6749 §2.3.1: form-urlencode each part, then base64 the pair.
@@ -145,9 +175,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("POST /token  Authorization: Basic <client credentials>");
     print_token_response(
         engine
-            .token_form(
-                "grant_type=client_credentials&scope=read%3Apayments",
-                Some(&authorization),
+            .token(
+                &FormRequest::new(
+                    Some(FORM_CONTENT_TYPE),
+                    b"grant_type=client_credentials&scope=read%3Apayments",
+                )
+                .with_authorization(Some(&authorization)),
             )
             .await?,
     )?;
@@ -189,5 +222,6 @@ fn print_token_response(outcome: TokenOutcome) -> Result<oauth_core::IssuedToken
     match outcome {
         TokenOutcome::Issued(tokens) => Ok(tokens),
         TokenOutcome::Refused(error) => Err(error.into()),
+        _ => Err("an answer this example does not know".into()),
     }
 }

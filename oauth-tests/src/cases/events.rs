@@ -233,7 +233,8 @@ pub async fn events_of_attacks<S: Storage + 'static>(h: Harness<S>) {
         .verify_with_store(&*h.store, &bad, &ScopeSet::parse("read:users").unwrap())
         .await
         .unwrap()
-        .into_result().is_err());
+        .into_result()
+        .is_err());
     assert!(matches!(
         &sink.events()[0].kind,
         EventKind::BearerRefused {

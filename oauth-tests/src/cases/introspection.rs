@@ -277,7 +277,8 @@ pub async fn ir06_revoking_jwt_access_token_denies_its_jti<S: Storage + 'static>
         .verify_with_store(&*h.store, &request, &required)
         .await
         .unwrap()
-        .into_result().is_ok());
+        .into_result()
+        .is_ok());
     assert!(h
         .introspect_as("server", SERVER_SECRET, &jwt, &[])
         .await
@@ -290,7 +291,8 @@ pub async fn ir06_revoking_jwt_access_token_denies_its_jti<S: Storage + 'static>
         .verify_with_store(&*h.store, &jti_request, &required)
         .await
         .unwrap()
-        .into_result().is_err());
+        .into_result()
+        .is_err());
     assert_inactive(&h.introspect_as("server", SERVER_SECRET, &jti, &[]).await);
 
     let auth = basic("server", SERVER_SECRET);
@@ -303,7 +305,8 @@ pub async fn ir06_revoking_jwt_access_token_denies_its_jti<S: Storage + 'static>
         .verify_with_store(&*h.store, &request, &required)
         .await
         .unwrap()
-        .into_result().unwrap_err();
+        .into_result()
+        .unwrap_err();
     assert_eq!(refused.status(), 401);
     assert_eq!(refused.code(), Some(ErrorCode::InvalidToken));
     // Signature-only verification cannot know, until the token expires.

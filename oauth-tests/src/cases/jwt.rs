@@ -324,7 +324,8 @@ pub async fn jw11_resource_server_bearer_rules<S: Storage + 'static>(h: Harness<
         .verify_with_store(&*h.store, &request, &read)
         .await
         .unwrap()
-        .into_result().unwrap();
+        .into_result()
+        .unwrap();
     assert_eq!(principal.subject, "alice");
     assert!(
         store_verifier.verify(&request, &read).is_err(),
