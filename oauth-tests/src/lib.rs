@@ -37,6 +37,7 @@ macro_rules! flow_tests {
             pending_authorization_expires_and_is_rechecked,
             pending_authorization_seal_is_tamper_proof,
             pending_authorization_is_answered_once,
+            az13_consent_csrf_is_bound_to_its_sealed_request,
             tk01_code_replay_revokes_first_tokens,
             tk02_invalid_replay_revokes_nothing,
             tk03_code_of_another_client_or_expired,

@@ -413,3 +413,95 @@ pub async fn pending_authorization_is_answered_once<S: Storage + 'static>(h: Har
         "{after_deny:?}"
     );
 }
+
+/// AZ-13: the consent form's CSRF token is bound to its sealed request and to the browser.
+/// A token made for another pending request, a bare cookie and field that merely hold the
+/// same value, a missing cookie or field: each is refused and approves nothing. A form
+/// replayed after its answer is refused too.
+pub async fn az13_consent_csrf_is_bound_to_its_sealed_request<S: Storage + 'static>(h: Harness<S>) {
+    use oauth_core::{ConsentRefusal, Params, CSRF_FIELD, SEALED_REQUEST_FIELD};
+
+    let submit = |sealed: &str, csrf: Option<&str>| {
+        let mut pairs = vec![(SEALED_REQUEST_FIELD, sealed.to_owned())];
+        if let Some(csrf) = csrf {
+            pairs.push((CSRF_FIELD, csrf.to_owned()));
+        }
+        Params::from_pairs(pairs).unwrap()
+    };
+    let cookie_of = |set_cookie: &str| set_cookie.split(';').next().unwrap().to_owned();
+
+    let first = h.pending(&Harness::<S>::spa_request(&[])).await;
+    let form = h.engine.consent_form(&first, None).unwrap();
+    let cookie = cookie_of(&form.set_cookie);
+    assert!(form.set_cookie.contains("HttpOnly") && form.set_cookie.contains("SameSite=Strict"));
+    // The same browser opens a second request (another tab): it keeps its binding.
+    let second = h.pending(&Harness::<S>::spa_request(&[])).await;
+    let other = h.engine.consent_form(&second, Some(&cookie)).unwrap();
+    assert_eq!(cookie_of(&other.set_cookie), cookie);
+    assert_ne!(other.csrf_token, form.csrf_token);
+
+    let binding = cookie.split_once('=').unwrap().1.to_owned();
+    let forged_cookie = format!("{}={}", h.engine.consent_cookie_name(), "A".repeat(43));
+    let refused = [
+        // The CSRF token of the other pending request, from this very browser.
+        (
+            submit(&form.sealed_request, Some(&other.csrf_token)),
+            Some(cookie.clone()),
+        ),
+        // A bare double submit: any equal cookie and field pair.
+        (
+            submit(&form.sealed_request, Some(&"A".repeat(43))),
+            Some(forged_cookie.clone()),
+        ),
+        (
+            submit(&form.sealed_request, Some(&binding)),
+            Some(cookie.clone()),
+        ),
+        // The right token from another browser (its cookie is not this one's).
+        (
+            submit(&form.sealed_request, Some(&form.csrf_token)),
+            Some(forged_cookie),
+        ),
+        // No cookie (a cross-site POST: SameSite keeps it back), or no field.
+        (submit(&form.sealed_request, Some(&form.csrf_token)), None),
+        (submit(&form.sealed_request, None), Some(cookie.clone())),
+    ];
+    for (fields, cookie) in refused {
+        assert_eq!(
+            h.engine.open_consent(&fields, cookie.as_deref()),
+            Err(ConsentRefusal::Forged)
+        );
+    }
+    // An altered sealed request is refused whatever the token.
+    let mut altered = form.sealed_request.clone();
+    altered.insert(3, 'x');
+    let refusal = h
+        .engine
+        .open_consent(&submit(&altered, Some(&form.csrf_token)), Some(&cookie))
+        .unwrap_err();
+    assert_eq!(refusal.status(), 400);
+
+    // The genuine form opens, is approved once, and its replay issues nothing.
+    let genuine = submit(&form.sealed_request, Some(&form.csrf_token));
+    let pending = h.engine.open_consent(&genuine, Some(&cookie)).unwrap();
+    assert_eq!(pending, first);
+    let answer = h
+        .engine
+        .approve(&pending, "alice", pending.scope())
+        .await
+        .unwrap();
+    assert!(
+        matches!(answer, AuthorizationResponse::Redirect(_)),
+        "{answer:?}"
+    );
+    let replayed = h.engine.open_consent(&genuine, Some(&cookie)).unwrap();
+    let again = h
+        .engine
+        .approve(&replayed, "alice", replayed.scope())
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, AuthorizationResponse::ErrorPage(_)),
+        "{again:?}"
+    );
+}
