@@ -59,7 +59,7 @@ pub type DemoEngine = Engine<Arc<dyn Storage>, SystemClock>;
 pub enum Database {
     /// In memory, with a fresh signing key: everything is gone at exit.
     Memory,
-    /// A SQLite file; the ES256 signing key is kept beside it (see [`key_path`]).
+    /// A SQLite file; its signing keys are kept beside it (see [`key_dir_path`]).
     File(PathBuf),
 }
 

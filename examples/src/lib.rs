@@ -4,7 +4,7 @@
 //!
 //! - [`plain`]: what both adapters share and no framework needs to know: the form body as
 //!   the engine's parameters, the peer's caller key for the engine's limiter, and the
-//!   resource-server guard ([`plain::ResourceGuard`]) with per-route scopes.
+//!   resource-server guard ([`plain::check_bearer`]) with per-route scopes.
 //! - [`axum_adapter`] and [`actix_adapter`]: each copies a framework request into the
 //!   engine's plain values and the engine's [`oauth_core::Response`] back, serves the token,
 //!   introspection, revocation, JWKS and metadata endpoints, and offers a `Bearer<R>`

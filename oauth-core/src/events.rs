@@ -226,6 +226,7 @@ impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
 /// Emits each event as a `tracing` event (target `finrift::audit`): warnings for replays,
 /// reuse, authentication failures and rate limits, info for the rest.
 #[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TracingSink;
 

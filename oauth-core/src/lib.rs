@@ -72,20 +72,37 @@
 //! # }
 //! ```
 //!
+//! ## Embedding it in a web application
+//!
+//! - **One entry point per endpoint.** The token, introspection and revocation endpoints
+//!   each take one [`FormRequest`]: the body with its `Content-Type` (checked by the
+//!   engine), the `Authorization` header and the caller's key for the failure limiter
+//!   ([`CallerKey`], with [`TrustedProxies`] for servers behind a reverse proxy).
+//! - **Login and consent** are yours, in two requests, and the [consent kit](Engine::consent_form)
+//!   makes the secure way the easy way: it seals the pending request into the page and
+//!   binds a CSRF token to that request and the browser ([`Engine::open_consent`]).
+//! - **Protected routes** check bearer tokens through a [`BearerGuard`] (the engine, or a
+//!   [`TokenVerifier`] for a resource server apart), answering [`BearerOutcome`].
+//! - **Adapters** for axum (`oauth-axum`) and actix-web (`oauth-actix`) copy between the
+//!   framework and these values, serve the machine endpoints, guard routes and set the
+//!   server timeouts; each has a chapter with a complete application.
+//!
 //! ## Beyond the token endpoint
 //!
-//! - Access tokens may be signed JWTs (RFC 9068): [`Engine::with_jwt_access_tokens`], with
-//!   keys from [`jose`] and the JWKS from [`Engine::jwks`].
+//! - Access tokens may be signed JWTs (RFC 9068): [`EngineBuilder::jwt_access_tokens`],
+//!   with keys from [`jose`] (kept across restarts and rotated by a
+//!   [`jose::KeyDirectory`]) and the JWKS from [`Engine::jwks`].
 //! - Resource servers verify tokens with a [`TokenVerifier`]: locally for JWTs, through the
 //!   store for opaque tokens and revocations.
 //! - [`Engine::introspect`] (RFC 7662), [`Engine::revoke`] (RFC 7009) and
 //!   [`Engine::metadata`] (RFC 8414) answer like the token endpoint: plain values in, plain
 //!   values out.
 //! - Every security-relevant outcome is reported to an [`events::EventSink`]
-//!   ([`Engine::with_event_sink`]); failed client authentications are limited per client
-//!   and per caller by a [`limits::Limiter`] ([`Engine::with_limiter`]), answering `429`.
+//!   ([`EngineBuilder::event_sink`]); failed client authentications are limited per client
+//!   and per caller by a [`limits::Limiter`] ([`EngineBuilder::limiter`]), answering `429`.
 //! - With the `testing` feature, `oauth_core::testing` drives whole flows in your own
-//!   tests, and its `guide` chapter shows how.
+//!   tests, and its `guide` chapter shows how; with `conformance`, the storage
+//!   conformance kit checks a backend of your own.
 //!
 //! ## Errors
 //!
@@ -96,6 +113,8 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: label the items each feature brings.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorize;
 mod caller;
@@ -126,6 +145,7 @@ mod scope;
 mod secret;
 pub mod storage;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod token;
 mod token_lookup;

@@ -1,5 +1,5 @@
 //! finrift flow tests: whole OAuth flows driven through the engine with no HTTP, on a
-//! [`ManualClock`], with one test body run against every storage backend.
+//! [`ManualClock`](oauth_core::ManualClock), with one test body run against every storage backend.
 //!
 //! Test bodies live in [`cases`] as `pub async fn`s taking a [`Harness`]; the
 //! [`flow_tests!`] macro expands every one of them into a `#[tokio::test]` for a given

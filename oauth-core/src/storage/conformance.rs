@@ -130,6 +130,7 @@ pub const RACERS: usize = 50;
 ///
 /// The crate that calls it needs `tokio` (features `macros` and `rt-multi-thread`) among
 /// its dev-dependencies. See the [kit's documentation](crate::storage::conformance).
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 #[macro_export]
 macro_rules! storage_conformance_tests {
     ($store:expr) => {

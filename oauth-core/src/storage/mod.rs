@@ -15,6 +15,7 @@
 //! - **Errors keep their source** ([`StorageError::with_source`]) and hold no secret.
 
 #[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 mod error;
 mod records;
