@@ -282,7 +282,7 @@ async fn fz02_scope_over_limit_is_refused() {
         .token(
             &FormRequest::new(
                 Some(FORM_CONTENT_TYPE),
-                (&format!("grant_type=client_credentials&scope={long_scope}")).as_bytes(),
+                format!("grant_type=client_credentials&scope={long_scope}").as_bytes(),
             )
             .with_authorization(Some(&basic("svc", SECRET))),
         )

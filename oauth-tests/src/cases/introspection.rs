@@ -33,21 +33,21 @@ pub async fn ir01_introspection_requires_client_authentication<S: Storage + 'sta
         h.engine
             .introspect(&FormRequest::new(
                 Some(FORM_CONTENT_TYPE),
-                (&encode(&[("token", token)])).as_bytes(),
+                encode(&[("token", token)]).as_bytes(),
             ))
             .await
             .unwrap(),
         h.engine
             .introspect(&FormRequest::new(
                 Some(FORM_CONTENT_TYPE),
-                (&encode(&[("token", token), ("client_id", "spa")])).as_bytes(),
+                encode(&[("token", token), ("client_id", "spa")]).as_bytes(),
             ))
             .await
             .unwrap(),
         h.engine
             .introspect(&FormRequest::new(
                 Some(FORM_CONTENT_TYPE),
-                (&encode(&[("token", token), ("client_id", "server")])).as_bytes(),
+                encode(&[("token", token), ("client_id", "server")]).as_bytes(),
             ))
             .await
             .unwrap(),

@@ -121,12 +121,12 @@ pub async fn jwt_access_tokens_for_every_algorithm<S: Storage + 'static>(h: Harn
             engine
                 .token(&FormRequest::new(
                     Some(FORM_CONTENT_TYPE),
-                    (&encode(&[
+                    encode(&[
                         ("grant_type", "refresh_token"),
                         ("refresh_token", tokens.refresh_token.as_ref().unwrap()),
                         ("client_id", "spa"),
-                    ]))
-                        .as_bytes(),
+                    ])
+                    .as_bytes(),
                 ))
                 .await
                 .unwrap(),
@@ -240,14 +240,14 @@ pub async fn jw11_resource_server_bearer_rules<S: Storage + 'static>(h: Harness<
         jwt_engine
             .token(&FormRequest::new(
                 Some(FORM_CONTENT_TYPE),
-                (&encode(&[
+                encode(&[
                     ("grant_type", "authorization_code"),
                     ("code", &code),
                     ("client_id", "spa"),
                     ("redirect_uri", SPA_REDIRECT),
                     ("code_verifier", VERIFIER),
-                ]))
-                    .as_bytes(),
+                ])
+                .as_bytes(),
             ))
             .await
             .unwrap(),
