@@ -38,8 +38,8 @@ use oauth_core::jose::{
 use oauth_core::limits::FailureLimiter;
 use oauth_core::{
     AuthorizationResponse, AuthorizeOutcome, CallerKey, Client, Clock, Config, ConsentForm, Engine,
-    GrantType, Params, PendingAuthorization, Principal, RandomSource, Response, ScopePolicy,
-    ScopeSet, Storage, SystemClock, CSRF_FIELD, SEALED_REQUEST_FIELD,
+    GrantType, HashingPool, Params, PendingAuthorization, Principal, RandomSource, Response,
+    ScopePolicy, ScopeSet, Storage, SystemClock, CSRF_FIELD, SEALED_REQUEST_FIELD,
 };
 use oauth_store_memory::MemoryStore;
 use oauth_store_sqlite::SqliteStore;
@@ -144,7 +144,7 @@ pub struct Demo {
     key_dir: Option<KeyDirectory>,
     guard: Arc<dyn BearerGuard>,
     metrics: Arc<Metrics>,
-    users: Users,
+    users: Arc<Users>,
 }
 
 impl std::fmt::Debug for Demo {
@@ -206,6 +206,8 @@ impl Demo {
                 FAILURE_COOL_DOWN,
             ))
             .event_sink(Tee(TracingSink, metrics.clone()))
+            // PBKDF2 (the login form, demo-service's secret) on two threads of its own.
+            .slow_hashing(HashingPool::default())
             .build()?;
         seed_clients(&engine).await?;
         let engine = Arc::new(engine);
@@ -215,7 +217,7 @@ impl Demo {
             key_dir,
             guard,
             metrics,
-            users: Users::new()?,
+            users: Arc::new(Users::new()?),
         })
     }
 
@@ -313,28 +315,52 @@ impl Demo {
                 let password = form.get("password").unwrap_or_default();
                 let limiter = self.engine.limiter();
                 let now = self.engine.clock().now();
-                let user_key = self.users.limit_key(username);
-                let keys: Vec<String> = std::iter::once(user_key.clone())
-                    .chain(peer.map(|ip| format!("login-ip:{}", CallerKey::from_ip(ip))))
+                // Charged to what the caller controls: its address, and its attempts at
+                // this account from that address. Never the account alone, or anyone
+                // could lock a user out by failing at their name.
+                let caller = peer.map(|ip| CallerKey::from_ip(ip).to_string());
+                let account_key = caller
+                    .as_ref()
+                    .map(|ip| format!("{}|{ip}", self.users.limit_key(username)));
+                let caller_key = caller.as_ref().map(|ip| format!("login-ip:{ip}"));
+                let keys: Vec<&str> = [account_key.as_deref(), caller_key.as_deref()]
+                    .into_iter()
+                    .flatten()
                     .collect();
-                for key in &keys {
-                    if let Err(wait) = limiter.check(key, now) {
-                        return self.too_many_attempts(key, wait, now);
+                if let Err(wait) = limiter.reserve(&keys, now) {
+                    return self.too_many_attempts(&keys.join(" "), wait, now);
+                }
+                // PBKDF2 runs on the engine's hashing pool, never on an async worker.
+                let users = self.users.clone();
+                let (name, typed) = (username.to_owned(), password.to_owned());
+                let checked = self
+                    .engine
+                    .slow_hashing()
+                    .run(Box::new(move || users.check(&name, &typed)))
+                    .await;
+                match checked {
+                    Some(true) => {}
+                    Some(false) => {
+                        return match self.engine.consent_form(&pending, cookie) {
+                            Ok(again) => self.login_form(
+                                &pending,
+                                &again,
+                                Some("Wrong username or password."),
+                            ),
+                            Err(fault) => plain::fault_response(&fault),
+                        };
                     }
+                    None => return plain::fault_response(&oauth_core::Fault::Busy),
                 }
-                if !self.users.check(username, password) {
-                    keys.iter().for_each(|key| limiter.record_failure(key, now));
-                    return match self.engine.consent_form(&pending, cookie) {
-                        Ok(again) => {
-                            self.login_form(&pending, &again, Some("Wrong username or password."))
-                        }
-                        Err(fault) => plain::fault_response(&fault),
-                    };
+                // The account's failures from this address are forgiven; the address's
+                // are not, or one account of one's own would reset the budget between
+                // guesses at everyone else's.
+                if let Some(key) = &account_key {
+                    limiter.succeeded(key, true, now);
                 }
-                // Only the username's failures are forgiven: forgiving the address too
-                // would let someone with one account of their own reset their budget
-                // between guesses at everyone else's.
-                limiter.record_success(&user_key, now);
+                if let Some(key) = &caller_key {
+                    limiter.succeeded(key, false, now);
+                }
                 // The scope policy narrows what this user may grant (bob: read:users).
                 self.engine
                     .approve(&pending, username, pending.scope())

@@ -1,20 +1,54 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3.1): `client_secret_basic`,
-//! `client_secret_post`, or `none` for public clients. Exactly one method per request.
+//! Client authentication at the token, introspection and revocation endpoints (RFC 6749
+//! §2.3.1): `client_secret_basic`, `client_secret_post`, or `none` for public clients.
+//! Exactly one method per request.
+//!
+//! Guessing is limited per caller and per pair of client and caller (see
+//! [`crate::limits`]), reserved before the secret is looked at. A generated secret is
+//! checked with one SHA-256; a password-style secret's PBKDF2 runs on the engine's
+//! [`SlowHashing`](crate::SlowHashing), and a success is remembered briefly (see
+//! `secret_cache`). An unknown client id costs what a wrong secret for the slowest
+//! registration this engine has met costs, so timing does not tell which ids exist.
 
-use crate::client::{Client, ClientId};
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
+
+use crate::client::{Client, ClientId, ClientKind};
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
 use crate::request::{Authorization, Params};
 use crate::secret::SecretHash;
-use crate::storage::{ClientStore, Storage};
+use crate::storage::Storage;
+
+/// What a refused authentication did: whether it evaluated a guess, which spends budget.
+struct Refusal {
+    error: OAuthError,
+    guessed: bool,
+}
+
+impl Refusal {
+    /// A refusal that evaluated no credential (malformed, missing, or a public client
+    /// sending a secret it should not have): nothing is charged for it.
+    fn free(error: OAuthError) -> Self {
+        Self {
+            error,
+            guessed: false,
+        }
+    }
+
+    fn guess() -> Self {
+        Self {
+            error: OAuthError::invalid_client("client authentication failed"),
+            guessed: true,
+        }
+    }
+}
 
 impl<S: Storage, C: Clock> Engine<S, C> {
-    /// Authenticates a client under the engine's limiter: a client id or caller key that
-    /// failed too often is refused (`429`, `Retry-After`) before any secret is checked;
-    /// every failure spends budget, a success forgives. Failures and limits are reported
-    /// as events.
+    /// Authenticates a client under the engine's limiter: a caller, or a pair of client
+    /// and caller, that failed too often is refused (`429`, `Retry-After`) before any
+    /// secret is checked. Failures and limits are reported as events.
     pub(crate) async fn authenticate(
         &self,
         params: &Params,
@@ -23,41 +57,161 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     ) -> Result<Result<Client, OAuthError>, Fault> {
         let now = self.clock.now();
         let claimed = claimed_client_id(params, authorization);
-        let keys: Vec<String> = [
-            claimed.as_ref().map(|id| format!("client:{id}")),
-            caller.map(|c| format!("caller:{c}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        for key in &keys {
-            if let Err(wait) = self.limiter.check(key, now) {
-                let seconds = u64::try_from(wait.whole_seconds()).unwrap_or(1).max(1);
-                self.emit(|| EventKind::RateLimited {
-                    key: key.clone(),
-                    retry_after: seconds,
-                });
-                return Ok(Err(OAuthError::rate_limited(seconds)));
-            }
+        // Charged to what the caller controls: itself, and its attempts at this client.
+        let caller_key = caller.map(|c| format!("caller:{c}"));
+        let pair_key = caller.map(|c| format!("pair:{}|{c}", claimed.as_deref().unwrap_or("-")));
+        let keys: Vec<&str> = [caller_key.as_deref(), pair_key.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Err(wait) = self.limiter.reserve(&keys, now) {
+            let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
+            let seconds = u64::try_from(seconds).unwrap_or(1).max(1);
+            self.emit(|| EventKind::RateLimited {
+                key: keys.join(" "),
+                retry_after: seconds,
+            });
+            return Ok(Err(OAuthError::rate_limited(seconds)));
         }
-        let result = authenticate_client(&self.storage, params, authorization).await?;
+        let result = self.authenticate_client(params, authorization, now).await?;
         match &result {
-            // A success forgives the client's failures, not the caller's: one valid
-            // credential must not reset a caller's budget for guessing other clients'.
-            Ok(_) => keys
-                .iter()
-                .filter(|key| key.starts_with("client:"))
-                .for_each(|key| self.limiter.record_success(key, now)),
-            Err(error) => {
-                keys.iter()
-                    .for_each(|key| self.limiter.record_failure(key, now));
-                if error.code() == ErrorCode::InvalidClient {
+            Ok(_) => {
+                // The success proves the pair's owner: forgive its failures. The caller's
+                // are not forgiven: one valid credential must not reset a caller's budget
+                // for guessing other clients' secrets.
+                if let Some(pair) = &pair_key {
+                    self.limiter.succeeded(pair, true, now);
+                }
+                if let Some(caller) = &caller_key {
+                    self.limiter.succeeded(caller, false, now);
+                }
+            }
+            Err(refusal) => {
+                if !refusal.guessed {
+                    keys.iter()
+                        .for_each(|key| self.limiter.succeeded(key, false, now));
+                }
+                if refusal.error.code() == ErrorCode::InvalidClient {
                     self.emit(|| EventKind::ClientAuthenticationFailed { client_id: claimed });
                 }
             }
         }
-        Ok(result)
+        Ok(result.map_err(|refusal| refusal.error))
     }
+
+    /// Authenticates the client of a token, introspection or revocation request.
+    ///
+    /// Answers the client, or an `invalid_request` (malformed or ambiguous credentials) or
+    /// `invalid_client` (401, with a `Basic` challenge) refusal.
+    async fn authenticate_client(
+        &self,
+        params: &Params,
+        authorization: Option<&str>,
+        now: time::OffsetDateTime,
+    ) -> Result<Result<Client, Refusal>, Fault> {
+        let (client_id, secret) = match presented_credentials(params, authorization) {
+            Ok(credentials) => credentials,
+            Err(error) => return Ok(Err(Refusal::free(error))),
+        };
+        let (client_id, secret) = (client_id.as_ref(), secret.as_deref());
+        let client = match ClientId::new(client_id) {
+            Ok(id) => self.storage.get_client(&id).await?,
+            Err(_) => None,
+        };
+        let Some(client) = client else {
+            if let Some(secret) = secret {
+                // Same work as a wrong secret, so timing does not reveal which ids exist.
+                self.decoy_check(secret).await?;
+                return Ok(Err(Refusal::guess()));
+            }
+            return Ok(Err(Refusal::free(OAuthError::invalid_client(
+                "client authentication failed",
+            ))));
+        };
+        match (client.is_confidential(), secret) {
+            (true, Some(secret)) => {
+                if self.check_secret(&client, secret, now).await? {
+                    Ok(Ok(client))
+                } else {
+                    Ok(Err(Refusal::guess()))
+                }
+            }
+            (true, None) => Ok(Err(Refusal::free(OAuthError::invalid_client(
+                "client authentication failed",
+            )))),
+            // A public client has no secret; one that sends one is misconfigured or an
+            // impostor. Refused on its own, with nothing charged: no secret was guessed.
+            (false, Some(_)) => Ok(Err(Refusal::free(OAuthError::invalid_client(
+                "a public client does not authenticate with a secret",
+            )))),
+            (false, None) => Ok(Ok(client)),
+        }
+    }
+
+    /// Checks `secret` against `client`'s registration: a generated secret in place (one
+    /// SHA-256), a password-style one from the memory of recent successes or else on the
+    /// slow-hashing pool.
+    async fn check_secret(
+        &self,
+        client: &Client,
+        secret: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, Fault> {
+        let ClientKind::ConfidentialPassword { iterations, .. } = client.kind() else {
+            return Ok(client.verify_secret(secret));
+        };
+        self.slowest_iterations
+            .fetch_max(*iterations, Ordering::Relaxed);
+        if self
+            .verified_secrets
+            .recalls(client.id(), client.kind(), secret, now)
+        {
+            return Ok(true);
+        }
+        let checked = client.clone();
+        let presented = secret.to_owned();
+        let matched = self
+            .slow_hashing
+            .run(Box::new(move || checked.verify_secret(&presented)))
+            .await
+            .ok_or(Fault::Busy)?;
+        if matched {
+            self.verified_secrets
+                .remember(client.id(), client.kind(), secret, now);
+        }
+        Ok(matched)
+    }
+
+    /// The work a wrong secret costs for the slowest registration met so far.
+    async fn decoy_check(&self, secret: &str) -> Result<(), Fault> {
+        let iterations = self.slowest_iterations.load(Ordering::Relaxed);
+        if iterations == 0 {
+            let _ = SecretHash::of(secret).ct_eq(&UNKNOWN_CLIENT_HASH);
+            return Ok(());
+        }
+        let presented = secret.to_owned();
+        self.slow_hashing
+            .run(Box::new(move || decoy_derivation(iterations, &presented)))
+            .await
+            .ok_or(Fault::Busy)?;
+        Ok(())
+    }
+}
+
+/// One PBKDF2 derivation of `presented` with `iterations` rounds against a fixed salt:
+/// the cost of checking a password-style secret, for an id that has none.
+fn decoy_derivation(iterations: u32, presented: &str) -> bool {
+    let Some(rounds) = std::num::NonZeroU32::new(iterations) else {
+        return false;
+    };
+    ring::pbkdf2::verify(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        rounds,
+        &[0u8; 16],
+        presented.as_bytes(),
+        &[0u8; 32],
+    )
+    .is_ok()
 }
 
 /// The client id a request claims, before it is authenticated (for limits and events).
@@ -69,75 +223,39 @@ fn claimed_client_id(params: &Params, authorization: Option<&str>) -> Option<Str
     .filter(|id| ClientId::new(id.as_str()).is_ok())
 }
 
-/// A dummy hash compared against when the client is unknown, so that an unknown client
-/// costs the same as a wrong secret.
+/// A dummy hash compared against when the client is unknown and no registration this
+/// engine met is slower than one SHA-256.
 const UNKNOWN_CLIENT_HASH: SecretHash = SecretHash([0u8; 32]);
 
-/// Authenticates the client of a token, introspection or revocation request.
-///
-/// Answers the client, or an `invalid_request` (malformed or ambiguous credentials) or
-/// `invalid_client` (401, with a `Basic` challenge) error.
-pub(crate) async fn authenticate_client<S: ClientStore + ?Sized>(
-    storage: &S,
-    params: &Params,
+/// The client id and secret a request presents, by exactly one method.
+fn presented_credentials<'a>(
+    params: &'a Params,
     authorization: Option<&str>,
-) -> Result<Result<Client, OAuthError>, Fault> {
+) -> Result<(Cow<'a, str>, Option<Cow<'a, str>>), OAuthError> {
     let basic = match authorization.map(Authorization::parse) {
         None | Some(Ok(Authorization::Other)) => None,
         Some(Ok(Authorization::Basic(credentials))) => Some(credentials),
-        Some(Err(error)) => return Ok(Err(error)),
+        Some(Err(error)) => return Err(error),
     };
-    let body_id = match params.single("client_id") {
-        Ok(id) => id,
-        Err(error) => return Ok(Err(error)),
-    };
-    let body_secret = match params.single("client_secret") {
-        Ok(secret) => secret,
-        Err(error) => return Ok(Err(error)),
-    };
-
-    let (client_id, secret) = match (&basic, body_id, body_secret) {
-        (Some(_), _, Some(_)) => {
-            return Ok(Err(OAuthError::invalid_request(
-                "use one client authentication method, not two",
-            )))
-        }
-        (Some(basic), Some(body_id), None) if body_id != basic.client_id => {
-            return Ok(Err(OAuthError::invalid_request(
-                "the client_id does not match the authenticated client",
-            )))
-        }
-        (Some(basic), _, None) => (basic.client_id.as_str(), Some(basic.client_secret.as_str())),
-        (None, Some(id), secret) => (id, secret),
-        (None, None, Some(_)) => {
-            return Ok(Err(OAuthError::invalid_request(
-                "the client_id parameter is missing",
-            )))
-        }
-        (None, None, None) => {
-            return Ok(Err(OAuthError::invalid_client(
-                "client authentication is required",
-            )))
-        }
-    };
-
-    let failed = || OAuthError::invalid_client("client authentication failed");
-    let client = match ClientId::new(client_id) {
-        Ok(id) => storage.get_client(&id).await?,
-        Err(_) => None,
-    };
-    let Some(client) = client else {
-        if let Some(secret) = secret {
-            // Same work as a wrong secret, so timing does not reveal which ids exist.
-            let _ = SecretHash::of(secret).ct_eq(&UNKNOWN_CLIENT_HASH);
-        }
-        return Ok(Err(failed()));
-    };
-    match (client.is_confidential(), secret) {
-        (true, Some(secret)) if client.verify_secret(secret) => Ok(Ok(client)),
-        (true, _) => Ok(Err(failed())),
-        // A public client has no secret; one that sends one is misconfigured or an impostor.
-        (false, Some(_)) => Ok(Err(failed())),
-        (false, None) => Ok(Ok(client)),
+    let body_id = params.single("client_id")?;
+    let body_secret = params.single("client_secret")?;
+    match (basic, body_id, body_secret) {
+        (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
+            "use one client authentication method, not two",
+        )),
+        (Some(basic), Some(body_id), None) if body_id != basic.client_id => Err(
+            OAuthError::invalid_request("the client_id does not match the authenticated client"),
+        ),
+        (Some(basic), _, None) => Ok((
+            Cow::Owned(basic.client_id),
+            Some(Cow::Owned(basic.client_secret)),
+        )),
+        (None, Some(id), secret) => Ok((Cow::Borrowed(id), secret.map(Cow::Borrowed))),
+        (None, None, Some(_)) => Err(OAuthError::invalid_request(
+            "the client_id parameter is missing",
+        )),
+        (None, None, None) => Err(OAuthError::invalid_client(
+            "client authentication is required",
+        )),
     }
 }

@@ -1,9 +1,12 @@
 //! The engine: one value, generic over its storage and clock, that answers every endpoint.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use crate::client::Client;
+use time::Duration;
+
+use crate::client::{Client, ClientKind};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Fault;
@@ -13,6 +16,8 @@ use crate::limits::{Limiter, NoLimits};
 use crate::resource::TokenVerifier;
 use crate::scope::{PermitAll, ScopePolicy};
 use crate::secret::RandomSource;
+use crate::secret_cache::{VerifiedSecrets, DEFAULT_SECRET_MEMORY};
+use crate::slow_hashing::{InPlace, SlowHashing};
 use crate::storage::{PurgeReport, Storage};
 use crate::token::{AccessTokenFormat, JwtIssuer};
 
@@ -32,6 +37,12 @@ pub struct Engine<S, C> {
     pub(crate) limiter: Arc<dyn Limiter>,
     /// Seals pending authorizations and binds consent forms to them.
     pub(crate) sealing_key: ring::hmac::Key,
+    /// Where PBKDF2 client secrets (and the embedder's passwords) are derived.
+    pub(crate) slow_hashing: Arc<dyn SlowHashing>,
+    /// Recent successful checks of password-style client secrets.
+    pub(crate) verified_secrets: VerifiedSecrets,
+    /// The most PBKDF2 rounds of any client met, for the cost of an unknown id.
+    pub(crate) slowest_iterations: AtomicU32,
 }
 
 impl<S, C: fmt::Debug> fmt::Debug for Engine<S, C> {
@@ -84,6 +95,8 @@ pub struct EngineBuilder<S, C> {
     limiter: Arc<dyn Limiter>,
     sealing_key: Option<Vec<u8>>,
     jwt: Option<JwtAccessTokens>,
+    slow_hashing: Arc<dyn SlowHashing>,
+    secret_memory: Duration,
 }
 
 impl<S, C: fmt::Debug> fmt::Debug for EngineBuilder<S, C> {
@@ -132,6 +145,24 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
         self
     }
 
+    /// Where slow derivations run: PBKDF2 client secrets, and the embedder's password
+    /// checks through [`Engine::slow_hashing`]. By default they run in place, on the
+    /// caller's thread; a server gives a [`HashingPool`](crate::HashingPool) so that they
+    /// never hold an async worker.
+    pub fn slow_hashing(mut self, hashing: impl SlowHashing + 'static) -> Self {
+        self.slow_hashing = Arc::new(hashing);
+        self
+    }
+
+    /// How long a successful check of a password-style client secret is remembered, so
+    /// that the same secret presented again costs one HMAC instead of a PBKDF2
+    /// derivation (default [`DEFAULT_SECRET_MEMORY`](crate::DEFAULT_SECRET_MEMORY); zero
+    /// remembers nothing). Failures are never remembered.
+    pub fn secret_memory(mut self, lifetime: Duration) -> Self {
+        self.secret_memory = lifetime;
+        self
+    }
+
     /// The engine, or [`Fault::Config`] for a sealing key under 32 bytes, or
     /// [`Fault::Random`] when the system generator cannot draw one.
     pub fn build(self) -> Result<Engine<S, C>, Fault> {
@@ -149,7 +180,11 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
                 secret
             }
         };
+        let verified_secrets = VerifiedSecrets::new(&random, self.secret_memory)?;
         Ok(Engine {
+            slow_hashing: self.slow_hashing,
+            verified_secrets,
+            slowest_iterations: AtomicU32::new(0),
             storage: self.storage,
             clock: self.clock,
             config: self.config,
@@ -178,6 +213,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             limiter: Arc::new(NoLimits),
             sealing_key: None,
             jwt: None,
+            slow_hashing: Arc::new(InPlace),
+            secret_memory: DEFAULT_SECRET_MEMORY,
         }
     }
 
@@ -271,8 +308,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self.config
     }
 
+    /// Where slow derivations run, for the embedder's own password checks (the login
+    /// form): hand the derivation to it instead of running it on an async worker.
+    pub fn slow_hashing(&self) -> &dyn SlowHashing {
+        &*self.slow_hashing
+    }
+
     /// Registers `client`, or replaces its registration.
     pub async fn register_client(&self, client: Client) -> Result<(), Fault> {
+        if let ClientKind::ConfidentialPassword { iterations, .. } = client.kind() {
+            self.slowest_iterations
+                .fetch_max(*iterations, Ordering::Relaxed);
+        }
         self.storage.put_client(client).await?;
         Ok(())
     }

@@ -226,6 +226,10 @@ pub enum Fault {
     /// A value could not be encoded.
     #[error("encoding failed: {0}")]
     Encoding(String),
+    /// Too much slow work (password-style secret checks) is waiting; answered with
+    /// `temporarily_unavailable` (503, `Retry-After`).
+    #[error("too many credential checks are waiting")]
+    Busy,
 }
 
 impl Fault {
@@ -233,6 +237,10 @@ impl Fault {
     pub fn to_oauth_error(&self) -> OAuthError {
         match self {
             Fault::Storage(e) if e.is_busy() => OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the server is busy, retry later",
+            ),
+            Fault::Busy => OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 "the server is busy, retry later",
             ),

@@ -143,6 +143,8 @@ mod response;
 mod revoke;
 mod scope;
 mod secret;
+mod secret_cache;
+mod slow_hashing;
 pub mod storage;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -188,5 +190,7 @@ pub use scope::{
     resolve_requested, PermitAll, Scope, ScopeError, ScopePolicy, ScopeSet, MAX_SCOPE_LEN,
 };
 pub use secret::{RandomSource, SecretHash, SECRET_BYTES};
+pub use secret_cache::{DEFAULT_SECRET_MEMORY, MAX_REMEMBERED_SECRETS};
+pub use slow_hashing::{HashingPool, InPlace, SlowAnswer, SlowHashing, SlowWork};
 pub use storage::{ClientStore, CodeStore, Storage, StorageError, StorageErrorKind, TokenStore};
 pub use token::{AccessTokenFormat, IssuedTokens};

@@ -249,8 +249,10 @@ pub async fn events_of_attacks<S: Storage + 'static>(h: Harness<S>) {
     assert_eq!(sink.names(), ["authorization_denied"]);
 }
 
-/// After the failure budget, a client id or a caller is answered 429 with Retry-After
-/// until the cool-down passes, on the manual clock; the limit is reported.
+/// The limiter charges a caller's failed authentications to that caller and to its pair
+/// with the client: once over budget the caller is refused with 429 and `Retry-After`,
+/// even with the right secret and for other clients, until the cool-down passes. Another
+/// caller of the same client is not affected (RL-01).
 pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<S>) {
     let sink = Arc::new(RecordingSink::new());
     let engine = Engine::builder(
@@ -270,81 +272,61 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     let wrong = basic("server", "wrong-secret-wrong-secret-wrong-secret");
     let right = basic("server", SERVER_SECRET);
     let cc = "grant_type=client_credentials";
+    let attacker = Some("198.51.100.7");
+    let token = |authorization: &str, caller: Option<&'static str>| {
+        let authorization = authorization.to_owned();
+        let engine = &h.engine;
+        async move {
+            engine
+                .token(
+                    &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
+                        .with_authorization(Some(&authorization))
+                        .with_caller(caller),
+                )
+                .await
+                .unwrap()
+        }
+    };
     for _ in 0..3 {
-        let outcome = h
-            .engine
-            .token(
-                &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
-                    .with_authorization(Some(&wrong))
-                    .with_caller(Some("198.51.100.7")),
-            )
-            .await
-            .unwrap();
-        expect_refused(&outcome, ErrorCode::InvalidClient, 401);
+        expect_refused(
+            &token(&wrong, attacker).await,
+            ErrorCode::InvalidClient,
+            401,
+        );
     }
-    // Even the right secret is refused now, without being checked.
-    let limited = h
-        .engine
-        .token(
-            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
-                .with_authorization(Some(&right))
-                .with_caller(Some("203.0.113.9")),
-        )
-        .await
-        .unwrap();
+    // The attacker is refused now, even with the right secret, without it being checked.
+    let limited = token(&right, attacker).await;
     let error = expect_refused(&limited, ErrorCode::TemporarilyUnavailable, 429);
     assert_eq!(error.retry_after(), Some(30));
     let response = limited.to_response();
     assert_eq!(response.header("Retry-After"), Some("30"));
     assert_eq!(response.header("Cache-Control"), Some("no-store"));
     assert!(sink.names().contains(&"rate_limited"));
-
+    // The client's rightful caller, elsewhere, is not locked out by the stranger.
+    assert!(matches!(
+        token(&right, Some("203.0.113.9")).await,
+        TokenOutcome::Issued(_)
+    ));
     // The caller that failed is limited for other clients too.
-    let cc_other = "grant_type=client_credentials&scope=read%3Ausers";
-    let other = h
-        .engine
-        .token(
-            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc_other.as_bytes())
-                .with_authorization(Some(&basic("other", OTHER_SECRET)))
-                .with_caller(Some("198.51.100.7")),
-        )
-        .await
-        .unwrap();
-    expect_refused(&other, ErrorCode::TemporarilyUnavailable, 429);
-    // Another caller with another client is not.
-    let fine = h
-        .engine
-        .token(
-            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc_other.as_bytes())
-                .with_authorization(Some(&basic("other", OTHER_SECRET)))
-                .with_caller(Some("203.0.113.9")),
-        )
-        .await
-        .unwrap();
-    assert!(matches!(fine, TokenOutcome::Issued(_)));
+    expect_refused(
+        &token(&basic("other", OTHER_SECRET), attacker).await,
+        ErrorCode::TemporarilyUnavailable,
+        429,
+    );
 
     h.clock.advance(Duration::seconds(29));
-    let still = h
-        .engine
-        .token(
-            &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
-                .with_authorization(Some(&right)),
-        )
-        .await
-        .unwrap();
     assert_eq!(
-        expect_refused(&still, ErrorCode::TemporarilyUnavailable, 429).retry_after(),
+        expect_refused(
+            &token(&right, attacker).await,
+            ErrorCode::TemporarilyUnavailable,
+            429
+        )
+        .retry_after(),
         Some(1)
     );
     h.clock.advance(Duration::seconds(1));
     assert!(matches!(
-        h.engine
-            .token(
-                &FormRequest::new(Some(FORM_CONTENT_TYPE), cc.as_bytes())
-                    .with_authorization(Some(&right))
-            )
-            .await
-            .unwrap(),
+        token(&right, attacker).await,
         TokenOutcome::Issued(_)
     ));
 
@@ -353,7 +335,8 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
         h.engine
             .introspect(
                 &FormRequest::new(Some(FORM_CONTENT_TYPE), b"token=x")
-                    .with_authorization(Some(&wrong)),
+                    .with_authorization(Some(&wrong))
+                    .with_caller(attacker),
             )
             .await
             .unwrap();
@@ -361,12 +344,13 @@ pub async fn limits_trip_to_429_then_cool_down<S: Storage + 'static>(h: Harness<
     let refused = h
         .engine
         .revoke(
-            &FormRequest::new(Some(FORM_CONTENT_TYPE), b"token=x").with_authorization(Some(&right)),
+            &FormRequest::new(Some(FORM_CONTENT_TYPE), b"token=x")
+                .with_authorization(Some(&right))
+                .with_caller(attacker),
         )
         .await
         .unwrap();
     assert_eq!(refused.to_response().status, 429);
-    let _ = h.clock.now();
 }
 
 /// A valid credential does not reset its caller's budget: one account of one's own cannot
