@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use oauth_core::events::{EventKind, RecordingSink};
 use oauth_core::limits::FailureLimiter;
-use oauth_core::{
-    BearerRequest, Clock, Config, Engine, ErrorCode, ScopeSet, Storage, TokenOutcome,
-};
+use oauth_core::{BearerRequest, Config, Engine, ErrorCode, ScopeSet, Storage, TokenOutcome};
 use time::Duration;
 
 use crate::*;
