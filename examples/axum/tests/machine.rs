@@ -42,7 +42,11 @@ async fn every_machine_endpoint_is_mounted_at_its_configured_path() {
             .send()
             .await
             .unwrap();
-        assert!([400, 401].contains(&answer.status().as_u16()), "{path}: {}", answer.status());
+        assert!(
+            [400, 401].contains(&answer.status().as_u16()),
+            "{path}: {}",
+            answer.status()
+        );
         assert_hardened(&answer);
     }
     let jwks = http.get(format!("{base}/jwks.json")).send().await.unwrap();
@@ -85,7 +89,10 @@ async fn endpoints_not_configured_are_neither_advertised_nor_mounted() {
         .await
         .unwrap();
     let document: Value = serde_json::from_str(&metadata).unwrap();
-    assert!(document.get("introspection_endpoint").is_none(), "{document}");
+    assert!(
+        document.get("introspection_endpoint").is_none(),
+        "{document}"
+    );
     assert!(document.get("revocation_endpoint").is_none(), "{document}");
     assert!(document["token_endpoint"].is_string());
     for path in ["/introspect", "/revoke"] {
@@ -160,7 +167,8 @@ impl FromRef<AppState> for TrustedProxies {
 }
 
 async fn caller(Caller(key): Caller) -> String {
-    key.map(|key| key.to_string()).unwrap_or_else(|| "none".into())
+    key.map(|key| key.to_string())
+        .unwrap_or_else(|| "none".into())
 }
 
 fn caller_app(proxies: TrustedProxies) -> Router {
@@ -203,7 +211,9 @@ async fn without_connect_info_there_is_no_caller_key() {
         .oneshot(request)
         .await
         .unwrap();
-    let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .unwrap();
     assert_eq!(&body[..], b"none");
 }
 
@@ -229,7 +239,11 @@ async fn misconfigured(_: Bearer<BadScope>) -> &'static str {
 async fn the_bearer_extractor_admits_a_live_token_and_challenges_the_rest() {
     let engine = Arc::new(test_engine(MemoryStore::new()));
     engine
-        .register_client(public_client("app", "https://app.example/cb", "read:users write:users"))
+        .register_client(public_client(
+            "app",
+            "https://app.example/cb",
+            "read:users write:users",
+        ))
         .await
         .unwrap();
     let flow = Flow::new(&engine, FlowClient::public("app", "https://app.example/cb"));
@@ -262,7 +276,10 @@ async fn the_bearer_extractor_admits_a_live_token_and_challenges_the_rest() {
     let wrong = get("/api/users", Some("not-a-token")).await.unwrap();
     assert_eq!(wrong.status(), 401);
     let challenge = wrong.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.starts_with("Bearer ") && challenge.contains("invalid_token"), "{challenge}");
+    assert!(
+        challenge.starts_with("Bearer ") && challenge.contains("invalid_token"),
+        "{challenge}"
+    );
 
     let scope = get("/api/users", Some(&write)).await.unwrap();
     assert_eq!(scope.status(), 403);

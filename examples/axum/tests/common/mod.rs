@@ -43,5 +43,9 @@ pub fn assert_hardened(response: &reqwest::Response) {
         "{headers:?}"
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert_eq!(headers.get_all("content-type").iter().count(), 1, "{headers:?}");
+    assert_eq!(
+        headers.get_all("content-type").iter().count(),
+        1,
+        "{headers:?}"
+    );
 }
