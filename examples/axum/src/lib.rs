@@ -73,7 +73,12 @@
 //!
 //! ## Size
 //!
-//! SIZE_PLACEHOLDER
+//! About 770 lines of code outside tests, counted as the lines of `src/` that are not
+//! blank, not comments (doc comments included) and not in a `#[cfg(test)]` module
+//! (`grep -v '^\s*$' | grep -v '^\s*//'` over each file up to its test module). Most of
+//! them are the server: the accept loop, the per-connection timers and the body wrappers
+//! (about 400); the adapter itself (responses, caller key, bearer guard, machine
+//! endpoints) is about 370.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

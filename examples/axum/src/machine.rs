@@ -67,14 +67,14 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
     pub fn router(self) -> Router {
         let endpoints = self.engine.config().endpoints().clone();
         let mut router = Router::new()
-            .route(&endpoints.token, post(token::<S, C>))
+            .route(&endpoints.token, post(form::<S, C, TOKEN>))
             .route(&endpoints.jwks, get(jwks::<S, C>))
             .route(METADATA_PATH, get(metadata::<S, C>));
         if let Some(path) = &endpoints.introspection {
-            router = router.route(path, post(introspect::<S, C>));
+            router = router.route(path, post(form::<S, C, INTROSPECTION>));
         }
         if let Some(path) = &endpoints.revocation {
-            router = router.route(path, post(revoke::<S, C>));
+            router = router.route(path, post(form::<S, C, REVOCATION>));
         }
         router
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -108,19 +108,16 @@ impl<S, C> FromRef<Machine<S, C>> for TrustedProxies {
     }
 }
 
-/// The three client-authenticated form endpoints.
-#[derive(Clone, Copy)]
-enum Form {
-    Token,
-    Introspection,
-    Revocation,
-}
+/// The three client-authenticated form endpoints, as a handler's const parameter.
+const TOKEN: u8 = 0;
+const INTROSPECTION: u8 = 1;
+const REVOCATION: u8 = 2;
 
 /// Copies the request into a [`FormRequest`] and the engine's answer back; the engine
 /// checks the media type, the form and the client.
 async fn answer<S: Storage, C: Clock>(
     engine: &Engine<S, C>,
-    form: Form,
+    form: u8,
     Caller(caller): Caller,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -141,9 +138,9 @@ async fn answer<S: Storage, C: Clock>(
         .with_authorization(authorization.as_deref())
         .with_caller(caller.as_ref().map(|key| key.as_str()));
     let answered = match form {
-        Form::Token => engine.token(&request).await.map(|o| o.to_response()),
-        Form::Introspection => engine.introspect(&request).await.map(|o| o.to_response()),
-        Form::Revocation => engine.revoke(&request).await.map(|o| o.to_response()),
+        TOKEN => engine.token(&request).await.map(|o| o.to_response()),
+        INTROSPECTION => engine.introspect(&request).await.map(|o| o.to_response()),
+        _ => engine.revoke(&request).await.map(|o| o.to_response()),
     };
     OAuthResponse(answered.unwrap_or_else(|fault| fault_response(&fault)))
 }
@@ -162,31 +159,14 @@ fn body_refused(rejection: &BytesRejection) -> Response {
     )
 }
 
-async fn token<S: Storage, C: Clock>(
+/// The handler of one form endpoint.
+async fn form<S: Storage, C: Clock, const FORM: u8>(
     State(machine): State<Machine<S, C>>,
     caller: Caller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> OAuthResponse {
-    answer(&machine.engine, Form::Token, caller, &headers, body).await
-}
-
-async fn introspect<S: Storage, C: Clock>(
-    State(machine): State<Machine<S, C>>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> OAuthResponse {
-    answer(&machine.engine, Form::Introspection, caller, &headers, body).await
-}
-
-async fn revoke<S: Storage, C: Clock>(
-    State(machine): State<Machine<S, C>>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> OAuthResponse {
-    answer(&machine.engine, Form::Revocation, caller, &headers, body).await
+    answer(&machine.engine, FORM, caller, &headers, body).await
 }
 
 async fn jwks<S: Storage, C: Clock>(State(machine): State<Machine<S, C>>) -> OAuthResponse {
