@@ -14,6 +14,10 @@ use crate::connection;
 
 /// The limits [`serve`] holds every connection to.
 ///
+/// While a request is being answered only the body timer runs: a handler's own time is
+/// not limited here (put a timeout layer on slow routes), nor is the time a client takes
+/// to read its answer.
+///
 /// ```
 /// use std::time::Duration;
 /// use oauth_axum::ServerLimits;
