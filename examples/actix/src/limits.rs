@@ -36,8 +36,9 @@ pub struct ServerLimits {
     pub body_timeout: Duration,
     /// How long a kept-alive connection may sit idle between requests (default 60 s).
     pub idle_timeout: Duration,
-    /// Time given a client to take the rest of an answer when the server closes the
-    /// connection (default 5 s).
+    /// Time a closing connection is given to finish (default 2 s): the answer is flushed
+    /// and the socket shut down, or dropped when this passes. It is what ends a connection
+    /// that keeps sending a body the server has already answered.
     pub disconnect_timeout: Duration,
     /// Most connections each worker holds at once (default 10,000); beyond it the
     /// listener stops accepting until one closes.
@@ -52,7 +53,7 @@ impl Default for ServerLimits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
-            disconnect_timeout: Duration::from_secs(5),
+            disconnect_timeout: Duration::from_secs(2),
             max_connections: 10_000,
             max_body_bytes: MAX_BODY_BYTES,
         }

@@ -148,7 +148,12 @@ fn assert_hardened(headers: &HeaderMap) {
 
 fn code_of(location: &str) -> String {
     let params = redirect_params(location);
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(get("state").as_deref(), Some("s1"));
     get("code").expect("a code in the redirect")
 }
