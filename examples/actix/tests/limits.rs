@@ -2,6 +2,8 @@
 //! many idle connections, the connection cap and the body size limit.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// These tests time the server's own wall-clock timeouts; no engine clock is involved.
+#![allow(clippy::disallowed_methods)]
 
 mod support;
 
