@@ -28,8 +28,14 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[non_exhaustive]
 pub struct ServerLimits {
     /// Time from accepting a connection to having its request headers (default 10 s):
-    /// otherwise `408` and the connection is closed. actix-web applies it to the first
-    /// request of a connection; later ones are bounded by `idle_timeout` until they start.
+    /// otherwise `408` and the connection is closed.
+    ///
+    /// actix-web applies it to the first request of a connection only. A later request on
+    /// a kept-alive connection is bounded by `idle_timeout` until its first byte, and not
+    /// at all while its headers arrive: a client that starts a second request and never
+    /// finishes it holds the connection. `max_connections` bounds how many it can hold;
+    /// `server.keep_alive(KeepAlive::Disabled)` after [`ServerLimits::apply`] (one request
+    /// per connection) closes the gap at the cost of a new connection per request.
     pub header_timeout: Duration,
     /// Time to receive a whole request body once the handler reads it (default 30 s):
     /// otherwise `408`.
