@@ -1,0 +1,160 @@
+//! The authorization server's machine endpoints, mounted as one `ServiceConfig` function.
+
+use std::sync::Arc;
+
+use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use actix_web::{web, HttpRequest, Resource};
+use oauth_core::{
+    CallerKey, Clock, Engine, FormRequest, OAuthError, Response, Storage, TrustedProxies,
+};
+
+use crate::request::{caller_key, header_text};
+use crate::{OAuthResponse, ServerLimits};
+
+/// Where the metadata document is served (RFC 8414 §3).
+pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+
+/// The token, introspection and revocation endpoints (`POST`), the JWKS and the metadata
+/// document (`GET` and `HEAD`), at the paths of `engine.config().endpoints()`; an endpoint
+/// configured `None` is not mounted. Any other method gets `405` with `Allow`.
+///
+/// ```no_run
+/// # use actix_web::{web, App};
+/// # fn app<S: oauth_core::Storage + 'static, C: oauth_core::Clock + 'static>(
+/// #     engine: web::Data<oauth_core::Engine<S, C>>,
+/// # ) -> Result<(), oauth_core::Fault> {
+/// use oauth_actix::{MachineEndpoints, ServerLimits};
+/// use oauth_core::TrustedProxies;
+///
+/// let machine = MachineEndpoints::new(engine)
+///     .trusted_proxies(TrustedProxies::new(["10.0.0.0/8"])?)
+///     .limits(ServerLimits::default());
+/// let app = App::new().configure(|config| machine.configure(config));
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+pub struct MachineEndpoints<S, C> {
+    engine: web::Data<Engine<S, C>>,
+    proxies: Arc<TrustedProxies>,
+    limits: ServerLimits,
+}
+
+impl<S, C> Clone for MachineEndpoints<S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            engine: self.engine.clone(),
+            proxies: self.proxies.clone(),
+            limits: self.limits,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum FormEndpoint {
+    Token,
+    Introspection,
+    Revocation,
+}
+
+impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
+    /// The endpoints of `engine`, with no trusted proxy and [`ServerLimits::default`].
+    pub fn new(engine: web::Data<Engine<S, C>>) -> Self {
+        Self {
+            engine,
+            proxies: Arc::new(TrustedProxies::none()),
+            limits: ServerLimits::default(),
+        }
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` names the caller for the engine's
+    /// failure limiter (see [`caller_key`](crate::caller_key)). None by default.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = Arc::new(proxies);
+        self
+    }
+
+    /// The body size and read timeout of the form endpoints (`max_body_bytes`,
+    /// `body_timeout`); give the server the same value with [`ServerLimits::apply`].
+    pub fn limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Mounts the endpoints: `App::new().configure(|config| machine.configure(config))`.
+    pub fn configure(&self, config: &mut web::ServiceConfig) {
+        let endpoints = self.engine.config().endpoints();
+        config.service(self.form(&endpoints.token, FormEndpoint::Token));
+        if let Some(path) = &endpoints.introspection {
+            config.service(self.form(path, FormEndpoint::Introspection));
+        }
+        if let Some(path) = &endpoints.revocation {
+            config.service(self.form(path, FormEndpoint::Revocation));
+        }
+        let engine = self.engine.clone();
+        config.service(document(&endpoints.jwks, move || engine.jwks_response()));
+        let engine = self.engine.clone();
+        config.service(document(METADATA_PATH, move || {
+            engine.metadata().to_response()
+        }));
+    }
+
+    fn form(&self, path: &str, endpoint: FormEndpoint) -> Resource {
+        let this = self.clone();
+        let answer = move |request: HttpRequest, payload: web::Payload| {
+            let this = this.clone();
+            async move { this.answer(endpoint, &request, payload).await }
+        };
+        web::resource(path)
+            .route(web::post().to(answer))
+            .default_service(web::to(|| async { method_not_allowed("POST") }))
+    }
+
+    async fn answer(
+        &self,
+        endpoint: FormEndpoint,
+        request: &HttpRequest,
+        payload: web::Payload,
+    ) -> OAuthResponse {
+        let body = match self.limits.read_body(request, payload).await {
+            Ok(body) => body,
+            Err(refused) => return refused,
+        };
+        let content_type = header_text(request, &CONTENT_TYPE);
+        let authorization = header_text(request, &AUTHORIZATION);
+        let caller = caller_key(request, &self.proxies);
+        let form = FormRequest::new(content_type.as_deref(), &body)
+            .with_authorization(authorization.as_deref())
+            .with_caller(caller.as_ref().map(CallerKey::as_str));
+        let engine = &self.engine;
+        let answered = match endpoint {
+            FormEndpoint::Token => engine.token(&form).await.map(|o| o.to_response()),
+            FormEndpoint::Introspection => engine.introspect(&form).await.map(|o| o.to_response()),
+            FormEndpoint::Revocation => engine.revoke(&form).await.map(|o| o.to_response()),
+        };
+        answered.map_or_else(|fault| OAuthResponse::from_fault(&fault), OAuthResponse)
+    }
+}
+
+/// A public document at `path`, for `GET` and `HEAD` (actix-web does not answer `HEAD`
+/// by itself; it sends the headers of the `GET` answer without its body).
+fn document<F>(path: &str, make: F) -> Resource
+where
+    F: Fn() -> Response + Clone + 'static,
+{
+    let answer = move || {
+        let response = make();
+        async move { OAuthResponse(response) }
+    };
+    web::resource(path)
+        .route(web::get().to(answer.clone()))
+        .route(web::head().to(answer))
+        .default_service(web::to(|| async { method_not_allowed("GET, HEAD") }))
+}
+
+fn method_not_allowed(allow: &'static str) -> OAuthResponse {
+    let error = OAuthError::invalid_request("this method is not allowed here").with_status(405);
+    let mut response = Response::from_error(&error);
+    response.headers.push(("Allow", allow.to_owned()));
+    OAuthResponse(response)
+}
