@@ -447,8 +447,17 @@ impl<C: Clock> TokenVerifier<C> {
             };
             if let Some(jti) = &principal.token_id {
                 let record = store.get_token(&SecretHash::of(jti)).await?;
-                if record.is_some_and(|r| r.kind == TokenKind::JwtAccess && r.revoked) {
-                    return Ok(Err(BearerError::invalid_token("the token was revoked")));
+                match record {
+                    Some(r) if r.kind == TokenKind::JwtAccess && r.revoked => {
+                        return Ok(Err(BearerError::invalid_token("the token was revoked")));
+                    }
+                    // Past `exp` the token is accepted only for the leeway, and a purge may
+                    // already have removed its record and so its revocation: without the
+                    // record there is no telling, so it is refused.
+                    None if principal.expires_at <= self.clock.now() => {
+                        return Ok(Err(BearerError::invalid_token("the token expired")));
+                    }
+                    _ => {}
                 }
             }
             principal

@@ -63,6 +63,7 @@ macro_rules! flow_tests {
             ir04_revoking_garbage_or_another_clients_token,
             ir05_revoking_refresh_token_ends_its_access_tokens,
             ir06_revoking_jwt_access_token_denies_its_jti,
+            jw12_a_revoked_jwt_stays_refused_after_a_purge,
             ir07_metadata_document,
             jwt_access_tokens_for_every_algorithm,
             jwt_auth_time_is_the_approval_time,

@@ -229,7 +229,8 @@ pub(crate) fn verify(token: &str, expect: &Expectations<'_>) -> Result<VerifiedJ
     })
 }
 
-/// `exp` is required, `nbf` and `iat` optional; each must be an integer NumericDate.
+/// `exp` and `iat` are required (RFC 9068 §2.2), `nbf` optional; each must be an integer
+/// NumericDate, and `iat` not in the future beyond the leeway.
 fn check_times(claims: &ClaimSet<'_>, expect: &Expectations<'_>) -> Result<(), JwtError> {
     let now = expect.now.unix_timestamp();
     let leeway = expect.leeway.whole_seconds();
@@ -249,7 +250,10 @@ fn check_times(claims: &ClaimSet<'_>, expect: &Expectations<'_>) -> Result<(), J
             return Err(JwtError::NotYetValid);
         }
     }
-    numeric_date(claims, Claim::IssuedAt)?;
+    let iat = numeric_date(claims, Claim::IssuedAt)?.ok_or(JwtError::InvalidClaim("iat"))?;
+    if iat.saturating_sub(leeway) > now {
+        return Err(JwtError::InvalidClaim("iat"));
+    }
     Ok(())
 }
 

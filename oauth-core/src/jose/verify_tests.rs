@@ -559,3 +559,29 @@ fn rotation_keeps_old_tokens_verifying() {
         JwtError::UnknownKey
     );
 }
+
+#[test]
+fn jw12_iat_is_required_and_not_in_the_future_past_the_leeway() {
+    let k = keys();
+    let mut c = claims();
+    c.as_object_mut().unwrap().remove("iat");
+    let t = token(&header(&k.es), &c, &k.es);
+    assert_eq!(
+        check(&t, &k.trusted).unwrap_err(),
+        JwtError::InvalidClaim("iat")
+    );
+    for bad in [json!("1900000000"), json!(1.5), json!(null)] {
+        let mut c = claims();
+        c["iat"] = bad;
+        let t = token(&header(&k.es), &c, &k.es);
+        assert!(check(&t, &k.trusted).is_err());
+    }
+    let mut c = claims();
+    c["iat"] = json!(NOW + 30);
+    let t = token(&header(&k.es), &c, &k.es);
+    assert_eq!(
+        check_at(&t, &k.trusted, NOW, 29).unwrap_err(),
+        JwtError::InvalidClaim("iat")
+    );
+    assert!(check_at(&t, &k.trusted, NOW, 30).is_ok());
+}

@@ -362,3 +362,38 @@ pub async fn ir07_metadata_document<S: Storage + 'static>(h: Harness<S>) {
         }
     }
 }
+
+/// JW-12: a revoked JWT is never accepted again after a purge. Past `exp`, within a
+/// verifier's leeway, a JWT is accepted only while its record still shows it live; once a
+/// purge removed the record (and with it the revocation), it is refused.
+pub async fn jw12_a_revoked_jwt_stays_refused_after_a_purge<S: Storage + 'static>(h: Harness<S>) {
+    let key = SigningKey::generate(Algorithm::Es256, "k1").unwrap().0;
+    let h = {
+        let engine = h.jwt_engine(key);
+        h.with_engine(engine)
+    };
+    let tokens = expect_issued(h.redeem_server(&h.server_code("read:users").await).await);
+    let bearer = format!("Bearer {}", tokens.access_token);
+    let request = BearerRequest::new(Some(&bearer), None);
+    let required = ScopeSet::parse("read:users").unwrap();
+    let verifier = h.engine.token_verifier().with_leeway(Duration::minutes(5));
+    let auth = basic("server", SERVER_SECRET);
+    assert_eq!(
+        h.revoke(&[("token", &tokens.access_token)], Some(&auth))
+            .await,
+        RevocationOutcome::Done
+    );
+    // Just past exp (10 minutes), inside the 5-minute leeway, after a purge.
+    h.clock
+        .advance(Duration::minutes(10) + Duration::seconds(30));
+    h.engine.purge_expired().await.unwrap();
+    let outcome = verifier
+        .verify_with_store(&*h.store, &request, &required)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.refusal().map(|refusal| refusal.status()),
+        Some(401),
+        "{outcome:?}"
+    );
+}
