@@ -206,7 +206,7 @@ mod endpoint {
     use crate::request::Params;
     use crate::scope::resolve_requested;
     use crate::secret::SecretHash;
-    use crate::storage::{CodeRecord, GrantId, Storage};
+    use crate::storage::{CodeRecord, Storage};
 
     impl<S: Storage, C: Clock> Engine<S, C> {
         /// Validates an authorization request given as its raw query string.
@@ -356,7 +356,7 @@ mod endpoint {
             let code = self.random.secret()?;
             let record = CodeRecord {
                 hash: SecretHash::of(&code),
-                grant_id: GrantId(self.random.id()?),
+                grant_id: self.new_grant_id()?,
                 client_id: client.id().clone(),
                 subject: subject.to_owned(),
                 redirect_uri: pending

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Fault;
 use crate::events::{DiscardEvents, Event, EventKind, EventSink};
+use crate::issuer_binding::{belongs_to, issuer_tag, tagged_grant_id};
 use crate::jose::{KeySet, SigningKey, VerificationKeys};
 use crate::limits::{Limiter, NoLimits};
 use crate::resource::TokenVerifier;
@@ -18,7 +19,7 @@ use crate::scope::{PermitAll, ScopePolicy};
 use crate::secret::RandomSource;
 use crate::secret_cache::{VerifiedSecrets, DEFAULT_SECRET_MEMORY};
 use crate::slow_hashing::{InPlace, SlowHashing};
-use crate::storage::{PurgeReport, Storage};
+use crate::storage::{GrantId, PurgeReport, Storage};
 use crate::token::{AccessTokenFormat, JwtIssuer};
 
 /// The authorization-server engine.
@@ -43,6 +44,8 @@ pub struct Engine<S, C> {
     pub(crate) verified_secrets: VerifiedSecrets,
     /// The most PBKDF2 rounds of any client met, for the cost of an unknown id.
     pub(crate) slowest_iterations: AtomicU32,
+    /// The tag of the issuer every grant id of this engine begins with.
+    pub(crate) issuer_tag: String,
 }
 
 impl<S, C: fmt::Debug> fmt::Debug for Engine<S, C> {
@@ -185,6 +188,7 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
             slow_hashing: self.slow_hashing,
             verified_secrets,
             slowest_iterations: AtomicU32::new(0),
+            issuer_tag: issuer_tag(self.config.issuer()),
             storage: self.storage,
             clock: self.clock,
             config: self.config,
@@ -216,6 +220,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             slow_hashing: Arc::new(InPlace),
             secret_memory: DEFAULT_SECRET_MEMORY,
         }
+    }
+
+    /// A new grant id, tagged with this engine's issuer.
+    pub(crate) fn new_grant_id(&self) -> Result<GrantId, Fault> {
+        Ok(tagged_grant_id(&self.issuer_tag, self.random.id()?))
+    }
+
+    /// Whether `grant` is this engine's (made under its issuer).
+    pub(crate) fn owns_grant(&self, grant: &GrantId) -> bool {
+        belongs_to(&self.issuer_tag, grant)
     }
 
     /// The limiter, for the embedder's own credential steps (the login form): check a key

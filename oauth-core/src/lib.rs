@@ -130,6 +130,7 @@ mod form_request;
 mod grant;
 mod guard;
 mod introspect;
+mod issuer_binding;
 pub mod jose;
 pub mod limits;
 mod metadata;

@@ -34,6 +34,7 @@ use time::{Duration, OffsetDateTime};
 use crate::clock::Clock;
 use crate::error::{ErrorCode, Fault};
 use crate::events::{Event, EventKind, EventSink};
+use crate::issuer_binding::{belongs_to, issuer_tag};
 use crate::jose::{self, Claims, JwtError, VerificationKeys, MAX_TOKEN_LEN};
 use crate::response::Response;
 use crate::scope::ScopeSet;
@@ -315,6 +316,8 @@ pub struct TokenVerifier<C> {
     clock: C,
     leeway: Duration,
     events: Option<Arc<dyn EventSink>>,
+    /// Opaque tokens of other issuers sharing the store are not this verifier's.
+    issuer_tag: String,
 }
 
 impl<C: fmt::Debug> fmt::Debug for TokenVerifier<C> {
@@ -338,8 +341,10 @@ impl<C: Clock> TokenVerifier<C> {
         keys: VerificationKeys,
         clock: C,
     ) -> Self {
+        let issuer = issuer.into();
         Self {
-            issuer: issuer.into(),
+            issuer_tag: issuer_tag(&issuer),
+            issuer,
             audience: audience.into(),
             keys,
             clock,
@@ -464,7 +469,11 @@ impl<C: Clock> TokenVerifier<C> {
         } else {
             let now = self.clock.now();
             match store.get_token(&SecretHash::of(token)).await? {
-                Some(record) if record.kind == TokenKind::Access && record.is_active(now) => {
+                Some(record)
+                    if record.kind == TokenKind::Access
+                        && record.is_active(now)
+                        && belongs_to(&self.issuer_tag, &record.grant_id) =>
+                {
                     Principal {
                         subject: record
                             .subject

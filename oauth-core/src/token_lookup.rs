@@ -15,6 +15,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     /// forged `jti` finds nothing) by the hash of its `jti`. `token_type_hint` is not
     /// needed: every kind is found the same way.
     pub(crate) async fn find_token(&self, token: &str) -> Result<Option<TokenRecord>, Fault> {
+        // Another issuer's token (a tenant sharing the store) is unknown here.
+        Ok(self
+            .find_any_token(token)
+            .await?
+            .filter(|record| self.owns_grant(&record.grant_id)))
+    }
+
+    async fn find_any_token(&self, token: &str) -> Result<Option<TokenRecord>, Fault> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Ok(None);
         }

@@ -44,6 +44,7 @@ macro_rules! flow_tests {
             tk04_code_verifier_missing_wrong_or_malformed,
             tk05_verifier_for_code_without_challenge_is_refused,
             tk06_redirect_uri_must_repeat_authorization_request,
+            tk13_a_code_from_another_issuer_on_the_same_store_is_invalid_grant,
             tk07_wrong_client_secret,
             tk08_client_authentication_ambiguities,
             tk09_grant_type_checks,

@@ -28,6 +28,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let now = self.clock.now();
 
         let record = match self.storage.consume_code(&SecretHash::of(code)).await? {
+            // Another issuer's code (a tenant sharing the store) is unknown here, and its
+            // replay revokes nothing of that issuer's.
+            CodeConsumption::Consumed(record) | CodeConsumption::AlreadyConsumed(record)
+                if !self.owns_grant(&record.grant_id) =>
+            {
+                return Ok(
+                    OAuthError::invalid_grant("the code is invalid, expired or used").into(),
+                );
+            }
             CodeConsumption::Consumed(record) => record,
             CodeConsumption::AlreadyConsumed(record) => {
                 // Expiry is not checked: a replay after the code expired is still a replay.

@@ -8,7 +8,7 @@ use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::request::Params;
 use crate::scope::resolve_requested;
-use crate::storage::{GrantId, GrantRecord, Issuance, Storage};
+use crate::storage::{GrantRecord, Issuance, Storage};
 
 impl<S: Storage, C: Clock> Engine<S, C> {
     pub(super) async fn client_credentials(
@@ -36,7 +36,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
         let now = self.clock.now();
         let grant = GrantRecord {
-            id: GrantId(self.random.id()?),
+            id: self.new_grant_id()?,
             client_id: client.id().clone(),
             subject: None,
             scope: scope.clone(),

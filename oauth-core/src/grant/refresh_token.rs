@@ -30,7 +30,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let Some(record) = self.storage.get_token(&hash).await? else {
             return Ok(invalid().into());
         };
-        if record.kind != TokenKind::Refresh || record.client_id != *client.id() {
+        if record.kind != TokenKind::Refresh
+            || record.client_id != *client.id()
+            || !self.owns_grant(&record.grant_id)
+        {
             return Ok(invalid().into());
         }
         if record.revoked || now >= record.expires_at {

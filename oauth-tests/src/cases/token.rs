@@ -514,3 +514,93 @@ async fn legacy_code<S: Storage + 'static>(h: &Harness<S>) -> String {
     let pending = h.pending(&request).await;
     h.approve(&pending, "carol").await.param("code").unwrap()
 }
+
+/// TK-13: every code and grant carries its issuer. Another engine with another issuer on
+/// the same store refuses this one's code and refresh token with `invalid_grant`, sees its
+/// tokens as inactive, and its replay of the code revokes nothing here.
+pub async fn tk13_a_code_from_another_issuer_on_the_same_store_is_invalid_grant<
+    S: Storage + 'static,
+>(
+    h: Harness<S>,
+) {
+    let other = oauth_core::Engine::builder(
+        h.store.clone(),
+        h.clock.clone(),
+        oauth_core::Config::builder("https://tenant-b.example")
+            .build()
+            .unwrap(),
+    )
+    .build()
+    .unwrap();
+    let ask = |pairs: Vec<(&'static str, String)>, authorization: Option<String>| {
+        let other = &other;
+        async move {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let body = encode(&pairs);
+            other
+                .token(
+                    &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+                        .with_authorization(authorization.as_deref()),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let code = h.spa_code().await;
+    let at_other = ask(
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code.clone()),
+            ("client_id", "spa".into()),
+            ("redirect_uri", SPA_REDIRECT.into()),
+            ("code_verifier", VERIFIER.into()),
+        ],
+        None,
+    )
+    .await;
+    expect_refused(&at_other, ErrorCode::InvalidGrant, 400);
+
+    // This engine's own code and tokens work here, and not there.
+    let code = h.spa_code().await;
+    let tokens = h.redeem_spa(&code).await;
+    let refresh = tokens.refresh_token.clone().unwrap();
+    let refreshed_there = ask(
+        vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", refresh.clone()),
+            ("client_id", "spa".into()),
+        ],
+        None,
+    )
+    .await;
+    expect_refused(&refreshed_there, ErrorCode::InvalidGrant, 400);
+    let introspected = other
+        .introspect(
+            &FormRequest::new(
+                Some(FORM_CONTENT_TYPE),
+                encode(&[("token", tokens.access_token.as_str())]).as_bytes(),
+            )
+            .with_authorization(Some(&basic("server", SERVER_SECRET))),
+        )
+        .await
+        .unwrap();
+    assert!(!introspected.is_active());
+    // A replay of this engine's code at the other engine revokes nothing here.
+    let replayed = ask(
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code),
+            ("client_id", "spa".into()),
+            ("redirect_uri", SPA_REDIRECT.into()),
+            ("code_verifier", VERIFIER.into()),
+        ],
+        None,
+    )
+    .await;
+    expect_refused(&replayed, ErrorCode::InvalidGrant, 400);
+    assert!(h.is_active(&refresh).await);
+    assert!(matches!(
+        h.refresh_spa(&refresh, None).await,
+        oauth_core::TokenOutcome::Issued(_)
+    ));
+}
