@@ -43,8 +43,21 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             self.report_reuse(&record.grant_id, client).await?;
             return Ok(invalid().into());
         }
+        // What the grant may still hold: its scope as the client's registration and the
+        // scope policy for the subject allow it today (RF-06). A demoted user or a
+        // narrowed client keeps nothing it lost, and the new refresh token carries the
+        // narrowed scope, so it is dropped from the grant too.
+        let still_allowed = record.scope.intersection(client.allowed_scopes());
+        let grant_scope = self
+            .scope_policy
+            .permitted(client, record.subject.as_deref(), &still_allowed)
+            .await
+            .intersection(&still_allowed);
+        if grant_scope.is_empty() {
+            return Ok(OAuthError::invalid_grant("the grant no longer allows any scope").into());
+        }
         let access_scope = match params.get("scope") {
-            None => record.scope.clone(),
+            None => grant_scope.clone(),
             Some(text) => {
                 let asked = refuse_on_error!(
                     ScopeSet::parse(text).map_err(|e| OAuthError::invalid_scope(e.to_string()))
@@ -54,7 +67,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                         OAuthError::invalid_scope("the scope is wider than the grant's").into(),
                     );
                 }
-                asked
+                let kept = asked.intersection(&grant_scope);
+                if kept.is_empty() {
+                    return Ok(OAuthError::invalid_scope(
+                        "none of the requested scopes is allowed any more",
+                    )
+                    .into());
+                }
+                kept
             }
         };
 
@@ -62,7 +82,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             id: record.grant_id.clone(),
             client_id: record.client_id.clone(),
             subject: record.subject.clone(),
-            scope: record.scope.clone(),
+            scope: grant_scope,
             created_at: record.issued_at,
             expires_at: record.grant_expires_at,
         };

@@ -169,3 +169,128 @@ pub async fn rf05_refresh_past_absolute_lifetime<S: Storage + 'static>(h: Harnes
         400,
     );
 }
+
+/// A scope policy that can be narrowed while grants live: what each subject may hold now.
+#[derive(Debug, Default)]
+struct Demotions(std::sync::Mutex<std::collections::HashMap<String, oauth_core::ScopeSet>>);
+
+#[async_trait::async_trait]
+impl oauth_core::ScopePolicy for Demotions {
+    async fn permitted(
+        &self,
+        _client: &oauth_core::Client,
+        subject: Option<&str>,
+        asked: &oauth_core::ScopeSet,
+    ) -> oauth_core::ScopeSet {
+        let limits = self.0.lock().unwrap();
+        match subject.and_then(|s| limits.get(s)) {
+            Some(allowed) => asked.intersection(allowed),
+            None => asked.clone(),
+        }
+    }
+}
+
+/// RF-06: a refresh re-checks the client's current registration and the scope policy for
+/// the subject: what is no longer allowed is dropped from the new tokens and from the
+/// grant (its new refresh token), and a grant left with nothing is `invalid_grant`.
+pub async fn rf06_refresh_rechecks_the_registration_and_the_scope_policy<S: Storage + 'static>(
+    h: Harness<S>,
+) {
+    let policy = std::sync::Arc::new(Demotions::default());
+    let engine = oauth_core::Engine::builder(
+        h.store.clone(),
+        h.clock.clone(),
+        oauth_core::Config::builder(ISSUER).build().unwrap(),
+    )
+    .scope_policy(SharedPolicy(policy.clone()))
+    .build()
+    .unwrap();
+    let h = h.with_engine(engine);
+    let pending = h
+        .pending(&Harness::<S>::spa_request(&[(
+            "scope",
+            "read:users write:users read:payments",
+        )]))
+        .await;
+    let code = h.approve(&pending, "alice").await.param("code").unwrap();
+    let tokens = h.redeem_spa(&code).await;
+    assert_eq!(
+        tokens.scope.to_string(),
+        "read:payments read:users write:users"
+    );
+
+    // alice is demoted to read:users and read:payments.
+    policy.0.lock().unwrap().insert(
+        "alice".into(),
+        oauth_core::ScopeSet::parse("read:users read:payments").unwrap(),
+    );
+    let next = expect_issued(
+        h.refresh_spa(tokens.refresh_token.as_ref().unwrap(), None)
+            .await,
+    );
+    assert_eq!(next.scope.to_string(), "read:payments read:users");
+    // The grant itself was narrowed: its new refresh token holds no write:users.
+    let record = h
+        .store
+        .get_token(&oauth_core::SecretHash::of(
+            next.refresh_token.as_ref().unwrap(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.scope.to_string(), "read:payments read:users");
+    // Asking for a lost scope gets only what is left of the request.
+    expect_refused(
+        &h.refresh_spa(next.refresh_token.as_ref().unwrap(), Some("write:users"))
+            .await,
+        ErrorCode::InvalidScope,
+        400,
+    );
+
+    // The client's registration narrows too: spa may hold read:users only now.
+    h.store
+        .put_client(
+            oauth_core::Client::public("spa")
+                .unwrap()
+                .redirect_uri(SPA_REDIRECT)
+                .unwrap()
+                .allowed_scopes(oauth_core::ScopeSet::parse("read:users").unwrap())
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let last = expect_issued(
+        h.refresh_spa(next.refresh_token.as_ref().unwrap(), None)
+            .await,
+    );
+    assert_eq!(last.scope.to_string(), "read:users");
+
+    // Nothing left: the grant no longer works.
+    policy.0.lock().unwrap().insert(
+        "alice".into(),
+        oauth_core::ScopeSet::parse("read:payments").unwrap(),
+    );
+    expect_refused(
+        &h.refresh_spa(last.refresh_token.as_ref().unwrap(), None)
+            .await,
+        ErrorCode::InvalidGrant,
+        400,
+    );
+}
+
+/// An `Arc` of a policy as the engine's policy, so the test keeps a handle to change it.
+#[derive(Debug)]
+struct SharedPolicy(std::sync::Arc<Demotions>);
+
+#[async_trait::async_trait]
+impl oauth_core::ScopePolicy for SharedPolicy {
+    async fn permitted(
+        &self,
+        client: &oauth_core::Client,
+        subject: Option<&str>,
+        asked: &oauth_core::ScopeSet,
+    ) -> oauth_core::ScopeSet {
+        self.0.permitted(client, subject, asked).await
+    }
+}
