@@ -1,106 +1,108 @@
-//! The demo server on actix-web: the [`Demo`]'s pages and API behind the actix adapter.
+//! The demo server on actix-web: the [`Demo`]'s pages and API on `oauth-actix`.
 
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::http::header::{CONTENT_TYPE, COOKIE};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use oauth_core::{Storage, SystemClock};
+use actix_web::http::header::{HeaderName, CONTENT_TYPE, COOKIE, X_CONTENT_TYPE_OPTIONS};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use oauth_actix::{caller_key, Bearer, MachineEndpoints, OAuthResponse, ServerLimits};
+use oauth_core::{BearerGuard, TrustedProxies};
 
-use crate::actix_adapter::{self, to_actix, Bearer};
-use crate::demo::{api, Demo, ReadPayments, ReadUsers, WriteUsers};
-use crate::plain;
-use oauth_core::BearerGuard;
+use crate::demo::{self, api, Demo, ReadPayments, ReadUsers, WriteUsers};
 
 /// A server with every route of the demo (the authorization endpoint's pages, the
-/// engine's machine endpoints, the protected API, `GET /metrics`, a JSON 404 for
-/// anything else) on `listener`, with `workers` worker threads. It installs no signal
-/// handlers: stop it through its handle (`server.handle().stop(true)`). The body limit
-/// ([`crate::plain::MAX_BODY_BYTES`]) set by the adapter's configuration applies to every
-/// route, the login form's included.
+/// engine's machine endpoints ([`MachineEndpoints`]), the protected API, `GET /metrics`,
+/// a JSON 404 for anything else) on `listener`, with `workers` worker threads, under
+/// [`ServerLimits::default`]; the login form's body is read within the same limits.
+/// `HEAD` is answered wherever `GET` is, and every answer carries
+/// `X-Content-Type-Options: nosniff`. It installs no signal handlers: stop it through
+/// its handle (`server.handle().stop(true)`).
 pub fn server(
     listener: std::net::TcpListener,
     demo: Arc<Demo>,
     workers: usize,
 ) -> std::io::Result<Server> {
-    let endpoints = demo.engine().config().endpoints().clone();
-    let engine = web::Data::from(demo.engine().clone());
+    let limits = ServerLimits::default();
+    let authorization = demo.engine().config().endpoints().authorization.clone();
+    let machine = MachineEndpoints::new(web::Data::from(demo.engine().clone())).limits(limits);
     let guard: web::Data<dyn BearerGuard> = web::Data::from(demo.guard());
     let demo = web::Data::from(demo);
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(engine.clone())
             .app_data(guard.clone())
             .app_data(demo.clone())
-            .configure(actix_adapter::configure_authorization_server::<
-                Arc<dyn Storage>,
-                SystemClock,
-            >(&endpoints))
+            .app_data(web::Data::new(limits))
+            // For actix-web's own answers (405); an OAuthResponse already has it.
+            .wrap(DefaultHeaders::new().add((X_CONTENT_TYPE_OPTIONS, "nosniff")))
+            .configure(|config| machine.configure(config))
             .service(
-                web::resource(endpoints.authorization.as_str())
-                    .route(web::get().to(authorize_page))
-                    .route(web::post().to(authorize_submit)),
+                web::resource(authorization.as_str())
+                    .get(authorize_page)
+                    .head(authorize_page)
+                    .post(authorize_submit),
             )
             .service(
                 web::resource("/api/users")
-                    .route(web::get().to(list_users))
-                    .route(web::post().to(create_user)),
+                    .get(list_users)
+                    .head(list_users)
+                    .post(create_user),
             )
-            .service(web::resource("/api/payments").route(web::get().to(list_payments)))
-            .service(web::resource("/metrics").route(web::get().to(metrics)))
-            .default_service(web::to(actix_adapter::not_found))
-    })
-    .workers(workers)
-    .disable_signals()
-    .shutdown_timeout(5)
-    .listen(listener)?
-    .run();
-    Ok(server)
+            .service(
+                web::resource("/api/payments")
+                    .get(list_payments)
+                    .head(list_payments),
+            )
+            .service(web::resource("/metrics").get(metrics).head(metrics))
+            .default_service(web::to(|| async { OAuthResponse(demo::not_found()) }))
+    });
+    let server = limits.apply(server).workers(workers).disable_signals();
+    Ok(server.shutdown_timeout(5).listen(listener)?.run())
 }
 
-fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> Option<String> {
-    request
-        .headers()
-        .get(name)
-        .map(|v| plain::header_text(v.as_bytes()))
+fn header(request: &HttpRequest, name: HeaderName) -> Option<String> {
+    let value = request.headers().get(name)?;
+    Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
 }
 
-async fn authorize_page(demo: web::Data<Demo>, request: HttpRequest) -> HttpResponse {
+async fn authorize_page(demo: web::Data<Demo>, request: HttpRequest) -> OAuthResponse {
     let cookie = header(&request, COOKIE);
-    to_actix(
-        &demo
-            .authorize_page(request.query_string(), cookie.as_deref())
-            .await,
-    )
+    let query = request.query_string();
+    OAuthResponse(demo.authorize_page(query, cookie.as_deref()).await)
 }
 
 async fn authorize_submit(
     demo: web::Data<Demo>,
+    limits: web::Data<ServerLimits>,
     request: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
+    payload: web::Payload,
+) -> Result<OAuthResponse, OAuthResponse> {
+    let body = limits.read_body(&request, payload).await?;
     let content_type = header(&request, CONTENT_TYPE);
     let cookie = header(&request, COOKIE);
-    let peer = request.peer_addr().map(|addr| addr.ip());
-    to_actix(
-        &demo
-            .authorize_submit(content_type.as_deref(), &body, cookie.as_deref(), peer)
-            .await,
-    )
+    // The demo runs behind no proxy: the peer is the caller.
+    let caller = caller_key(&request, &TrustedProxies::none());
+    let answer = demo.authorize_submit(
+        content_type.as_deref(),
+        &body,
+        cookie.as_deref(),
+        caller.as_ref(),
+    );
+    Ok(OAuthResponse(answer.await))
 }
 
-async fn metrics(demo: web::Data<Demo>) -> HttpResponse {
-    to_actix(&demo.metrics_page())
+async fn metrics(demo: web::Data<Demo>) -> OAuthResponse {
+    OAuthResponse(demo.metrics_page())
 }
 
-async fn list_users(bearer: Bearer<ReadUsers>) -> HttpResponse {
-    to_actix(&api::list_users(&bearer.principal))
+async fn list_users(bearer: Bearer<ReadUsers>) -> OAuthResponse {
+    OAuthResponse(api::list_users(&bearer.principal))
 }
 
-async fn create_user(bearer: Bearer<WriteUsers>) -> HttpResponse {
-    to_actix(&api::create_user(&bearer.principal))
+async fn create_user(bearer: Bearer<WriteUsers>) -> OAuthResponse {
+    OAuthResponse(api::create_user(&bearer.principal))
 }
 
-async fn list_payments(bearer: Bearer<ReadPayments>) -> HttpResponse {
-    to_actix(&api::list_payments(&bearer.principal))
+async fn list_payments(bearer: Bearer<ReadPayments>) -> OAuthResponse {
+    OAuthResponse(api::list_payments(&bearer.principal))
 }

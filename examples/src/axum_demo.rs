@@ -1,21 +1,19 @@
-//! The demo server on axum: the [`Demo`]'s pages and API behind the axum adapter.
+//! The demo server on axum: the [`Demo`]'s pages and API on `oauth-axum`.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE};
-use axum::http::{HeaderMap, Uri};
+use axum::http::header::{HeaderName, CONTENT_TYPE, COOKIE, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use oauth_axum::{Bearer, Caller, MachineEndpoints, OAuthResponse, ServerLimits, MAX_BODY_BYTES};
+use oauth_core::{BearerGuard, TrustedProxies};
 
-use crate::axum_adapter::{self, to_axum, Bearer, Peer};
-use crate::demo::{api, Demo, ReadPayments, ReadUsers, WriteUsers};
-use crate::plain::{self, MAX_BODY_BYTES};
-use oauth_core::BearerGuard;
+use crate::demo::{self, api, Demo, ReadPayments, ReadUsers, WriteUsers};
 
 /// The router's state.
 #[derive(Clone)]
@@ -30,8 +28,17 @@ impl FromRef<AppState> for Arc<dyn BearerGuard> {
     }
 }
 
+/// The demo runs behind no proxy: the peer is the caller.
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(_state: &AppState) -> Self {
+        TrustedProxies::none()
+    }
+}
+
 /// Every route of the demo: the authorization endpoint's pages, the engine's machine
-/// endpoints, the protected API, `GET /metrics`, and a JSON 404 for anything else.
+/// endpoints ([`MachineEndpoints`]), the protected API, `GET /metrics`, and a JSON 404
+/// for anything else. `HEAD` is answered wherever `GET` is, and every answer, axum's own
+/// (405, 413) included, carries `X-Content-Type-Options: nosniff`.
 pub fn app(demo: Arc<Demo>) -> Router {
     let engine = demo.engine().clone();
     let authorization = engine.config().endpoints().authorization.clone();
@@ -46,76 +53,75 @@ pub fn app(demo: Arc<Demo>) -> Router {
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-        .merge(axum_adapter::authorization_server_routes(engine))
-        .fallback(axum_adapter::not_found)
+        .merge(MachineEndpoints::new(engine).router())
+        .fallback(|| async { OAuthResponse(demo::not_found()) })
+        .layer(axum::middleware::map_response(nosniff))
 }
 
-/// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the requests in
-/// flight. Each request knows its peer's address ([`Peer`]), which the engine's limiter
-/// and the login form's limit count failures under.
+/// Serves [`app`] on `listener` with `oauth_axum::serve` and [`ServerLimits::default`]
+/// (header, body and idle timeouts, a connection cap) until `shutdown` resolves, then
+/// finishes the requests in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     demo: Arc<Demo>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(demo).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+) {
+    oauth_axum::serve(listener, app(demo), ServerLimits::default(), shutdown).await;
 }
 
-fn cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(COOKIE)
-        .map(|v| plain::header_text(v.as_bytes()))
+/// `nosniff` on an answer that axum made itself; never a second one.
+async fn nosniff(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    response
 }
 
-async fn authorize_page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+fn header(headers: &HeaderMap, name: HeaderName) -> Option<String> {
+    let value = headers.get(name)?;
+    Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
+async fn authorize_page(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> OAuthResponse {
     let query = uri.query().unwrap_or_default();
-    to_axum(
-        state
-            .demo
-            .authorize_page(query, cookie(&headers).as_deref())
-            .await,
-    )
+    let cookie = header(&headers, COOKIE);
+    OAuthResponse(state.demo.authorize_page(query, cookie.as_deref()).await)
 }
 
 async fn authorize_submit(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    Caller(caller): Caller,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .map(|v| plain::header_text(v.as_bytes()));
-    to_axum(
-        state
-            .demo
-            .authorize_submit(
-                content_type.as_deref(),
-                &body,
-                cookie(&headers).as_deref(),
-                peer,
-            )
-            .await,
-    )
+) -> OAuthResponse {
+    let content_type = header(&headers, CONTENT_TYPE);
+    let cookie = header(&headers, COOKIE);
+    let answer = state.demo.authorize_submit(
+        content_type.as_deref(),
+        &body,
+        cookie.as_deref(),
+        caller.as_ref(),
+    );
+    OAuthResponse(answer.await)
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
-    to_axum(state.demo.metrics_page())
+async fn metrics(State(state): State<AppState>) -> OAuthResponse {
+    OAuthResponse(state.demo.metrics_page())
 }
 
-async fn list_users(bearer: Bearer<ReadUsers>) -> Response {
-    to_axum(api::list_users(&bearer.principal))
+async fn list_users(bearer: Bearer<ReadUsers>) -> OAuthResponse {
+    OAuthResponse(api::list_users(&bearer.principal))
 }
 
-async fn create_user(bearer: Bearer<WriteUsers>) -> Response {
-    to_axum(api::create_user(&bearer.principal))
+async fn create_user(bearer: Bearer<WriteUsers>) -> OAuthResponse {
+    OAuthResponse(api::create_user(&bearer.principal))
 }
 
-async fn list_payments(bearer: Bearer<ReadPayments>) -> Response {
-    to_axum(api::list_payments(&bearer.principal))
+async fn list_payments(bearer: Bearer<ReadPayments>) -> OAuthResponse {
+    OAuthResponse(api::list_payments(&bearer.principal))
 }

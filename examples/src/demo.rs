@@ -7,23 +7,27 @@
 //! pending request and waits for approve or deny), so it lives here, not in an adapter:
 //!
 //! - `GET /authorize` validates the request (`Engine::authorize_query`). A valid one shows
-//!   one form carrying the request sealed by the engine (`Engine::seal_pending`, HMAC) and a
-//!   CSRF token that is also set in a `SameSite=Strict`, `HttpOnly` cookie (double submit).
-//! - `POST /authorize` checks the CSRF token (constant time), opens the sealed request
-//!   (`Engine::open_pending` refuses anything altered), checks the password against a
-//!   PBKDF2 hash (constant time), then approves or denies and answers the engine's 303.
-//!   Password guessing is limited by the engine's limiter (see [`FAILURE_BUDGET`]), per
-//!   username and per peer address, before the password is checked.
+//!   one form on the engine's consent kit (`Engine::consent_form`): the request sealed by
+//!   the engine and a CSRF token that is also set in a `SameSite=Strict`, `HttpOnly`
+//!   cookie (double submit).
+//! - `POST /authorize` lets the kit check the CSRF token and open the sealed request
+//!   (`Engine::open_consent` refuses anything altered), checks the password against a
+//!   PBKDF2 hash (constant time, on the engine's hashing pool), then approves or denies
+//!   and answers the engine's 303. Password guessing is limited by the engine's limiter
+//!   (see [`FAILURE_BUDGET`]) before the password is checked, charged to the caller and
+//!   to the pair of account and caller: never the account alone, so nobody can lock a
+//!   user out by failing at their name.
 //!
 //! The engine is given a [`FailureLimiter`] (failed client authentications at the token,
-//! introspection and revocation endpoints, per client id and per peer address, answer
-//! `429` with `Retry-After` once over budget) and an event sink that logs every audit
-//! event through `tracing` and counts it into the [`Metrics`] served at `GET /metrics`.
+//! introspection and revocation endpoints, charged to the caller and to the pair of
+//! client and caller, answer `429` with `Retry-After` once over budget) and an event sink
+//! that logs every audit event through `tracing` and counts it into the [`Metrics`]
+//! served at `GET /metrics`.
 
 use oauth_core::JwtAccessTokens;
 use std::collections::BTreeMap;
 use std::error::Error;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,14 +42,14 @@ use oauth_core::jose::{
 use oauth_core::limits::FailureLimiter;
 use oauth_core::{
     AuthorizationResponse, AuthorizeOutcome, CallerKey, Client, Clock, Config, ConsentForm, Engine,
-    GrantType, HashingPool, Params, PendingAuthorization, Principal, RandomSource, Response,
-    ScopePolicy, ScopeSet, Storage, SystemClock, CSRF_FIELD, SEALED_REQUEST_FIELD,
+    Fault, GrantType, HashingPool, Params, PendingAuthorization, Principal, RandomSource,
+    RequiredScope, Response, ScopePolicy, ScopeSet, Storage, SystemClock, CSRF_FIELD,
+    SEALED_REQUEST_FIELD,
 };
 use oauth_store_memory::MemoryStore;
 use oauth_store_sqlite::SqliteStore;
 
 use crate::metrics::{Metrics, Tee, TimedGuard};
-use crate::plain::{self, RequiredScope};
 use oauth_core::BearerGuard;
 
 /// Errors at start-up.
@@ -101,9 +105,10 @@ pub const ALL_SCOPES: &str = "read:users write:users read:payments";
 
 /// Failed attempts a key may make within [`FAILURE_WINDOW`] before it is blocked for
 /// [`FAILURE_COOL_DOWN`]. The keys: at the token, introspection and revocation endpoints
-/// (the engine's) the client id and the peer's IP address; at the login form (the demo's)
-/// the username and the peer's IP address. While blocked, even the right secret or
-/// password is refused, with `429` and `Retry-After`.
+/// (the engine's) the caller (its IP address, an IPv6 /64) and the pair of client id and
+/// caller; at the login form (the demo's) the caller and the pair of username and caller.
+/// While blocked, even the right secret or password is refused, with `429` and
+/// `Retry-After`.
 pub const FAILURE_BUDGET: u32 = 10;
 /// The window in which failures add up: five minutes.
 pub const FAILURE_WINDOW: time::Duration = time::Duration::minutes(5);
@@ -279,25 +284,25 @@ impl Demo {
             Ok(AuthorizeOutcome::Pending(pending)) => {
                 match self.engine.consent_form(&pending, cookie) {
                     Ok(form) => self.login_form(&pending, &form, None),
-                    Err(fault) => plain::fault_response(&fault),
+                    Err(fault) => fault_response(&fault),
                 }
             }
             Ok(AuthorizeOutcome::Redirect(redirect)) => redirect.to_response(),
             Ok(AuthorizeOutcome::ErrorPage(error)) => error_page(400, error.description()),
             Ok(_) => error_page(400, "This request cannot be completed."),
-            Err(fault) => plain::fault_response(&fault),
+            Err(fault) => fault_response(&fault),
         }
     }
 
     /// `POST /authorize`: the login form submitted. `content_type` and `body` are the
-    /// request's, `cookie` its `Cookie` header, `peer` the address it came from (for the
-    /// limit on password guessing).
+    /// request's, `cookie` its `Cookie` header, `caller` the adapter's key for who sent it
+    /// (an IP address, an IPv6 /64), for the limit on password guessing.
     pub async fn authorize_submit(
         &self,
         content_type: Option<&str>,
         body: &[u8],
         cookie: Option<&str>,
-        peer: Option<IpAddr>,
+        caller: Option<&CallerKey>,
     ) -> Response {
         let Ok(form) = Params::parse_form_body(content_type, body) else {
             return error_page(400, "The form could not be read.");
@@ -318,17 +323,15 @@ impl Demo {
                 // Charged to what the caller controls: its address, and its attempts at
                 // this account from that address. Never the account alone, or anyone
                 // could lock a user out by failing at their name.
-                let caller = peer.map(|ip| CallerKey::from_ip(ip).to_string());
-                let account_key = caller
-                    .as_ref()
-                    .map(|ip| format!("{}|{ip}", self.users.limit_key(username)));
-                let caller_key = caller.as_ref().map(|ip| format!("login-ip:{ip}"));
+                let account_key =
+                    caller.map(|ip| format!("{}|{ip}", self.users.limit_key(username)));
+                let caller_key = caller.map(|ip| format!("login-ip:{ip}"));
                 let keys: Vec<&str> = [account_key.as_deref(), caller_key.as_deref()]
                     .into_iter()
                     .flatten()
                     .collect();
                 if let Err(wait) = limiter.reserve(&keys, now) {
-                    return self.too_many_attempts(&keys.join(" "), wait, now);
+                    return self.too_many_attempts(&keys, wait, now);
                 }
                 // PBKDF2 runs on the engine's hashing pool, never on an async worker.
                 let users = self.users.clone();
@@ -347,10 +350,10 @@ impl Demo {
                                 &again,
                                 Some("Wrong username or password."),
                             ),
-                            Err(fault) => plain::fault_response(&fault),
+                            Err(fault) => fault_response(&fault),
                         };
                     }
-                    None => return plain::fault_response(&oauth_core::Fault::Busy),
+                    None => return fault_response(&Fault::Busy),
                 }
                 // The account's failures from this address are forgiven; the address's
                 // are not, or one account of one's own would reset the budget between
@@ -372,24 +375,38 @@ impl Demo {
             Ok(AuthorizationResponse::Redirect(redirect)) => redirect.to_response(),
             Ok(AuthorizationResponse::ErrorPage(error)) => error_page(400, error.description()),
             Ok(_) => error_page(400, "This request cannot be completed."),
-            Err(fault) => plain::fault_response(&fault),
+            Err(fault) => fault_response(&fault),
         }
     }
 
-    /// The answer to a login attempt whose `key` is blocked for `wait`: `429` with
-    /// `Retry-After`, reported as a rate-limit event.
+    /// The answer to a login attempt refused for `wait` because one of `keys` is blocked:
+    /// `429` with `Retry-After`, reported as a rate-limit event naming the blocked keys.
     fn too_many_attempts(
         &self,
-        key: &str,
+        keys: &[&str],
         wait: time::Duration,
         now: time::OffsetDateTime,
     ) -> Response {
         let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
         let seconds = u64::try_from(seconds).unwrap_or(1).max(1);
+        // Which key is blocked, for the event (and the metrics' label): a key that can
+        // still reserve is not, and its probe is refunded at once.
+        let limiter = self.engine.limiter();
+        let blocked: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|key| match limiter.reserve(&[key], now) {
+                Ok(()) => {
+                    limiter.succeeded(key, false, now);
+                    false
+                }
+                Err(_) => true,
+            })
+            .collect();
         self.engine.event_sink().emit(&Event {
             at: now,
             kind: EventKind::RateLimited {
-                key: key.to_owned(),
+                key: blocked.join(" "),
                 retry_after: seconds,
             },
         });
@@ -483,6 +500,22 @@ fn error_page(status: u16, message: &str) -> Response {
             escape(message)
         ),
     )
+}
+
+/// The answer to a fault of the server: logged here (a fault holds no secret), and
+/// answered with `server_error` or `temporarily_unavailable`, saying nothing of the cause.
+pub fn fault_response(fault: &Fault) -> Response {
+    tracing::error!(error = %fault, source = ?Error::source(fault), "engine fault");
+    Response::from_fault(fault)
+}
+
+/// The 404 for any route the demo does not have: `{"error":"not_found"}`.
+pub fn not_found() -> Response {
+    Response {
+        status: 404,
+        headers: vec![("Content-Type", "application/json".to_owned())],
+        body: serde_json::json!({"error": "not_found"}).to_string(),
+    }
 }
 
 fn escape(text: &str) -> String {

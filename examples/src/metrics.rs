@@ -20,7 +20,7 @@ use prometheus::{
     Histogram, HistogramOpts, IntCounterVec, Opts, Registry, TextEncoder, TEXT_FORMAT,
 };
 
-use crate::plain;
+use crate::demo::fault_response;
 
 /// The grant types the token endpoint reports, each a `grant_type` label value.
 const GRANT_TYPES: [&str; 3] = ["authorization_code", "client_credentials", "refresh_token"];
@@ -39,7 +39,9 @@ const REFUSALS: [&str; 7] = [
 ];
 
 /// The `key` label values of `finrift_rate_limited_total`: what kind of key was limited.
-const LIMITED_KEYS: [&str; 5] = ["client", "caller", "login", "login_ip", "other"];
+/// No key is a client id alone: the engine charges the caller and the pair of client and
+/// caller, and reports both (`caller`).
+const LIMITED_KEYS: [&str; 4] = ["caller", "login", "login_ip", "other"];
 
 /// Upper bounds of the verification-latency buckets, in seconds: a JWT check takes tens
 /// of microseconds in a release build, a store lookup up to milliseconds.
@@ -93,8 +95,9 @@ impl Metrics {
             Opts::new(
                 "finrift_rate_limited_total",
                 "Attempts refused because their key failed too often, by kind of key: \
-                 client id (client), peer address at the token endpoints (caller), login \
-                 username (login), peer address at the login form (login_ip).",
+                 the caller, or the caller's attempts at one client, at the token \
+                 endpoints (caller); the caller's attempts at one account (login) and the \
+                 caller (login_ip) at the login form.",
             ),
             &["key"],
         )?;
@@ -149,16 +152,15 @@ impl Metrics {
                 ],
                 body,
             },
-            Err(error) => plain::fault_response(&Fault::Encoding(error.to_string())),
+            Err(error) => fault_response(&Fault::Encoding(error.to_string())),
         }
     }
 }
 
-/// The `key` label of a limited key: its prefix (`client:`, `caller:`, `login:`,
-/// `login-ip:`), never the key itself.
+/// The `key` label of a limited key (the first, when the event names several): its
+/// prefix (`caller:`, `login:`, `login-ip:`), never the key itself.
 fn key_kind(key: &str) -> &'static str {
     match key.split_once(':').map(|(kind, _)| kind) {
-        Some("client") => "client",
         Some("caller") => "caller",
         Some("login") => "login",
         Some("login-ip") => "login_ip",

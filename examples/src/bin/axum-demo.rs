@@ -18,7 +18,7 @@ async fn main() -> Result<(), StartError> {
     demo.log_startup(&settings.database);
     let purge = tokio::spawn(demo::purge_periodically(demo.engine().clone()));
     let rotate = tokio::spawn(demo::rotate_keys_periodically(demo.clone()));
-    examples::axum_demo::serve(listener, demo, demo::shutdown_signal()).await?;
+    examples::axum_demo::serve(listener, demo, demo::shutdown_signal()).await;
     purge.abort();
     rotate.abort();
     Ok(())

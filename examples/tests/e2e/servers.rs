@@ -16,7 +16,7 @@ pub struct Server {
 }
 
 enum Stop {
-    Axum(oneshot::Sender<()>, JoinHandle<std::io::Result<()>>),
+    Axum(oneshot::Sender<()>, JoinHandle<()>),
     Actix(
         actix_web::dev::ServerHandle,
         JoinHandle<std::io::Result<()>>,
@@ -29,7 +29,7 @@ impl Server {
         match self.stop {
             Stop::Axum(signal, task) => {
                 let _ = signal.send(());
-                task.await.unwrap().unwrap();
+                task.await.unwrap();
             }
             Stop::Actix(handle, task) => {
                 handle.stop(true).await;
