@@ -57,7 +57,7 @@ macro_rules! all_cases {
             ir07_metadata_and_jwks_are_served,
             rl01_wrong_client_secrets_get_429_and_then_even_the_right_one_does,
             rl02_failed_client_authentications_are_counted_per_peer_address,
-            rl03_failed_logins_are_limited_per_username,
+            rl03_failed_logins_are_limited_per_account_and_caller,
             rl04_failed_logins_are_limited_per_peer_address,
             metrics_are_served_in_the_prometheus_text_format,
             metrics_follow_a_flow_and_its_attacks,
