@@ -1198,3 +1198,275 @@ pub async fn metrics_follow_a_flow_and_its_attacks(base: &str) {
         assert!(!attacked.contains(secret));
     }
 }
+
+// ---- Hardening: limits that a stranger cannot turn against others, and a server that
+// ---- stays responsive under idle connections and slow hashing.
+
+/// A token request for `client_id` with `fields`, from `client`.
+async fn token_form(client: &reqwest::Client, base: &str, fields: &[(&str, &str)]) -> StatusCode {
+    client
+        .post(format!("{base}/token"))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+pub async fn rl01_a_strangers_failures_do_not_lock_out_a_public_or_confidential_client(base: &str) {
+    let stranger = http_from("127.0.0.2");
+    let mut last = StatusCode::OK;
+    for _ in 0..20 {
+        // A secret for a public client: refused, and charged to the stranger.
+        let status = token_form(
+            &stranger,
+            base,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "stolen"),
+                ("client_id", "demo-spa"),
+                ("client_secret", "x"),
+            ],
+        )
+        .await;
+        assert!(status.is_client_error(), "{status}");
+        let wrong = service_token_with(&stranger, base, "demo-service", "not-the-secret").await;
+        last = wrong.status();
+        assert!(
+            matches!(
+                last,
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+            ),
+            "{last}"
+        );
+    }
+    assert_eq!(
+        last,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the stranger is held back"
+    );
+    // The clients' own callers are not: demo-spa gets its normal answer (an unknown
+    // refresh token is invalid_grant, not 429), and a whole code exchange works.
+    let refresh = http()
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "unknown"),
+            ("client_id", "demo-spa"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_str(&refresh.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    let tokens = alice_tokens(base, "read:users").await;
+    assert!(refresh_works(base, &tokens).await);
+    let right = service_token_with(&http(), base, "demo-service", "demo-service-secret").await;
+    assert_eq!(right.status(), StatusCode::OK);
+}
+
+async fn refresh_works(base: &str, tokens: &Tokens) -> bool {
+    refresh(base, tokens.refresh_token().unwrap()).await.is_ok()
+}
+
+/// How many idle connections rl06 opens.
+const IDLE_CONNECTIONS: usize = 2_000;
+
+pub async fn rl06_idle_connections_do_not_stop_a_real_request(base: &str) {
+    use std::time::Duration;
+    let addr = base.trim_start_matches("http://").to_owned();
+    // Connect in batches, each bounded; the sockets send nothing and are dropped at the end.
+    let mut idle = Vec::with_capacity(IDLE_CONNECTIONS);
+    let opening = tokio::time::timeout(Duration::from_secs(60), async {
+        while idle.len() < IDLE_CONNECTIONS {
+            let mut batch = tokio::task::JoinSet::new();
+            for _ in 0..100 {
+                batch.spawn(tokio::net::TcpStream::connect(addr.clone()));
+            }
+            for stream in batch.join_all().await {
+                idle.push(stream.expect("a loopback connection"));
+            }
+        }
+    })
+    .await;
+    assert!(opening.is_ok(), "only {} connections opened", idle.len());
+    #[allow(clippy::disallowed_methods)] // a liveness bound, not protocol time
+    let started = std::time::Instant::now();
+    let real = async {
+        let jwks = http()
+            .get(format!("{base}/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(jwks.status(), StatusCode::OK);
+        let token = service_token_with(&http(), base, "demo-service", "demo-service-secret").await;
+        assert_eq!(token.status(), StatusCode::OK);
+    };
+    let answered = tokio::time::timeout(Duration::from_secs(5), real).await;
+    assert!(
+        answered.is_ok(),
+        "no answer within 5 s beside {} idle connections",
+        idle.len()
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(idle);
+}
+
+/// How many logins rl04 submits at once.
+const LOGIN_FLOOD: u8 = 40;
+
+pub async fn rl04_a_flood_of_logins_does_not_stall_other_endpoints(base: &str) {
+    use std::time::Duration;
+    // Each from its own loopback address, so the limiter lets every one reach PBKDF2.
+    let mut submissions = tokio::task::JoinSet::new();
+    for i in 0..LOGIN_FLOOD {
+        let (client, base) = (http_from(&format!("127.0.1.{}", i + 1)), base.to_owned());
+        submissions
+            .spawn(async move { login_from(&client, &base, "alice", "wrong").await.status() });
+    }
+    // While they run, the JWKS answers promptly, again and again.
+    for _ in 0..3 {
+        let jwks = tokio::time::timeout(
+            Duration::from_secs(2),
+            http().get(format!("{base}/jwks.json")).send(),
+        )
+        .await
+        .expect("GET /jwks.json within 2 s during the login flood")
+        .unwrap();
+        assert_eq!(jwks.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answers = tokio::time::timeout(Duration::from_secs(120), submissions.join_all())
+        .await
+        .expect("every login answered");
+    for status in answers {
+        assert!(
+            matches!(
+                status,
+                StatusCode::OK | StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            ),
+            "{status}"
+        );
+    }
+}
+
+pub async fn rl01_login_failures_at_one_account_do_not_lock_it_for_others(base: &str) {
+    let stranger = http_from("127.0.0.2");
+    for _ in 0..15 {
+        let wrong = login_from(&stranger, base, "alice", "wrong").await;
+        assert!(
+            matches!(
+                wrong.status(),
+                StatusCode::OK | StatusCode::TOO_MANY_REQUESTS
+            ),
+            "{}",
+            wrong.status()
+        );
+    }
+    let alice = login_from(&http(), base, "alice", "alice-password").await;
+    assert_eq!(alice.status(), StatusCode::SEE_OTHER);
+}
+
+/// Checks that `response` has exactly one `X-Content-Type-Options: nosniff`.
+fn assert_nosniff(response: &reqwest::Response, what: &str) {
+    let values: Vec<_> = response
+        .headers()
+        .get_all("x-content-type-options")
+        .iter()
+        .collect();
+    assert_eq!(values, ["nosniff"], "{what}");
+}
+
+/// A valid authorization request's URL, as the SPA builds it.
+fn authorize_url(base: &str) -> String {
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = spa(base)
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read:users".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    url.to_string()
+}
+
+pub async fn ir08_every_response_carries_nosniff(base: &str) {
+    let client = http();
+    let get = |path: &str| client.get(format!("{base}{path}")).send();
+    assert_nosniff(
+        &get("/.well-known/oauth-authorization-server")
+            .await
+            .unwrap(),
+        "metadata",
+    );
+    assert_nosniff(&get("/jwks.json").await.unwrap(), "jwks");
+    assert_nosniff(&get("/metrics").await.unwrap(), "metrics");
+    assert_nosniff(&get("/api/users").await.unwrap(), "API 401");
+    assert_nosniff(&get("/nope").await.unwrap(), "404");
+    assert_nosniff(&get("/token").await.unwrap(), "405 at the token endpoint");
+    let page = client.get(authorize_url(base)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_nosniff(&page, "login page");
+    let error = client
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "demo-spa"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+    assert_nosniff(&error, "token error");
+    let wrong = service_token_with(&client, base, "demo-service", "not-the-secret").await;
+    assert_nosniff(&wrong, "invalid_client");
+    let big = client
+        .post(format!("{base}/authorize"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("a".repeat(65 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_nosniff(&big, "413 at the login form");
+    let put = client
+        .put(format!("{base}/api/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_nosniff(&put, "405 at the API");
+}
+
+/// Sends `HEAD` for `url` (with `token`), checks `status` and an empty body.
+async fn assert_head(url: &str, token: Option<&str>, status: StatusCode) {
+    let mut request = http().head(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), status, "HEAD {url}");
+    assert_nosniff(&response, url);
+    assert!(response.bytes().await.unwrap().is_empty(), "HEAD {url}");
+}
+
+pub async fn head_is_answered_where_get_is(base: &str) {
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/jwks.json",
+        "/metrics",
+    ] {
+        assert_head(&format!("{base}{path}"), None, StatusCode::OK).await;
+    }
+    assert_head(&authorize_url(base), None, StatusCode::OK).await;
+    assert_head(&format!("{base}/api/users"), None, StatusCode::UNAUTHORIZED).await;
+    let alice = alice_tokens(base, "read:users").await;
+    let access = alice.access_token().secret();
+    assert_head(&format!("{base}/api/users"), Some(access), StatusCode::OK).await;
+    let service = service_tokens(base).await;
+    let access = service.access_token().secret();
+    assert_head(
+        &format!("{base}/api/payments"),
+        Some(access),
+        StatusCode::OK,
+    )
+    .await;
+}

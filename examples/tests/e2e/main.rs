@@ -61,6 +61,12 @@ macro_rules! all_cases {
             rl04_failed_logins_are_limited_per_peer_address,
             metrics_are_served_in_the_prometheus_text_format,
             metrics_follow_a_flow_and_its_attacks,
+            rl01_a_strangers_failures_do_not_lock_out_a_public_or_confidential_client,
+            rl06_idle_connections_do_not_stop_a_real_request,
+            rl04_a_flood_of_logins_does_not_stall_other_endpoints,
+            rl01_login_failures_at_one_account_do_not_lock_it_for_others,
+            ir08_every_response_carries_nosniff,
+            head_is_answered_where_get_is,
         );
     };
 }
