@@ -60,6 +60,30 @@ impl Default for Endpoints {
     }
 }
 
+/// Where the metadata document lives under an issuer without a path (RFC 8414 §3).
+pub const METADATA_WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
+
+/// The request paths an adapter mounts each endpoint at: the issuer's own path (for an
+/// issuer such as `https://example.com/tenant-a`) followed by the endpoint's path, and
+/// the metadata document where RFC 8414 §3 puts it: the well-known prefix *inserted*
+/// before the issuer's path (`/.well-known/oauth-authorization-server/tenant-a`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServedPaths {
+    /// The authorization endpoint.
+    pub authorization: String,
+    /// The token endpoint.
+    pub token: String,
+    /// The introspection endpoint, if served.
+    pub introspection: Option<String>,
+    /// The revocation endpoint, if served.
+    pub revocation: Option<String>,
+    /// The JWKS document.
+    pub jwks: String,
+    /// The metadata document.
+    pub metadata: String,
+}
+
 impl Endpoints {
     fn check(&self) -> Result<(), Fault> {
         let paths = [
@@ -136,6 +160,33 @@ impl Config {
     /// The endpoint paths advertised in the metadata.
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    /// The request paths to mount every endpoint at (see [`ServedPaths`]): what the
+    /// adapters serve, and what the metadata advertises.
+    pub fn served_paths(&self) -> ServedPaths {
+        let base = self.issuer_path();
+        let under = |path: &str| format!("{base}{path}");
+        ServedPaths {
+            authorization: under(&self.endpoints.authorization),
+            token: under(&self.endpoints.token),
+            introspection: self.endpoints.introspection.as_deref().map(under),
+            revocation: self.endpoints.revocation.as_deref().map(under),
+            jwks: under(&self.endpoints.jwks),
+            metadata: format!("{METADATA_WELL_KNOWN}{base}"),
+        }
+    }
+
+    /// The issuer's path without a trailing `/`: empty for `https://auth.example`.
+    fn issuer_path(&self) -> &str {
+        let after_scheme = self
+            .issuer
+            .split_once("://")
+            .map_or(self.issuer.as_str(), |(_, rest)| rest);
+        match after_scheme.find('/') {
+            Some(slash) => after_scheme[slash..].trim_end_matches('/'),
+            None => "",
+        }
     }
 
     /// The scopes advertised in the metadata (`scopes_supported`).
@@ -285,6 +336,27 @@ mod tests {
             "auth",
         ] {
             assert!(Config::builder(bad).build().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ir08_an_issuer_with_a_path_serves_under_it_and_its_metadata_per_rfc8414() {
+        let plain = Config::builder("https://auth.example").build().unwrap();
+        let paths = plain.served_paths();
+        assert_eq!(paths.token, "/token");
+        assert_eq!(paths.metadata, "/.well-known/oauth-authorization-server");
+        for issuer in [
+            "https://example.com/tenant-a",
+            "https://example.com/tenant-a/",
+        ] {
+            let tenant = Config::builder(issuer).build().unwrap();
+            let paths = tenant.served_paths();
+            assert_eq!(paths.token, "/tenant-a/token");
+            assert_eq!(paths.revocation.as_deref(), Some("/tenant-a/revoke"));
+            assert_eq!(
+                paths.metadata,
+                "/.well-known/oauth-authorization-server/tenant-a"
+            );
         }
     }
 

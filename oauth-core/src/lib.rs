@@ -162,7 +162,9 @@ pub use client::{
     CLIENT_PASSWORD_ITERATIONS, MAX_CLIENT_ID_LEN, MIN_CLIENT_PASSWORD_LEN, MIN_CLIENT_SECRET_LEN,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, ConfigBuilder, Endpoints, MAX_STATE_LEN};
+pub use config::{
+    Config, ConfigBuilder, Endpoints, ServedPaths, MAX_STATE_LEN, METADATA_WELL_KNOWN,
+};
 pub use consent::{
     ConsentForm, ConsentRefusal, CONSENT_COOKIE, CSRF_FIELD, SEALED_REQUEST_FIELD,
     SECURE_CONSENT_COOKIE,

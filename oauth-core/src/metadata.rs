@@ -78,8 +78,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     /// The metadata document of this engine, built from its configuration.
     pub fn metadata(&self) -> Metadata {
         let config = &self.config;
-        let url = |path: &str| format!("{}{}", config.issuer().trim_end_matches('/'), path);
-        let endpoints = config.endpoints();
+        // The issuer's origin, and every endpoint where the adapters serve it.
+        let origin = origin_of(config.issuer());
+        let url = |path: &str| format!("{origin}{path}");
+        let endpoints = config.served_paths();
         Metadata {
             issuer: config.issuer().to_owned(),
             authorization_endpoint: url(&endpoints.authorization),
@@ -111,5 +113,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             code_challenge_methods_supported: vec!["S256"],
             authorization_response_iss_parameter_supported: true,
         }
+    }
+}
+
+/// `scheme://authority` of a URL, without its path.
+fn origin_of(issuer: &str) -> &str {
+    match issuer.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.find('/').map_or(rest.len(), |slash| slash);
+            &issuer[..scheme.len() + 3 + authority]
+        }
+        None => issuer,
     }
 }

@@ -11,8 +11,9 @@ use oauth_core::{
 use crate::request::{caller_key, header_text};
 use crate::{OAuthResponse, ServerLimits};
 
-/// Where the metadata document is served (RFC 8414 §3).
-pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+/// Where the metadata document is served for an issuer without a path (RFC 8414 §3); an
+/// issuer with one serves it at `METADATA_PATH` followed by that path.
+pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 
 /// The token, introspection and revocation endpoints (`POST`), the JWKS and the metadata
 /// document (`GET` and `HEAD`), at the paths of `engine.config().endpoints()`; an endpoint
@@ -83,7 +84,9 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
 
     /// Mounts the endpoints: `App::new().configure(|config| machine.configure(config))`.
     pub fn configure(&self, config: &mut web::ServiceConfig) {
-        let endpoints = self.engine.config().endpoints();
+        // The issuer's own path, if any, then each endpoint's (and the metadata per RFC
+        // 8414 §3).
+        let endpoints = self.engine.config().served_paths();
         config.service(self.form(&endpoints.token, FormEndpoint::Token));
         if let Some(path) = &endpoints.introspection {
             config.service(self.form(path, FormEndpoint::Introspection));
@@ -94,7 +97,7 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
         let engine = self.engine.clone();
         config.service(document(&endpoints.jwks, move || engine.jwks_response()));
         let engine = self.engine.clone();
-        config.service(document(METADATA_PATH, move || {
+        config.service(document(&endpoints.metadata, move || {
             engine.metadata().to_response()
         }));
     }

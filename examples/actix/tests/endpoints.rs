@@ -258,3 +258,32 @@ async fn an_oauth_response_has_one_content_type_and_one_nosniff() {
     assert_hardened(broken.headers());
     assert!(broken.headers().get("location").is_none());
 }
+
+#[actix_web::test]
+async fn ir08_an_issuer_with_a_path_is_served_under_it_with_rfc8414_discovery() {
+    let config = oauth_core::Config::builder("https://auth.example/tenant-a")
+        .build()
+        .unwrap();
+    let engine = oauth_core::Engine::builder(
+        oauth_store_memory::MemoryStore::new(),
+        oauth_core::SystemClock,
+        config,
+    )
+    .build()
+    .unwrap();
+    let machine = MachineEndpoints::new(web::Data::new(engine));
+    let app = test::init_service(App::new().configure(|config| machine.configure(config))).await;
+    let request = test::TestRequest::get()
+        .uri("/.well-known/oauth-authorization-server/tenant-a")
+        .to_request();
+    let metadata: serde_json::Value = test::call_and_read_body_json(&app, request).await;
+    assert_eq!(metadata["issuer"], "https://auth.example/tenant-a");
+    assert_eq!(
+        metadata["token_endpoint"],
+        "https://auth.example/tenant-a/token"
+    );
+    let (status, _) = status_of(&app, Method::POST, "/tenant-a/token").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "served where advertised");
+    let (status, _) = status_of(&app, Method::GET, METADATA_PATH).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not at the root");
+}

@@ -18,12 +18,14 @@ use crate::response::{fault_response, harden_response, OAuthResponse};
 /// answered 413 before the engine sees it.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Where the engine's metadata document is served (RFC 8414 §3).
-pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+/// Where the engine's metadata document is served for an issuer without a path (RFC 8414
+/// §3); an issuer with one serves it at `METADATA_PATH` followed by that path.
+pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 
 /// The machine endpoints of an engine, and the proxies trusted to name the caller.
 ///
-/// [`router`](Self::router) mounts, at the paths of `engine.config().endpoints()`: the
+/// [`router`](Self::router) mounts, at `engine.config().served_paths()` (the issuer's own
+/// path, if it has one, then each configured endpoint path): the
 /// token endpoint, introspection and revocation when configured (POST only; any other
 /// method gets 405), the JWKS, and the metadata at [`METADATA_PATH`] (GET, and HEAD).
 /// Bodies beyond [`MAX_BODY_BYTES`] get 413.
@@ -65,11 +67,11 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
     /// The router. Serve it with connect info ([`serve`](crate::serve) does), so the
     /// engine's limiter counts failed client authentications per caller.
     pub fn router(self) -> Router {
-        let endpoints = self.engine.config().endpoints().clone();
+        let endpoints = self.engine.config().served_paths();
         let mut router = Router::new()
             .route(&endpoints.token, post(form::<S, C, TOKEN>))
             .route(&endpoints.jwks, get(jwks::<S, C>))
-            .route(METADATA_PATH, get(metadata::<S, C>));
+            .route(&endpoints.metadata, get(metadata::<S, C>));
         if let Some(path) = &endpoints.introspection {
             router = router.route(path, post(form::<S, C, INTROSPECTION>));
         }

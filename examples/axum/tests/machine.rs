@@ -290,3 +290,50 @@ async fn the_bearer_extractor_admits_a_live_token_and_challenges_the_rest() {
     assert_eq!(bad.status(), 500);
     assert_ne!(bad.text().await.unwrap(), "reached");
 }
+
+#[tokio::test]
+async fn ir08_an_issuer_with_a_path_is_served_under_it_with_rfc8414_discovery() {
+    let config = Config::builder("http://127.0.0.1/tenant-a")
+        .build()
+        .unwrap();
+    let engine = Engine::builder(MemoryStore::new(), oauth_core::SystemClock, config)
+        .build()
+        .unwrap();
+    let base = start(MachineEndpoints::new(Arc::new(engine)).router()).await;
+    let http = client();
+    let metadata = http
+        .get(format!(
+            "{base}/.well-known/oauth-authorization-server/tenant-a"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metadata.status(), 200);
+    let document: Value = serde_json::from_str(&metadata.text().await.unwrap()).unwrap();
+    assert_eq!(document["issuer"], "http://127.0.0.1/tenant-a");
+    assert_eq!(
+        document["token_endpoint"],
+        "http://127.0.0.1/tenant-a/token"
+    );
+    // Every advertised endpoint is where the router serves it.
+    let token = http
+        .post(format!("{base}/tenant-a/token"))
+        .header("content-type", FORM)
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 401);
+    let jwks = http
+        .get(format!("{base}/tenant-a/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), 200);
+    let root = http
+        .get(format!("{base}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(root.status(), 404, "not at the root");
+}
