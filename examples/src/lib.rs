@@ -19,8 +19,11 @@
 //! ## Size
 //!
 //! Counted as the lines of `src/` (binaries included, `tests/` not) that are neither blank
-//! nor comments (doc comments included): 1,865 lines with the demo's own adapters
-//! (`plain.rs`, `axum_adapter.rs`, `actix_adapter.rs`), SIZE_AFTER on the adapter crates.
+//! nor comments (doc comments included), `grep -v '^\s*$' | grep -v '^\s*//'`: 1,865
+//! lines when the demos carried their own adapters (`plain.rs`, `axum_adapter.rs`,
+//! `actix_adapter.rs`), 1,448 on the adapter crates; without the unit-test modules, 1,682
+//! and 1,296. The two servers are now 100 (axum) and 87 (actix) lines; the rest is the
+//! demo's own part (`demo.rs`, `metrics.rs`) and the binaries, `flow` among them.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
