@@ -1,6 +1,6 @@
 //! The endpoints as a whole, on a memory store with three registered clients: an
-//! arbitrary form body and `Authorization` header into `Engine::token_form`,
-//! `introspect_form` and `revoke_form`, and an arbitrary query into `authorize_query`
+//! arbitrary form body and `Authorization` header into `Engine::token`,
+//! `introspect` and `revoke` (through a `FormRequest`), and an arbitrary query into `authorize_query`
 //! (then approve and deny). Placeholders in the input (`$CODE`, `$VERIFIER`, `$RT`,
 //! `$AT`) are replaced by a live code, its verifier, a refresh token and an access token,
 //! so the fuzzer reaches the grants' deeper checks (FZ-01, FZ-03, TK-*, IR-*).
