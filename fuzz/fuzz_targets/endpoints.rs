@@ -15,7 +15,6 @@
 
 #![no_main]
 
-use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use finrift_fuzz::{
@@ -26,6 +25,7 @@ use oauth_core::{
     AuthorizationResponse, AuthorizeOutcome, CodeChallenge, Engine, IntrospectionOutcome,
     ManualClock, RevocationOutcome, ScopeSet, TokenOutcome, MAX_STATE_LEN,
 };
+use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
 use oauth_store_memory::MemoryStore;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -96,7 +96,9 @@ fn set_up(engine: &Engine<MemoryStore, ManualClock>) -> Live {
         "grant_type=authorization_code&code={first}&client_id=app\
          &redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier={VERIFIER}"
     );
-    let Ok(TokenOutcome::Issued(tokens)) = block_on(engine.token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))) else {
+    let Ok(TokenOutcome::Issued(tokens)) =
+        block_on(engine.token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())))
+    else {
         panic!("the set-up exchange issues tokens");
     };
     Live {
@@ -107,7 +109,10 @@ fn set_up(engine: &Engine<MemoryStore, ManualClock>) -> Live {
 }
 
 fn token(engine: &Engine<MemoryStore, ManualClock>, body: &str, header: Option<&str>) {
-    let outcome = block_on(engine.token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()).with_authorization(header))).expect("no fault on any input");
+    let outcome = block_on(engine.token(
+        &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()).with_authorization(header),
+    ))
+    .expect("no fault on any input");
     check_no_store_json(&outcome.to_response());
     match &outcome {
         TokenOutcome::Issued(tokens) => {
@@ -117,6 +122,7 @@ fn token(engine: &Engine<MemoryStore, ManualClock>, body: &str, header: Option<&
             assert!(!tokens.access_token.is_empty());
         }
         TokenOutcome::Refused(error) => check_error(error),
+        other => panic!("an answer the target does not know: {other:?}"),
     }
 }
 
@@ -141,6 +147,7 @@ fn authorize(engine: &Engine<MemoryStore, ManualClock>, query: &str) {
             assert_eq!(redirect.param("iss").as_deref(), Some(finrift_fuzz::ISSUER));
         }
         AuthorizeOutcome::ErrorPage(error) => check_error(&error),
+        other => panic!("an answer the target does not know: {other:?}"),
     }
 }
 
@@ -152,11 +159,15 @@ fn answer(response: &AuthorizationResponse) {
             assert_eq!(redirect.param("iss").as_deref(), Some(finrift_fuzz::ISSUER));
         }
         AuthorizationResponse::ErrorPage(error) => check_error(error),
+        other => panic!("an answer the target does not know: {other:?}"),
     }
 }
 
 fn introspect(engine: &Engine<MemoryStore, ManualClock>, body: &str, header: Option<&str>) {
-    let outcome = block_on(engine.introspect(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()).with_authorization(header))).expect("no fault on any input");
+    let outcome = block_on(engine.introspect(
+        &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()).with_authorization(header),
+    ))
+    .expect("no fault on any input");
     check_no_store_json(&outcome.to_response());
     match &outcome {
         IntrospectionOutcome::Active(claims) => {
@@ -164,11 +175,15 @@ fn introspect(engine: &Engine<MemoryStore, ManualClock>, body: &str, header: Opt
         }
         IntrospectionOutcome::Inactive => {}
         IntrospectionOutcome::Refused(error) => check_error(error),
+        other => panic!("an answer the target does not know: {other:?}"),
     }
 }
 
 fn revoke(engine: &Engine<MemoryStore, ManualClock>, body: &str, header: Option<&str>) {
-    let outcome = block_on(engine.revoke(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()).with_authorization(header))).expect("no fault on any input");
+    let outcome = block_on(engine.revoke(
+        &FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()).with_authorization(header),
+    ))
+    .expect("no fault on any input");
     let response = outcome.to_response();
     check_headers(&response);
     if let RevocationOutcome::Refused(error) = &outcome {

@@ -54,11 +54,14 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// confidential client `svc` (client credentials only), on a manual clock.
 pub fn engine() -> Engine<MemoryStore, ManualClock> {
     let clock = ManualClock::new(now());
-    let config = Config::builder(ISSUER).build()
-        .expect("a valid issuer")
-        .with_introspector(oauth_core::ClientId::new("svc").expect("a client id"));
+    let config = Config::builder(ISSUER)
+        .introspector(oauth_core::ClientId::new("svc").expect("a client id"))
+        .build()
+        .expect("a valid issuer");
     let engine = Engine::builder(MemoryStore::new(), clock, config)
-        .sealing_key(&[7u8; 32]).build()?;
+        .sealing_key(&[7u8; 32])
+        .build()
+        .expect("a valid engine");
     let scopes = ScopeSet::parse("read write admin:all openid").expect("scopes");
     let app = Client::public("app")
         .expect("client")
