@@ -8,8 +8,8 @@
 //!
 //! - `GET /authorize` validates the request (`Engine::authorize_query`). A valid one shows
 //!   one form on the engine's consent kit (`Engine::consent_form`): the request sealed by
-//!   the engine and a CSRF token that is also set in a `SameSite=Strict`, `HttpOnly`
-//!   cookie (double submit).
+//!   the engine and a CSRF token bound to that request and to the browser's `HttpOnly`,
+//!   `SameSite=Lax` binding cookie (never a bare double submit).
 //! - `POST /authorize` lets the kit check the CSRF token and open the sealed request
 //!   (`Engine::open_consent` refuses anything altered), checks the password against a
 //!   PBKDF2 hash (constant time, on the engine's hashing pool), then approves or denies
@@ -344,6 +344,7 @@ impl Demo {
                 match checked {
                     Some(true) => {}
                     Some(false) => {
+                        keys.iter().for_each(|key| limiter.failed(key, now));
                         return match self.engine.consent_form(&pending, cookie) {
                             Ok(again) => self.login_form(
                                 &pending,
@@ -353,7 +354,12 @@ impl Demo {
                             Err(fault) => fault_response(&fault),
                         };
                     }
-                    None => return fault_response(&Fault::Busy),
+                    None => {
+                        // Not evaluated: nothing is charged for the server being busy.
+                        keys.iter()
+                            .for_each(|key| limiter.succeeded(key, false, now));
+                        return fault_response(&Fault::Busy);
+                    }
                 }
                 // The account's failures from this address are forgiven; the address's
                 // are not, or one account of one's own would reset the budget between
@@ -389,19 +395,12 @@ impl Demo {
     ) -> Response {
         let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
         let seconds = u64::try_from(seconds).unwrap_or(1).max(1);
-        // Which key is blocked, for the event (and the metrics' label): a key that can
-        // still reserve is not, and its probe is refunded at once.
+        // Which key is blocked, for the event (and the metrics' label).
         let limiter = self.engine.limiter();
         let blocked: Vec<&str> = keys
             .iter()
             .copied()
-            .filter(|key| match limiter.reserve(&[key], now) {
-                Ok(()) => {
-                    limiter.succeeded(key, false, now);
-                    false
-                }
-                Err(_) => true,
-            })
+            .filter(|key| limiter.blocked_for(key, now).is_some())
             .collect();
         self.engine.event_sink().emit(&Event {
             at: now,

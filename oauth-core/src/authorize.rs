@@ -331,6 +331,11 @@ mod endpoint {
                 return Err(Fault::Config("approve needs a non-empty subject".into()));
             }
             if !granted.is_subset(&pending.scope) {
+                // An answer all the same: the request is spent, so the same form cannot
+                // be approved afterwards with another subject or scope.
+                if !self.answer_once(pending).await? {
+                    return Ok(AuthorizationResponse::ErrorPage(already_answered()));
+                }
                 return Ok(redirect_error(
                     &target,
                     &OAuthError::invalid_scope(
@@ -344,6 +349,9 @@ mod endpoint {
                 .await
                 .intersection(granted);
             if scope.is_empty() {
+                if !self.answer_once(pending).await? {
+                    return Ok(AuthorizationResponse::ErrorPage(already_answered()));
+                }
                 return Ok(redirect_error(
                     &target,
                     &OAuthError::new(

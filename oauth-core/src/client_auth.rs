@@ -68,12 +68,26 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
             let seconds = u64::try_from(seconds).unwrap_or(1).max(1);
             self.emit(|| EventKind::RateLimited {
-                key: keys.join(" "),
+                key: keys
+                    .iter()
+                    .copied()
+                    .filter(|key| self.limiter.blocked_for(key, now).is_some())
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 retry_after: seconds,
             });
             return Ok(Err(OAuthError::rate_limited(seconds)));
         }
-        let result = self.authenticate_client(params, authorization, now).await?;
+        let result = match self.authenticate_client(params, authorization, now).await {
+            Ok(result) => result,
+            Err(fault) => {
+                // Nothing was evaluated (the store failed, the hashing pool was full): the
+                // reservations are released, so a flood cannot make victims pay for it.
+                keys.iter()
+                    .for_each(|key| self.limiter.succeeded(key, false, now));
+                return Err(fault);
+            }
+        };
         match &result {
             Ok(_) => {
                 // The success proves the pair's owner: forgive its failures. The caller's
@@ -87,7 +101,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 }
             }
             Err(refusal) => {
-                if !refusal.guessed {
+                if refusal.guessed {
+                    keys.iter().for_each(|key| self.limiter.failed(key, now));
+                } else {
                     keys.iter()
                         .for_each(|key| self.limiter.succeeded(key, false, now));
                 }
@@ -140,10 +156,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 "client authentication failed",
             )))),
             // A public client has no secret; one that sends one is misconfigured or an
-            // impostor. Refused on its own, with nothing charged: no secret was guessed.
-            (false, Some(_)) => Ok(Err(Refusal::free(OAuthError::invalid_client(
-                "a public client does not authenticate with a secret",
-            )))),
+            // impostor. Refused like any wrong secret, and charged to the sender alone
+            // (its address and its pair with this client, never the client): a free answer
+            // would tell strangers which ids are public clients.
+            (false, Some(_)) => Ok(Err(Refusal::guess())),
             (false, None) => Ok(Ok(client)),
         }
     }
@@ -158,7 +174,13 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         now: time::OffsetDateTime,
     ) -> Result<bool, Fault> {
         let ClientKind::ConfidentialPassword { iterations, .. } = client.kind() else {
-            return Ok(client.verify_secret(secret));
+            let matched = client.verify_secret(secret);
+            if !matched {
+                // Every failure costs what the slowest registration's costs, so timing
+                // tells neither which ids exist nor how their secrets are kept.
+                self.decoy_check(secret).await?;
+            }
+            return Ok(matched);
         };
         self.slowest_iterations
             .fetch_max(*iterations, Ordering::Relaxed);

@@ -21,7 +21,9 @@
 //!    [`Config::pending_lifetime`](crate::Config::pending_lifetime).
 //!
 //! The cookie holds a random browser binding, not a secret of the user's: it is
-//! `HttpOnly`, `SameSite=Strict` (a cross-site POST does not carry it), `Path=/`, and for
+//! `HttpOnly`, `SameSite=Lax` (a cross-site POST does not carry it, while the cross-site
+//! navigation that brings the user to the page does, so a browser keeps one binding and
+//! two tabs each with its own form both work), `Path=/`, and for
 //! an `https` issuer `Secure` with the `__Host-` name prefix, so no other subdomain can
 //! set it. A plain-http issuer (only allowed on loopback, for development) gets the same
 //! cookie without `Secure`, under [`CONSENT_COOKIE`].
@@ -172,7 +174,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             sealed_request,
             csrf_token,
             set_cookie: format!(
-                "{}={binding}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}",
+                "{}={binding}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
                 self.consent_cookie_name()
             ),
         })
@@ -219,7 +221,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     }
 
     fn is_secure_issuer(&self) -> bool {
-        self.config.issuer().starts_with("https://")
+        // The scheme as the URL parser reads it: `HTTPS://` is https too.
+        self.config
+            .issuer()
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
     }
 
     /// HMAC over the request's random id and the browser binding: unique to the pair, and
@@ -227,6 +233,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     fn csrf_token(&self, pending: &PendingAuthorization, binding: &str) -> String {
         let mut context = hmac::Context::with_key(&self.sealing_key);
         context.update(CSRF_CONTEXT);
+        // Tenants sharing a sealing key do not accept each other's forms.
+        context.update(self.config.issuer().as_bytes());
+        context.update(b"\0");
         context.update(pending.id.as_bytes());
         context.update(b"\0");
         context.update(binding.as_bytes());

@@ -18,7 +18,7 @@ use crate::resource::TokenVerifier;
 use crate::scope::{PermitAll, ScopePolicy};
 use crate::secret::RandomSource;
 use crate::secret_cache::{VerifiedSecrets, DEFAULT_SECRET_MEMORY};
-use crate::slow_hashing::{InPlace, SlowHashing};
+use crate::slow_hashing::{HashingPool, SlowHashing};
 use crate::storage::{GrantId, PurgeReport, Storage};
 use crate::token::{AccessTokenFormat, JwtIssuer};
 
@@ -149,9 +149,9 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
     }
 
     /// Where slow derivations run: PBKDF2 client secrets, and the embedder's password
-    /// checks through [`Engine::slow_hashing`]. By default they run in place, on the
-    /// caller's thread; a server gives a [`HashingPool`](crate::HashingPool) so that they
-    /// never hold an async worker.
+    /// checks through [`Engine::slow_hashing`]. By default they run on the process-wide
+    /// [`HashingPool::shared`] (two threads), never on an async worker; give a pool of
+    /// another size, or [`InPlace`](crate::InPlace) for no threads at all.
     pub fn slow_hashing(mut self, hashing: impl SlowHashing + 'static) -> Self {
         self.slow_hashing = Arc::new(hashing);
         self
@@ -217,7 +217,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             limiter: Arc::new(NoLimits),
             sealing_key: None,
             jwt: None,
-            slow_hashing: Arc::new(InPlace),
+            slow_hashing: Arc::new(HashingPool::shared()),
             secret_memory: DEFAULT_SECRET_MEMORY,
         }
     }

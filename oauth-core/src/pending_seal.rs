@@ -11,6 +11,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::hmac;
+use subtle::ConstantTimeEq;
 
 use crate::authorize::PendingAuthorization;
 use crate::clock::Clock;
@@ -22,11 +23,21 @@ use crate::storage::Storage;
 pub const MAX_SEALED_LEN: usize = 8192;
 
 impl<S: Storage, C: Clock> Engine<S, C> {
+    /// The MAC of a sealed body, bound to this engine's issuer: tenants that share a
+    /// sealing key still cannot open each other's requests.
+    fn seal_tag(&self, body: &[u8]) -> hmac::Tag {
+        let mut context = hmac::Context::with_key(&self.sealing_key);
+        context.update(self.config.issuer().as_bytes());
+        context.update(b"\0");
+        context.update(body);
+        context.sign()
+    }
+
     /// Seals `pending` for a round trip through the user agent.
     pub fn seal_pending(&self, pending: &PendingAuthorization) -> Result<String, Fault> {
         let json = serde_json::to_vec(pending).map_err(|e| Fault::Encoding(e.to_string()))?;
         let mut sealed = URL_SAFE_NO_PAD.encode(json);
-        let tag = hmac::sign(&self.sealing_key, sealed.as_bytes());
+        let tag = self.seal_tag(sealed.as_bytes());
         sealed.push('.');
         sealed.push_str(&URL_SAFE_NO_PAD.encode(tag.as_ref()));
         Ok(sealed)
@@ -44,7 +55,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let (body, tag) = sealed.split_once('.').ok_or_else(refused)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| refused())?;
         // ring's verify compares in constant time.
-        hmac::verify(&self.sealing_key, body.as_bytes(), &tag).map_err(|_| refused())?;
+        let expected = self.seal_tag(body.as_bytes());
+        // subtle's comparison runs in constant time.
+        if !bool::from(expected.as_ref().ct_eq(tag.as_slice())) {
+            return Err(refused());
+        }
         let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| refused())?;
         serde_json::from_slice(&json).map_err(|_| refused())
     }

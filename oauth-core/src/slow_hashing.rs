@@ -28,8 +28,9 @@ pub trait SlowHashing: Send + Sync {
     fn run(&self, work: SlowWork) -> SlowAnswer<'_>;
 }
 
-/// Runs the work on the calling thread: the default, and right for tests and for
-/// engines whose clients all hold generated secrets (one SHA-256 each, no PBKDF2).
+/// Runs the work on the calling thread: for engines whose clients all hold generated
+/// secrets (one SHA-256 each, no PBKDF2) and that want no threads of their own. The
+/// default is [`HashingPool::shared`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct InPlace;
 
@@ -131,6 +132,16 @@ impl HashingPool {
                 });
         }
         Self { queue: sender }
+    }
+}
+
+impl HashingPool {
+    /// The process-wide pool of [`HashingPool::default`]'s size, started on first use: what
+    /// an engine uses unless given another [`SlowHashing`], so that no engine runs PBKDF2
+    /// on an async worker by default.
+    pub fn shared() -> Self {
+        static SHARED: std::sync::OnceLock<HashingPool> = std::sync::OnceLock::new();
+        SHARED.get_or_init(HashingPool::default).clone()
     }
 }
 

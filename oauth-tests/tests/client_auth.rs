@@ -157,21 +157,79 @@ async fn rl01_a_strangers_failures_never_lock_out_a_legitimate_caller() {
 }
 
 #[tokio::test]
-async fn rl01_a_public_client_sending_a_secret_is_refused_and_charges_nothing() {
+async fn rl01_a_public_client_sending_a_secret_is_refused_and_charges_only_the_sender() {
     let engine = engine(Arc::new(Counting::default()), 3).await;
-    for _ in 0..20 {
-        let outcome = token(
-            &engine,
-            b"grant_type=refresh_token&refresh_token=x&client_id=spa&client_secret=x",
-            None,
-            "198.51.100.66",
-        )
-        .await;
+    let public_with_secret =
+        b"grant_type=refresh_token&refresh_token=x&client_id=spa&client_secret=x";
+    for _ in 0..3 {
+        let outcome = token(&engine, public_with_secret, None, "198.51.100.66").await;
+        // The same answer as any wrong secret: it tells no stranger that spa is public.
         assert_eq!(refused_with(&outcome), (ErrorCode::InvalidClient, 401));
+        assert_eq!(
+            outcome.error().unwrap().description(),
+            "client authentication failed"
+        );
     }
-    // Nothing was charged, not even to the caller that sent them.
-    let own = token(&engine, CC, Some(&basic("svc", PASSWORD)), "198.51.100.66").await;
-    assert!(matches!(own, TokenOutcome::Issued(_)), "{own:?}");
+    // The sender spent its own budget, and only its own.
+    let again = token(&engine, public_with_secret, None, "198.51.100.66").await;
+    assert_eq!(refused_with(&again).1, 429);
+    let other_caller = token(
+        &engine,
+        b"grant_type=refresh_token&refresh_token=unknown&client_id=spa",
+        None,
+        "203.0.113.5",
+    )
+    .await;
+    assert_eq!(
+        refused_with(&other_caller).0,
+        ErrorCode::InvalidGrant,
+        "not 429"
+    );
+}
+
+#[tokio::test]
+async fn a_fault_is_not_charged_as_a_failure() {
+    struct Refusing;
+    impl SlowHashing for Refusing {
+        fn run(&self, _work: SlowWork) -> SlowAnswer<'_> {
+            Box::pin(std::future::ready(None))
+        }
+    }
+    let clock = Arc::new(ManualClock::new(datetime!(2030-01-01 00:00 UTC)));
+    let busy = Engine::builder(
+        MemoryStore::new(),
+        clock,
+        Config::builder(ISSUER).build().unwrap(),
+    )
+    .slow_hashing(Refusing)
+    .limiter(FailureLimiter::new(
+        2,
+        Duration::minutes(5),
+        Duration::minutes(5),
+    ))
+    .build()
+    .unwrap();
+    busy.register_client(
+        Client::confidential_with_password("svc", PASSWORD)
+            .unwrap()
+            .grant_types([GrantType::ClientCredentials])
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    for _ in 0..5 {
+        let fault = busy
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), CC)
+                    .with_authorization(Some(&basic("svc", PASSWORD)))
+                    .with_caller(Some("203.0.113.5")),
+            )
+            .await
+            .unwrap_err();
+        // 503 every time, never a 429: a busy server charges its callers nothing.
+        assert_eq!(fault.to_oauth_error().status(), 503);
+    }
 }
 
 #[tokio::test]

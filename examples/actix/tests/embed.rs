@@ -62,7 +62,7 @@ impl App {
         assert_eq!(response.status(), StatusCode::OK);
         assert_hardened(response.headers());
         let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
         let page = response.text().await.unwrap();
         Consent {
             cookie: set_cookie.split(';').next().unwrap().to_owned(),

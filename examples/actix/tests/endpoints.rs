@@ -39,6 +39,7 @@ impl Limiter for RecordingLimiter {
         seen.extend(keys.iter().map(|key| (*key).to_owned()));
         Ok(())
     }
+    fn failed(&self, _key: &str, _now: OffsetDateTime) {}
     fn succeeded(&self, _key: &str, _forgive: bool, _now: OffsetDateTime) {}
 }
 

@@ -252,7 +252,7 @@ pub async fn az12_login_page_sends_anti_framing_headers(base: &str) {
         .starts_with("text/html"));
     let cookie = headers[SET_COOKIE].to_str().unwrap();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
     let html = response.text().await.unwrap();
@@ -339,7 +339,7 @@ pub async fn csrf_token_missing_or_wrong_is_refused(base: &str) {
     let page = open_login(base, "read:users").await;
     let other = open_login(base, "read:users").await;
     let cases: [(&str, Option<&str>); 4] = [
-        // No cookie (a cross-site POST: SameSite=Strict keeps it back).
+        // No cookie (a cross-site POST: SameSite=Lax keeps it back).
         ("", Some(page.csrf.as_str())),
         // Neither cookie nor field: two empty values must not match.
         ("", None),

@@ -347,3 +347,22 @@ fn a_file_where_the_directory_should_be_is_refused() {
     assert!(matches!(error, KeyError::Io { .. }), "{error:?}");
     assert!(error.to_string().contains(&path.display().to_string()));
 }
+
+#[test]
+fn a_directory_or_key_file_others_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("keys");
+    let dir = KeyDirectory::open(&path).unwrap();
+    let set = dir.load_or_create(Algorithm::EdDsa, T0).unwrap();
+    let kid = set.active().kid().to_owned();
+    // Someone else could plant a key in a directory they may write to.
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(KeyDirectory::open(&path).is_err());
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o700)).unwrap();
+    let file = key_file(&path, &kid);
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).unwrap();
+    assert!(KeyDirectory::open(&path).unwrap().load().is_err());
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(KeyDirectory::open(&path).unwrap().load().unwrap().is_some());
+}

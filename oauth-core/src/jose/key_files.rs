@@ -24,10 +24,12 @@ pub(super) fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Err
 }
 
 /// Creates the directory `path` (and its parents) if it is missing, mode 0700 on unix so
-/// that only the owner can list the key files. An existing directory is left as it is.
+/// that only the owner can list the key files. An existing directory must not be writable
+/// by group or others (on unix): whoever can write there could plant a manifest and a
+/// key of their own, and tokens signed with it would verify.
 pub(super) fn ensure_private_dir(path: &Path) -> Result<(), KeyError> {
     match fs::metadata(path) {
-        Ok(metadata) if metadata.is_dir() => return Ok(()),
+        Ok(metadata) if metadata.is_dir() => return refuse_shared(path, &metadata, 0o022),
         Ok(_) => {
             return Err(KeyError::Io {
                 action: "use as a key directory",
@@ -56,6 +58,9 @@ pub(super) fn read_bounded(path: &Path, limit: usize) -> Result<Option<Vec<u8>>,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(io_error("open", path)(error)),
     };
+    let metadata = file.metadata().map_err(io_error("inspect", path))?;
+    // Key files and the manifest are the owner's alone; one others may write is refused.
+    refuse_shared(path, &metadata, 0o022)?;
     let mut contents = Vec::new();
     let cap = u64::try_from(limit).map_or(u64::MAX, |l| l.saturating_add(1));
     file.take(cap)
@@ -136,4 +141,22 @@ fn random_suffix() -> Result<String, KeyError> {
         .fill(&mut bytes)
         .map_err(|_| KeyError::Random)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Refuses `path` when its mode grants any of `bits` (unix; elsewhere nothing is checked).
+fn refuse_shared(path: &Path, metadata: &fs::Metadata, bits: u32) -> Result<(), KeyError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if metadata.permissions().mode() & bits != 0 {
+            return Err(KeyError::Io {
+                action: "trust (writable by group or others)",
+                path: path.display().to_string(),
+                kind: io::ErrorKind::PermissionDenied,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, metadata, bits);
+    Ok(())
 }

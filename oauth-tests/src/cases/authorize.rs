@@ -433,7 +433,7 @@ pub async fn az13_consent_csrf_is_bound_to_its_sealed_request<S: Storage + 'stat
     let first = h.pending(&Harness::<S>::spa_request(&[])).await;
     let form = h.engine.consent_form(&first, None).unwrap();
     let cookie = cookie_of(&form.set_cookie);
-    assert!(form.set_cookie.contains("HttpOnly") && form.set_cookie.contains("SameSite=Strict"));
+    assert!(form.set_cookie.contains("HttpOnly") && form.set_cookie.contains("SameSite=Lax"));
     // The same browser opens a second request (another tab): it keeps its binding.
     let second = h.pending(&Harness::<S>::spa_request(&[])).await;
     let other = h.engine.consent_form(&second, Some(&cookie)).unwrap();
