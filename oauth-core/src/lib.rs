@@ -142,6 +142,7 @@ mod request;
 mod resource;
 mod response;
 mod revoke;
+mod revoke_subject;
 mod scope;
 mod secret;
 mod secret_cache;

@@ -368,6 +368,51 @@ impl TokenStore for MemoryStore {
         }
     }
 
+    /// A scan over the 16 grant shards, one locked at a time: no index by subject is kept,
+    /// because one would cost every grant an entry (the per-grant figures of the crate
+    /// docs) for an operation that is rare. Each shard is handled as `revoke_grant`
+    /// handles one grant under its shard's lock, so an issuance racing it either comes
+    /// first (and its tokens are revoked) or is refused.
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        let mut revoked = 0;
+        let mut corrupt = None;
+        for mut grants in self.grants.each_shard() {
+            // A `GrantKey` hashes by its grant id, which `retain` does not change.
+            #[allow(clippy::mutable_key_type)]
+            let shard: &mut HashMap<GrantKey, ()> = &mut grants;
+            shard.retain(|GrantKey(grant), ()| {
+                if !grant.is_of_subject(subject) {
+                    return true;
+                }
+                if grant.is_issued() {
+                    // Its tokens read their grant's state: one flag revokes them all.
+                    revoked += grant.revoke();
+                    return true;
+                }
+                // A code's data waiting for its grant: as `revoke_grant` does, the mark
+                // replaces the entry (the code keeps its data) and refuses the issue.
+                match grant.grant_id() {
+                    Ok(id) => {
+                        self.revoked_before_issue
+                            .shard(id.as_str().as_bytes())
+                            .insert(Text::new(id.as_str()), ());
+                        false
+                    }
+                    Err(error) => {
+                        // Kept, and reported once every other grant is revoked: a retry
+                        // revokes nothing twice.
+                        corrupt = Some(error);
+                        true
+                    }
+                }
+            });
+        }
+        match corrupt {
+            Some(error) => Err(error),
+            None => Ok(revoked),
+        }
+    }
+
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         let before = Moment::new(before)?;
         let mut report = PurgeReport::default();

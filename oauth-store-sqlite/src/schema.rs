@@ -78,6 +78,12 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX uses_expiry ON uses (expires_at);
     ",
+    // Version 3: TokenStore::revoke_subject finds a user's grants, and the codes of the
+    // grants not issued yet, by subject.
+    "
+    CREATE INDEX grants_subject ON grants (subject) WHERE subject IS NOT NULL;
+    CREATE INDEX codes_subject ON codes (subject);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -701,6 +701,34 @@ impl TokenStore for SqliteStore {
             .await
     }
 
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        let subject = subject.to_owned();
+        self.pool
+            .run(move |connection| {
+                write(connection, "revoke a subject's grants", |tx| {
+                    // Marks first, as revoke_grant: the grants of codes not redeemed yet
+                    // (issue will refuse them), then the grants issued.
+                    // (`WHERE true` lets SQLite parse the upsert after a SELECT.)
+                    tx.prepare_cached(
+                        "INSERT INTO grants (id, revoked)                          SELECT DISTINCT grant_id, 1 FROM codes WHERE subject = ?1 AND true                          ON CONFLICT (id) DO UPDATE SET revoked = 1",
+                    )
+                    .and_then(|mut statement| statement.execute([&subject]))
+                    .map_err(sql_error("revoke a subject's codes"))?;
+                    tx.prepare_cached("UPDATE grants SET revoked = 1 WHERE subject = ?1")
+                        .and_then(|mut statement| statement.execute([&subject]))
+                        .map_err(sql_error("revoke a subject's grants"))?;
+                    let revoked = tx
+                        .prepare_cached(
+                            "UPDATE tokens SET revoked = 1 WHERE revoked = 0 AND grant_id IN                              (SELECT id FROM grants WHERE subject = ?1)",
+                        )
+                        .and_then(|mut statement| statement.execute([&subject]))
+                        .map_err(sql_error("revoke a subject's tokens"))?;
+                    Ok(revoked as u64)
+                })
+            })
+            .await
+    }
+
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         Ok(self
             .purge_expired_batched(before, self.purge_batch_size)

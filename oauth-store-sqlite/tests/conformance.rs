@@ -61,6 +61,10 @@ async fn every_property_at_once_on_one_shared_file() {
         tokio::spawn(kit::revoke_grant_revokes_exactly_its_tokens(open().await)),
         tokio::spawn(kit::revoke_grant_blocks_later_issue(open().await)),
         tokio::spawn(kit::revoke_grant_before_issue_blocks_issue(open().await)),
+        tokio::spawn(kit::revoke_subject_revokes_exactly_that_subjects_grants(
+            open().await,
+        )),
+        tokio::spawn(kit::revoke_subject_blocks_later_issue(open().await)),
         tokio::spawn(kit::purge_removes_exactly_what_expired(open().await)),
         tokio::spawn(kit::sc01_concurrent_code_consumption_has_one_winner(
             open().await,

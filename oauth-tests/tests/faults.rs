@@ -109,6 +109,10 @@ impl TokenStore for FaultyStore {
         self.call("revoke_grant")?;
         self.inner.revoke_grant(id).await
     }
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        self.call("revoke_subject")?;
+        self.inner.revoke_subject(subject).await
+    }
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         self.call("purge_expired")?;
         self.inner.purge_expired(before).await
@@ -299,4 +303,34 @@ async fn sc03_storage_error_at_each_step_is_a_clean_server_error() {
             "no failure was injected at {step:?}: {reached:?}"
         );
     }
+}
+
+/// A storage error while revoking a user is a clean fault that revokes nothing, and a
+/// retry then revokes every grant of the user.
+#[tokio::test]
+async fn revoking_a_subject_on_a_failing_store_is_a_clean_fault_and_a_retry_revokes() {
+    use oauth_core::testing::{Flow, FlowClient};
+
+    let store = Arc::new(FaultyStore::new(usize::MAX));
+    let engine = test_engine(store.clone());
+    engine
+        .register_client(public_client("app", REDIRECT, "read:users"))
+        .await
+        .unwrap();
+    let tokens = Flow::new(&engine, FlowClient::public("app", REDIRECT))
+        .login("alice", "read:users")
+        .await;
+    let refresh_token = tokens.refresh_token.clone().unwrap();
+
+    store
+        .fail_at
+        .store(store.calls.load(Ordering::SeqCst), Ordering::SeqCst);
+    let fault = engine.revoke_subject("alice").await.unwrap_err();
+    assert_fault(&fault, Reached::Done);
+    assert!(is_live(&store, &tokens.access_token).await);
+    assert!(is_live(&store, &refresh_token).await);
+
+    assert_eq!(engine.revoke_subject("alice").await.unwrap(), 2);
+    assert!(!is_live(&store, &tokens.access_token).await);
+    assert!(!is_live(&store, &refresh_token).await);
 }

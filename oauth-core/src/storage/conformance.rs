@@ -82,6 +82,9 @@
 //!     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
 //!         self.0.revoke_grant(id).await
 //!     }
+//!     async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+//!         self.0.revoke_subject(subject).await
+//!     }
 //!     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
 //!         self.0.purge_expired(before).await
 //!     }
@@ -150,6 +153,8 @@ macro_rules! storage_conformance_tests {
             revoke_grant_revokes_exactly_its_tokens,
             revoke_grant_blocks_later_issue,
             revoke_grant_before_issue_blocks_issue,
+            revoke_subject_revokes_exactly_that_subjects_grants,
+            revoke_subject_blocks_later_issue,
             purge_removes_exactly_what_expired,
             use_once_is_single_use,
             use_once_marks_are_purged_after_expiry,
@@ -208,6 +213,8 @@ where
     revoke_grant_revokes_exactly_its_tokens(make().await).await;
     revoke_grant_blocks_later_issue(make().await).await;
     revoke_grant_before_issue_blocks_issue(make().await).await;
+    revoke_subject_revokes_exactly_that_subjects_grants(make().await).await;
+    revoke_subject_blocks_later_issue(make().await).await;
     purge_removes_exactly_what_expired(make().await).await;
     use_once_is_single_use(make().await).await;
     use_once_marks_are_purged_after_expiry(make().await).await;
@@ -288,12 +295,23 @@ impl Kit {
         ClientId::new(format!("kit-{}", self.id())).unwrap_or_else(|e| panic!("kit client: {e}"))
     }
 
+    /// A subject of its own (random), for the properties that select by subject.
+    fn subject(&self) -> String {
+        format!("{UNICODE_SUBJECT}{}", self.id())
+    }
+
     /// A grant of a user, ending at `t(ends)`.
     fn grant(&self, ends: i64) -> GrantRecord {
+        self.grant_of(Some(UNICODE_SUBJECT), ends)
+    }
+
+    /// A grant of `subject` (`None`: a client's own), ending at `t(ends)`, on a client
+    /// of its own.
+    fn grant_of(&self, subject: Option<&str>, ends: i64) -> GrantRecord {
         GrantRecord {
             id: GrantId(format!("kit-grant-{}", self.id())),
             client_id: self.client_id(),
-            subject: Some(UNICODE_SUBJECT.to_owned()),
+            subject: subject.map(str::to_owned),
             scope: scopes("openid read:users write:users"),
             created_at: self.t(0),
             expires_at: self.t(ends),
@@ -932,6 +950,150 @@ pub async fn revoke_grant_before_issue_blocks_issue<S: Storage>(store: S) {
             None,
             "storage conformance: GrantRevoked must store nothing"
         );
+    }
+}
+
+/// `revoke_subject` revokes every grant of the subject (on several clients, the tokens a
+/// rotation stored included) and nothing of another user's grants or of a client's own
+/// grant, and answers how many tokens went from live to revoked: a token revoked
+/// before does not count, and a second call counts zero.
+pub async fn revoke_subject_revokes_exactly_that_subjects_grants<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let subject = kit.subject();
+    let first = kit.grant_of(Some(&subject), 90 * 86_400);
+    let first_tokens = kit.pair(&first);
+    issue_ok(&store, &first, &first_tokens).await;
+    let rotated_to = kit.pair(&first);
+    assert_eq!(
+        ok(
+            store
+                .rotate_refresh(&first_tokens[1].hash, &rotated_to)
+                .await,
+            "rotate_refresh"
+        ),
+        Rotation::Rotated
+    );
+    let second = kit.grant_of(Some(&subject), 90 * 86_400);
+    let second_tokens = kit.pair(&second);
+    issue_ok(&store, &second, &second_tokens).await;
+    assert!(ok(
+        store.revoke_token(&second_tokens[0].hash).await,
+        "revoke_token"
+    ));
+    let other_user = kit.grant_of(Some(&kit.subject()), 90 * 86_400);
+    let other_user_tokens = kit.pair(&other_user);
+    issue_ok(&store, &other_user, &other_user_tokens).await;
+    let machine = kit.grant_of(None, 90 * 86_400);
+    let machine_tokens = vec![kit.token(&machine, TokenKind::Access, 3600)];
+    issue_ok(&store, &machine, &machine_tokens).await;
+
+    // Live before: the first grant's four tokens (one rotated away), the second's refresh.
+    assert_eq!(
+        ok(store.revoke_subject(&subject).await, "revoke_subject"),
+        5,
+        "storage conformance: revoke_subject must count the tokens that went from live \
+         (rotated ones included) to revoked"
+    );
+    for token in first_tokens.iter().chain(&rotated_to).chain(&second_tokens) {
+        assert!(
+            token_of(&store, &token.hash)
+                .await
+                .is_some_and(|t| t.revoked),
+            "storage conformance: revoke_subject must revoke every token of every grant \
+             of the subject"
+        );
+    }
+    for token in other_user_tokens.iter().chain(&machine_tokens) {
+        assert_eq!(
+            token_of(&store, &token.hash).await.as_ref(),
+            Some(token),
+            "storage conformance: revoke_subject must leave other subjects' grants alone"
+        );
+    }
+    assert_eq!(
+        ok(store.revoke_subject(&subject).await, "revoke_subject"),
+        0,
+        "storage conformance: revoking a subject again must count zero"
+    );
+    assert_eq!(
+        ok(store.revoke_subject(&kit.subject()).await, "revoke_subject"),
+        0,
+        "storage conformance: revoking a subject with no grant must count zero"
+    );
+}
+
+/// After `revoke_subject`, `issue` for one of its grants is `GrantRevoked` and stores
+/// nothing, its refresh tokens no longer rotate, and a grant known only by its code (a
+/// code the user approved, not yet redeemed) is refused too when it is issued.
+pub async fn revoke_subject_blocks_later_issue<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let subject = kit.subject();
+    let grant = kit.grant_of(Some(&subject), 90 * 86_400);
+    let tokens = kit.pair(&grant);
+    issue_ok(&store, &grant, &tokens).await;
+    let mut code = kit.code(60, 90 * 86_400);
+    code.subject.clone_from(&subject);
+    ok(store.insert_code(code.clone()).await, "insert_code");
+    // Another user's code, not redeemed either, stays redeemable.
+    let other_code = kit.code(60, 90 * 86_400);
+    ok(store.insert_code(other_code.clone()).await, "insert_code");
+
+    ok(store.revoke_subject(&subject).await, "revoke_subject");
+
+    let late = kit.pair(&grant);
+    assert_eq!(
+        ok(store.issue(&grant, &late).await, "issue"),
+        Issuance::GrantRevoked,
+        "storage conformance: issue for a grant of a revoked subject must be GrantRevoked"
+    );
+    assert_eq!(
+        ok(
+            store
+                .rotate_refresh(&tokens[1].hash, &kit.pair(&grant))
+                .await,
+            "rotate_refresh"
+        ),
+        Rotation::Revoked,
+        "storage conformance: a refresh token of a revoked subject must not rotate"
+    );
+    let CodeConsumption::Consumed(consumed) =
+        ok(store.consume_code(&code.hash).await, "consume_code")
+    else {
+        panic!("storage conformance: revoke_subject must leave a code readable");
+    };
+    let from_code = grant_of_code(&consumed);
+    let code_tokens = kit.pair(&from_code);
+    assert_eq!(
+        ok(store.issue(&from_code, &code_tokens).await, "issue"),
+        Issuance::GrantRevoked,
+        "storage conformance: revoke_subject must also revoke the grant of a code the \
+         subject approved and that was not redeemed yet"
+    );
+    for token in late.iter().chain(&code_tokens) {
+        assert_eq!(
+            token_of(&store, &token.hash).await,
+            None,
+            "storage conformance: GrantRevoked must store nothing"
+        );
+    }
+    let CodeConsumption::Consumed(other) =
+        ok(store.consume_code(&other_code.hash).await, "consume_code")
+    else {
+        panic!("storage conformance: another user's code must stay redeemable");
+    };
+    let other_grant = grant_of_code(&other);
+    issue_ok(&store, &other_grant, &kit.pair(&other_grant)).await;
+}
+
+/// The grant record the engine builds from a redeemed code.
+fn grant_of_code(code: &CodeRecord) -> GrantRecord {
+    GrantRecord {
+        id: code.grant_id.clone(),
+        client_id: code.client_id.clone(),
+        subject: Some(code.subject.clone()),
+        scope: code.scope.clone(),
+        created_at: code.issued_at,
+        expires_at: code.grant_expires_at,
     }
 }
 

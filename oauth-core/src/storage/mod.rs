@@ -137,6 +137,19 @@ pub trait TokenStore: Send + Sync {
     /// many of its tokens were not revoked before (rotated and expired ones included).
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError>;
 
+    /// Revokes every grant whose subject is `subject`, as [`TokenStore::revoke_grant`]
+    /// revokes one: every token of them, and a mark on each so that no token is issued
+    /// for it afterwards (an [`TokenStore::issue`] racing this call either stores tokens
+    /// this call then revokes, or answers [`Issuance::GrantRevoked`]). A grant known only
+    /// by its code (approved, not yet redeemed) is one of them: its redemption is then
+    /// refused. Grants of other subjects, and client-credentials grants (no subject), are
+    /// untouched. Answers how many tokens went from not revoked to revoked.
+    ///
+    /// It is how a user's sessions end everywhere (an account closed, a password reset),
+    /// so it must reach every grant of the subject, however many there are; a backend
+    /// should find them through an index rather than a scan where it can.
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError>;
+
     /// Deletes what can no longer matter at `before`:
     /// - codes never consumed whose `expires_at` is at or before `before`; consumed codes
     ///   whose `grant_expires_at` is (replay detection needs them until then);
@@ -214,6 +227,9 @@ impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
     }
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
         (**self).revoke_grant(id).await
+    }
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        (**self).revoke_subject(subject).await
     }
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         (**self).purge_expired(before).await

@@ -91,6 +91,9 @@ impl<S: TokenStore, G: Send + Sync> TokenStore for Guarded<S, G> {
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
         self.store.revoke_grant(id).await
     }
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        self.store.revoke_subject(subject).await
+    }
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         self.store.purge_expired(before).await
     }

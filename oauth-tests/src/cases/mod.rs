@@ -8,6 +8,7 @@ mod flows;
 mod introspection;
 mod jwt;
 mod refresh;
+mod subject;
 mod token;
 
 pub use authorize::*;
@@ -17,4 +18,5 @@ pub use flows::*;
 pub use introspection::*;
 pub use jwt::*;
 pub use refresh::*;
+pub use subject::*;
 pub use token::*;
