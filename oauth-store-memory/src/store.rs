@@ -8,7 +8,9 @@ use oauth_core::storage::{
     CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenKind,
     TokenRecord,
 };
-use oauth_core::{Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
+use oauth_core::{
+    Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore, MAX_CLIENT_PAGE,
+};
 use time::OffsetDateTime;
 
 use crate::digest_hash::DigestHashing;
@@ -152,6 +154,44 @@ impl ClientStore for MemoryStore {
                 .insert(client.id().clone(), client.detached());
         }
         Ok(())
+    }
+
+    /// A sort of every client of one lane's copy per call: admin tools page through the
+    /// registry rarely, and an ordered index would cost every lookup on the hot path.
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        let limit = limit.min(MAX_CLIENT_PAGE);
+        let Some(copies) = self.clients.first() else {
+            return Ok(Vec::new());
+        };
+        let mut ids: Vec<ClientId> = copies
+            .each_shard()
+            .flat_map(|shard| {
+                shard
+                    .keys()
+                    .filter(|id| after.is_none_or(|after| *id > after))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.truncate(limit);
+        Ok(ids
+            .iter()
+            .filter_map(|id| copies.shard(id).get(id).cloned())
+            .collect())
+    }
+
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        // Every lane's copy in turn, as `put_client` writes them.
+        let mut found = false;
+        for copies in &self.clients {
+            found |= copies.shard(id).remove(id).is_some();
+        }
+        Ok(found)
     }
 }
 

@@ -10,7 +10,7 @@ use oauth_core::storage::{
 };
 use oauth_core::{
     Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, StorageErrorKind,
-    TokenStore,
+    TokenStore, MAX_CLIENT_PAGE,
 };
 use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
@@ -386,16 +386,7 @@ impl ClientStore for SqliteStore {
                     .map_err(sql_error("read a client"))
             })
             .await?;
-        json.map(|json| {
-            serde_json::from_str(&json).map_err(|e| {
-                StorageError::with_source(
-                    StorageErrorKind::Corrupt,
-                    "a stored client is invalid",
-                    e,
-                )
-            })
-        })
-        .transpose()
+        json.as_deref().map(client_from_json).transpose()
     }
 
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
@@ -415,6 +406,53 @@ impl ClientStore for SqliteStore {
             })
             .await
     }
+
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        // No client id is empty, so "after the empty text" is from the first.
+        let after = after.map_or_else(String::new, |id| id.as_str().to_owned());
+        // The bound keeps the conversion lossless; the page is small anyway.
+        let limit = i64::try_from(limit.min(MAX_CLIENT_PAGE)).unwrap_or(0);
+        let records: Vec<String> = self
+            .pool
+            .read(move |connection| {
+                // The primary key's order (BINARY collation: byte order), walked from
+                // `after` through its index: each page costs its own size.
+                connection
+                    .prepare_cached("SELECT record FROM clients WHERE id > ?1 ORDER BY id LIMIT ?2")
+                    .and_then(|mut statement| {
+                        statement
+                            .query_map(params![after, limit], |row| row.get(0))?
+                            .collect()
+                    })
+                    .map_err(sql_error("list clients"))
+            })
+            .await?;
+        records.iter().map(|json| client_from_json(json)).collect()
+    }
+
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        let id = id.as_str().to_owned();
+        self.pool
+            .run(move |connection| {
+                write(connection, "remove a client", |tx| {
+                    let removed = tx
+                        .execute("DELETE FROM clients WHERE id = ?1", [&id])
+                        .map_err(sql_error("remove a client"))?;
+                    Ok(removed > 0)
+                })
+            })
+            .await
+    }
+}
+
+fn client_from_json(json: &str) -> Result<Client, StorageError> {
+    serde_json::from_str(json).map_err(|e| {
+        StorageError::with_source(StorageErrorKind::Corrupt, "a stored client is invalid", e)
+    })
 }
 
 #[async_trait]

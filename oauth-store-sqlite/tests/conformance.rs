@@ -44,6 +44,10 @@ async fn every_property_at_once_on_one_shared_file() {
     let tasks = vec![
         tokio::spawn(kit::client_round_trip(open().await)),
         tokio::spawn(kit::unknown_client_is_none(open().await)),
+        tokio::spawn(kit::list_clients_pages_every_client_once_in_order(
+            open().await,
+        )),
+        tokio::spawn(kit::remove_client_removes_it_alone(open().await)),
         tokio::spawn(kit::code_is_consumed_once(open().await)),
         tokio::spawn(kit::unknown_code_is_not_found(open().await)),
         tokio::spawn(kit::duplicate_code_is_a_conflict(open().await)),

@@ -57,6 +57,18 @@ impl ClientStore for FaultyStore {
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
         self.inner.put_client(client).await
     }
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        self.call("list_clients")?;
+        self.inner.list_clients(after, limit).await
+    }
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        self.call("remove_client")?;
+        self.inner.remove_client(id).await
+    }
 }
 
 #[async_trait]
@@ -333,4 +345,25 @@ async fn revoking_a_subject_on_a_failing_store_is_a_clean_fault_and_a_retry_revo
     assert_eq!(engine.revoke_subject("alice").await.unwrap(), 2);
     assert!(!is_live(&store, &tokens.access_token).await);
     assert!(!is_live(&store, &refresh_token).await);
+}
+
+/// A storage error while removing a client is a clean fault that leaves it registered;
+/// a retry removes it.
+#[tokio::test]
+async fn removing_a_client_on_a_failing_store_is_a_clean_fault_and_a_retry_removes() {
+    let store = Arc::new(FaultyStore::new(usize::MAX));
+    let engine = test_engine(store.clone());
+    engine
+        .register_client(public_client("app", REDIRECT, "read:users"))
+        .await
+        .unwrap();
+    let id = ClientId::new("app").unwrap();
+    store
+        .fail_at
+        .store(store.calls.load(Ordering::SeqCst), Ordering::SeqCst);
+    let fault = engine.remove_client(&id).await.unwrap_err();
+    assert_fault(&fault, Reached::Done);
+    assert!(store.inner.get_client(&id).await.unwrap().is_some());
+    assert!(engine.remove_client(&id).await.unwrap());
+    assert!(store.inner.get_client(&id).await.unwrap().is_none());
 }

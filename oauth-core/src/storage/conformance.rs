@@ -50,6 +50,12 @@
 //!     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
 //!         self.0.put_client(client).await
 //!     }
+//!     async fn list_clients(&self, after: Option<&ClientId>, limit: usize) -> Result<Vec<Client>, StorageError> {
+//!         self.0.list_clients(after, limit).await
+//!     }
+//!     async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+//!         self.0.remove_client(id).await
+//!     }
 //! }
 //!
 //! #[async_trait]
@@ -117,7 +123,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     CodeConsumption, CodeRecord, CodeStore, GrantId, GrantRecord, Issuance, PurgeReport, Rotation,
-    Storage, StorageError, StorageErrorKind, TokenKind, TokenRecord, TokenStore,
+    Storage, StorageError, StorageErrorKind, TokenKind, TokenRecord, TokenStore, MAX_CLIENT_PAGE,
 };
 use crate::client::{Client, ClientId, GrantType};
 use crate::pkce::CodeChallenge;
@@ -140,6 +146,8 @@ macro_rules! storage_conformance_tests {
         $crate::storage_conformance_tests!(@expand $store;
             client_round_trip,
             unknown_client_is_none,
+            list_clients_pages_every_client_once_in_order,
+            remove_client_removes_it_alone,
             code_is_consumed_once,
             unknown_code_is_not_found,
             duplicate_code_is_a_conflict,
@@ -200,6 +208,8 @@ where
 {
     client_round_trip(make().await).await;
     unknown_client_is_none(make().await).await;
+    list_clients_pages_every_client_once_in_order(make().await).await;
+    remove_client_removes_it_alone(make().await).await;
     code_is_consumed_once(make().await).await;
     unknown_code_is_not_found(make().await).await;
     duplicate_code_is_a_conflict(make().await).await;
@@ -468,6 +478,138 @@ pub async fn unknown_client_is_none<S: Storage>(store: S) {
         ok(store.get_client(&kit.client_id()).await, "get_client"),
         None,
         "storage conformance: an unknown client must be None"
+    );
+}
+
+/// A public client with `id`, for the registry properties.
+#[track_caller]
+fn kit_client(id: &str) -> Client {
+    Client::public(id)
+        .and_then(|c| c.redirect_uri("https://kit.example/cb"))
+        .map(|c| c.allowed_scopes(scopes("read:users")))
+        .and_then(|c| c.build())
+        .unwrap_or_else(|e| panic!("kit client: {e}"))
+}
+
+/// `list_clients` pages through the registry in id order: walking it by the last id of
+/// each page sees every client once, each page holds at most `limit`, and `limit` is
+/// capped at [`MAX_CLIENT_PAGE`].
+pub async fn list_clients_pages_every_client_once_in_order<S: Storage>(store: S) {
+    let kit = Kit::new();
+    // One prefix for this run's clients, so that the walk from it stays among them on a
+    // database other runs share; the ids are put out of order.
+    let prefix = format!("kit-{}-", kit.id());
+    let mut ours: Vec<Client> = [4, 0, 6, 2, 5, 1, 3]
+        .iter()
+        .map(|i| kit_client(&format!("{prefix}{i}")))
+        .collect();
+    for client in &ours {
+        ok(store.put_client(client.clone()).await, "put_client");
+    }
+    ours.sort_by(|a, b| a.id().cmp(b.id()));
+
+    let start = ClientId::new(prefix.clone()).unwrap_or_else(|e| panic!("kit client: {e}"));
+    let mut walked: Vec<Client> = Vec::new();
+    let mut after = start;
+    loop {
+        let page = ok(store.list_clients(Some(&after), 3).await, "list_clients");
+        assert!(
+            page.len() <= 3,
+            "storage conformance: list_clients must answer at most `limit` clients"
+        );
+        let mut last_of_ours = true;
+        for client in &page {
+            assert!(
+                *client.id() > after,
+                "storage conformance: list_clients must answer ids after `after`, in order"
+            );
+            after = client.id().clone();
+            if client.id().as_str().starts_with(&prefix) {
+                walked.push(client.clone());
+            } else {
+                last_of_ours = false;
+            }
+        }
+        if page.len() < 3 || !last_of_ours {
+            break;
+        }
+    }
+    assert_eq!(
+        walked, ours,
+        "storage conformance: paging by the last id seen must walk every client once, in \
+         id order, each as stored"
+    );
+
+    // From the start, the whole registry: still in order, ours among it once each.
+    let mut after: Option<ClientId> = None;
+    let mut seen = 0;
+    loop {
+        let page = ok(store.list_clients(after.as_ref(), 2).await, "list_clients");
+        for client in &page {
+            assert!(
+                after.as_ref().is_none_or(|after| client.id() > after),
+                "storage conformance: list_clients from the first must be in id order"
+            );
+            seen += usize::from(client.id().as_str().starts_with(&prefix));
+            after = Some(client.id().clone());
+        }
+        if page.len() < 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        ours.len(),
+        "storage conformance: a walk from the first must see every client once"
+    );
+
+    assert!(
+        ok(store.list_clients(None, 0).await, "list_clients").is_empty(),
+        "storage conformance: a limit of 0 answers nothing"
+    );
+    assert!(
+        ok(store.list_clients(None, usize::MAX).await, "list_clients").len() <= MAX_CLIENT_PAGE,
+        "storage conformance: list_clients must cap `limit` at MAX_CLIENT_PAGE"
+    );
+}
+
+/// `remove_client` removes that client alone and answers whether it was there: it is
+/// then unknown to `get_client` and absent from `list_clients`.
+pub async fn remove_client_removes_it_alone<S: Storage>(store: S) {
+    let kit = Kit::new();
+    // Both under one prefix of this run's, so that nothing else sorts between them.
+    let prefix = format!("kit-{}-", kit.id());
+    let gone = kit_client(&format!("{prefix}a"));
+    let kept = kit_client(&format!("{prefix}b"));
+    ok(store.put_client(gone.clone()).await, "put_client");
+    ok(store.put_client(kept.clone()).await, "put_client");
+    assert!(
+        ok(store.remove_client(gone.id()).await, "remove_client"),
+        "storage conformance: remove_client must answer true for a registered client"
+    );
+    assert_eq!(
+        ok(store.get_client(gone.id()).await, "get_client"),
+        None,
+        "storage conformance: a removed client must be unknown"
+    );
+    let start = ClientId::new(prefix).unwrap_or_else(|e| panic!("kit client: {e}"));
+    assert_eq!(
+        ok(store.list_clients(Some(&start), 1).await, "list_clients").first(),
+        Some(&kept),
+        "storage conformance: a removed client must not be listed"
+    );
+    assert_eq!(
+        ok(store.get_client(kept.id()).await, "get_client").as_ref(),
+        Some(&kept),
+        "storage conformance: remove_client must leave other clients alone"
+    );
+    assert!(
+        !ok(store.remove_client(gone.id()).await, "remove_client"),
+        "storage conformance: removing a removed client must answer false"
+    );
+    assert!(
+        !ok(store.remove_client(&kit.client_id()).await, "remove_client"),
+        "storage conformance: removing an unknown client must answer false"
     );
 }
 

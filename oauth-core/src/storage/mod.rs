@@ -40,7 +40,27 @@ pub trait ClientStore: Send + Sync {
 
     /// Inserts `client`, or replaces the registration with the same id.
     async fn put_client(&self, client: Client) -> Result<(), StorageError>;
+
+    /// Up to `limit` clients (at most [`MAX_CLIENT_PAGE`]; more is read as that many),
+    /// ordered by id (byte order of the id's text), starting after the id `after` (from
+    /// the first when `None`): an admin tool pages through the registry by passing the
+    /// last id it saw, and sees every client once. Fewer than the limit means the end.
+    /// A client put or removed meanwhile may or may not appear; none appears twice.
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError>;
+
+    /// Removes the client `id`. Answers whether there was one. Its grants and tokens stay
+    /// (they are refused anyway: the engine finds no client to authenticate them for, and
+    /// they go at their expiry).
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError>;
 }
+
+/// The most clients one [`ClientStore::list_clients`] call answers: a page an admin
+/// screen shows, and a bound on what one call reads.
+pub const MAX_CLIENT_PAGE: usize = 500;
 
 /// Authorization codes.
 #[async_trait]
@@ -173,6 +193,16 @@ impl<T: ClientStore + ?Sized> ClientStore for std::sync::Arc<T> {
     }
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
         (**self).put_client(client).await
+    }
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        (**self).list_clients(after, limit).await
+    }
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        (**self).remove_client(id).await
     }
 }
 

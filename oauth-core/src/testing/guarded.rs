@@ -37,6 +37,16 @@ impl<S: ClientStore, G: Send + Sync> ClientStore for Guarded<S, G> {
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
         self.store.put_client(client).await
     }
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        self.store.list_clients(after, limit).await
+    }
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        self.store.remove_client(id).await
+    }
 }
 
 #[async_trait]

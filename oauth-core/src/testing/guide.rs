@@ -194,6 +194,8 @@
 //! # impl ClientStore for MyStore {
 //! #     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> { self.0.get_client(id).await }
 //! #     async fn put_client(&self, client: Client) -> Result<(), StorageError> { self.0.put_client(client).await }
+//! #     async fn list_clients(&self, a: Option<&ClientId>, l: usize) -> Result<Vec<Client>, StorageError> { self.0.list_clients(a, l).await }
+//! #     async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> { self.0.remove_client(id).await }
 //! # }
 //! # #[async_trait]
 //! # impl CodeStore for MyStore {

@@ -2,6 +2,7 @@
 //! case they prove where there is one.
 
 mod authorize;
+mod clients;
 mod concurrency;
 mod events;
 mod flows;
@@ -12,6 +13,7 @@ mod subject;
 mod token;
 
 pub use authorize::*;
+pub use clients::*;
 pub use concurrency::*;
 pub use events::*;
 pub use flows::*;
