@@ -29,7 +29,7 @@ use crate::token::TokenEntry;
 /// read.
 ///
 /// Lock order, always: a grant shard, then a shard of `revoked_before_issue`, then code or
-/// token shards; the interner's shards come last of all. Operations that change tokens of
+/// token shards, then a shard of `uses`; the interner's shards come last of all. Operations that change tokens of
 /// a grant (issue, rotate, revoke a grant) hold the grant's shard for their whole span, so
 /// a grant revoked concurrently with an issuance either sees the new tokens and revokes
 /// them, or makes the issuance fail.
@@ -209,9 +209,16 @@ fn thread_lane() -> u8 {
     LANE.with(|lane| *lane)
 }
 
-#[async_trait]
-impl CodeStore for MemoryStore {
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
+impl MemoryStore {
+    /// Stores `code`, and first, when `mark` is given, records that one-time use: all
+    /// under the code's grant and code shard locks (and the mark's shard, taken last),
+    /// so the mark and the code are stored both or neither. Answers whether it stored
+    /// (`false`: the mark was taken before).
+    fn store_code(
+        &self,
+        code: CodeRecord,
+        mark: Option<(&SecretHash, Moment)>,
+    ) -> Result<bool, StorageError> {
         // The code's hash is random: its first byte spreads grants over the lanes.
         let profile = self.profiles.intern(
             code.hash.0[0],
@@ -226,6 +233,14 @@ impl CodeStore for MemoryStore {
         if codes.contains_key(&code.hash) {
             return Err(StorageError::conflict("authorization code already stored"));
         }
+        if let Some((key, expires_at)) = mark {
+            // Check and insert under one shard lock: exactly one caller inserts.
+            let mut uses = self.uses.shard(key);
+            if uses.contains_key(key) {
+                return Ok(false);
+            }
+            uses.insert(*key, expires_at);
+        }
         // A code is usually the first record of its grant: registered, its data becomes
         // the grant record's when `issue` stores a record it describes. A code for a
         // grant already known keeps its data to itself.
@@ -233,9 +248,18 @@ impl CodeStore for MemoryStore {
             grants.insert(GrantKey(Arc::clone(&grant)), ());
         }
         codes.insert(code.hash, grant);
-        Ok(())
+        Ok(true)
     }
 
+    /// Stores `code` with no one-time mark: for tests that set up a code directly.
+    #[cfg(test)]
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
+        self.store_code(code, None).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl CodeStore for MemoryStore {
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         let (grant, first) = {
             let codes = self.codes.shard(hash);
@@ -266,6 +290,16 @@ impl CodeStore for MemoryStore {
         }
         shard.insert(*key, expires_at);
         Ok(true)
+    }
+
+    async fn use_once_and_insert_code(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+        code: CodeRecord,
+    ) -> Result<bool, StorageError> {
+        let expires_at = Moment::new(expires_at)?;
+        self.store_code(code, Some((key, expires_at)))
     }
 }
 

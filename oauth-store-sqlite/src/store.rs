@@ -457,12 +457,6 @@ fn client_from_json(json: &str) -> Result<Client, StorageError> {
 
 #[async_trait]
 impl CodeStore for SqliteStore {
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
-        self.pool
-            .run(move |connection| write(connection, "store a code", |tx| insert_code(tx, &code)))
-            .await
-    }
-
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         let hash = *hash;
         self.pool

@@ -73,9 +73,16 @@ impl ClientStore for FaultyStore {
 
 #[async_trait]
 impl CodeStore for FaultyStore {
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
-        self.call("insert_code")?;
-        self.inner.insert_code(code).await
+    async fn use_once_and_insert_code(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+        code: CodeRecord,
+    ) -> Result<bool, StorageError> {
+        self.call("use_once_and_insert_code")?;
+        self.inner
+            .use_once_and_insert_code(key, expires_at, code)
+            .await
     }
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         self.call("consume_code")?;

@@ -60,14 +60,19 @@
 //!
 //! #[async_trait]
 //! impl CodeStore for MyStore {
-//!     async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
-//!         self.0.insert_code(code).await
-//!     }
 //!     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
 //!         self.0.consume_code(hash).await
 //!     }
 //!     async fn use_once(&self, key: &SecretHash, expires_at: OffsetDateTime) -> Result<bool, StorageError> {
 //!         self.0.use_once(key, expires_at).await
+//!     }
+//!     async fn use_once_and_insert_code(
+//!         &self,
+//!         key: &SecretHash,
+//!         expires_at: OffsetDateTime,
+//!         code: CodeRecord,
+//!     ) -> Result<bool, StorageError> {
+//!         self.0.use_once_and_insert_code(key, expires_at, code).await
 //!     }
 //! }
 //!
@@ -380,6 +385,20 @@ async fn issue_ok<S: TokenStore + ?Sized>(store: &S, grant: &GrantRecord, tokens
     );
 }
 
+/// Stores `code` as an approval does, under a one-time key of its own.
+async fn insert_code<S: CodeStore + ?Sized>(store: &S, kit: &Kit, code: CodeRecord) {
+    let expires_at = code.expires_at;
+    assert!(
+        ok(
+            store
+                .use_once_and_insert_code(&kit.hash(), expires_at, code)
+                .await,
+            "use_once_and_insert_code"
+        ),
+        "storage conformance: use_once_and_insert_code with a fresh key must store the code"
+    );
+}
+
 async fn token_of<S: TokenStore + ?Sized>(store: &S, hash: &SecretHash) -> Option<TokenRecord> {
     ok(store.get_token(hash).await, "get_token")
 }
@@ -622,7 +641,7 @@ pub async fn remove_client_removes_it_alone<S: Storage>(store: S) {
 pub async fn code_is_consumed_once<S: Storage>(store: S) {
     let kit = Kit::new();
     let code = kit.code(60, 86_400);
-    ok(store.insert_code(code.clone()).await, "insert_code");
+    insert_code(&store, &kit, code.clone()).await;
     assert_eq!(
         ok(store.consume_code(&code.hash).await, "consume_code"),
         CodeConsumption::Consumed(code.clone()),
@@ -647,21 +666,28 @@ pub async fn unknown_code_is_not_found<S: Storage>(store: S) {
     );
 }
 
-/// A second code with a stored hash is a `Conflict` and leaves the first unchanged.
+/// A second code with a stored hash is a `Conflict`, leaves the first unchanged, and
+/// leaves the approval's key unused (both or neither).
 pub async fn duplicate_code_is_a_conflict<S: Storage>(store: S) {
     let kit = Kit::new();
     let code = kit.code(60, 86_400);
-    ok(store.insert_code(code.clone()).await, "insert_code");
+    insert_code(&store, &kit, code.clone()).await;
     let mut twin = kit.code(120, 7200);
     twin.hash = code.hash;
+    let key = kit.hash();
     expect_conflict(
-        store.insert_code(twin).await,
-        "insert_code with a hash already stored",
+        store.use_once_and_insert_code(&key, kit.t(600), twin).await,
+        "use_once_and_insert_code with a code hash already stored",
     );
     assert_eq!(
         ok(store.consume_code(&code.hash).await, "consume_code"),
         CodeConsumption::Consumed(code),
         "storage conformance: a refused duplicate insert must leave the stored code unchanged"
+    );
+    assert!(
+        ok(store.use_once(&key, kit.t(600)).await, "use_once"),
+        "storage conformance: a refused use_once_and_insert_code must not mark its key \
+         (both or neither)"
     );
 }
 
@@ -714,7 +740,7 @@ pub async fn code_record_round_trip<S: Storage>(store: S) {
     odd_times.expires_at = at(2_147_483_648); // 2038-01-19T03:14:08Z: past i32
     odd_times.grant_expires_at = at(253_402_300_799); // 9999-12-31T23:59:59Z
     for code in [full, bare, odd_times] {
-        ok(store.insert_code(code.clone()).await, "insert_code");
+        insert_code(&store, &kit, code.clone()).await;
         assert_eq!(
             ok(store.consume_code(&code.hash).await, "consume_code"),
             CodeConsumption::Consumed(code.clone()),
@@ -1175,10 +1201,10 @@ pub async fn revoke_subject_blocks_later_issue<S: Storage>(store: S) {
     issue_ok(&store, &grant, &tokens).await;
     let mut code = kit.code(60, 90 * 86_400);
     code.subject.clone_from(&subject);
-    ok(store.insert_code(code.clone()).await, "insert_code");
+    insert_code(&store, &kit, code.clone()).await;
     // Another user's code, not redeemed either, stays redeemable.
     let other_code = kit.code(60, 90 * 86_400);
-    ok(store.insert_code(other_code.clone()).await, "insert_code");
+    insert_code(&store, &kit, other_code.clone()).await;
 
     ok(store.revoke_subject(&subject).await, "revoke_subject");
 
@@ -1305,7 +1331,7 @@ pub async fn purge_removes_exactly_what_expired<S: Storage>(store: S) {
     let c2 = kit.code(61, 1000);
     let c3 = kit.code(60, 1000);
     for code in [&c1, &c2, &c3] {
-        ok(store.insert_code(code.clone()).await, "insert_code");
+        insert_code(&store, &kit, code.clone()).await;
     }
     assert!(matches!(
         ok(store.consume_code(&c3.hash).await, "consume_code"),
@@ -1565,7 +1591,7 @@ pub async fn sc01_concurrent_code_consumption_has_one_winner<S: Storage + 'stati
     let store = Arc::new(store);
     let kit = Kit::new();
     let code = kit.code(60, 86_400);
-    ok(store.insert_code(code.clone()).await, "insert_code");
+    insert_code(&store, &kit, code.clone()).await;
     let outcomes = race(|| {
         let (store, hash) = (store.clone(), code.hash);
         async move { store.consume_code(&hash).await }

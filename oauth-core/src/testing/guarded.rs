@@ -51,9 +51,6 @@ impl<S: ClientStore, G: Send + Sync> ClientStore for Guarded<S, G> {
 
 #[async_trait]
 impl<S: CodeStore, G: Send + Sync> CodeStore for Guarded<S, G> {
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
-        self.store.insert_code(code).await
-    }
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         self.store.consume_code(hash).await
     }

@@ -199,9 +199,9 @@
 //! # }
 //! # #[async_trait]
 //! # impl CodeStore for MyStore {
-//! #     async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> { self.0.insert_code(code).await }
 //! #     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> { self.0.consume_code(hash).await }
 //! #     async fn use_once(&self, k: &SecretHash, e: time::OffsetDateTime) -> Result<bool, StorageError> { self.0.use_once(k, e).await }
+//! #     async fn use_once_and_insert_code(&self, k: &SecretHash, e: time::OffsetDateTime, c: CodeRecord) -> Result<bool, StorageError> { self.0.use_once_and_insert_code(k, e, c).await }
 //! # }
 //! # #[async_trait]
 //! # impl TokenStore for MyStore {
