@@ -138,6 +138,91 @@ use crate::secret::{RandomSource, SecretHash};
 /// How many tasks race in the concurrency properties.
 pub const RACERS: usize = 50;
 
+/// The one list of the kit's properties, from which every way of running them expands:
+/// [`storage_conformance_tests!`](crate::storage_conformance_tests), [`run_all`],
+/// [`storage_conformance_spawn_all!`](crate::storage_conformance_spawn_all) and
+/// [`PROPERTIES`]. A property added here reaches every backend's run at once.
+///
+/// `single` properties run on any runtime; `multi` ones race tasks and need a
+/// multi-thread runtime.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __storage_conformance_each {
+    ($mode:ident $($args:tt)*) => {
+        $crate::__storage_conformance_each! { @dispatch $mode [$($args)*]
+            single: [
+                client_round_trip,
+                unknown_client_is_none,
+                list_clients_pages_every_client_once_in_order,
+                remove_client_removes_it_alone,
+                code_is_consumed_once,
+                unknown_code_is_not_found,
+                duplicate_code_is_a_conflict,
+                duplicate_token_is_a_conflict,
+                code_record_round_trip,
+                token_record_round_trip,
+                refresh_rotation_is_single_use,
+                rotation_of_revoked_token_or_grant_is_refused,
+                rotation_of_unknown_or_non_refresh_token_is_not_found,
+                revoke_one_token,
+                revoke_grant_revokes_exactly_its_tokens,
+                revoke_grant_blocks_later_issue,
+                revoke_grant_before_issue_blocks_issue,
+                revoke_subject_revokes_exactly_that_subjects_grants,
+                revoke_subject_blocks_later_issue,
+                purge_removes_exactly_what_expired,
+                use_once_is_single_use,
+                use_once_marks_are_purged_after_expiry,
+                use_once_and_insert_code_stores_once,
+            ]
+            multi: [
+                concurrent_use_once_has_one_winner,
+                concurrent_approvals_store_one_code,
+                sc01_concurrent_code_consumption_has_one_winner,
+                sc02_concurrent_rotation_has_one_winner,
+                revoke_grant_racing_issue_leaves_no_live_token,
+                revoke_grant_racing_rotation_leaves_no_live_token,
+            ]
+        }
+    };
+    (@dispatch tests [$store:expr] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
+        $(
+            #[::tokio::test]
+            async fn $s() {
+                let store = ::core::future::IntoFuture::into_future($store).await;
+                $crate::storage::conformance::$s(store).await;
+            }
+        )*
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $m() {
+                let store = ::core::future::IntoFuture::into_future($store).await;
+                $crate::storage::conformance::$m(store).await;
+            }
+        )*
+    };
+    (@dispatch run_all [$make:ident] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
+        $( $crate::storage::conformance::$s($make().await).await; )*
+        $( $crate::storage::conformance::$m($make().await).await; )*
+    };
+    (@dispatch spawn_all [$open:expr] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
+        ::std::vec![
+            $( ::tokio::spawn($crate::storage::conformance::$s(
+                ::core::future::IntoFuture::into_future($open).await,
+            )), )*
+            $( ::tokio::spawn($crate::storage::conformance::$m(
+                ::core::future::IntoFuture::into_future($open).await,
+            )), )*
+        ]
+    };
+    (@dispatch names [] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
+        &[ $( ::core::stringify!($s), )* $( ::core::stringify!($m), )* ]
+    };
+}
+
+/// The name of every property of the kit, in the order [`run_all`] runs them.
+pub const PROPERTIES: &[&str] = crate::__storage_conformance_each!(names);
+
 /// Expands every property of the [storage conformance kit](crate::storage::conformance)
 /// into a `#[tokio::test]` for the store built by `$store`: an expression that is a
 /// future (or any `IntoFuture`) yielding the store, evaluated once per test.
@@ -148,57 +233,21 @@ pub const RACERS: usize = 50;
 #[macro_export]
 macro_rules! storage_conformance_tests {
     ($store:expr) => {
-        $crate::storage_conformance_tests!(@expand $store;
-            client_round_trip,
-            unknown_client_is_none,
-            list_clients_pages_every_client_once_in_order,
-            remove_client_removes_it_alone,
-            code_is_consumed_once,
-            unknown_code_is_not_found,
-            duplicate_code_is_a_conflict,
-            duplicate_token_is_a_conflict,
-            code_record_round_trip,
-            token_record_round_trip,
-            refresh_rotation_is_single_use,
-            rotation_of_revoked_token_or_grant_is_refused,
-            rotation_of_unknown_or_non_refresh_token_is_not_found,
-            revoke_one_token,
-            revoke_grant_revokes_exactly_its_tokens,
-            revoke_grant_blocks_later_issue,
-            revoke_grant_before_issue_blocks_issue,
-            revoke_subject_revokes_exactly_that_subjects_grants,
-            revoke_subject_blocks_later_issue,
-            purge_removes_exactly_what_expired,
-            use_once_is_single_use,
-            use_once_marks_are_purged_after_expiry,
-            use_once_and_insert_code_stores_once,
-        );
-        $crate::storage_conformance_tests!(@expand_mt $store;
-            concurrent_use_once_has_one_winner,
-            concurrent_approvals_store_one_code,
-            sc01_concurrent_code_consumption_has_one_winner,
-            sc02_concurrent_rotation_has_one_winner,
-            revoke_grant_racing_issue_leaves_no_live_token,
-            revoke_grant_racing_rotation_leaves_no_live_token,
-        );
+        $crate::__storage_conformance_each!(tests $store);
     };
-    (@expand $store:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[::tokio::test]
-            async fn $name() {
-                let store = ::core::future::IntoFuture::into_future($store).await;
-                $crate::storage::conformance::$name(store).await;
-            }
-        )*
-    };
-    (@expand_mt $store:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let store = ::core::future::IntoFuture::into_future($store).await;
-                $crate::storage::conformance::$name(store).await;
-            }
-        )*
+}
+
+/// Spawns every property of the kit at once as a tokio task, each on its own store from
+/// `$open` (a future or `IntoFuture` yielding one, evaluated once per property), and
+/// evaluates to the `Vec` of their `JoinHandle`s: for running the whole kit concurrently
+/// on one shared database (each store its own connection pool, as separate processes
+/// would have). Await every handle; a panic in one is a property broken. Call it on a
+/// multi-thread runtime, from an `async` block.
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+#[macro_export]
+macro_rules! storage_conformance_spawn_all {
+    ($open:expr) => {
+        $crate::__storage_conformance_each!(spawn_all $open)
     };
 }
 
@@ -211,35 +260,7 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
 {
-    client_round_trip(make().await).await;
-    unknown_client_is_none(make().await).await;
-    list_clients_pages_every_client_once_in_order(make().await).await;
-    remove_client_removes_it_alone(make().await).await;
-    code_is_consumed_once(make().await).await;
-    unknown_code_is_not_found(make().await).await;
-    duplicate_code_is_a_conflict(make().await).await;
-    duplicate_token_is_a_conflict(make().await).await;
-    code_record_round_trip(make().await).await;
-    token_record_round_trip(make().await).await;
-    refresh_rotation_is_single_use(make().await).await;
-    rotation_of_revoked_token_or_grant_is_refused(make().await).await;
-    rotation_of_unknown_or_non_refresh_token_is_not_found(make().await).await;
-    revoke_one_token(make().await).await;
-    revoke_grant_revokes_exactly_its_tokens(make().await).await;
-    revoke_grant_blocks_later_issue(make().await).await;
-    revoke_grant_before_issue_blocks_issue(make().await).await;
-    revoke_subject_revokes_exactly_that_subjects_grants(make().await).await;
-    revoke_subject_blocks_later_issue(make().await).await;
-    purge_removes_exactly_what_expired(make().await).await;
-    use_once_is_single_use(make().await).await;
-    use_once_marks_are_purged_after_expiry(make().await).await;
-    use_once_and_insert_code_stores_once(make().await).await;
-    concurrent_use_once_has_one_winner(make().await).await;
-    concurrent_approvals_store_one_code(make().await).await;
-    sc01_concurrent_code_consumption_has_one_winner(make().await).await;
-    sc02_concurrent_rotation_has_one_winner(make().await).await;
-    revoke_grant_racing_issue_leaves_no_live_token(make().await).await;
-    revoke_grant_racing_rotation_leaves_no_live_token(make().await).await;
+    crate::__storage_conformance_each!(run_all make);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1839,4 +1860,34 @@ pub async fn concurrent_use_once_has_one_winner<S: Storage + 'static>(store: S) 
         winners, 1,
         "storage conformance: exactly one of {RACERS} racing use_once calls must win"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `pub async fn` of the kit that takes a store is in the one list, so no way of
+    /// running the kit can miss it.
+    #[test]
+    fn every_property_is_in_the_list() {
+        let source = include_str!("conformance.rs");
+        let mut defined = Vec::new();
+        for line in source.lines() {
+            let Some(rest) = line.strip_prefix("pub async fn ") else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name != "run_all" {
+                defined.push(name);
+            }
+        }
+        for name in &defined {
+            assert!(
+                super::PROPERTIES.contains(&name.as_str()),
+                "{name} is missing from __storage_conformance_each!"
+            );
+        }
+        assert_eq!(defined.len(), super::PROPERTIES.len());
+    }
 }
