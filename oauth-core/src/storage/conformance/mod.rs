@@ -159,7 +159,8 @@ pub const RACERS: usize = 50;
 /// [`storage_conformance_spawn_all!`](crate::storage_conformance_spawn_all) and
 /// [`PROPERTIES`]. A property added here reaches every backend's run at once.
 ///
-/// `single` properties run on any runtime; `multi` ones race tasks and need a
+/// `single` properties run on any runtime; `purge` ones too, but on a shared database
+/// never two at once (each purges whatever expired); `multi` ones race tasks and need a
 /// multi-thread runtime.
 #[doc(hidden)]
 #[macro_export]
@@ -186,10 +187,12 @@ macro_rules! __storage_conformance_each {
                 revoke_grant_before_issue_blocks_issue,
                 revoke_subject_revokes_exactly_that_subjects_grants,
                 revoke_subject_blocks_later_issue,
+                    use_once_is_single_use,
+                    use_once_and_insert_code_stores_once,
+            ]
+            purge: [
                 purge_removes_exactly_what_expired,
-                use_once_is_single_use,
                 use_once_marks_are_purged_after_expiry,
-                use_once_and_insert_code_stores_once,
             ]
             multi: [
                 concurrent_use_once_has_one_winner,
@@ -201,12 +204,19 @@ macro_rules! __storage_conformance_each {
             ]
         }
     };
-    (@dispatch tests [$store:expr] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
+    (@dispatch tests [$store:expr] single: [$($s:ident,)*] purge: [$($p:ident,)*] multi: [$($m:ident,)*]) => {
         $(
             #[::tokio::test]
             async fn $s() {
                 let store = ::core::future::IntoFuture::into_future($store).await;
                 $crate::storage::conformance::$s(store).await;
+            }
+        )*
+        $(
+            #[::tokio::test]
+            async fn $p() {
+                let store = ::core::future::IntoFuture::into_future($store).await;
+                $crate::storage::conformance::$p(store).await;
             }
         )*
         $(
@@ -217,12 +227,25 @@ macro_rules! __storage_conformance_each {
             }
         )*
     };
-    (@dispatch run_all [$make:ident] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
+    (@dispatch run_all [$make:ident] single: [$($s:ident,)*] purge: [$($p:ident,)*] multi: [$($m:ident,)*]) => {
         $( $crate::storage::conformance::$s($make().await).await; )*
+        $( $crate::storage::conformance::$p($make().await).await; )*
         $( $crate::storage::conformance::$m($make().await).await; )*
     };
-    (@dispatch spawn_all [$open:expr] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
+    (@dispatch spawn_all [$open:expr] single: [$($s:ident,)*] purge: [$($p:ident,)*] multi: [$($m:ident,)*]) => {
         ::std::vec![
+            // The purge properties in one task, one after the other: a purge deletes
+            // whatever expired, so two at once would delete each other's records.
+            {
+                let stores = ( $( {
+                    let _ = ::core::stringify!($p);
+                    ::core::future::IntoFuture::into_future($open).await
+                }, )* );
+                ::tokio::spawn(async move {
+                    let ( $( $p, )* ) = stores;
+                    $( $crate::storage::conformance::$p($p).await; )*
+                })
+            },
             $( ::tokio::spawn($crate::storage::conformance::$s(
                 ::core::future::IntoFuture::into_future($open).await,
             )), )*
@@ -231,8 +254,12 @@ macro_rules! __storage_conformance_each {
             )), )*
         ]
     };
-    (@dispatch names [] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
-        &[ $( ::core::stringify!($s), )* $( ::core::stringify!($m), )* ]
+    (@dispatch names [] single: [$($s:ident,)*] purge: [$($p:ident,)*] multi: [$($m:ident,)*]) => {
+        &[
+            $( ::core::stringify!($s), )*
+            $( ::core::stringify!($p), )*
+            $( ::core::stringify!($m), )*
+        ]
     };
 }
 
