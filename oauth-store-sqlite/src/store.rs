@@ -22,7 +22,7 @@ use crate::codec::{
 };
 use crate::durability::Durability;
 use crate::pool::Pool;
-use crate::schema::migrate;
+use crate::schema::{migrate, refuse_newer};
 
 /// Where the database lives, and how the store uses it.
 ///
@@ -192,6 +192,9 @@ impl SqliteStore {
         let purge_batch_size = options.purge_batch_size;
         let inline_reads = options.inline_reads;
         let connections = tokio::task::spawn_blocking(move || {
+            if let Some(path) = &options.path {
+                refuse_newer(path)?;
+            }
             let mut first = options.connect()?;
             migrate(&mut first)?;
             let mut connections = vec![first];
