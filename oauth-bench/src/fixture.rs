@@ -268,11 +268,14 @@ pub async fn seed_code<S: Storage>(engine: &BenchEngine<S>, random: &RandomSourc
         expires_at: now + engine.config().code_lifetime(),
         grant_expires_at: now + engine.config().grant_lifetime(),
     };
-    engine
+    // Under a one-time key of its own, as approving a pending authorization marks one.
+    let key = SecretHash::of(&random.secret().expect("random"));
+    let expires_at = record.expires_at;
+    assert!(engine
         .storage()
-        .insert_code(record)
+        .use_once_and_insert_code(&key, expires_at, record)
         .await
-        .expect("insert a code");
+        .expect("store a code"));
     code
 }
 

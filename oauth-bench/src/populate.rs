@@ -96,12 +96,11 @@ pub async fn through_traits<S: Storage>(store: &S, from: u64, to: u64) {
     let scope = ScopeSet::parse(SCOPE).expect("valid scopes");
     for i in from..to {
         let shape = GrantShape::new(i, &scope);
-        assert!(store
-            .use_once(&shape.mark, START + POPULATED_LIFETIME)
-            .await
-            .expect("mark"));
         let code_hash = shape.code.hash;
-        store.insert_code(shape.code).await.expect("insert a code");
+        assert!(store
+            .use_once_and_insert_code(&shape.mark, START + POPULATED_LIFETIME, shape.code)
+            .await
+            .expect("approve"));
         assert!(matches!(
             store.consume_code(&code_hash).await.expect("consume"),
             CodeConsumption::Consumed(_)

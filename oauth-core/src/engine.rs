@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use crate::client::{Client, ClientKind};
+use crate::client::{Client, ClientId, ClientKind};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Fault;
@@ -336,6 +336,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
         self.storage.put_client(client).await?;
         Ok(())
+    }
+
+    /// Removes the client `id` from the registry; answers whether it was registered.
+    /// From then on every request naming it is refused (`invalid_client` at the token
+    /// endpoint, an error page at the authorization endpoint), its refresh tokens
+    /// included; its stored grants and tokens go at their expiry.
+    pub async fn remove_client(&self, id: &ClientId) -> Result<bool, Fault> {
+        Ok(self.storage.remove_client(id).await?)
     }
 
     /// Deletes what expired (see [`TokenStore::purge_expired`](crate::TokenStore::purge_expired)).

@@ -104,6 +104,13 @@ pub enum EventKind {
         /// Whether the whole grant was revoked (a refresh token).
         whole_grant: bool,
     },
+    /// Every grant of a user was revoked ([`Engine::revoke_subject`](crate::Engine::revoke_subject)).
+    SubjectRevoked {
+        /// The user.
+        subject: String,
+        /// How many tokens were newly marked revoked.
+        revoked_tokens: u64,
+    },
     /// A client introspected a token.
     Introspection {
         /// The caller.
@@ -139,6 +146,7 @@ impl EventKind {
             Self::CodeReplayDetected { .. } => "code_replay_detected",
             Self::RefreshReuseDetected { .. } => "refresh_reuse_detected",
             Self::TokenRevoked { .. } => "token_revoked",
+            Self::SubjectRevoked { .. } => "subject_revoked",
             Self::Introspection { .. } => "introspection",
             Self::BearerRefused { .. } => "bearer_refused",
             Self::RateLimited { .. } => "rate_limited",

@@ -142,6 +142,7 @@ mod request;
 mod resource;
 mod response;
 mod revoke;
+mod revoke_subject;
 mod scope;
 mod secret;
 mod secret_cache;
@@ -195,5 +196,7 @@ pub use scope::{
 pub use secret::{RandomSource, SecretHash, SECRET_BYTES};
 pub use secret_cache::{DEFAULT_SECRET_MEMORY, MAX_REMEMBERED_SECRETS};
 pub use slow_hashing::{HashingPool, InPlace, SlowAnswer, SlowHashing, SlowWork};
-pub use storage::{ClientStore, CodeStore, Storage, StorageError, StorageErrorKind, TokenStore};
+pub use storage::{
+    ClientStore, CodeStore, Storage, StorageError, StorageErrorKind, TokenStore, MAX_CLIENT_PAGE,
+};
 pub use token::{AccessTokenFormat, IssuedTokens};

@@ -172,6 +172,11 @@ impl Grant {
         })
     }
 
+    /// Whether this is the data of a grant of the user `subject`.
+    pub(crate) fn is_of_subject(&self, subject: &str) -> bool {
+        self.subject.as_ref().is_some_and(|own| own.is(subject))
+    }
+
     pub(crate) fn id_bytes(&self) -> &[u8] {
         self.id.as_bytes()
     }

@@ -8,7 +8,9 @@ use oauth_core::storage::{
     CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenKind,
     TokenRecord,
 };
-use oauth_core::{Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
+use oauth_core::{
+    Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore, MAX_CLIENT_PAGE,
+};
 use time::OffsetDateTime;
 
 use crate::digest_hash::DigestHashing;
@@ -27,7 +29,7 @@ use crate::token::TokenEntry;
 /// read.
 ///
 /// Lock order, always: a grant shard, then a shard of `revoked_before_issue`, then code or
-/// token shards; the interner's shards come last of all. Operations that change tokens of
+/// token shards, then a shard of `uses`; the interner's shards come last of all. Operations that change tokens of
 /// a grant (issue, rotate, revoke a grant) hold the grant's shard for their whole span, so
 /// a grant revoked concurrently with an issuance either sees the new tokens and revokes
 /// them, or makes the issuance fail.
@@ -153,6 +155,44 @@ impl ClientStore for MemoryStore {
         }
         Ok(())
     }
+
+    /// A sort of every client of one lane's copy per call: admin tools page through the
+    /// registry rarely, and an ordered index would cost every lookup on the hot path.
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        let limit = limit.min(MAX_CLIENT_PAGE);
+        let Some(copies) = self.clients.first() else {
+            return Ok(Vec::new());
+        };
+        let mut ids: Vec<ClientId> = copies
+            .each_shard()
+            .flat_map(|shard| {
+                shard
+                    .keys()
+                    .filter(|id| after.is_none_or(|after| *id > after))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.truncate(limit);
+        Ok(ids
+            .iter()
+            .filter_map(|id| copies.shard(id).get(id).cloned())
+            .collect())
+    }
+
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        // Every lane's copy in turn, as `put_client` writes them.
+        let mut found = false;
+        for copies in &self.clients {
+            found |= copies.shard(id).remove(id).is_some();
+        }
+        Ok(found)
+    }
 }
 
 /// How many copies of the client registry are kept: one per thread lane.
@@ -169,9 +209,16 @@ fn thread_lane() -> u8 {
     LANE.with(|lane| *lane)
 }
 
-#[async_trait]
-impl CodeStore for MemoryStore {
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
+impl MemoryStore {
+    /// Stores `code`, and first, when `mark` is given, records that one-time use: all
+    /// under the code's grant and code shard locks (and the mark's shard, taken last),
+    /// so the mark and the code are stored both or neither. Answers whether it stored
+    /// (`false`: the mark was taken before).
+    fn store_code(
+        &self,
+        code: CodeRecord,
+        mark: Option<(&SecretHash, Moment)>,
+    ) -> Result<bool, StorageError> {
         // The code's hash is random: its first byte spreads grants over the lanes.
         let profile = self.profiles.intern(
             code.hash.0[0],
@@ -186,6 +233,14 @@ impl CodeStore for MemoryStore {
         if codes.contains_key(&code.hash) {
             return Err(StorageError::conflict("authorization code already stored"));
         }
+        if let Some((key, expires_at)) = mark {
+            // Check and insert under one shard lock: exactly one caller inserts.
+            let mut uses = self.uses.shard(key);
+            if uses.contains_key(key) {
+                return Ok(false);
+            }
+            uses.insert(*key, expires_at);
+        }
         // A code is usually the first record of its grant: registered, its data becomes
         // the grant record's when `issue` stores a record it describes. A code for a
         // grant already known keeps its data to itself.
@@ -193,9 +248,18 @@ impl CodeStore for MemoryStore {
             grants.insert(GrantKey(Arc::clone(&grant)), ());
         }
         codes.insert(code.hash, grant);
-        Ok(())
+        Ok(true)
     }
 
+    /// Stores `code` with no one-time mark: for tests that set up a code directly.
+    #[cfg(test)]
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
+        self.store_code(code, None).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl CodeStore for MemoryStore {
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         let (grant, first) = {
             let codes = self.codes.shard(hash);
@@ -226,6 +290,16 @@ impl CodeStore for MemoryStore {
         }
         shard.insert(*key, expires_at);
         Ok(true)
+    }
+
+    async fn use_once_and_insert_code(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+        code: CodeRecord,
+    ) -> Result<bool, StorageError> {
+        let expires_at = Moment::new(expires_at)?;
+        self.store_code(code, Some((key, expires_at)))
     }
 }
 
@@ -365,6 +439,51 @@ impl TokenStore for MemoryStore {
                     .insert(Text::new(id.as_str()), ());
                 Ok(0)
             }
+        }
+    }
+
+    /// A scan over the 16 grant shards, one locked at a time: no index by subject is kept,
+    /// because one would cost every grant an entry (the per-grant figures of the crate
+    /// docs) for an operation that is rare. Each shard is handled as `revoke_grant`
+    /// handles one grant under its shard's lock, so an issuance racing it either comes
+    /// first (and its tokens are revoked) or is refused.
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        let mut revoked = 0;
+        let mut corrupt = None;
+        for mut grants in self.grants.each_shard() {
+            // A `GrantKey` hashes by its grant id, which `retain` does not change.
+            #[allow(clippy::mutable_key_type)]
+            let shard: &mut HashMap<GrantKey, ()> = &mut grants;
+            shard.retain(|GrantKey(grant), ()| {
+                if !grant.is_of_subject(subject) {
+                    return true;
+                }
+                if grant.is_issued() {
+                    // Its tokens read their grant's state: one flag revokes them all.
+                    revoked += grant.revoke();
+                    return true;
+                }
+                // A code's data waiting for its grant: as `revoke_grant` does, the mark
+                // replaces the entry (the code keeps its data) and refuses the issue.
+                match grant.grant_id() {
+                    Ok(id) => {
+                        self.revoked_before_issue
+                            .shard(id.as_str().as_bytes())
+                            .insert(Text::new(id.as_str()), ());
+                        false
+                    }
+                    Err(error) => {
+                        // Kept, and reported once every other grant is revoked: a retry
+                        // revokes nothing twice.
+                        corrupt = Some(error);
+                        true
+                    }
+                }
+            });
+        }
+        match corrupt {
+            Some(error) => Err(error),
+            None => Ok(revoked),
         }
     }
 

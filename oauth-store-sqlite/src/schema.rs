@@ -9,7 +9,9 @@
 //! hash, never the secret).
 
 use oauth_core::{StorageError, StorageErrorKind};
-use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::codec::sql_error;
 
@@ -78,10 +80,48 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX uses_expiry ON uses (expires_at);
     ",
+    // Version 3: TokenStore::revoke_subject finds a user's grants, and the codes of the
+    // grants not issued yet, by subject.
+    "
+    CREATE INDEX grants_subject ON grants (subject) WHERE subject IS NOT NULL;
+    CREATE INDEX codes_subject ON codes (subject);
+    ",
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Refuses the existing database file at `path` if a newer version of the store wrote
+/// it, before anything else opens it: a read-only connection reads its version, so the
+/// refused file is left exactly as it was (opening it for the store would first switch
+/// it to WAL mode, a write to its header).
+pub(crate) fn refuse_newer(path: &Path) -> Result<(), StorageError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql_error("open the database to read its schema version"))?;
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(sql_error("read the schema version"))?;
+    check_version(version)
+}
+
+fn check_version(version: i64) -> Result<(), StorageError> {
+    if (0..=SCHEMA_VERSION).contains(&version) {
+        return Ok(());
+    }
+    Err(StorageError::new(
+        StorageErrorKind::Backend,
+        format!(
+            "the database has schema version {version}; this build knows 0 to \
+             {SCHEMA_VERSION}: it was written by a newer version, and is left untouched"
+        ),
+    ))
+}
 
 /// Brings the database to [`SCHEMA_VERSION`]; refuses one written by a newer version.
 pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StorageError> {
@@ -92,15 +132,7 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StorageError> {
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(sql_error("read the schema version"))?;
-        if !(0..=SCHEMA_VERSION).contains(&version) {
-            return Err(StorageError::new(
-                StorageErrorKind::Backend,
-                format!(
-                    "the database has schema version {version}; this build knows 0 to \
-                     {SCHEMA_VERSION}"
-                ),
-            ));
-        }
+        check_version(version)?;
         let Some(migration) = usize::try_from(version)
             .ok()
             .and_then(|v| MIGRATIONS.get(v))

@@ -10,7 +10,7 @@ use oauth_core::storage::{
 };
 use oauth_core::{
     Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, StorageErrorKind,
-    TokenStore,
+    TokenStore, MAX_CLIENT_PAGE,
 };
 use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
@@ -22,7 +22,7 @@ use crate::codec::{
 };
 use crate::durability::Durability;
 use crate::pool::Pool;
-use crate::schema::migrate;
+use crate::schema::{migrate, refuse_newer};
 
 /// Where the database lives, and how the store uses it.
 ///
@@ -192,6 +192,9 @@ impl SqliteStore {
         let purge_batch_size = options.purge_batch_size;
         let inline_reads = options.inline_reads;
         let connections = tokio::task::spawn_blocking(move || {
+            if let Some(path) = &options.path {
+                refuse_newer(path)?;
+            }
             let mut first = options.connect()?;
             migrate(&mut first)?;
             let mut connections = vec![first];
@@ -386,16 +389,7 @@ impl ClientStore for SqliteStore {
                     .map_err(sql_error("read a client"))
             })
             .await?;
-        json.map(|json| {
-            serde_json::from_str(&json).map_err(|e| {
-                StorageError::with_source(
-                    StorageErrorKind::Corrupt,
-                    "a stored client is invalid",
-                    e,
-                )
-            })
-        })
-        .transpose()
+        json.as_deref().map(client_from_json).transpose()
     }
 
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
@@ -415,16 +409,57 @@ impl ClientStore for SqliteStore {
             })
             .await
     }
+
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        // No client id is empty, so "after the empty text" is from the first.
+        let after = after.map_or_else(String::new, |id| id.as_str().to_owned());
+        // The bound keeps the conversion lossless; the page is small anyway.
+        let limit = i64::try_from(limit.min(MAX_CLIENT_PAGE)).unwrap_or(0);
+        let records: Vec<String> = self
+            .pool
+            .read(move |connection| {
+                // The primary key's order (BINARY collation: byte order), walked from
+                // `after` through its index: each page costs its own size.
+                connection
+                    .prepare_cached("SELECT record FROM clients WHERE id > ?1 ORDER BY id LIMIT ?2")
+                    .and_then(|mut statement| {
+                        statement
+                            .query_map(params![after, limit], |row| row.get(0))?
+                            .collect()
+                    })
+                    .map_err(sql_error("list clients"))
+            })
+            .await?;
+        records.iter().map(|json| client_from_json(json)).collect()
+    }
+
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        let id = id.as_str().to_owned();
+        self.pool
+            .run(move |connection| {
+                write(connection, "remove a client", |tx| {
+                    let removed = tx
+                        .execute("DELETE FROM clients WHERE id = ?1", [&id])
+                        .map_err(sql_error("remove a client"))?;
+                    Ok(removed > 0)
+                })
+            })
+            .await
+    }
+}
+
+fn client_from_json(json: &str) -> Result<Client, StorageError> {
+    serde_json::from_str(json).map_err(|e| {
+        StorageError::with_source(StorageErrorKind::Corrupt, "a stored client is invalid", e)
+    })
 }
 
 #[async_trait]
 impl CodeStore for SqliteStore {
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
-        self.pool
-            .run(move |connection| write(connection, "store a code", |tx| insert_code(tx, &code)))
-            .await
-    }
-
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         let hash = *hash;
         self.pool
@@ -695,6 +730,34 @@ impl TokenStore for SqliteStore {
                         )
                         .and_then(|mut statement| statement.execute([&id]))
                         .map_err(sql_error("revoke a grant's tokens"))?;
+                    Ok(revoked as u64)
+                })
+            })
+            .await
+    }
+
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        let subject = subject.to_owned();
+        self.pool
+            .run(move |connection| {
+                write(connection, "revoke a subject's grants", |tx| {
+                    // Marks first, as revoke_grant: the grants of codes not redeemed yet
+                    // (issue will refuse them), then the grants issued.
+                    // (`WHERE true` lets SQLite parse the upsert after a SELECT.)
+                    tx.prepare_cached(
+                        "INSERT INTO grants (id, revoked)                          SELECT DISTINCT grant_id, 1 FROM codes WHERE subject = ?1 AND true                          ON CONFLICT (id) DO UPDATE SET revoked = 1",
+                    )
+                    .and_then(|mut statement| statement.execute([&subject]))
+                    .map_err(sql_error("revoke a subject's codes"))?;
+                    tx.prepare_cached("UPDATE grants SET revoked = 1 WHERE subject = ?1")
+                        .and_then(|mut statement| statement.execute([&subject]))
+                        .map_err(sql_error("revoke a subject's grants"))?;
+                    let revoked = tx
+                        .prepare_cached(
+                            "UPDATE tokens SET revoked = 1 WHERE revoked = 0 AND grant_id IN                              (SELECT id FROM grants WHERE subject = ?1)",
+                        )
+                        .and_then(|mut statement| statement.execute([&subject]))
+                        .map_err(sql_error("revoke a subject's tokens"))?;
                     Ok(revoked as u64)
                 })
             })

@@ -110,7 +110,7 @@ async fn sc03_consumed_rotated_and_revoked_stay_so_after_reopen() {
     let tokens = pair(&random, &g);
     assert_eq!(store.issue(&g, &tokens).await.unwrap(), Issuance::Issued);
     let c = code(&random, &g.id);
-    store.insert_code(c.clone()).await.unwrap();
+    approve(store, c.clone()).await.unwrap();
     assert!(matches!(
         store.consume_code(&c.hash).await.unwrap(),
         CodeConsumption::Consumed(_)
@@ -314,7 +314,7 @@ fn child_write_loop(path: &str) {
                             hex(&tokens[1].hash)
                         )];
                         let c = code(&random, &g.id);
-                        store.insert_code(c.clone()).await.unwrap();
+                        approve(&store, c.clone()).await.unwrap();
                         store.consume_code(&c.hash).await.unwrap();
                         lines.push(format!("consumed {}", hex(&c.hash)));
                         let next = pair(&random, &g);
@@ -371,7 +371,7 @@ async fn sc04_concurrent_writers_have_no_spurious_failures() {
                 let tokens = pair(&random, &g);
                 assert_eq!(mine.issue(&g, &tokens).await.unwrap(), Issuance::Issued);
                 let c = code(&random, &g.id);
-                mine.insert_code(c.clone()).await.unwrap();
+                approve(&mine, c.clone()).await.unwrap();
                 // The same code consumed through both stores: one wins.
                 let (a, b) = tokio::join!(mine.consume_code(&c.hash), theirs.consume_code(&c.hash));
                 let wins = [a.unwrap(), b.unwrap()]
@@ -432,7 +432,7 @@ async fn sc04_lock_held_past_busy_timeout_is_busy_then_temporarily_unavailable()
 
     let random = RandomSource::new();
     let c = code(&random, &GrantId("g".into()));
-    let error = store.insert_code(c.clone()).await.unwrap_err();
+    let error = approve(&store, c.clone()).await.unwrap_err();
     assert_eq!(error.kind(), StorageErrorKind::Busy);
     assert!(error.is_busy());
 
@@ -452,7 +452,7 @@ async fn sc04_lock_held_past_busy_timeout_is_busy_then_temporarily_unavailable()
     assert_eq!(response.header("Retry-After"), Some("1"));
 
     blocker.execute_batch("ROLLBACK").unwrap();
-    store.insert_code(c).await.unwrap();
+    approve(&store, c).await.unwrap();
     assert!(matches!(
         engine
             .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
@@ -675,4 +675,21 @@ fn hash_as_json(hash: &SecretHash) -> String {
 fn serde_json_array(bytes: &[u8]) -> String {
     let items: Vec<String> = bytes.iter().map(u8::to_string).collect();
     format!("[{}]", items.join(","))
+}
+
+/// Stores `code` as approving a pending authorization does, under a one-time key of its
+/// own (the only way a code enters a store).
+async fn approve<S: oauth_core::CodeStore>(
+    store: &S,
+    code: oauth_core::storage::CodeRecord,
+) -> Result<(), oauth_core::StorageError> {
+    let mut key = [0u8; 32];
+    RandomSource::new().fill(&mut key).unwrap();
+    let expires_at = code.expires_at;
+    assert!(
+        store
+            .use_once_and_insert_code(&oauth_core::SecretHash(key), expires_at, code)
+            .await?
+    );
+    Ok(())
 }

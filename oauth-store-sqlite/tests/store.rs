@@ -198,3 +198,35 @@ async fn approval_rolls_back_its_mark_when_the_code_is_refused() {
         "the refused approval's mark was rolled back"
     );
 }
+
+/// A file whose schema version is newer than this build knows is refused with an error
+/// that says so, and left byte for byte as it was (not even switched to WAL mode).
+#[tokio::test]
+async fn a_file_from_a_newer_version_is_refused_and_left_unmodified() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newer.db");
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch(&format!(
+            "CREATE TABLE clients (id TEXT PRIMARY KEY, record TEXT);
+             INSERT INTO clients VALUES ('app', '{{}}');
+             PRAGMA user_version = {};",
+            SCHEMA_VERSION + 1
+        ))
+        .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let error = SqliteStore::open(&path).await.unwrap_err();
+    assert_eq!(error.kind(), StorageErrorKind::Backend);
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("schema version {}", SCHEMA_VERSION + 1)),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is untouched"
+    );
+}

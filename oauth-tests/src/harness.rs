@@ -190,13 +190,25 @@ impl<S: Storage + 'static> Harness<S> {
 
     /// A code for `spa`, approved by `alice`, with `VERIFIER`.
     pub async fn spa_code(&self) -> String {
+        self.spa_code_of("alice").await
+    }
+
+    /// A code for `spa`, approved by `subject`, with `VERIFIER`.
+    pub async fn spa_code_of(&self, subject: &str) -> String {
         let pending = self.pending(&Self::spa_request(&[])).await;
-        let redirect = self.approve(&pending, "alice").await;
+        let redirect = self.approve(&pending, subject).await;
         redirect.param("code").expect("a code")
     }
 
-    /// A code for the confidential `server` client with `VERIFIER` and `scope`.
+    /// A code for the confidential `server` client with `VERIFIER` and `scope`, approved
+    /// by `bob`.
     pub async fn server_code(&self, scope: &str) -> String {
+        self.server_code_of(scope, "bob").await
+    }
+
+    /// A code for the confidential `server` client with `VERIFIER` and `scope`, approved
+    /// by `subject`.
+    pub async fn server_code_of(&self, scope: &str, subject: &str) -> String {
         let challenge = CodeChallenge::from_verifier(VERIFIER);
         let pairs = vec![
             ("response_type", "code".to_owned()),
@@ -207,7 +219,7 @@ impl<S: Storage + 'static> Harness<S> {
             ("code_challenge_method", "S256".to_owned()),
         ];
         let pending = self.pending(&pairs).await;
-        self.approve(&pending, "bob")
+        self.approve(&pending, subject)
             .await
             .param("code")
             .expect("a code")

@@ -57,6 +57,8 @@ macro_rules! flow_tests {
             rf04_refresh_scope_may_narrow_never_widen,
             rf05_refresh_past_absolute_lifetime,
             rf06_refresh_rechecks_the_registration_and_the_scope_policy,
+            rf06_revoking_a_subject_revokes_every_grant_of_that_user,
+            removed_client_refresh_is_invalid_client,
             scope_policy_narrows_by_subject,
             purge_keeps_what_replay_detection_needs,
             ir01_introspection_requires_client_authentication,

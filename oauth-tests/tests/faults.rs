@@ -57,13 +57,32 @@ impl ClientStore for FaultyStore {
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
         self.inner.put_client(client).await
     }
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        self.call("list_clients")?;
+        self.inner.list_clients(after, limit).await
+    }
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        self.call("remove_client")?;
+        self.inner.remove_client(id).await
+    }
 }
 
 #[async_trait]
 impl CodeStore for FaultyStore {
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
-        self.call("insert_code")?;
-        self.inner.insert_code(code).await
+    async fn use_once_and_insert_code(
+        &self,
+        key: &SecretHash,
+        expires_at: OffsetDateTime,
+        code: CodeRecord,
+    ) -> Result<bool, StorageError> {
+        self.call("use_once_and_insert_code")?;
+        self.inner
+            .use_once_and_insert_code(key, expires_at, code)
+            .await
     }
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         self.call("consume_code")?;
@@ -108,6 +127,10 @@ impl TokenStore for FaultyStore {
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
         self.call("revoke_grant")?;
         self.inner.revoke_grant(id).await
+    }
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        self.call("revoke_subject")?;
+        self.inner.revoke_subject(subject).await
     }
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         self.call("purge_expired")?;
@@ -299,4 +322,55 @@ async fn sc03_storage_error_at_each_step_is_a_clean_server_error() {
             "no failure was injected at {step:?}: {reached:?}"
         );
     }
+}
+
+/// A storage error while revoking a user is a clean fault that revokes nothing, and a
+/// retry then revokes every grant of the user.
+#[tokio::test]
+async fn revoking_a_subject_on_a_failing_store_is_a_clean_fault_and_a_retry_revokes() {
+    use oauth_core::testing::{Flow, FlowClient};
+
+    let store = Arc::new(FaultyStore::new(usize::MAX));
+    let engine = test_engine(store.clone());
+    engine
+        .register_client(public_client("app", REDIRECT, "read:users"))
+        .await
+        .unwrap();
+    let tokens = Flow::new(&engine, FlowClient::public("app", REDIRECT))
+        .login("alice", "read:users")
+        .await;
+    let refresh_token = tokens.refresh_token.clone().unwrap();
+
+    store
+        .fail_at
+        .store(store.calls.load(Ordering::SeqCst), Ordering::SeqCst);
+    let fault = engine.revoke_subject("alice").await.unwrap_err();
+    assert_fault(&fault, Reached::Done);
+    assert!(is_live(&store, &tokens.access_token).await);
+    assert!(is_live(&store, &refresh_token).await);
+
+    assert_eq!(engine.revoke_subject("alice").await.unwrap(), 2);
+    assert!(!is_live(&store, &tokens.access_token).await);
+    assert!(!is_live(&store, &refresh_token).await);
+}
+
+/// A storage error while removing a client is a clean fault that leaves it registered;
+/// a retry removes it.
+#[tokio::test]
+async fn removing_a_client_on_a_failing_store_is_a_clean_fault_and_a_retry_removes() {
+    let store = Arc::new(FaultyStore::new(usize::MAX));
+    let engine = test_engine(store.clone());
+    engine
+        .register_client(public_client("app", REDIRECT, "read:users"))
+        .await
+        .unwrap();
+    let id = ClientId::new("app").unwrap();
+    store
+        .fail_at
+        .store(store.calls.load(Ordering::SeqCst), Ordering::SeqCst);
+    let fault = engine.remove_client(&id).await.unwrap_err();
+    assert_fault(&fault, Reached::Done);
+    assert!(store.inner.get_client(&id).await.unwrap().is_some());
+    assert!(engine.remove_client(&id).await.unwrap());
+    assert!(store.inner.get_client(&id).await.unwrap().is_none());
 }

@@ -8,7 +8,8 @@
 //! - **Hashes only.** Codes, tokens and client secrets arrive as [`SecretHash`]es; the
 //!   values never reach storage.
 //! - **No clock.** Every instant comes from the engine as an argument or a record field.
-//! - **Atomic single use.** [`CodeStore::consume_code`] and [`TokenStore::rotate_refresh`]
+//! - **Atomic single use.** [`CodeStore::consume_code`], [`CodeStore::use_once`],
+//!   [`CodeStore::use_once_and_insert_code`] and [`TokenStore::rotate_refresh`]
 //!   each succeed for exactly one caller, even when many race, across every process that
 //!   shares the store. Get-then-update in two steps is not enough: use one conditional
 //!   statement or one transaction (`UPDATE … SET consumed = 1 WHERE hash = ? AND consumed = 0`).
@@ -35,20 +36,44 @@ use crate::secret::SecretHash;
 /// The client registry: read on every request, written rarely.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
-    /// The client with `id`, or `None`.
+    /// The client with `id`, exactly as last put (every field, the secret's hash or
+    /// derivation included), or `None` if none is registered (not an error).
+    /// A registration put or removed by a call that returned is seen by every later call,
+    /// in every process that shares the store.
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError>;
 
-    /// Inserts `client`, or replaces the registration with the same id.
+    /// Inserts `client`, or replaces the registration with the same id, whole: a reader
+    /// sees the old registration or the new one, never a mix.
     async fn put_client(&self, client: Client) -> Result<(), StorageError>;
+
+    /// Up to `limit` clients (at most [`MAX_CLIENT_PAGE`]; more is read as that many),
+    /// ordered by id (byte order of the id's text), starting after the id `after` (from
+    /// the first when `None`): an admin tool pages through the registry by passing the
+    /// last id it saw, and sees every client once. Fewer than the limit means the end.
+    /// A client put or removed meanwhile may or may not appear; none appears twice.
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError>;
+
+    /// Removes the client `id`. Answers whether there was one. Its grants and tokens stay
+    /// (they are refused anyway: the engine finds no client to authenticate them for, and
+    /// they go at their expiry).
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError>;
 }
 
-/// Authorization codes.
+/// The most clients one [`ClientStore::list_clients`] call answers: a page an admin
+/// screen shows, and a bound on what one call reads.
+pub const MAX_CLIENT_PAGE: usize = 500;
+
+/// Authorization codes and one-time-use marks.
+///
+/// Codes enter the store only through [`CodeStore::use_once_and_insert_code`], the one
+/// step that approving a pending authorization takes: there is no separate insertion, so
+/// no store (nor a wrapper around one) can split that step in two.
 #[async_trait]
 pub trait CodeStore: Send + Sync {
-    /// Stores a new code. A record with the same hash already present is a
-    /// [`StorageErrorKind::Conflict`] and leaves the stored one unchanged.
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError>;
-
     /// Consumes the code with `hash`, atomically.
     ///
     /// Exactly one call ever gets [`CodeConsumption::Consumed`] for a given code, however
@@ -72,35 +97,33 @@ pub trait CodeStore: Send + Sync {
         expires_at: OffsetDateTime,
     ) -> Result<bool, StorageError>;
 
-    /// [`CodeStore::use_once`] with `key`, then, only if this call was the one use,
-    /// [`CodeStore::insert_code`] with `code`: what approving a pending authorization
-    /// stores. Answers whether this call was the use (`false`: nothing was stored).
+    /// Approves a pending authorization: records the one-time use of `key` (as
+    /// [`CodeStore::use_once`], until `expires_at`) and stores `code`, atomically, both or
+    /// neither. Answers whether this call was the use.
     ///
-    /// A backend with transactions should override it to do both in one, which saves a
-    /// durable commit per approval and stores neither when the insertion fails. The
-    /// provided version makes the two calls in turn: if the insertion then fails, the mark
-    /// stays, so the pending request is spent and the user starts again (never a second
-    /// code for one approval either way). A store that wraps another (for caching,
-    /// metrics, tests) should delegate this method too, or the inner store's single
-    /// transaction gives way to the two calls.
+    /// - Exactly one call ever gets `true` for a given `key`, however many race, across
+    ///   every process that shares the store; the others get `false` and store nothing.
+    ///   The mark is shared with `use_once`: a key used by either is used for both.
+    /// - A code whose hash is already stored is a [`StorageErrorKind::Conflict`]: the
+    ///   stored code is unchanged and the key is *not* marked (the approval can be
+    ///   retried with a new code). Any other error also leaves neither.
+    /// - The stored code is then found by [`CodeStore::consume_code`].
+    ///
+    /// One transaction, or one critical section, does it; two calls in turn do not (a
+    /// failure between them would spend the approval and store no code).
     async fn use_once_and_insert_code(
         &self,
         key: &SecretHash,
         expires_at: OffsetDateTime,
         code: CodeRecord,
-    ) -> Result<bool, StorageError> {
-        if !self.use_once(key, expires_at).await? {
-            return Ok(false);
-        }
-        self.insert_code(code).await?;
-        Ok(true)
-    }
+    ) -> Result<bool, StorageError>;
 }
 
 /// Access tokens, refresh tokens and the grants they belong to.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Stores `tokens` for `grant`, creating the grant record if it is new.
+    /// Stores `tokens` for `grant`, creating the grant record if it is new (a grant
+    /// stored before keeps its first record; the tokens join it).
     ///
     /// If the grant was revoked (even before it was ever stored: [`TokenStore::revoke_grant`]
     /// leaves a mark), nothing is stored and the answer is [`Issuance::GrantRevoked`]; this
@@ -113,7 +136,9 @@ pub trait TokenStore: Send + Sync {
         tokens: &[TokenRecord],
     ) -> Result<Issuance, StorageError>;
 
-    /// The token with `hash`, whatever its state (revoked, rotated, expired), or `None`.
+    /// The token with `hash`, exactly as stored and with its current `revoked` and
+    /// `rotated` state (a token of a revoked grant reads back revoked), whatever its
+    /// state (revoked, rotated, expired), or `None` (never stored, or purged).
     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError>;
 
     /// Rotates the refresh token with hash `old`, atomically: marks it rotated and stores
@@ -129,13 +154,28 @@ pub trait TokenStore: Send + Sync {
         new_tokens: &[TokenRecord],
     ) -> Result<Rotation, StorageError>;
 
-    /// Revokes the one token with `hash`. Answers whether a token was found.
+    /// Revokes the one token with `hash`, and no other (not its grant). Answers whether
+    /// a token was found (a token revoked before is found again). Revoked stays revoked:
+    /// no later call makes a token live again.
     async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError>;
 
     /// Revokes the grant `id` and every token of it, and marks the grant revoked so that
     /// no token can be issued for it afterwards (see [`TokenStore::issue`]). Answers how
     /// many of its tokens were not revoked before (rotated and expired ones included).
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError>;
+
+    /// Revokes every grant whose subject is `subject`, as [`TokenStore::revoke_grant`]
+    /// revokes one: every token of them, and a mark on each so that no token is issued
+    /// for it afterwards (an [`TokenStore::issue`] racing this call either stores tokens
+    /// this call then revokes, or answers [`Issuance::GrantRevoked`]). A grant known only
+    /// by its code (approved, not yet redeemed) is one of them: its redemption is then
+    /// refused. Grants of other subjects, and client-credentials grants (no subject), are
+    /// untouched. Answers how many tokens went from not revoked to revoked.
+    ///
+    /// It is how a user's sessions end everywhere (an account closed, a password reset),
+    /// so it must reach every grant of the subject, however many there are; a backend
+    /// should find them through an index rather than a scan where it can.
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError>;
 
     /// Deletes what can no longer matter at `before`:
     /// - codes never consumed whose `expires_at` is at or before `before`; consumed codes
@@ -161,13 +201,20 @@ impl<T: ClientStore + ?Sized> ClientStore for std::sync::Arc<T> {
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
         (**self).put_client(client).await
     }
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        (**self).list_clients(after, limit).await
+    }
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        (**self).remove_client(id).await
+    }
 }
 
 #[async_trait]
 impl<T: CodeStore + ?Sized> CodeStore for std::sync::Arc<T> {
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
-        (**self).insert_code(code).await
-    }
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         (**self).consume_code(hash).await
     }
@@ -214,6 +261,9 @@ impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
     }
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
         (**self).revoke_grant(id).await
+    }
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        (**self).revoke_subject(subject).await
     }
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         (**self).purge_expired(before).await

@@ -37,13 +37,20 @@ impl<S: ClientStore, G: Send + Sync> ClientStore for Guarded<S, G> {
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
         self.store.put_client(client).await
     }
+    async fn list_clients(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<Vec<Client>, StorageError> {
+        self.store.list_clients(after, limit).await
+    }
+    async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+        self.store.remove_client(id).await
+    }
 }
 
 #[async_trait]
 impl<S: CodeStore, G: Send + Sync> CodeStore for Guarded<S, G> {
-    async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> {
-        self.store.insert_code(code).await
-    }
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         self.store.consume_code(hash).await
     }
@@ -90,6 +97,9 @@ impl<S: TokenStore, G: Send + Sync> TokenStore for Guarded<S, G> {
     }
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
         self.store.revoke_grant(id).await
+    }
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+        self.store.revoke_subject(subject).await
     }
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
         self.store.purge_expired(before).await

@@ -194,12 +194,14 @@
 //! # impl ClientStore for MyStore {
 //! #     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> { self.0.get_client(id).await }
 //! #     async fn put_client(&self, client: Client) -> Result<(), StorageError> { self.0.put_client(client).await }
+//! #     async fn list_clients(&self, a: Option<&ClientId>, l: usize) -> Result<Vec<Client>, StorageError> { self.0.list_clients(a, l).await }
+//! #     async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> { self.0.remove_client(id).await }
 //! # }
 //! # #[async_trait]
 //! # impl CodeStore for MyStore {
-//! #     async fn insert_code(&self, code: CodeRecord) -> Result<(), StorageError> { self.0.insert_code(code).await }
 //! #     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> { self.0.consume_code(hash).await }
 //! #     async fn use_once(&self, k: &SecretHash, e: time::OffsetDateTime) -> Result<bool, StorageError> { self.0.use_once(k, e).await }
+//! #     async fn use_once_and_insert_code(&self, k: &SecretHash, e: time::OffsetDateTime, c: CodeRecord) -> Result<bool, StorageError> { self.0.use_once_and_insert_code(k, e, c).await }
 //! # }
 //! # #[async_trait]
 //! # impl TokenStore for MyStore {
@@ -208,6 +210,7 @@
 //! #     async fn rotate_refresh(&self, o: &SecretHash, n: &[TokenRecord]) -> Result<Rotation, StorageError> { self.0.rotate_refresh(o, n).await }
 //! #     async fn revoke_token(&self, h: &SecretHash) -> Result<bool, StorageError> { self.0.revoke_token(h).await }
 //! #     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> { self.0.revoke_grant(id).await }
+//! #     async fn revoke_subject(&self, s: &str) -> Result<u64, StorageError> { self.0.revoke_subject(s).await }
 //! #     async fn purge_expired(&self, b: time::OffsetDateTime) -> Result<PurgeReport, StorageError> { self.0.purge_expired(b).await }
 //! # }
 //!

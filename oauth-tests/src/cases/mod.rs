@@ -2,19 +2,23 @@
 //! case they prove where there is one.
 
 mod authorize;
+mod clients;
 mod concurrency;
 mod events;
 mod flows;
 mod introspection;
 mod jwt;
 mod refresh;
+mod subject;
 mod token;
 
 pub use authorize::*;
+pub use clients::*;
 pub use concurrency::*;
 pub use events::*;
 pub use flows::*;
 pub use introspection::*;
 pub use jwt::*;
 pub use refresh::*;
+pub use subject::*;
 pub use token::*;

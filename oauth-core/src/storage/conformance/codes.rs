@@ -1,0 +1,193 @@
+//! Properties of authorization codes, and the round trip of code and token records.
+
+use super::*;
+
+/// The first `consume_code` gets `Consumed` with the record; every later one gets
+/// `AlreadyConsumed` with the same record.
+pub async fn code_is_consumed_once<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let code = kit.code(60, 86_400);
+    insert_code(&store, &kit, code.clone()).await;
+    assert_eq!(
+        ok(store.consume_code(&code.hash).await, "consume_code"),
+        CodeConsumption::Consumed(code.clone()),
+        "storage conformance: the first consumption of a code must be Consumed with its record"
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            ok(store.consume_code(&code.hash).await, "consume_code"),
+            CodeConsumption::AlreadyConsumed(code.clone()),
+            "storage conformance: a code consumed before must be AlreadyConsumed with the same record"
+        );
+    }
+}
+
+/// A hash never stored gives `NotFound`.
+pub async fn unknown_code_is_not_found<S: Storage>(store: S) {
+    let kit = Kit::new();
+    assert_eq!(
+        ok(store.consume_code(&kit.hash()).await, "consume_code"),
+        CodeConsumption::NotFound,
+        "storage conformance: an unknown code must be NotFound"
+    );
+}
+
+/// A second code with a stored hash is a `Conflict`, leaves the first unchanged, and
+/// leaves the approval's key unused (both or neither).
+pub async fn duplicate_code_is_a_conflict<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let code = kit.code(60, 86_400);
+    insert_code(&store, &kit, code.clone()).await;
+    let mut twin = kit.code(120, 7200);
+    twin.hash = code.hash;
+    let key = kit.hash();
+    expect_conflict(
+        store.use_once_and_insert_code(&key, kit.t(600), twin).await,
+        "use_once_and_insert_code with a code hash already stored",
+    );
+    assert_eq!(
+        ok(store.consume_code(&code.hash).await, "consume_code"),
+        CodeConsumption::Consumed(code),
+        "storage conformance: a refused duplicate insert must leave the stored code unchanged"
+    );
+    assert!(
+        ok(store.use_once(&key, kit.t(600)).await, "use_once"),
+        "storage conformance: a refused use_once_and_insert_code must not mark its key \
+         (both or neither)"
+    );
+}
+
+/// `issue` with a token hash already stored is a `Conflict`, and stores nothing: not the
+/// other tokens of the call, and no change to the stored token.
+pub async fn duplicate_token_is_a_conflict<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let first = kit.grant(86_400);
+    let tokens = kit.pair(&first);
+    issue_ok(&store, &first, &tokens).await;
+
+    let second = kit.grant(86_400);
+    let fresh = kit.token(&second, TokenKind::Access, 3600);
+    let mut twin = kit.token(&second, TokenKind::Refresh, 86_400);
+    twin.hash = tokens[1].hash;
+    expect_conflict(
+        store.issue(&second, &[fresh.clone(), twin]).await,
+        "issue with a token hash already stored",
+    );
+    assert_eq!(
+        token_of(&store, &fresh.hash).await,
+        None,
+        "storage conformance: a refused issue must store none of its tokens (all or nothing)"
+    );
+    assert_eq!(
+        token_of(&store, &tokens[1].hash).await.as_ref(),
+        Some(&tokens[1]),
+        "storage conformance: a refused issue must leave the stored token unchanged"
+    );
+}
+
+/// Every field of a code comes back: Unicode subject, both states of each `Option`,
+/// scope sets (several, and empty), times to the second (before 1970, past the 32-bit
+/// limit of 2038, and in year 9999).
+pub async fn code_record_round_trip<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let full = kit.code(60, 90 * 86_400);
+    let mut bare = kit.code(60, 90 * 86_400);
+    bare.redirect_uri = None;
+    bare.code_challenge = None;
+    bare.subject = "user-42".to_owned();
+    bare.scope = ScopeSet::empty();
+    let mut odd_times = kit.code(0, 0);
+    odd_times.scope = scopes("a!#$%&'()*+,-./:;<=>?@[]^_`{|}~ z");
+    odd_times.issued_at = at(-14_182_940); // 1969-07-20T20:17:40Z
+    odd_times.expires_at = at(2_147_483_648); // 2038-01-19T03:14:08Z: past i32
+    odd_times.grant_expires_at = at(253_402_300_799); // 9999-12-31T23:59:59Z
+    for code in [full, bare, odd_times] {
+        insert_code(&store, &kit, code.clone()).await;
+        assert_eq!(
+            ok(store.consume_code(&code.hash).await, "consume_code"),
+            CodeConsumption::Consumed(code.clone()),
+            "storage conformance: every field of a code must survive a round trip"
+        );
+        assert_eq!(
+            ok(store.consume_code(&code.hash).await, "consume_code"),
+            CodeConsumption::AlreadyConsumed(code),
+            "storage conformance: every field of a consumed code must survive a round trip"
+        );
+    }
+}
+
+/// Every field of a token comes back, for every [`TokenKind`], with and without a
+/// subject; and `revoked` / `rotated` come back set once a revocation or a rotation set
+/// them, every other field unchanged.
+pub async fn token_record_round_trip<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let user = kit.grant(90 * 86_400);
+    let mut machine = kit.grant(3600);
+    machine.subject = None;
+    machine.scope = scopes("read:payments");
+
+    let mut tokens = Vec::new();
+    for grant in [&user, &machine] {
+        for kind in [TokenKind::Access, TokenKind::Refresh, TokenKind::JwtAccess] {
+            let mut token = kit.token(grant, kind, 3600);
+            token.scope = match kind {
+                TokenKind::Access => scopes("read:users"),
+                TokenKind::Refresh => grant.scope.clone(),
+                TokenKind::JwtAccess => ScopeSet::empty(),
+            };
+            tokens.push(token);
+        }
+    }
+    let mut odd_times = kit.token(&user, TokenKind::Access, 0);
+    odd_times.issued_at = at(-14_182_940);
+    odd_times.expires_at = at(2_147_483_648); // 2038-01-19T03:14:08Z: past i32
+    odd_times.grant_expires_at = at(253_402_300_799);
+    tokens.push(odd_times);
+
+    let (user_tokens, machine_tokens): (Vec<_>, Vec<_>) =
+        tokens.iter().cloned().partition(|t| t.grant_id == user.id);
+    issue_ok(&store, &user, &user_tokens).await;
+    issue_ok(&store, &machine, &machine_tokens).await;
+    for token in &tokens {
+        assert_eq!(
+            token_of(&store, &token.hash).await.as_ref(),
+            Some(token),
+            "storage conformance: every field of a {:?} token must survive a round trip",
+            token.kind
+        );
+    }
+
+    let revoked = &tokens[0];
+    assert!(ok(store.revoke_token(&revoked.hash).await, "revoke_token"));
+    let mut expected = revoked.clone();
+    expected.revoked = true;
+    assert_eq!(
+        token_of(&store, &revoked.hash).await,
+        Some(expected),
+        "storage conformance: a revoked token must come back with revoked set, all else unchanged"
+    );
+
+    let refresh = &tokens[1];
+    let next = kit.pair(&user);
+    assert_eq!(
+        ok(
+            store.rotate_refresh(&refresh.hash, &next).await,
+            "rotate_refresh"
+        ),
+        Rotation::Rotated
+    );
+    let mut expected = refresh.clone();
+    expected.rotated = true;
+    assert_eq!(
+        token_of(&store, &refresh.hash).await,
+        Some(expected),
+        "storage conformance: a rotated token must come back with rotated set, all else unchanged"
+    );
+    for token in &next {
+        assert_eq!(
+            token_of(&store, &token.hash).await.as_ref(),
+            Some(token),
+            "storage conformance: tokens stored by a rotation must survive a round trip"
+        );
+    }
+}

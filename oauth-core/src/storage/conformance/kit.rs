@@ -1,0 +1,182 @@
+//! The kit's fixtures: records with random keys, whole-second times (the contract keeps
+//! times to the second), and the checks every property shares.
+
+use super::*;
+
+/// The result of a store call that must succeed; a failure is a kit failure.
+#[track_caller]
+pub(super) fn ok<T>(result: Result<T, StorageError>, what: &str) -> T {
+    match result {
+        Ok(value) => value,
+        Err(error) => panic!("storage conformance: {what} failed: {error}"),
+    }
+}
+
+#[track_caller]
+pub(super) fn scopes(text: &str) -> ScopeSet {
+    ScopeSet::parse(text).unwrap_or_else(|e| panic!("kit scope {text:?}: {e}"))
+}
+
+#[track_caller]
+pub(super) fn at(unix: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix).unwrap_or_else(|e| panic!("kit time {unix}: {e}"))
+}
+
+/// A subject with characters from several scripts, an emoji, quotes and a backslash.
+pub(super) const UNICODE_SUBJECT: &str = "Zoë Ångström 🦀 用户 «ユーザー» \"q\" 'x' \\ ; -- ";
+
+/// Makes records with random keys.
+pub(super) struct Kit {
+    random: RandomSource,
+    /// Where the times of this property's records start (whole seconds).
+    base: OffsetDateTime,
+}
+
+impl Kit {
+    /// Records around 2030, the region every property but the purge one uses.
+    pub(super) fn new() -> Self {
+        Self::at(at(1_893_456_000)) // 2030-01-01T00:00:00Z
+    }
+
+    pub(super) fn at(base: OffsetDateTime) -> Self {
+        Self {
+            random: RandomSource::new(),
+            base,
+        }
+    }
+
+    pub(super) fn t(&self, seconds: i64) -> OffsetDateTime {
+        self.base + Duration::seconds(seconds)
+    }
+
+    pub(super) fn hash(&self) -> SecretHash {
+        let mut bytes = [0u8; 32];
+        self.random
+            .fill(&mut bytes)
+            .unwrap_or_else(|e| panic!("kit random: {e}"));
+        SecretHash(bytes)
+    }
+
+    pub(super) fn id(&self) -> String {
+        self.random
+            .id()
+            .unwrap_or_else(|e| panic!("kit random: {e}"))
+    }
+
+    pub(super) fn client_id(&self) -> ClientId {
+        ClientId::new(format!("kit-{}", self.id())).unwrap_or_else(|e| panic!("kit client: {e}"))
+    }
+
+    /// A subject of its own (random), for the properties that select by subject.
+    pub(super) fn subject(&self) -> String {
+        format!("{UNICODE_SUBJECT}{}", self.id())
+    }
+
+    /// A grant of a user, ending at `t(ends)`.
+    pub(super) fn grant(&self, ends: i64) -> GrantRecord {
+        self.grant_of(Some(UNICODE_SUBJECT), ends)
+    }
+
+    /// A grant of `subject` (`None`: a client's own), ending at `t(ends)`, on a client
+    /// of its own.
+    pub(super) fn grant_of(&self, subject: Option<&str>, ends: i64) -> GrantRecord {
+        GrantRecord {
+            id: GrantId(format!("kit-grant-{}", self.id())),
+            client_id: self.client_id(),
+            subject: subject.map(str::to_owned),
+            scope: scopes("openid read:users write:users"),
+            created_at: self.t(0),
+            expires_at: self.t(ends),
+        }
+    }
+
+    /// A token of `kind` for `grant`, expiring at `t(expires)`.
+    pub(super) fn token(&self, grant: &GrantRecord, kind: TokenKind, expires: i64) -> TokenRecord {
+        TokenRecord {
+            hash: self.hash(),
+            kind,
+            grant_id: grant.id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope: grant.scope.clone(),
+            issued_at: self.t(0),
+            expires_at: self.t(expires),
+            grant_expires_at: grant.expires_at,
+            revoked: false,
+            rotated: false,
+        }
+    }
+
+    /// An access and a refresh token for `grant` (3600 s and the grant's end).
+    pub(super) fn pair(&self, grant: &GrantRecord) -> Vec<TokenRecord> {
+        let refresh_ends = (grant.expires_at - self.base).whole_seconds();
+        vec![
+            self.token(grant, TokenKind::Access, 3600),
+            self.token(grant, TokenKind::Refresh, refresh_ends),
+        ]
+    }
+
+    /// A code for a new grant, expiring at `t(expires)`, its grant ending at `t(grant_ends)`.
+    pub(super) fn code(&self, expires: i64, grant_ends: i64) -> CodeRecord {
+        CodeRecord {
+            hash: self.hash(),
+            grant_id: GrantId(format!("kit-grant-{}", self.id())),
+            client_id: self.client_id(),
+            subject: UNICODE_SUBJECT.to_owned(),
+            redirect_uri: Some("https://kit.example/cb?next=%2Fhome&x=1".to_owned()),
+            scope: scopes("openid read:users"),
+            code_challenge: Some(CodeChallenge::from_verifier(&self.id().repeat(3))),
+            issued_at: self.t(0),
+            expires_at: self.t(expires),
+            grant_expires_at: self.t(grant_ends),
+        }
+    }
+}
+
+pub(super) async fn issue_ok<S: TokenStore + ?Sized>(
+    store: &S,
+    grant: &GrantRecord,
+    tokens: &[TokenRecord],
+) {
+    let issued = ok(store.issue(grant, tokens).await, "issue");
+    assert_eq!(
+        issued,
+        Issuance::Issued,
+        "storage conformance: issue for a grant never revoked must store the tokens"
+    );
+}
+
+/// Stores `code` as an approval does, under a one-time key of its own.
+pub(super) async fn insert_code<S: CodeStore + ?Sized>(store: &S, kit: &Kit, code: CodeRecord) {
+    let expires_at = code.expires_at;
+    assert!(
+        ok(
+            store
+                .use_once_and_insert_code(&kit.hash(), expires_at, code)
+                .await,
+            "use_once_and_insert_code"
+        ),
+        "storage conformance: use_once_and_insert_code with a fresh key must store the code"
+    );
+}
+
+pub(super) async fn token_of<S: TokenStore + ?Sized>(
+    store: &S,
+    hash: &SecretHash,
+) -> Option<TokenRecord> {
+    ok(store.get_token(hash).await, "get_token")
+}
+
+#[track_caller]
+pub(super) fn expect_conflict<T: std::fmt::Debug>(result: Result<T, StorageError>, what: &str) {
+    match result {
+        Err(error) => assert_eq!(
+            error.kind(),
+            StorageErrorKind::Conflict,
+            "storage conformance: {what} must fail with kind Conflict, got {error}"
+        ),
+        Ok(value) => {
+            panic!("storage conformance: {what} must be refused (Conflict), got {value:?}")
+        }
+    }
+}

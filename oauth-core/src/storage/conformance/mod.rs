@@ -1,0 +1,345 @@
+//! The storage conformance kit: the contract of [`ClientStore`](super::ClientStore),
+//! [`CodeStore`] and [`TokenStore`], as tests any backend can run.
+//!
+//! Each public `async fn` here checks one property of the contract written on the traits
+//! and panics, with a message naming the property, when a store breaks it. The
+//! [`storage_conformance_tests!`](crate::storage_conformance_tests) macro expands every
+//! one of them into a `#[tokio::test]` over a fresh store, so a backend's
+//! `tests/conformance.rs` is one line. The concurrency properties run on a multi-thread
+//! runtime: 50 tasks race on one code, and 50 on one refresh token, and exactly one must
+//! win. Every record the kit writes has random hashes and ids (from [`RandomSource`]),
+//! so the kit can run against a database other tests share.
+//!
+//! The kit is behind the `conformance` cargo feature, and it runs on tokio, which the
+//! engine itself never needs.
+//!
+//! # Running the kit on your store
+//!
+//! In your store's crate, enable the feature for the tests and add tokio:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! oauth-core = { version = "0.1", features = ["conformance"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! Then `tests/conformance.rs` holds one line: the macro takes an expression that is a
+//! future (or any `IntoFuture`) yielding a fresh store, evaluated once per test. Here
+//! the custom store is a wrapper that hands every call to the in-memory store; yours
+//! talks to your database.
+//!
+//! ```
+//! use async_trait::async_trait;
+//! use oauth_core::storage::{
+//!     CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation,
+//!     TokenRecord,
+//! };
+//! use oauth_core::{Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
+//! use oauth_store_memory::MemoryStore;
+//! use time::OffsetDateTime;
+//!
+//! /// A custom store (here it only delegates).
+//! #[derive(Default)]
+//! pub struct MyStore(MemoryStore);
+//!
+//! #[async_trait]
+//! impl ClientStore for MyStore {
+//!     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> {
+//!         self.0.get_client(id).await
+//!     }
+//!     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
+//!         self.0.put_client(client).await
+//!     }
+//!     async fn list_clients(&self, after: Option<&ClientId>, limit: usize) -> Result<Vec<Client>, StorageError> {
+//!         self.0.list_clients(after, limit).await
+//!     }
+//!     async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
+//!         self.0.remove_client(id).await
+//!     }
+//! }
+//!
+//! #[async_trait]
+//! impl CodeStore for MyStore {
+//!     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
+//!         self.0.consume_code(hash).await
+//!     }
+//!     async fn use_once(&self, key: &SecretHash, expires_at: OffsetDateTime) -> Result<bool, StorageError> {
+//!         self.0.use_once(key, expires_at).await
+//!     }
+//!     async fn use_once_and_insert_code(
+//!         &self,
+//!         key: &SecretHash,
+//!         expires_at: OffsetDateTime,
+//!         code: CodeRecord,
+//!     ) -> Result<bool, StorageError> {
+//!         self.0.use_once_and_insert_code(key, expires_at, code).await
+//!     }
+//! }
+//!
+//! #[async_trait]
+//! impl TokenStore for MyStore {
+//!     async fn issue(&self, grant: &GrantRecord, tokens: &[TokenRecord]) -> Result<Issuance, StorageError> {
+//!         self.0.issue(grant, tokens).await
+//!     }
+//!     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
+//!         self.0.get_token(hash).await
+//!     }
+//!     async fn rotate_refresh(&self, old: &SecretHash, new: &[TokenRecord]) -> Result<Rotation, StorageError> {
+//!         self.0.rotate_refresh(old, new).await
+//!     }
+//!     async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError> {
+//!         self.0.revoke_token(hash).await
+//!     }
+//!     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
+//!         self.0.revoke_grant(id).await
+//!     }
+//!     async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
+//!         self.0.revoke_subject(subject).await
+//!     }
+//!     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
+//!         self.0.purge_expired(before).await
+//!     }
+//! }
+//!
+//! // tests/conformance.rs: one #[tokio::test] per property, each on a fresh store.
+//! oauth_core::storage_conformance_tests!(async { MyStore::default() });
+//!
+//! // Without the macro (say, from your own test runner), run the whole kit at once; the
+//! // concurrency properties only mean something on a multi-thread runtime.
+//! # fn main() {
+//! let runtime = tokio::runtime::Builder::new_multi_thread().build().unwrap();
+//! runtime.block_on(oauth_core::storage::conformance::run_all(|| async { MyStore::default() }));
+//! # }
+//! ```
+//!
+//! # A shared database
+//!
+//! Random keys keep the properties apart, with one exception: a purge deletes every
+//! record that expired before the given instant, whoever wrote it. So the purge property
+//! writes its records far in the past (around 1975), every other property writes only
+//! records that expire after 2030, and the purge property counts what each purge reports;
+//! on a database that other runs of the kit share at the same moment, run the purge
+//! property alone, or its counts include theirs.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use super::{
+    CodeConsumption, CodeRecord, CodeStore, GrantId, GrantRecord, Issuance, PurgeReport, Rotation,
+    Storage, StorageError, StorageErrorKind, TokenKind, TokenRecord, TokenStore, MAX_CLIENT_PAGE,
+};
+use crate::client::{Client, ClientId, GrantType};
+use crate::pkce::CodeChallenge;
+use crate::scope::ScopeSet;
+use crate::secret::{RandomSource, SecretHash};
+
+mod clients;
+mod codes;
+mod kit;
+mod marks;
+mod purge;
+mod races;
+mod tokens;
+
+pub use clients::*;
+pub use codes::*;
+use kit::*;
+pub use marks::*;
+pub use purge::*;
+pub use races::*;
+pub use tokens::*;
+
+/// How many tasks race in the concurrency properties.
+pub const RACERS: usize = 50;
+
+/// The one list of the kit's properties, from which every way of running them expands:
+/// [`storage_conformance_tests!`](crate::storage_conformance_tests), [`run_all`],
+/// [`storage_conformance_spawn_all!`](crate::storage_conformance_spawn_all) and
+/// [`PROPERTIES`]. A property added here reaches every backend's run at once.
+///
+/// `single` properties run on any runtime; `purge` ones too, but on a shared database
+/// never two at once (each purges whatever expired); `multi` ones race tasks and need a
+/// multi-thread runtime.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __storage_conformance_each {
+    ($mode:ident $($args:tt)*) => {
+        $crate::__storage_conformance_each! { @dispatch $mode [$($args)*]
+            single: [
+                client_round_trip,
+                unknown_client_is_none,
+                list_clients_pages_every_client_once_in_order,
+                remove_client_removes_it_alone,
+                code_is_consumed_once,
+                unknown_code_is_not_found,
+                duplicate_code_is_a_conflict,
+                duplicate_token_is_a_conflict,
+                code_record_round_trip,
+                token_record_round_trip,
+                refresh_rotation_is_single_use,
+                rotation_of_revoked_token_or_grant_is_refused,
+                rotation_of_unknown_or_non_refresh_token_is_not_found,
+                revoke_one_token,
+                revoke_grant_revokes_exactly_its_tokens,
+                revoke_grant_blocks_later_issue,
+                revoke_grant_before_issue_blocks_issue,
+                revoke_subject_revokes_exactly_that_subjects_grants,
+                revoke_subject_blocks_later_issue,
+                    use_once_is_single_use,
+                    use_once_and_insert_code_stores_once,
+            ]
+            purge: [
+                purge_removes_exactly_what_expired,
+                use_once_marks_are_purged_after_expiry,
+            ]
+            multi: [
+                concurrent_use_once_has_one_winner,
+                concurrent_approvals_store_one_code,
+                sc01_concurrent_code_consumption_has_one_winner,
+                sc02_concurrent_rotation_has_one_winner,
+                revoke_grant_racing_issue_leaves_no_live_token,
+                revoke_grant_racing_rotation_leaves_no_live_token,
+            ]
+        }
+    };
+    (@dispatch tests [$store:expr] single: [$($s:ident,)*] purge: [$($p:ident,)*] multi: [$($m:ident,)*]) => {
+        $(
+            #[::tokio::test]
+            async fn $s() {
+                let store = ::core::future::IntoFuture::into_future($store).await;
+                $crate::storage::conformance::$s(store).await;
+            }
+        )*
+        $(
+            #[::tokio::test]
+            async fn $p() {
+                let store = ::core::future::IntoFuture::into_future($store).await;
+                $crate::storage::conformance::$p(store).await;
+            }
+        )*
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $m() {
+                let store = ::core::future::IntoFuture::into_future($store).await;
+                $crate::storage::conformance::$m(store).await;
+            }
+        )*
+    };
+    (@dispatch run_all [$make:ident] single: [$($s:ident,)*] purge: [$($p:ident,)*] multi: [$($m:ident,)*]) => {
+        $( $crate::storage::conformance::$s($make().await).await; )*
+        $( $crate::storage::conformance::$p($make().await).await; )*
+        $( $crate::storage::conformance::$m($make().await).await; )*
+    };
+    (@dispatch spawn_all [$open:expr] single: [$($s:ident,)*] purge: [$($p:ident,)*] multi: [$($m:ident,)*]) => {
+        ::std::vec![
+            // The purge properties in one task, one after the other: a purge deletes
+            // whatever expired, so two at once would delete each other's records.
+            {
+                let stores = ( $( {
+                    let _ = ::core::stringify!($p);
+                    ::core::future::IntoFuture::into_future($open).await
+                }, )* );
+                ::tokio::spawn(async move {
+                    let ( $( $p, )* ) = stores;
+                    $( $crate::storage::conformance::$p($p).await; )*
+                })
+            },
+            $( ::tokio::spawn($crate::storage::conformance::$s(
+                ::core::future::IntoFuture::into_future($open).await,
+            )), )*
+            $( ::tokio::spawn($crate::storage::conformance::$m(
+                ::core::future::IntoFuture::into_future($open).await,
+            )), )*
+        ]
+    };
+    (@dispatch names [] single: [$($s:ident,)*] purge: [$($p:ident,)*] multi: [$($m:ident,)*]) => {
+        &[
+            $( ::core::stringify!($s), )*
+            $( ::core::stringify!($p), )*
+            $( ::core::stringify!($m), )*
+        ]
+    };
+}
+
+/// The name of every property of the kit, in the order [`run_all`] runs them.
+pub const PROPERTIES: &[&str] = crate::__storage_conformance_each!(names);
+
+/// Expands every property of the [storage conformance kit](crate::storage::conformance)
+/// into a `#[tokio::test]` for the store built by `$store`: an expression that is a
+/// future (or any `IntoFuture`) yielding the store, evaluated once per test.
+///
+/// The crate that calls it needs `tokio` (features `macros` and `rt-multi-thread`) among
+/// its dev-dependencies. See the [kit's documentation](crate::storage::conformance).
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+#[macro_export]
+macro_rules! storage_conformance_tests {
+    ($store:expr) => {
+        $crate::__storage_conformance_each!(tests $store);
+    };
+}
+
+/// Spawns every property of the kit at once as a tokio task, each on its own store from
+/// `$open` (a future or `IntoFuture` yielding one, evaluated once per property), and
+/// evaluates to the `Vec` of their `JoinHandle`s: for running the whole kit concurrently
+/// on one shared database (each store its own connection pool, as separate processes
+/// would have). Await every handle; a panic in one is a property broken. Call it on a
+/// multi-thread runtime, from an `async` block.
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+#[macro_export]
+macro_rules! storage_conformance_spawn_all {
+    ($open:expr) => {
+        $crate::__storage_conformance_each!(spawn_all $open)
+    };
+}
+
+/// Runs every property in turn, each on a fresh store from `make`: for test runners
+/// that cannot use [`storage_conformance_tests!`](crate::storage_conformance_tests).
+/// Call it on a multi-thread runtime, or the concurrency properties race nothing.
+pub async fn run_all<S, F, Fut>(make: F)
+where
+    S: Storage + 'static,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    crate::__storage_conformance_each!(run_all make);
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `pub async fn` of the kit that takes a store is in the one list, so no way of
+    /// running the kit can miss it.
+    #[test]
+    fn every_property_is_in_the_list() {
+        let source = [
+            include_str!("clients.rs"),
+            include_str!("codes.rs"),
+            include_str!("marks.rs"),
+            include_str!("purge.rs"),
+            include_str!("races.rs"),
+            include_str!("tokens.rs"),
+        ]
+        .concat();
+        let mut defined = Vec::new();
+        for line in source.lines() {
+            let Some(rest) = line.strip_prefix("pub async fn ") else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name != "run_all" {
+                defined.push(name);
+            }
+        }
+        for name in &defined {
+            assert!(
+                super::PROPERTIES.contains(&name.as_str()),
+                "{name} is missing from __storage_conformance_each!"
+            );
+        }
+        assert_eq!(defined.len(), super::PROPERTIES.len());
+    }
+}
