@@ -24,7 +24,7 @@ pub fn server(
     workers: usize,
 ) -> std::io::Result<Server> {
     let limits = ServerLimits::default();
-    let authorization = demo.engine().config().endpoints().authorization.clone();
+    let authorization = demo.engine().config().served_paths().authorization;
     let machine = MachineEndpoints::new(web::Data::from(demo.engine().clone())).limits(limits);
     let guard: web::Data<dyn BearerGuard> = web::Data::from(demo.guard());
     let demo = web::Data::from(demo);

@@ -41,7 +41,7 @@ impl FromRef<AppState> for TrustedProxies {
 /// (405, 413) included, carries `X-Content-Type-Options: nosniff`.
 pub fn app(demo: Arc<Demo>) -> Router {
     let engine = demo.engine().clone();
-    let authorization = engine.config().endpoints().authorization.clone();
+    let authorization = engine.config().served_paths().authorization;
     let state = AppState {
         guard: demo.guard(),
         demo,

@@ -427,7 +427,7 @@ impl Demo {
         form: &ConsentForm,
         message: Option<&str>,
     ) -> Response {
-        let action = &self.engine.config().endpoints().authorization;
+        let action = &self.engine.config().served_paths().authorization;
         let scopes: String = pending
             .scope()
             .iter()

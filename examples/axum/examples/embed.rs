@@ -46,7 +46,7 @@ pub async fn engine(issuer: &str) -> Result<Auth, Box<dyn std::error::Error>> {
 pub fn app(engine: Auth) -> Result<Router, Fault> {
     let guard: Arc<dyn BearerGuard> = engine.clone();
     let api = Router::new().route("/api/users", get(users));
-    let authorize = engine.config().endpoints().authorization.clone();
+    let authorize = engine.config().served_paths().authorization;
     Ok(Router::new()
         .route(&authorize, get(consent_page).post(consent_submit))
         .layer(DefaultBodyLimit::max(oauth_axum::MAX_BODY_BYTES))

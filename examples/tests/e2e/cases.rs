@@ -934,7 +934,7 @@ pub async fn rl01_wrong_client_secrets_get_429_and_then_even_the_right_one_does(
     );
 }
 
-pub async fn rl02_failed_client_authentications_are_counted_per_peer_address(base: &str) {
+pub async fn rl01_failed_client_authentications_are_counted_per_peer_address(base: &str) {
     // Each failure names another (unknown) client: only this peer's budget adds up.
     for i in 0..FAILURE_BUDGET {
         let guess = service_token_with(&http(), base, &format!("intruder-{i}"), "guess").await;
@@ -1005,7 +1005,7 @@ async fn assert_login_limited(response: reqwest::Response, what: &str) {
     assert!(html.contains("Too many failed sign-in attempts"), "{what}");
 }
 
-pub async fn rl03_failed_logins_are_limited_per_account_and_caller(base: &str) {
+pub async fn rl01_failed_logins_are_limited_per_account_and_caller(base: &str) {
     let page = open_login(base, "read:users").await;
     for _ in 0..FAILURE_BUDGET {
         let wrong = approve(base, &page, "alice", "wrong").await;
@@ -1031,7 +1031,7 @@ pub async fn rl03_failed_logins_are_limited_per_account_and_caller(base: &str) {
     );
 }
 
-pub async fn rl04_failed_logins_are_limited_per_peer_address(base: &str) {
+pub async fn rl01_failed_logins_are_limited_per_peer_address(base: &str) {
     // Each failure names another user: only this peer's budget adds up.
     for i in 0..FAILURE_BUDGET {
         let wrong = login_from(&http(), base, &format!("user-{i}"), "guess").await;
