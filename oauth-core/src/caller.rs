@@ -92,7 +92,7 @@ impl TrustedProxies {
             return caller;
         };
         for entry in header.rsplit(',').take(MAX_FORWARDED_HOPS) {
-            let Ok(hop) = entry.trim().parse::<IpAddr>() else {
+            let Some(hop) = parse_hop(entry.trim()) else {
                 return caller;
             };
             caller = hop;
@@ -107,6 +107,15 @@ impl TrustedProxies {
     pub fn caller_key(&self, peer: IpAddr, forwarded_for: Option<&str>) -> CallerKey {
         CallerKey::from_ip(self.caller_ip(peer, forwarded_for))
     }
+}
+
+/// One forwarded-for entry: an address, or an address with a port as some proxies write
+/// it (`192.0.2.7:5120`, `[2001:db8::1]:443`).
+fn parse_hop(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
 fn parse_network(text: &str) -> Option<(IpAddr, u8)> {
@@ -187,6 +196,15 @@ mod tests {
         assert_eq!(proxies.caller_ip(ip("10.0.0.1"), header), ip("203.0.113.9"));
         // A peer that is not a proxy cannot choose its key by sending the header.
         assert_eq!(proxies.caller_ip(ip("192.0.2.1"), header), ip("192.0.2.1"));
+        // An address with a port, as some proxies write it, is that address.
+        assert_eq!(
+            proxies.caller_ip(ip("10.0.0.1"), Some("203.0.113.9:5120")),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            proxies.caller_ip(ip("10.0.0.1"), Some("[2001:db8::7]:443")),
+            ip("2001:db8::7")
+        );
         // Garbage stops the walk at the last good hop.
         assert_eq!(
             proxies.caller_ip(ip("10.0.0.1"), Some("203.0.113.9, junk")),

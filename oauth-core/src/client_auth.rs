@@ -19,7 +19,7 @@ use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
 use crate::request::{Authorization, Params};
 use crate::secret::SecretHash;
-use crate::storage::Storage;
+use crate::storage::{Storage, MAX_CLIENT_PAGE};
 
 /// What a refused authentication did: whether it evaluated a guess, which spends budget.
 struct Refusal {
@@ -206,6 +206,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 
     /// The work a wrong secret costs for the slowest registration met so far.
     async fn decoy_check(&self, secret: &str) -> Result<(), Fault> {
+        self.learn_slowest_registration().await?;
         let iterations = self.slowest_iterations.load(Ordering::Relaxed);
         if iterations == 0 {
             let _ = SecretHash::of(secret).ct_eq(&UNKNOWN_CLIENT_HASH);
@@ -219,6 +220,49 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         Ok(())
     }
 }
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// Once per engine, before the first decoy: reads the registry for its slowest secret,
+    /// so that an engine just started (which has met no client yet) already answers an
+    /// unknown id as slowly as a wrong secret of its slowest client. At most
+    /// [`DECOY_SCAN_LIMIT`] clients are read; clients met later still raise the cost.
+    async fn learn_slowest_registration(&self) -> Result<(), Fault> {
+        if self.registry_scanned.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let mut after: Option<ClientId> = None;
+        let mut read = 0;
+        while read < DECOY_SCAN_LIMIT {
+            let page = match self
+                .storage
+                .list_clients(after.as_ref(), MAX_CLIENT_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(error) => {
+                    // Try again on the next unknown id.
+                    self.registry_scanned.store(false, Ordering::Release);
+                    return Err(error.into());
+                }
+            };
+            read += page.len();
+            for client in &page {
+                if let ClientKind::ConfidentialPassword { iterations, .. } = client.kind() {
+                    self.slowest_iterations
+                        .fetch_max(*iterations, Ordering::Relaxed);
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == MAX_CLIENT_PAGE => after = Some(last.id().clone()),
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Most clients read to learn the slowest registration (see `learn_slowest_registration`).
+const DECOY_SCAN_LIMIT: usize = 100_000;
 
 /// One PBKDF2 derivation of `presented` with `iterations` rounds against a fixed salt:
 /// the cost of checking a password-style secret, for an id that has none.

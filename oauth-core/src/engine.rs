@@ -1,7 +1,7 @@
 //! The engine: one value, generic over its storage and clock, that answers every endpoint.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use time::Duration;
@@ -44,6 +44,8 @@ pub struct Engine<S, C> {
     pub(crate) verified_secrets: VerifiedSecrets,
     /// The most PBKDF2 rounds of any client met, for the cost of an unknown id.
     pub(crate) slowest_iterations: AtomicU32,
+    /// Whether the registry was read once for its slowest secret (see `client_auth`).
+    pub(crate) registry_scanned: AtomicBool,
     /// The tag of the issuer every grant id of this engine begins with.
     pub(crate) issuer_tag: String,
 }
@@ -188,6 +190,7 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
             slow_hashing: self.slow_hashing,
             verified_secrets,
             slowest_iterations: AtomicU32::new(0),
+            registry_scanned: AtomicBool::new(false),
             issuer_tag: issuer_tag(self.config.issuer()),
             storage: self.storage,
             clock: self.clock,

@@ -400,3 +400,39 @@ async fn a_right_password_style_secret_is_remembered_a_wrong_one_never() {
     assert!(matches!(later, TokenOutcome::Issued(_)));
     assert_eq!(jobs(), 7);
 }
+
+#[tokio::test]
+async fn rl05_a_freshly_started_engine_already_answers_unknown_ids_slowly() {
+    use oauth_core::ClientStore as _;
+    // The registration was made by an earlier process: this engine has met no client.
+    let store = MemoryStore::new();
+    store
+        .put_client(
+            Client::confidential_with_password("svc", PASSWORD)
+                .unwrap()
+                .grant_types([GrantType::ClientCredentials])
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let hashing = Arc::new(Counting::default());
+    let clock = Arc::new(ManualClock::new(datetime!(2030-01-01 00:00 UTC)));
+    let engine = Engine::builder(store, clock, Config::builder(ISSUER).build().unwrap())
+        .slow_hashing(SharedHashing(hashing.clone()))
+        .build()
+        .unwrap();
+    let unknown = token(
+        &engine,
+        CC,
+        Some(&basic("nobody", "a-guess")),
+        "203.0.113.5",
+    )
+    .await;
+    assert_eq!(refused_with(&unknown).0, ErrorCode::InvalidClient);
+    assert_eq!(
+        hashing.jobs.load(Ordering::SeqCst),
+        1,
+        "a derivation, as for svc"
+    );
+}
