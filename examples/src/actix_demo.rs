@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::http::header::{HeaderName, CONTENT_TYPE, COOKIE, X_CONTENT_TYPE_OPTIONS};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::http::header::{HeaderName, CONTENT_TYPE, COOKIE};
 use actix_web::{web, App, HttpRequest, HttpServer};
 use oauth_actix::{caller_key, Bearer, MachineEndpoints, OAuthResponse, ServerLimits};
 use oauth_core::{BearerGuard, TrustedProxies};
@@ -34,7 +33,7 @@ pub fn server(
             .app_data(demo.clone())
             .app_data(web::Data::new(limits))
             // For actix-web's own answers (405); an OAuthResponse already has it.
-            .wrap(DefaultHeaders::new().add((X_CONTENT_TYPE_OPTIONS, "nosniff")))
+            .wrap(oauth_actix::hardening())
             .configure(|config| machine.configure(config))
             .service(
                 web::resource(authorization.as_str())

@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::http::header::{HeaderName, CONTENT_TYPE, COOKIE, X_CONTENT_TYPE_OPTIONS};
-use axum::http::{HeaderMap, HeaderValue, Uri};
-use axum::response::Response;
+use axum::http::header::{HeaderName, CONTENT_TYPE, COOKIE};
+use axum::http::{HeaderMap, Uri};
 use axum::routing::get;
 use axum::Router;
 use oauth_axum::{Bearer, Caller, MachineEndpoints, OAuthResponse, ServerLimits, MAX_BODY_BYTES};
@@ -55,7 +54,7 @@ pub fn app(demo: Arc<Demo>) -> Router {
         .with_state(state)
         .merge(MachineEndpoints::new(engine).router())
         .fallback(|| async { OAuthResponse(demo::not_found()) })
-        .layer(axum::middleware::map_response(nosniff))
+        .layer(axum::middleware::map_response(oauth_axum::harden_response))
 }
 
 /// Serves [`app`] on `listener` with `oauth_axum::serve` and [`ServerLimits::default`]
@@ -67,15 +66,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     oauth_axum::serve(listener, app(demo), ServerLimits::default(), shutdown).await;
-}
-
-/// `nosniff` on an answer that axum made itself; never a second one.
-async fn nosniff(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .entry(X_CONTENT_TYPE_OPTIONS)
-        .or_insert(HeaderValue::from_static("nosniff"));
-    response
 }
 
 fn header(headers: &HeaderMap, name: HeaderName) -> Option<String> {

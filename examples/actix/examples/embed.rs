@@ -40,6 +40,7 @@ pub async fn server(listener: TcpListener) -> Result<Server, Box<dyn Error>> {
     let server = HttpServer::new(move || {
         let read_users = RequireScope::new(guard.clone(), "read:users");
         App::new()
+            .wrap(oauth_actix::hardening())
             .app_data(engine.clone())
             .app_data(web::Data::new(limits))
             .configure(|config| machine.configure(config))

@@ -120,7 +120,7 @@ pub use endpoints::{MachineEndpoints, METADATA_PATH};
 pub use limits::{ServerLimits, MAX_BODY_BYTES};
 pub use request::caller_key;
 pub use require_scope::{RequireScope, RequireScopeService};
-pub use response::OAuthResponse;
+pub use response::{hardening, OAuthResponse};
 
 /// # Embed in actix-web
 ///

@@ -109,3 +109,10 @@ impl ResponseError for OAuthResponse {
         self.to_http_response()
     }
 }
+/// The middleware that gives every answer of an app `X-Content-Type-Options: nosniff`
+/// (never a second one), actix-web's own included (its 404s and 405s): wrap the whole app
+/// in it, `App::new().wrap(oauth_actix::hardening())`. The answers this crate builds
+/// carry the header already.
+pub fn hardening() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new().add((X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}

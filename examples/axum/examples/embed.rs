@@ -52,7 +52,8 @@ pub fn app(engine: Auth) -> Result<Router, Fault> {
         .layer(DefaultBodyLimit::max(oauth_axum::MAX_BODY_BYTES))
         .with_state(engine.clone())
         .merge(api.route_layer(RequireScope::new(guard, "read:users")?))
-        .merge(MachineEndpoints::new(engine).router()))
+        .merge(MachineEndpoints::new(engine).router())
+        .layer(axum::middleware::map_response(oauth_axum::harden_response)))
 }
 
 async fn users(Extension(principal): Extension<Principal>) -> OAuthResponse {

@@ -97,7 +97,7 @@ pub use bearer::Bearer;
 pub use caller::Caller;
 pub use layer::{RequireScope, RequireScopeService};
 pub use machine::{MachineEndpoints, MAX_BODY_BYTES, METADATA_PATH};
-pub use response::OAuthResponse;
+pub use response::{harden_response, OAuthResponse};
 pub use server::{serve, ServerLimits};
 
 /// # Embed in axum

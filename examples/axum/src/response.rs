@@ -74,11 +74,11 @@ fn server_error() -> axum::response::Response {
     response
 }
 
-/// Applied to every response of the routers this crate builds, axum's own answers (405,
-/// 413) included.
-pub(crate) async fn harden_response(
-    mut response: axum::response::Response,
-) -> axum::response::Response {
+/// Gives any response `X-Content-Type-Options: nosniff` (never a second one) and a
+/// `Content-Type` when it has none. Every router this crate builds applies it, axum's own
+/// answers (405, 413) included; apply it to your own routes too:
+/// `router.layer(axum::middleware::map_response(oauth_axum::harden_response))`.
+pub async fn harden_response(mut response: axum::response::Response) -> axum::response::Response {
     harden(response.headers_mut());
     response
 }
