@@ -588,56 +588,43 @@ mod tests {
     }
 
     fn grant(id: &str, start: OffsetDateTime) -> GrantRecord {
-        GrantRecord {
-            id: GrantId(id.into()),
-            client_id: ClientId::new("app").unwrap(),
-            subject: None,
-            scope: ScopeSet::parse("read").unwrap(),
-            created_at: start,
-            expires_at: start + Duration::days(90),
-        }
+        GrantRecord::new(
+            GrantId(id.into()),
+            ClientId::new("app").unwrap(),
+            None,
+            ScopeSet::parse("read").unwrap(),
+            start,
+            start + Duration::days(90),
+        )
     }
 
     fn token(grant: &GrantRecord, kind: TokenKind, expires_at: OffsetDateTime) -> TokenRecord {
-        TokenRecord {
-            hash: random_hash(),
+        TokenRecord::new(
+            random_hash(),
             kind,
-            grant_id: grant.id.clone(),
-            client_id: grant.client_id.clone(),
-            subject: grant.subject.clone(),
-            scope: grant.scope.clone(),
-            issued_at: grant.created_at,
+            grant,
+            grant.scope.clone(),
+            grant.created_at,
             expires_at,
-            grant_expires_at: grant.expires_at,
-            revoked: false,
-            rotated: false,
-        }
+        )
     }
 
     /// A code, and the grant record the engine builds from it when it is redeemed.
     fn code_and_grant(id: &str, start: OffsetDateTime) -> (CodeRecord, GrantRecord) {
-        let code = CodeRecord {
-            hash: random_hash(),
-            grant_id: GrantId(id.into()),
-            client_id: ClientId::new("app").unwrap(),
-            subject: "alice".into(),
-            redirect_uri: Some("https://app.example/cb".into()),
-            scope: ScopeSet::parse("read write").unwrap(),
-            code_challenge: Some(CodeChallenge::from_verifier(
-                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-            )),
-            issued_at: start,
-            expires_at: start + Duration::minutes(1),
-            grant_expires_at: start + Duration::days(90),
-        };
-        let grant = GrantRecord {
-            id: code.grant_id.clone(),
-            client_id: code.client_id.clone(),
-            subject: Some(code.subject.clone()),
-            scope: code.scope.clone(),
-            created_at: code.issued_at,
-            expires_at: code.grant_expires_at,
-        };
+        let grant = GrantRecord::new(
+            GrantId(id.into()),
+            ClientId::new("app").unwrap(),
+            Some("alice".into()),
+            ScopeSet::parse("read write").unwrap(),
+            start,
+            start + Duration::days(90),
+        );
+        let mut code =
+            CodeRecord::new(random_hash(), &grant, "alice", start + Duration::minutes(1));
+        code.redirect_uri = Some("https://app.example/cb".into());
+        code.code_challenge = Some(CodeChallenge::from_verifier(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        ));
         (code, grant)
     }
 
@@ -906,16 +893,9 @@ mod tests {
         narrower.scope = ScopeSet::parse("read").unwrap();
         store.issue(&grant, &[narrower]).await.unwrap();
         let client = grant.client_id.clone();
-        store
-            .issue(
-                &GrantRecord {
-                    client_id: client,
-                    ..super::tests::grant("machine", start)
-                },
-                &[],
-            )
-            .await
-            .unwrap();
+        let mut machine = super::tests::grant("machine", start);
+        machine.client_id = client;
+        store.issue(&machine, &[]).await.unwrap();
         let interned = store.profiles.len();
         assert!(
             (2..=3).contains(&interned),

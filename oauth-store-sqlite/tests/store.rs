@@ -16,32 +16,27 @@ use time::{Duration, OffsetDateTime};
 const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 
 fn grant(random: &RandomSource) -> GrantRecord {
-    GrantRecord {
-        id: GrantId(random.id().unwrap()),
-        client_id: ClientId::new("app").unwrap(),
-        subject: None,
-        scope: ScopeSet::parse("read:users").unwrap(),
-        created_at: START,
-        expires_at: START + Duration::days(1),
-    }
+    GrantRecord::new(
+        GrantId(random.id().unwrap()),
+        ClientId::new("app").unwrap(),
+        None,
+        ScopeSet::parse("read:users").unwrap(),
+        START,
+        START + Duration::days(1),
+    )
 }
 
 fn access(random: &RandomSource, grant: &GrantRecord, expires: OffsetDateTime) -> TokenRecord {
     let mut hash = [0u8; 32];
     random.fill(&mut hash).unwrap();
-    TokenRecord {
-        hash: SecretHash(hash),
-        kind: TokenKind::Access,
-        grant_id: grant.id.clone(),
-        client_id: grant.client_id.clone(),
-        subject: None,
-        scope: grant.scope.clone(),
-        issued_at: START,
-        expires_at: expires,
-        grant_expires_at: grant.expires_at,
-        revoked: false,
-        rotated: false,
-    }
+    TokenRecord::new(
+        SecretHash(hash),
+        TokenKind::Access,
+        grant,
+        grant.scope.clone(),
+        START,
+        expires,
+    )
 }
 
 /// 2,500 expired access tokens and 10 live ones: a purge in batches of 100 deletes the
@@ -170,17 +165,8 @@ async fn approval_rolls_back_its_mark_when_the_code_is_refused() {
     let temp = temp_store().await;
     let random = RandomSource::new();
     let g = grant(&random);
-    let code = |hash: [u8; 32]| CodeRecord {
-        hash: SecretHash(hash),
-        grant_id: g.id.clone(),
-        client_id: g.client_id.clone(),
-        subject: "alice".into(),
-        redirect_uri: None,
-        scope: g.scope.clone(),
-        code_challenge: None,
-        issued_at: START,
-        expires_at: START + Duration::minutes(1),
-        grant_expires_at: g.expires_at,
+    let code = |hash: [u8; 32]| {
+        CodeRecord::new(SecretHash(hash), &g, "alice", START + Duration::minutes(1))
     };
     let (first, second) = (SecretHash([1; 32]), SecretHash([2; 32]));
     let until = START + Duration::minutes(10);
