@@ -487,44 +487,70 @@ impl TokenStore for MemoryStore {
         }
     }
 
-    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
+    /// Removes at most `limit` records of each kind, sweeping shards in turn and stopping
+    /// at a kind's limit. The sweep reads every entry of the shards it visits: this store
+    /// keeps no expiry index, so a call costs the size of the maps it sweeps (not the
+    /// records it removes), and `more` is set when a kind reached its limit.
+    async fn purge_expired_batch(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<PurgeReport, StorageError> {
         let before = Moment::new(before)?;
+        let limit = limit.max(1) as u64;
         let mut report = PurgeReport::default();
         for mut shard in self.uses.each_shard() {
-            let len = shard.len();
-            shard.retain(|_, expires_at| *expires_at > before);
-            report.uses += (len - shard.len()) as u64;
+            if report.uses == limit {
+                break;
+            }
+            shard.retain(|_, expires_at| {
+                let keep = report.uses == limit || *expires_at > before;
+                report.uses += u64::from(!keep);
+                keep
+            });
         }
         for mut shard in self.codes.each_shard() {
-            let len = shard.len();
-            shard.retain(|_, grant| grant.code_kept_until() > before);
-            report.codes += (len - shard.len()) as u64;
+            if report.codes == limit {
+                break;
+            }
+            shard.retain(|_, grant| {
+                let keep = report.codes == limit || grant.code_kept_until() > before;
+                report.codes += u64::from(!keep);
+                keep
+            });
         }
         for mut shard in self.tokens.each_shard() {
-            let len = shard.len();
+            if report.tokens == limit {
+                break;
+            }
             shard.retain(|_, token| {
-                let keep = token.kept_until() > before;
+                let keep = report.tokens == limit || token.kept_until() > before;
                 if !keep {
                     token.forget();
                 }
+                report.tokens += u64::from(!keep);
                 keep
             });
-            report.tokens += (len - shard.len()) as u64;
         }
         for mut shard in self.grants.each_shard() {
             shard.retain(|GrantKey(grant), ()| {
                 if grant.is_issued() {
-                    let keep = grant.expires_at() > before;
+                    let keep = report.grants == limit || grant.expires_at() > before;
                     report.grants += u64::from(!keep);
                     keep
                 } else {
                     // A code's data waiting for its grant: kept while the code is. Only
                     // this shard's lock hands out new references to it, and it is held.
+                    // Not a grant yet, so not counted against the limit.
                     Arc::strong_count(grant) > 1
                 }
             });
         }
-        self.profiles.forget_unused();
+        report.more = [report.uses, report.codes, report.tokens, report.grants].contains(&limit);
+        if !report.more {
+            // Once per whole purge: interned profiles no record uses any more.
+            self.profiles.forget_unused();
+        }
         Ok(report)
     }
 }
@@ -692,7 +718,7 @@ mod tests {
         let live = |store: &MemoryStore| registered_grant(store, &g.id).unwrap().live();
         assert_eq!(live(&store), 202);
         let report = store
-            .purge_expired(start + Duration::hours(2))
+            .purge_expired_batch(start + Duration::hours(2), usize::MAX)
             .await
             .unwrap();
         assert_eq!(report.tokens, 101, "every access token expired");
@@ -844,7 +870,10 @@ mod tests {
         let (code, grant) = code_and_grant("g", start);
         store.insert_code(code.clone()).await.unwrap();
         assert_eq!(grant_entries(&store), 1);
-        let report = store.purge_expired(code.expires_at).await.unwrap();
+        let report = store
+            .purge_expired_batch(code.expires_at, usize::MAX)
+            .await
+            .unwrap();
         assert_eq!((report.codes, report.grants), (1, 0), "not a grant yet");
         assert_eq!(grant_entries(&store), 0);
         assert_eq!(store.profiles.len(), 0, "its profile is forgotten");
@@ -903,7 +932,7 @@ mod tests {
              and scope, no redirect URI), or one each if their random lanes differ: {interned}"
         );
         store
-            .purge_expired(start + Duration::days(90))
+            .purge_expired_batch(start + Duration::days(90), usize::MAX)
             .await
             .unwrap();
         assert_eq!(store.profiles.len(), 0);

@@ -263,7 +263,8 @@ pub enum Rotation {
     NotFound,
 }
 
-/// How many records [`TokenStore::purge_expired`](super::TokenStore::purge_expired) removed.
+/// How many records one [`TokenStore::purge_expired_batch`](super::TokenStore::purge_expired_batch)
+/// call removed, and whether there may be more.
 ///
 /// A store starts from [`PurgeReport::default`] (all zero) and adds to the fields; counts
 /// may be added in later versions.
@@ -278,4 +279,23 @@ pub struct PurgeReport {
     pub grants: u64,
     /// One-time-use marks removed.
     pub uses: u64,
+    /// There may be more to purge: the call stopped at its limit for some kind. `false`
+    /// only when nothing that could go is left.
+    pub more: bool,
+}
+
+/// The counts of both added, and `more` if either has it: the report of two calls, or of
+/// a whole purge.
+impl std::ops::Add for PurgeReport {
+    type Output = PurgeReport;
+
+    fn add(self, other: PurgeReport) -> PurgeReport {
+        PurgeReport {
+            codes: self.codes + other.codes,
+            tokens: self.tokens + other.tokens,
+            grants: self.grants + other.grants,
+            uses: self.uses + other.uses,
+            more: self.more || other.more,
+        }
+    }
 }

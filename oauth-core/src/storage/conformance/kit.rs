@@ -175,3 +175,42 @@ pub(super) fn expect_conflict<T: std::fmt::Debug>(result: Result<T, StorageError
         }
     }
 }
+
+/// How many calls [`purge_all`] makes at most before it calls the store's `more` stuck.
+const MAX_PURGE_STEPS: usize = 10_000;
+
+/// Purges what can go at `before` as the engine does, in calls of at most `limit` records
+/// of each kind until one answers `more == false`, checking every call against the limit;
+/// answers the totals.
+pub(super) async fn purge_all<S: TokenStore + ?Sized>(
+    store: &S,
+    before: OffsetDateTime,
+    limit: usize,
+) -> PurgeReport {
+    let mut total = PurgeReport::default();
+    for _ in 0..MAX_PURGE_STEPS {
+        let step = ok(
+            store.purge_expired_batch(before, limit).await,
+            "purge_expired_batch",
+        );
+        let bound = limit.max(1) as u64;
+        assert!(
+            step.codes <= bound
+                && step.tokens <= bound
+                && step.grants <= bound
+                && step.uses <= bound,
+            "storage conformance: purge_expired_batch with limit {limit} must remove at most \
+             {limit} records of each kind, removed {step:?}"
+        );
+        total = total + step;
+        if !step.more {
+            // The purge as a whole is over: nothing is left.
+            total.more = false;
+            return total;
+        }
+    }
+    panic!(
+        "storage conformance: purge_expired_batch still answered `more` after \
+         {MAX_PURGE_STEPS} calls"
+    );
+}
