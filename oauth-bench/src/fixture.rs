@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use oauth_core::jose::{Algorithm, KeySet, SigningKey};
-use oauth_core::storage::{CodeRecord, GrantId};
+use oauth_core::storage::{CodeRecord, GrantId, GrantRecord};
 use oauth_core::{
     AuthorizationResponse, AuthorizeOutcome, BearerRequest, Client, ClientId, Clock, CodeChallenge,
     Config, Engine, GrantType, IntrospectionOutcome, IssuedTokens, RandomSource, RevocationOutcome,
@@ -256,18 +256,22 @@ pub async fn full_flow<S: Storage>(
 pub async fn seed_code<S: Storage>(engine: &BenchEngine<S>, random: &RandomSource) -> String {
     let code = random.secret().expect("random");
     let now = engine.clock().now();
-    let record = CodeRecord {
-        hash: SecretHash::of(&code),
-        grant_id: GrantId(random.id().expect("random")),
-        client_id: ClientId::new(PUBLIC_ID).expect("valid id"),
-        subject: "alice".to_owned(),
-        redirect_uri: Some(REDIRECT_URI.to_owned()),
-        scope: ScopeSet::parse(SCOPE).expect("valid scopes"),
-        code_challenge: Some(CodeChallenge::from_verifier(VERIFIER)),
-        issued_at: now,
-        expires_at: now + engine.config().code_lifetime(),
-        grant_expires_at: now + engine.config().grant_lifetime(),
-    };
+    let grant = GrantRecord::new(
+        GrantId(random.id().expect("random")),
+        ClientId::new(PUBLIC_ID).expect("valid id"),
+        Some("alice".to_owned()),
+        ScopeSet::parse(SCOPE).expect("valid scopes"),
+        now,
+        now + engine.config().grant_lifetime(),
+    );
+    let mut record = CodeRecord::new(
+        SecretHash::of(&code),
+        &grant,
+        "alice",
+        now + engine.config().code_lifetime(),
+    );
+    record.redirect_uri = Some(REDIRECT_URI.to_owned());
+    record.code_challenge = Some(CodeChallenge::from_verifier(VERIFIER));
     // Under a one-time key of its own, as approving a pending authorization marks one.
     let key = SecretHash::of(&random.secret().expect("random"));
     let expires_at = record.expires_at;

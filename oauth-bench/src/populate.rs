@@ -50,42 +50,32 @@ impl GrantShape {
         let grant_id = GrantId(URL_SAFE_NO_PAD.encode(&derived(0, i)[..16]));
         let client_id = ClientId::new(PUBLIC_ID).expect("valid id");
         let subject = format!("user-{i}");
-        let token = |tag: u8, kind: TokenKind| TokenRecord {
-            hash: SecretHash(derived(tag, i)),
-            kind,
-            grant_id: grant_id.clone(),
-            client_id: client_id.clone(),
-            subject: Some(subject.clone()),
-            scope: scope.clone(),
-            issued_at: START,
-            expires_at: until,
-            grant_expires_at: until,
-            revoked: false,
-            rotated: false,
+        let grant = GrantRecord::new(
+            grant_id,
+            client_id,
+            Some(subject.clone()),
+            scope.clone(),
+            START,
+            until,
+        );
+        let token = |tag: u8, kind: TokenKind| {
+            TokenRecord::new(
+                SecretHash(derived(tag, i)),
+                kind,
+                &grant,
+                scope.clone(),
+                START,
+                until,
+            )
         };
+        let mut code = CodeRecord::new(SecretHash(derived(2, i)), &grant, subject, until);
+        code.redirect_uri = Some(REDIRECT_URI.to_owned());
+        code.code_challenge = Some(CodeChallenge::from_verifier(VERIFIER));
         Self {
             mark: SecretHash(derived(1, i)),
-            code: CodeRecord {
-                hash: SecretHash(derived(2, i)),
-                grant_id: grant_id.clone(),
-                client_id: client_id.clone(),
-                subject: subject.clone(),
-                redirect_uri: Some(REDIRECT_URI.to_owned()),
-                scope: scope.clone(),
-                code_challenge: Some(CodeChallenge::from_verifier(VERIFIER)),
-                issued_at: START,
-                expires_at: until,
-                grant_expires_at: until,
-            },
-            grant: GrantRecord {
-                id: grant_id.clone(),
-                client_id: client_id.clone(),
-                subject: Some(subject.clone()),
-                scope: scope.clone(),
-                created_at: START,
-                expires_at: until,
-            },
+            code,
             tokens: [token(3, TokenKind::Access), token(4, TokenKind::Refresh)],
+            grant,
         }
     }
 }

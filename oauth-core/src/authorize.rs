@@ -206,7 +206,7 @@ mod endpoint {
     use crate::request::Params;
     use crate::scope::resolve_requested;
     use crate::secret::SecretHash;
-    use crate::storage::{CodeRecord, Storage};
+    use crate::storage::{CodeRecord, GrantRecord, Storage};
 
     impl<S: Storage, C: Clock> Engine<S, C> {
         /// Validates an authorization request given as its raw query string.
@@ -362,20 +362,24 @@ mod endpoint {
             }
             let now = self.clock.now();
             let code = self.random.secret()?;
-            let record = CodeRecord {
-                hash: SecretHash::of(&code),
-                grant_id: self.new_grant_id()?,
-                client_id: client.id().clone(),
-                subject: subject.to_owned(),
-                redirect_uri: pending
-                    .redirect_uri_sent
-                    .then(|| pending.redirect_uri.clone()),
+            let grant = GrantRecord::new(
+                self.new_grant_id()?,
+                client.id().clone(),
+                Some(subject.to_owned()),
                 scope,
-                code_challenge: pending.code_challenge.clone(),
-                issued_at: now,
-                expires_at: now + self.config.code_lifetime(),
-                grant_expires_at: now + self.config.grant_lifetime(),
-            };
+                now,
+                now + self.config.grant_lifetime(),
+            );
+            let mut record = CodeRecord::new(
+                SecretHash::of(&code),
+                &grant,
+                subject,
+                now + self.config.code_lifetime(),
+            );
+            record.redirect_uri = pending
+                .redirect_uri_sent
+                .then(|| pending.redirect_uri.clone());
+            record.code_challenge = pending.code_challenge.clone();
             // Built now, while the record is at hand, if anyone listens.
             let approved = self
                 .events

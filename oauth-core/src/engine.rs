@@ -22,6 +22,12 @@ use crate::slow_hashing::{HashingPool, SlowHashing};
 use crate::storage::{GrantId, PurgeReport, Storage};
 use crate::token::{AccessTokenFormat, JwtIssuer};
 
+/// How many records of each kind one store call of [`Engine::purge_expired`] deletes at
+/// most: large enough that a purge of a busy day takes few calls, small enough that one
+/// call (one SQLite transaction, one pass over a memory store's queues) holds its lock
+/// for milliseconds.
+pub const PURGE_BATCH: usize = 1000;
+
 /// The authorization-server engine.
 ///
 /// It holds no HTTP types and reads time only through its [`Clock`]. Build it with
@@ -349,9 +355,29 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         Ok(self.storage.remove_client(id).await?)
     }
 
-    /// Deletes what expired (see [`TokenStore::purge_expired`](crate::TokenStore::purge_expired)).
-    /// Call it now and then, for example from a background task.
+    /// Deletes everything that expired (see
+    /// [`TokenStore::purge_expired_batch`](crate::TokenStore::purge_expired_batch)), in
+    /// calls of at most [`PURGE_BATCH`] records of each kind until the store has no more,
+    /// and answers the totals (`more` is then `false`). Between two calls other requests
+    /// run, so a large purge never stalls them. Call it now and then, for example from a
+    /// background task.
     pub async fn purge_expired(&self) -> Result<PurgeReport, Fault> {
-        Ok(self.storage.purge_expired(self.clock.now()).await?)
+        // One instant for the whole purge: what expires while it runs waits for the next.
+        let before = self.clock.now();
+        let mut total = PurgeReport::default();
+        loop {
+            let step = self
+                .storage
+                .purge_expired_batch(before, PURGE_BATCH)
+                .await?;
+            total = total + step;
+            // A step that removed nothing yet says there is more breaks the contract
+            // (`more` follows a kind reaching the limit): stop rather than spin.
+            let removed = step.codes + step.tokens + step.grants + step.uses;
+            if !step.more || removed == 0 {
+                total.more = false;
+                return Ok(total);
+            }
+        }
     }
 }

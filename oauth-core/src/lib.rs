@@ -170,7 +170,7 @@ pub use consent::{
     ConsentForm, ConsentRefusal, CONSENT_COOKIE, CSRF_FIELD, SEALED_REQUEST_FIELD,
     SECURE_CONSENT_COOKIE,
 };
-pub use engine::{Engine, EngineBuilder, JwtAccessTokens};
+pub use engine::{Engine, EngineBuilder, JwtAccessTokens, PURGE_BATCH};
 pub use error::{ErrorCode, Fault, OAuthError};
 pub use form_request::{FormRequest, FORM_CONTENT_TYPE};
 pub use grant::TokenOutcome;

@@ -154,22 +154,23 @@ impl Grant {
                 "a code whose data was not made from a code",
             ));
         };
-        Ok(CodeRecord {
-            hash,
-            grant_id: self.grant_id()?,
-            client_id: self.profile.client_id.clone(),
-            subject: subject.to_text()?,
-            redirect_uri: self.profile.redirect_uri.as_deref().map(str::to_owned),
-            scope: self.profile.scope.clone(),
-            code_challenge: code
-                .challenge
-                .as_ref()
-                .map(PackedChallenge::get)
-                .transpose()?,
-            issued_at: self.created_at.get()?,
-            expires_at: code.expires_at.get()?,
-            grant_expires_at: self.expires_at.get()?,
-        })
+        let subject = subject.to_text()?;
+        let grant = GrantRecord::new(
+            self.grant_id()?,
+            self.profile.client_id.clone(),
+            Some(subject.clone()),
+            self.profile.scope.clone(),
+            self.created_at.get()?,
+            self.expires_at.get()?,
+        );
+        let mut record = CodeRecord::new(hash, &grant, subject, code.expires_at.get()?);
+        record.redirect_uri = self.profile.redirect_uri.as_deref().map(str::to_owned);
+        record.code_challenge = code
+            .challenge
+            .as_ref()
+            .map(PackedChallenge::get)
+            .transpose()?;
+        Ok(record)
     }
 
     /// Whether this is the data of a grant of the user `subject`.

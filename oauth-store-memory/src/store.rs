@@ -487,44 +487,70 @@ impl TokenStore for MemoryStore {
         }
     }
 
-    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
+    /// Removes at most `limit` records of each kind, sweeping shards in turn and stopping
+    /// at a kind's limit. The sweep reads every entry of the shards it visits: this store
+    /// keeps no expiry index, so a call costs the size of the maps it sweeps (not the
+    /// records it removes), and `more` is set when a kind reached its limit.
+    async fn purge_expired_batch(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<PurgeReport, StorageError> {
         let before = Moment::new(before)?;
+        let limit = limit.max(1) as u64;
         let mut report = PurgeReport::default();
         for mut shard in self.uses.each_shard() {
-            let len = shard.len();
-            shard.retain(|_, expires_at| *expires_at > before);
-            report.uses += (len - shard.len()) as u64;
+            if report.uses == limit {
+                break;
+            }
+            shard.retain(|_, expires_at| {
+                let keep = report.uses == limit || *expires_at > before;
+                report.uses += u64::from(!keep);
+                keep
+            });
         }
         for mut shard in self.codes.each_shard() {
-            let len = shard.len();
-            shard.retain(|_, grant| grant.code_kept_until() > before);
-            report.codes += (len - shard.len()) as u64;
+            if report.codes == limit {
+                break;
+            }
+            shard.retain(|_, grant| {
+                let keep = report.codes == limit || grant.code_kept_until() > before;
+                report.codes += u64::from(!keep);
+                keep
+            });
         }
         for mut shard in self.tokens.each_shard() {
-            let len = shard.len();
+            if report.tokens == limit {
+                break;
+            }
             shard.retain(|_, token| {
-                let keep = token.kept_until() > before;
+                let keep = report.tokens == limit || token.kept_until() > before;
                 if !keep {
                     token.forget();
                 }
+                report.tokens += u64::from(!keep);
                 keep
             });
-            report.tokens += (len - shard.len()) as u64;
         }
         for mut shard in self.grants.each_shard() {
             shard.retain(|GrantKey(grant), ()| {
                 if grant.is_issued() {
-                    let keep = grant.expires_at() > before;
+                    let keep = report.grants == limit || grant.expires_at() > before;
                     report.grants += u64::from(!keep);
                     keep
                 } else {
                     // A code's data waiting for its grant: kept while the code is. Only
                     // this shard's lock hands out new references to it, and it is held.
+                    // Not a grant yet, so not counted against the limit.
                     Arc::strong_count(grant) > 1
                 }
             });
         }
-        self.profiles.forget_unused();
+        report.more = [report.uses, report.codes, report.tokens, report.grants].contains(&limit);
+        if !report.more {
+            // Once per whole purge: interned profiles no record uses any more.
+            self.profiles.forget_unused();
+        }
         Ok(report)
     }
 }
@@ -588,56 +614,43 @@ mod tests {
     }
 
     fn grant(id: &str, start: OffsetDateTime) -> GrantRecord {
-        GrantRecord {
-            id: GrantId(id.into()),
-            client_id: ClientId::new("app").unwrap(),
-            subject: None,
-            scope: ScopeSet::parse("read").unwrap(),
-            created_at: start,
-            expires_at: start + Duration::days(90),
-        }
+        GrantRecord::new(
+            GrantId(id.into()),
+            ClientId::new("app").unwrap(),
+            None,
+            ScopeSet::parse("read").unwrap(),
+            start,
+            start + Duration::days(90),
+        )
     }
 
     fn token(grant: &GrantRecord, kind: TokenKind, expires_at: OffsetDateTime) -> TokenRecord {
-        TokenRecord {
-            hash: random_hash(),
+        TokenRecord::new(
+            random_hash(),
             kind,
-            grant_id: grant.id.clone(),
-            client_id: grant.client_id.clone(),
-            subject: grant.subject.clone(),
-            scope: grant.scope.clone(),
-            issued_at: grant.created_at,
+            grant,
+            grant.scope.clone(),
+            grant.created_at,
             expires_at,
-            grant_expires_at: grant.expires_at,
-            revoked: false,
-            rotated: false,
-        }
+        )
     }
 
     /// A code, and the grant record the engine builds from it when it is redeemed.
     fn code_and_grant(id: &str, start: OffsetDateTime) -> (CodeRecord, GrantRecord) {
-        let code = CodeRecord {
-            hash: random_hash(),
-            grant_id: GrantId(id.into()),
-            client_id: ClientId::new("app").unwrap(),
-            subject: "alice".into(),
-            redirect_uri: Some("https://app.example/cb".into()),
-            scope: ScopeSet::parse("read write").unwrap(),
-            code_challenge: Some(CodeChallenge::from_verifier(
-                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-            )),
-            issued_at: start,
-            expires_at: start + Duration::minutes(1),
-            grant_expires_at: start + Duration::days(90),
-        };
-        let grant = GrantRecord {
-            id: code.grant_id.clone(),
-            client_id: code.client_id.clone(),
-            subject: Some(code.subject.clone()),
-            scope: code.scope.clone(),
-            created_at: code.issued_at,
-            expires_at: code.grant_expires_at,
-        };
+        let grant = GrantRecord::new(
+            GrantId(id.into()),
+            ClientId::new("app").unwrap(),
+            Some("alice".into()),
+            ScopeSet::parse("read write").unwrap(),
+            start,
+            start + Duration::days(90),
+        );
+        let mut code =
+            CodeRecord::new(random_hash(), &grant, "alice", start + Duration::minutes(1));
+        code.redirect_uri = Some("https://app.example/cb".into());
+        code.code_challenge = Some(CodeChallenge::from_verifier(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        ));
         (code, grant)
     }
 
@@ -705,7 +718,7 @@ mod tests {
         let live = |store: &MemoryStore| registered_grant(store, &g.id).unwrap().live();
         assert_eq!(live(&store), 202);
         let report = store
-            .purge_expired(start + Duration::hours(2))
+            .purge_expired_batch(start + Duration::hours(2), usize::MAX)
             .await
             .unwrap();
         assert_eq!(report.tokens, 101, "every access token expired");
@@ -857,7 +870,10 @@ mod tests {
         let (code, grant) = code_and_grant("g", start);
         store.insert_code(code.clone()).await.unwrap();
         assert_eq!(grant_entries(&store), 1);
-        let report = store.purge_expired(code.expires_at).await.unwrap();
+        let report = store
+            .purge_expired_batch(code.expires_at, usize::MAX)
+            .await
+            .unwrap();
         assert_eq!((report.codes, report.grants), (1, 0), "not a grant yet");
         assert_eq!(grant_entries(&store), 0);
         assert_eq!(store.profiles.len(), 0, "its profile is forgotten");
@@ -906,16 +922,9 @@ mod tests {
         narrower.scope = ScopeSet::parse("read").unwrap();
         store.issue(&grant, &[narrower]).await.unwrap();
         let client = grant.client_id.clone();
-        store
-            .issue(
-                &GrantRecord {
-                    client_id: client,
-                    ..super::tests::grant("machine", start)
-                },
-                &[],
-            )
-            .await
-            .unwrap();
+        let mut machine = super::tests::grant("machine", start);
+        machine.client_id = client;
+        store.issue(&machine, &[]).await.unwrap();
         let interned = store.profiles.len();
         assert!(
             (2..=3).contains(&interned),
@@ -923,7 +932,7 @@ mod tests {
              and scope, no redirect URI), or one each if their random lanes differ: {interned}"
         );
         store
-            .purge_expired(start + Duration::days(90))
+            .purge_expired_batch(start + Duration::days(90), usize::MAX)
             .await
             .unwrap();
         assert_eq!(store.profiles.len(), 0);

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use oauth_core::storage::{TokenKind, TokenRecord};
+use oauth_core::storage::{GrantRecord, TokenKind, TokenRecord};
 use oauth_core::{SecretHash, StorageError};
 
 use crate::grant::Grant;
@@ -103,18 +103,27 @@ impl TokenEntry {
 
     /// The record, rebuilt.
     pub(crate) fn record(&self, hash: SecretHash) -> Result<TokenRecord, StorageError> {
-        Ok(TokenRecord {
+        // The grant as far as a token knows it: its start is not part of a token, and
+        // `TokenRecord::new` reads only the grant's id, client, subject and end.
+        let issued_at = self.issued_at.get()?;
+        let grant = GrantRecord::new(
+            self.grant.grant_id()?,
+            self.grant.client_id().clone(),
+            self.grant.subject()?,
+            self.grant.scope().clone(),
+            issued_at,
+            self.grant.expires_at().get()?,
+        );
+        let mut record = TokenRecord::new(
             hash,
-            kind: self.kind(),
-            grant_id: self.grant.grant_id()?,
-            client_id: self.grant.client_id().clone(),
-            subject: self.grant.subject()?,
-            scope: self.grant.scope().clone(),
-            issued_at: self.issued_at.get()?,
-            expires_at: self.expires_at.get()?,
-            grant_expires_at: self.grant.expires_at().get()?,
-            revoked: self.is_revoked(),
-            rotated: self.is_rotated(),
-        })
+            self.kind(),
+            &grant,
+            self.grant.scope().clone(),
+            issued_at,
+            self.expires_at.get()?,
+        );
+        record.revoked = self.is_revoked();
+        record.rotated = self.is_rotated();
+        Ok(record)
     }
 }

@@ -1,6 +1,6 @@
 //! Between records and rows: column lists, decoding, and SQLite errors as storage errors.
 
-use oauth_core::storage::{CodeRecord, GrantId, TokenKind, TokenRecord};
+use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, TokenKind, TokenRecord};
 use oauth_core::{ClientId, CodeChallenge, ScopeSet, SecretHash, StorageError, StorageErrorKind};
 use rusqlite::ffi::{ErrorCode, SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
 use rusqlite::Row;
@@ -88,20 +88,26 @@ pub(crate) const CODE_COLUMNS: &str = "hash, grant_id, client_id, subject, redir
 pub(crate) fn code_from_row(row: &Row<'_>) -> Result<CodeRecord, StorageError> {
     let read = sql_error("read a stored code");
     let challenge: Option<String> = row.get(6).map_err(&read)?;
-    Ok(CodeRecord {
-        hash: hash(row.get(0).map_err(&read)?)?,
-        grant_id: GrantId(row.get(1).map_err(&read)?),
-        client_id: client_id(row.get(2).map_err(&read)?)?,
-        subject: row.get(3).map_err(&read)?,
-        redirect_uri: row.get(4).map_err(&read)?,
-        scope: scope(row.get(5).map_err(&read)?)?,
-        code_challenge: challenge
-            .map(|c| CodeChallenge::try_from(c).map_err(|_| corrupt("code challenge")))
-            .transpose()?,
-        issued_at: instant(row.get(7).map_err(&read)?)?,
-        expires_at: instant(row.get(8).map_err(&read)?)?,
-        grant_expires_at: instant(row.get(9).map_err(&read)?)?,
-    })
+    let subject: String = row.get(3).map_err(&read)?;
+    let grant = GrantRecord::new(
+        GrantId(row.get(1).map_err(&read)?),
+        client_id(row.get(2).map_err(&read)?)?,
+        Some(subject.clone()),
+        scope(row.get(5).map_err(&read)?)?,
+        instant(row.get(7).map_err(&read)?)?,
+        instant(row.get(9).map_err(&read)?)?,
+    );
+    let mut code = CodeRecord::new(
+        hash(row.get(0).map_err(&read)?)?,
+        &grant,
+        subject,
+        instant(row.get(8).map_err(&read)?)?,
+    );
+    code.redirect_uri = row.get(4).map_err(&read)?;
+    code.code_challenge = challenge
+        .map(|c| CodeChallenge::try_from(c).map_err(|_| corrupt("code challenge")))
+        .transpose()?;
+    Ok(code)
 }
 
 /// The columns [`token_from_row`] reads, in its order.
@@ -112,17 +118,27 @@ pub(crate) const TOKEN_COLUMNS: &str = "hash, kind, grant_id, client_id, subject
 pub(crate) fn token_from_row(row: &Row<'_>) -> Result<TokenRecord, StorageError> {
     let read = sql_error("read a stored token");
     let kind_text: String = row.get(1).map_err(&read)?;
-    Ok(TokenRecord {
-        hash: hash(row.get(0).map_err(&read)?)?,
-        kind: kind(&kind_text)?,
-        grant_id: GrantId(row.get(2).map_err(&read)?),
-        client_id: client_id(row.get(3).map_err(&read)?)?,
-        subject: row.get(4).map_err(&read)?,
-        scope: scope(row.get(5).map_err(&read)?)?,
-        issued_at: instant(row.get(6).map_err(&read)?)?,
-        expires_at: instant(row.get(7).map_err(&read)?)?,
-        grant_expires_at: instant(row.get(8).map_err(&read)?)?,
-        revoked: row.get(9).map_err(&read)?,
-        rotated: row.get(10).map_err(&read)?,
-    })
+    let scope = scope(row.get(5).map_err(&read)?)?;
+    let issued_at = instant(row.get(6).map_err(&read)?)?;
+    // The grant as far as a token row knows it: its start is not part of a token, and
+    // `TokenRecord::new` reads only the grant's id, client, subject and end.
+    let grant = GrantRecord::new(
+        GrantId(row.get(2).map_err(&read)?),
+        client_id(row.get(3).map_err(&read)?)?,
+        row.get(4).map_err(&read)?,
+        scope.clone(),
+        issued_at,
+        instant(row.get(8).map_err(&read)?)?,
+    );
+    let mut token = TokenRecord::new(
+        hash(row.get(0).map_err(&read)?)?,
+        kind(&kind_text)?,
+        &grant,
+        scope,
+        issued_at,
+        instant(row.get(7).map_err(&read)?)?,
+    );
+    token.revoked = row.get(9).map_err(&read)?;
+    token.rotated = row.get(10).map_err(&read)?;
+    Ok(token)
 }

@@ -57,9 +57,10 @@
 //!   the store opens (see [`SCHEMA_VERSION`]). Hashes are `BLOB`s, instants unix seconds
 //!   (`INTEGER`), scopes their space-separated text; a client is its JSON, which holds
 //!   its secret's hash, never the secret.
-//! - **Expiry purge in bounded batches.** [`SqliteStore::purge_expired_batched`] (and
-//!   `purge_expired`, with [`SqliteOptions::purge_batch_size`]) deletes at most a batch
-//!   of rows per transaction, so a long purge never holds the write lock for long.
+//! - **Expiry purge in bounded batches.** `purge_expired_batch` deletes at most its limit
+//!   of rows of each table in one transaction, each found through an index on its expiry,
+//!   so one call holds the write lock briefly however large the database is;
+//!   `Engine::purge_expired` calls it until nothing is left.
 //! - **No clock.** Every instant comes from the engine.
 //!
 //! The store passes the whole storage conformance kit of `oauth-core`, on a file and in
@@ -76,4 +77,4 @@ mod store;
 
 pub use durability::Durability;
 pub use schema::SCHEMA_VERSION;
-pub use store::{BatchedPurge, SqliteOptions, SqliteStore};
+pub use store::{SqliteOptions, SqliteStore};

@@ -32,8 +32,7 @@ use crate::schema::{migrate, refuse_newer};
 ///
 /// let options = SqliteOptions::file("/var/lib/auth/finrift.db")
 ///     .pool_size(8)
-///     .busy_timeout(Duration::from_secs(2))
-///     .purge_batch_size(500);
+///     .busy_timeout(Duration::from_secs(2));
 /// # let _ = options;
 /// ```
 #[derive(Debug, Clone)]
@@ -41,20 +40,18 @@ pub struct SqliteOptions {
     path: Option<PathBuf>,
     pool_size: usize,
     busy_timeout: Duration,
-    purge_batch_size: u32,
     durability: Durability,
     inline_reads: bool,
 }
 
 impl SqliteOptions {
-    /// A database file at `path` (created if missing), with 4 connections, a 5 second
-    /// busy timeout and purges in batches of 1000 rows.
+    /// A database file at `path` (created if missing), with 4 connections and a 5 second
+    /// busy timeout.
     pub fn file(path: impl Into<PathBuf>) -> Self {
         Self {
             path: Some(path.into()),
             pool_size: 4,
             busy_timeout: Duration::from_secs(5),
-            purge_batch_size: 1000,
             durability: Durability::PowerLoss,
             inline_reads: false,
         }
@@ -68,7 +65,6 @@ impl SqliteOptions {
             path: None,
             pool_size: 1,
             busy_timeout: Duration::from_secs(5),
-            purge_batch_size: 1000,
             durability: Durability::PowerLoss,
             inline_reads: false,
         }
@@ -112,12 +108,6 @@ impl SqliteOptions {
     /// run on blocking threads: they wait for the write lock and flush.
     pub fn inline_reads(mut self, inline: bool) -> Self {
         self.inline_reads = inline;
-        self
-    }
-
-    /// How many rows one purge transaction deletes at most (at least 1).
-    pub fn purge_batch_size(mut self, rows: u32) -> Self {
-        self.purge_batch_size = rows.max(1);
         self
     }
 
@@ -172,7 +162,6 @@ impl SqliteOptions {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: Arc<Pool>,
-    purge_batch_size: u32,
 }
 
 impl SqliteStore {
@@ -189,7 +178,6 @@ impl SqliteStore {
 
     /// Opens the database `options` describe, applying any pending schema migration.
     pub async fn open_with(options: SqliteOptions) -> Result<Self, StorageError> {
-        let purge_batch_size = options.purge_batch_size;
         let inline_reads = options.inline_reads;
         let connections = tokio::task::spawn_blocking(move || {
             if let Some(path) = &options.path {
@@ -213,67 +201,8 @@ impl SqliteStore {
         })??;
         Ok(Self {
             pool: Arc::new(Pool::new(connections, inline_reads)),
-            purge_batch_size,
         })
     }
-
-    /// Deletes what [`TokenStore::purge_expired`] deletes, in transactions of at most
-    /// `batch_size` rows each (at least 1), so a long purge never holds the write lock
-    /// for long: between two batches the lock is free, and the writers waiting for it (in
-    /// this process or another) can take it.
-    /// The purge is not atomic as a whole, and need not be: each row it deletes could
-    /// no longer matter.
-    pub async fn purge_expired_batched(
-        &self,
-        before: OffsetDateTime,
-        batch_size: u32,
-    ) -> Result<BatchedPurge, StorageError> {
-        let batch_size = batch_size.max(1);
-        let before = seconds(before);
-        let mut done = BatchedPurge::default();
-        for (what, sql) in PURGES {
-            loop {
-                let deleted = self
-                    .pool
-                    .run(move |connection| {
-                        write(connection, "purge expired rows", |tx| {
-                            tx.prepare_cached(sql)
-                                .and_then(|mut statement| {
-                                    statement.execute(params![before, batch_size])
-                                })
-                                .map_err(sql_error("purge expired rows"))
-                        })
-                    })
-                    .await?;
-                let deleted = deleted as u64;
-                done.batches += 1;
-                done.largest_batch = done.largest_batch.max(deleted);
-                match what {
-                    Purged::Codes => done.report.codes += deleted,
-                    Purged::Tokens => done.report.tokens += deleted,
-                    Purged::Grants => done.report.grants += deleted,
-                    Purged::Uses => done.report.uses += deleted,
-                }
-                if deleted < u64::from(batch_size) {
-                    break;
-                }
-                // Let the tasks waiting for a connection run before the next batch.
-                tokio::task::yield_now().await;
-            }
-        }
-        Ok(done)
-    }
-}
-
-/// What [`SqliteStore::purge_expired_batched`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchedPurge {
-    /// The records removed.
-    pub report: PurgeReport,
-    /// How many delete transactions ran.
-    pub batches: u64,
-    /// The most rows one transaction deleted (never more than the batch size).
-    pub largest_batch: u64,
 }
 
 /// Which count a purge statement adds to.
@@ -285,8 +214,10 @@ enum Purged {
     Uses,
 }
 
-/// The purge contract of [`TokenStore::purge_expired`], one statement per rule, each
-/// deleting at most `?2` rows expired at or before `?1`.
+/// The purge contract of [`TokenStore::purge_expired_batch`], one statement per rule,
+/// each deleting at most `?2` rows expired at or before `?1`. Each finds its rows through
+/// a partial index on the expiry column it compares (see the schema), so its cost follows
+/// the rows it deletes, not the size of the table.
 const PURGES: [(Purged, &str); 6] = [
     (
         Purged::Uses,
@@ -764,10 +695,77 @@ impl TokenStore for SqliteStore {
             .await
     }
 
-    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
-        Ok(self
-            .purge_expired_batched(before, self.purge_batch_size)
-            .await?
-            .report)
+    /// One `BEGIN IMMEDIATE` transaction runs every statement of [`PURGES`], each kind
+    /// sharing `limit` between its statements: it holds the write lock for the deletion
+    /// of at most `limit` rows of each table.
+    async fn purge_expired_batch(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<PurgeReport, StorageError> {
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let before = seconds(before);
+        self.pool
+            .run(move |connection| {
+                write(connection, "purge expired rows", |tx| {
+                    let mut report = PurgeReport::default();
+                    for (what, sql) in PURGES {
+                        let count = match what {
+                            Purged::Codes => &mut report.codes,
+                            Purged::Tokens => &mut report.tokens,
+                            Purged::Grants => &mut report.grants,
+                            Purged::Uses => &mut report.uses,
+                        };
+                        // What this kind's earlier statements left of the limit.
+                        let left = limit - i64::try_from(*count).unwrap_or(i64::MAX);
+                        if left <= 0 {
+                            continue;
+                        }
+                        let deleted = tx
+                            .prepare_cached(sql)
+                            .and_then(|mut statement| statement.execute(params![before, left]))
+                            .map_err(sql_error("purge expired rows"))?;
+                        *count += deleted as u64;
+                    }
+                    // A kind that reached the limit may have more rows waiting.
+                    let full = |n: u64| i64::try_from(n).unwrap_or(i64::MAX) >= limit;
+                    report.more = full(report.codes)
+                        || full(report.tokens)
+                        || full(report.grants)
+                        || full(report.uses);
+                    Ok(report)
+                })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Every purge statement finds its rows through an index, so one call's cost follows
+    /// its limit and not the size of the table.
+    #[test]
+    fn every_purge_statement_searches_an_index() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        migrate(&mut connection).unwrap();
+        for (_, sql) in PURGES {
+            let select = &sql[sql.find("SELECT").unwrap()..sql.rfind(')').unwrap()];
+            let plan: Vec<String> = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {select}"))
+                .unwrap()
+                .query_map(params![0, 1], |row| row.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains("USING") && step.contains("INDEX")),
+                "{select}: {plan:?}"
+            );
+        }
     }
 }

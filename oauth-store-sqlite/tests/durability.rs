@@ -35,30 +35,25 @@ fn random_hash(random: &RandomSource) -> SecretHash {
 }
 
 fn grant(random: &RandomSource) -> GrantRecord {
-    GrantRecord {
-        id: GrantId(format!("grant-{}", random.id().unwrap())),
-        client_id: ClientId::new("app").unwrap(),
-        subject: Some("alice".to_owned()),
-        scope: ScopeSet::parse("read:users").unwrap(),
-        created_at: START,
-        expires_at: START + Duration::days(90),
-    }
+    GrantRecord::new(
+        GrantId(format!("grant-{}", random.id().unwrap())),
+        ClientId::new("app").unwrap(),
+        Some("alice".to_owned()),
+        ScopeSet::parse("read:users").unwrap(),
+        START,
+        START + Duration::days(90),
+    )
 }
 
 fn token(random: &RandomSource, grant: &GrantRecord, kind: TokenKind) -> TokenRecord {
-    TokenRecord {
-        hash: random_hash(random),
+    TokenRecord::new(
+        random_hash(random),
         kind,
-        grant_id: grant.id.clone(),
-        client_id: grant.client_id.clone(),
-        subject: grant.subject.clone(),
-        scope: grant.scope.clone(),
-        issued_at: START,
-        expires_at: START + Duration::hours(1),
-        grant_expires_at: grant.expires_at,
-        revoked: false,
-        rotated: false,
-    }
+        grant,
+        grant.scope.clone(),
+        START,
+        START + Duration::hours(1),
+    )
 }
 
 fn pair(random: &RandomSource, grant: &GrantRecord) -> Vec<TokenRecord> {
@@ -69,18 +64,23 @@ fn pair(random: &RandomSource, grant: &GrantRecord) -> Vec<TokenRecord> {
 }
 
 fn code(random: &RandomSource, grant_id: &GrantId) -> CodeRecord {
-    CodeRecord {
-        hash: random_hash(random),
-        grant_id: grant_id.clone(),
-        client_id: ClientId::new("app").unwrap(),
-        subject: "alice".to_owned(),
-        redirect_uri: Some("https://app.example/cb".to_owned()),
-        scope: ScopeSet::parse("read:users").unwrap(),
-        code_challenge: Some(CodeChallenge::from_verifier(&"v".repeat(43))),
-        issued_at: START,
-        expires_at: START + Duration::seconds(60),
-        grant_expires_at: START + Duration::days(90),
-    }
+    let grant = GrantRecord::new(
+        grant_id.clone(),
+        ClientId::new("app").unwrap(),
+        Some("alice".to_owned()),
+        ScopeSet::parse("read:users").unwrap(),
+        START,
+        START + Duration::days(90),
+    );
+    let mut code = CodeRecord::new(
+        random_hash(random),
+        &grant,
+        "alice",
+        START + Duration::seconds(60),
+    );
+    code.redirect_uri = Some("https://app.example/cb".to_owned());
+    code.code_challenge = Some(CodeChallenge::from_verifier(&"v".repeat(43)));
+    code
 }
 
 fn hex(hash: &SecretHash) -> String {

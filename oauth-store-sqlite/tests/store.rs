@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{db_path, temp_store, temp_store_with};
+use common::{db_path, temp_store};
 use oauth_core::storage::{GrantId, GrantRecord, TokenKind, TokenRecord};
 use oauth_core::{ClientId, RandomSource, ScopeSet, SecretHash, StorageErrorKind, TokenStore};
 use oauth_store_sqlite::{SqliteOptions, SqliteStore, SCHEMA_VERSION};
@@ -16,36 +16,31 @@ use time::{Duration, OffsetDateTime};
 const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 
 fn grant(random: &RandomSource) -> GrantRecord {
-    GrantRecord {
-        id: GrantId(random.id().unwrap()),
-        client_id: ClientId::new("app").unwrap(),
-        subject: None,
-        scope: ScopeSet::parse("read:users").unwrap(),
-        created_at: START,
-        expires_at: START + Duration::days(1),
-    }
+    GrantRecord::new(
+        GrantId(random.id().unwrap()),
+        ClientId::new("app").unwrap(),
+        None,
+        ScopeSet::parse("read:users").unwrap(),
+        START,
+        START + Duration::days(1),
+    )
 }
 
 fn access(random: &RandomSource, grant: &GrantRecord, expires: OffsetDateTime) -> TokenRecord {
     let mut hash = [0u8; 32];
     random.fill(&mut hash).unwrap();
-    TokenRecord {
-        hash: SecretHash(hash),
-        kind: TokenKind::Access,
-        grant_id: grant.id.clone(),
-        client_id: grant.client_id.clone(),
-        subject: None,
-        scope: grant.scope.clone(),
-        issued_at: START,
-        expires_at: expires,
-        grant_expires_at: grant.expires_at,
-        revoked: false,
-        rotated: false,
-    }
+    TokenRecord::new(
+        SecretHash(hash),
+        TokenKind::Access,
+        grant,
+        grant.scope.clone(),
+        START,
+        expires,
+    )
 }
 
-/// 2,500 expired access tokens and 10 live ones: a purge in batches of 100 deletes the
-/// 2,500 in at least 25 transactions of at most 100 rows each, and keeps the 10.
+/// 2,500 expired access tokens and 10 live ones: a purge in calls of 100 deletes the
+/// 2,500 in 25 full calls and a last one that finds nothing, and keeps the 10.
 #[tokio::test]
 async fn purge_deletes_in_bounded_batches() {
     let temp = temp_store().await;
@@ -63,36 +58,25 @@ async fn purge_deletes_in_bounded_batches() {
         live.push(keep);
     }
 
-    let done = store
-        .purge_expired_batched(START + Duration::hours(1), 100)
-        .await
-        .unwrap();
-    assert_eq!(done.report.tokens, 2500);
-    assert_eq!(done.report.codes + done.report.grants, 0);
-    assert!(done.largest_batch <= 100, "{done:?}");
-    assert!(done.batches >= 25, "{done:?}");
+    let mut calls = Vec::new();
+    loop {
+        let step = store
+            .purge_expired_batch(START + Duration::hours(1), 100)
+            .await
+            .unwrap();
+        calls.push(step.tokens);
+        assert_eq!(step.codes + step.grants, 0);
+        if !step.more {
+            break;
+        }
+        assert!(calls.len() <= 26, "{calls:?}");
+    }
+    assert_eq!(calls.iter().sum::<u64>(), 2500);
+    assert_eq!(&calls[..25], &[100; 25]);
+    assert_eq!(calls.get(25), Some(&0));
     for token in &live {
         assert!(store.get_token(&token.hash).await.unwrap().is_some());
     }
-
-    // purge_expired (the trait method) batches by the configured size, with the same result.
-    let temp = temp_store_with(|o| o.purge_batch_size(7)).await;
-    let tokens: Vec<_> = (0..50)
-        .map(|_| access(&random, &g, START + Duration::minutes(5)))
-        .collect();
-    temp.store.issue(&g, &tokens).await.unwrap();
-    let report = temp
-        .store
-        .purge_expired(START + Duration::hours(1))
-        .await
-        .unwrap();
-    assert_eq!(report.tokens, 50);
-    assert!(temp
-        .store
-        .get_token(&tokens[0].hash)
-        .await
-        .unwrap()
-        .is_none());
 }
 
 /// A new file is created at the current schema version in WAL mode; opening it again
@@ -170,17 +154,8 @@ async fn approval_rolls_back_its_mark_when_the_code_is_refused() {
     let temp = temp_store().await;
     let random = RandomSource::new();
     let g = grant(&random);
-    let code = |hash: [u8; 32]| CodeRecord {
-        hash: SecretHash(hash),
-        grant_id: g.id.clone(),
-        client_id: g.client_id.clone(),
-        subject: "alice".into(),
-        redirect_uri: None,
-        scope: g.scope.clone(),
-        code_challenge: None,
-        issued_at: START,
-        expires_at: START + Duration::minutes(1),
-        grant_expires_at: g.expires_at,
+    let code = |hash: [u8; 32]| {
+        CodeRecord::new(SecretHash(hash), &g, "alice", START + Duration::minutes(1))
     };
     let (first, second) = (SecretHash([1; 32]), SecretHash([2; 32]));
     let until = START + Duration::minutes(10);

@@ -132,9 +132,13 @@ impl TokenStore for FaultyStore {
         self.call("revoke_subject")?;
         self.inner.revoke_subject(subject).await
     }
-    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
-        self.call("purge_expired")?;
-        self.inner.purge_expired(before).await
+    async fn purge_expired_batch(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<PurgeReport, StorageError> {
+        self.call("purge_expired_batch")?;
+        self.inner.purge_expired_batch(before, limit).await
     }
 }
 

@@ -14,7 +14,7 @@ use crate::engine::Engine;
 use crate::error::{Fault, OAuthError};
 use crate::events::EventKind;
 use crate::secret::SecretHash;
-use crate::storage::{CodeConsumption, CodeRecord, GrantRecord, Issuance, Storage};
+use crate::storage::{CodeConsumption, CodeRecord, Issuance, Storage};
 
 impl<S: Storage, C: Clock> Engine<S, C> {
     pub(super) async fn exchange_code(
@@ -61,14 +61,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             return Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into());
         }
 
-        let grant = GrantRecord {
-            id: record.grant_id,
-            client_id: record.client_id,
-            subject: Some(record.subject),
-            scope: record.scope.clone(),
-            created_at: record.issued_at,
-            expires_at: record.grant_expires_at,
-        };
+        let grant = record.grant();
         let with_refresh = client.allows_grant(GrantType::RefreshToken);
         let minted = self.mint_tokens(&grant, record.scope, with_refresh, now)?;
         match self.storage.issue(&grant, &minted.records).await? {

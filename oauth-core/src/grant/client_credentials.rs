@@ -35,14 +35,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             );
         }
         let now = self.clock.now();
-        let grant = GrantRecord {
-            id: self.new_grant_id()?,
-            client_id: client.id().clone(),
-            subject: None,
-            scope: scope.clone(),
-            created_at: now,
-            expires_at: now + self.config.access_token_lifetime(),
-        };
+        let grant = GrantRecord::new(
+            self.new_grant_id()?,
+            client.id().clone(),
+            None,
+            scope.clone(),
+            now,
+            now + self.config.access_token_lifetime(),
+        );
         let minted = self.mint_tokens(&grant, scope, false, now)?;
         match self.storage.issue(&grant, &minted.records).await? {
             Issuance::Issued => {

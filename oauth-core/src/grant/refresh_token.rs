@@ -78,14 +78,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             }
         };
 
-        let grant = GrantRecord {
-            id: record.grant_id.clone(),
-            client_id: record.client_id.clone(),
-            subject: record.subject.clone(),
-            scope: grant_scope,
-            created_at: record.issued_at,
-            expires_at: record.grant_expires_at,
-        };
+        let grant = GrantRecord::new(
+            record.grant_id.clone(),
+            record.client_id.clone(),
+            record.subject.clone(),
+            grant_scope,
+            record.issued_at,
+            record.grant_expires_at,
+        );
         let minted = self.mint_tokens(&grant, access_scope, true, now)?;
         match self.storage.rotate_refresh(&hash, &minted.records).await? {
             Rotation::Rotated => {

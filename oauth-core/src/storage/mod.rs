@@ -79,7 +79,7 @@ pub trait CodeStore: Send + Sync {
     /// Exactly one call ever gets [`CodeConsumption::Consumed`] for a given code, however
     /// many race. Every later call gets [`CodeConsumption::AlreadyConsumed`] with the same
     /// record (so the engine can revoke the grant after checking the replayer's proof),
-    /// for as long as the record is kept (see [`TokenStore::purge_expired`]). Expiry is
+    /// for as long as the record is kept (see [`TokenStore::purge_expired_batch`]). Expiry is
     /// the engine's check, not the store's: an expired code is still consumed and returned.
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError>;
 
@@ -89,7 +89,7 @@ pub trait CodeStore: Send + Sync {
     /// Exactly one call ever gets `true` for a given `key`, however many race, across
     /// every process that shares the store; every later call gets `false`, for as long as
     /// the mark is kept: until `expires_at`, after which
-    /// [`TokenStore::purge_expired`] removes it (the value it guards has expired by then,
+    /// [`TokenStore::purge_expired_batch`] removes it (the value it guards has expired by then,
     /// so its reuse is refused anyway).
     async fn use_once(
         &self,
@@ -177,14 +177,33 @@ pub trait TokenStore: Send + Sync {
     /// should find them through an index rather than a scan where it can.
     async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError>;
 
-    /// Deletes what can no longer matter at `before`:
+    /// Deletes some of what can no longer matter at `before`, at most `limit` records of
+    /// each kind (codes, tokens, grants, one-time-use marks; a `limit` of 0 is read as
+    /// 1), and answers how many went and whether there may be more
+    /// ([`PurgeReport::more`]). The caller calls again until `more` is `false`
+    /// ([`Engine::purge_expired`](crate::Engine::purge_expired) does): one call's cost
+    /// follows `limit`, never the size of the store, so a purge never holds a lock or a
+    /// transaction for long. A backend finds expired records through an index on their
+    /// expiry (or an expiry queue), not by a scan.
+    ///
+    /// What can no longer matter:
     /// - codes never consumed whose `expires_at` is at or before `before`; consumed codes
     ///   whose `grant_expires_at` is (replay detection needs them until then);
     /// - access tokens (opaque, and JWT records) whose `expires_at` is at or before `before`;
     /// - refresh tokens whose `grant_expires_at` is (a rotated-away one is what detects reuse);
     /// - grants whose `expires_at` is;
     /// - one-time-use marks ([`CodeStore::use_once`]) whose `expires_at` is.
-    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError>;
+    ///
+    /// Everything else stays, the revocation mark of a grant never issued included.
+    /// `more` may be `true` when nothing is left (a store that removed `limit` of a kind
+    /// cannot always tell); it is `false` only when nothing that can go at `before` is
+    /// left. Each call is atomic per record, not as a whole: a record it deletes could no
+    /// longer matter anyway.
+    async fn purge_expired_batch(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<PurgeReport, StorageError>;
 }
 
 /// Everything the engine needs from storage. Implemented for every type that
@@ -265,7 +284,11 @@ impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
     async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
         (**self).revoke_subject(subject).await
     }
-    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
-        (**self).purge_expired(before).await
+    async fn purge_expired_batch(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<PurgeReport, StorageError> {
+        (**self).purge_expired_batch(before, limit).await
     }
 }

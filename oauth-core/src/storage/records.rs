@@ -24,7 +24,11 @@ impl GrantId {
 }
 
 /// An authorization code, as stored.
+///
+/// Built with [`CodeRecord::new`]; fields may be added in later versions, so a store
+/// reads and writes the fields it knows and builds records only through the constructor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CodeRecord {
     /// SHA-256 of the code: the lookup key.
     pub hash: SecretHash,
@@ -50,6 +54,49 @@ pub struct CodeRecord {
     pub grant_expires_at: OffsetDateTime,
 }
 
+impl CodeRecord {
+    /// The code with `hash` that starts `grant`, for the user `subject`, redeemable until
+    /// `expires_at`: its grant id, client and scope are the grant's, it is issued at the
+    /// grant's `created_at`, and `grant_expires_at` is the grant's `expires_at` (the
+    /// grant's own subject is not read: a code's subject is never absent). It has no
+    /// `redirect_uri` and no `code_challenge` until they are set.
+    ///
+    /// Taking the grant, rather than its fields one by one, keeps the instants apart:
+    /// three times passed in a row are easily swapped.
+    pub fn new(
+        hash: SecretHash,
+        grant: &GrantRecord,
+        subject: impl Into<String>,
+        expires_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            hash,
+            grant_id: grant.id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: subject.into(),
+            redirect_uri: None,
+            scope: grant.scope.clone(),
+            code_challenge: None,
+            issued_at: grant.created_at,
+            expires_at,
+            grant_expires_at: grant.expires_at,
+        }
+    }
+
+    /// The grant that redeeming this code issues: its id, client, subject and scope, from
+    /// the code's issue to the code's `grant_expires_at`.
+    pub fn grant(&self) -> GrantRecord {
+        GrantRecord::new(
+            self.grant_id.clone(),
+            self.client_id.clone(),
+            Some(self.subject.clone()),
+            self.scope.clone(),
+            self.issued_at,
+            self.grant_expires_at,
+        )
+    }
+}
+
 /// The kind of a stored token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -65,7 +112,10 @@ pub enum TokenKind {
 }
 
 /// An access or refresh token, as stored.
+///
+/// Built with [`TokenRecord::new`]; fields may be added in later versions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TokenRecord {
     /// SHA-256 of the token: the lookup key.
     pub hash: SecretHash,
@@ -92,6 +142,33 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
+    /// A live token (neither revoked nor rotated) of `kind`, stored under `hash`, that
+    /// belongs to `grant`: its grant id, client, subject and `grant_expires_at` are the
+    /// grant's; its `scope` (the grant's, or narrower after a refresh) and its times are
+    /// its own. A store rebuilding a revoked or rotated token sets those flags after.
+    pub fn new(
+        hash: SecretHash,
+        kind: TokenKind,
+        grant: &GrantRecord,
+        scope: ScopeSet,
+        issued_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            hash,
+            kind,
+            grant_id: grant.id.clone(),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope,
+            issued_at,
+            expires_at,
+            grant_expires_at: grant.expires_at,
+            revoked: false,
+            rotated: false,
+        }
+    }
+
     /// Whether the token may be used at `now`: not revoked, not rotated, not expired.
     pub fn is_active(&self, now: OffsetDateTime) -> bool {
         !self.revoked && !self.rotated && now < self.expires_at
@@ -99,7 +176,10 @@ impl TokenRecord {
 }
 
 /// A grant, as stored when its first tokens are issued.
+///
+/// Built with [`GrantRecord::new`]; fields may be added in later versions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GrantRecord {
     /// The identifier.
     pub id: GrantId,
@@ -115,8 +195,34 @@ pub struct GrantRecord {
     pub expires_at: OffsetDateTime,
 }
 
+impl GrantRecord {
+    /// The grant `id` of `client_id` for `subject` (`None`: the client acting for
+    /// itself), with `scope`, from `created_at` to `expires_at`.
+    pub fn new(
+        id: GrantId,
+        client_id: ClientId,
+        subject: Option<String>,
+        scope: ScopeSet,
+        created_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            client_id,
+            subject,
+            scope,
+            created_at,
+            expires_at,
+        }
+    }
+}
+
 /// The answer to [`CodeStore::consume_code`](super::CodeStore::consume_code).
+///
+/// Answers may be added in later versions: a match outside this crate needs a wildcard
+/// arm, which should refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CodeConsumption {
     /// This call consumed the code; no other call ever will.
     Consumed(CodeRecord),
@@ -128,7 +234,11 @@ pub enum CodeConsumption {
 }
 
 /// The answer to [`TokenStore::issue`](super::TokenStore::issue).
+///
+/// Answers may be added in later versions: a match outside this crate needs a wildcard
+/// arm, which should refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Issuance {
     /// The tokens are stored and live.
     Issued,
@@ -137,7 +247,11 @@ pub enum Issuance {
 }
 
 /// The answer to [`TokenStore::rotate_refresh`](super::TokenStore::rotate_refresh).
+///
+/// Answers may be added in later versions: a match outside this crate needs a wildcard
+/// arm, which should refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Rotation {
     /// This call rotated the token: it is now marked rotated and the new tokens are stored.
     Rotated,
@@ -149,8 +263,13 @@ pub enum Rotation {
     NotFound,
 }
 
-/// How many records [`TokenStore::purge_expired`](super::TokenStore::purge_expired) removed.
+/// How many records one [`TokenStore::purge_expired_batch`](super::TokenStore::purge_expired_batch)
+/// call removed, and whether there may be more.
+///
+/// A store starts from [`PurgeReport::default`] (all zero) and adds to the fields; counts
+/// may be added in later versions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PurgeReport {
     /// Codes removed.
     pub codes: u64,
@@ -160,4 +279,23 @@ pub struct PurgeReport {
     pub grants: u64,
     /// One-time-use marks removed.
     pub uses: u64,
+    /// There may be more to purge: the call stopped at its limit for some kind. `false`
+    /// only when nothing that could go is left.
+    pub more: bool,
+}
+
+/// The counts of both added, and `more` if either has it: the report of two calls, or of
+/// a whole purge.
+impl std::ops::Add for PurgeReport {
+    type Output = PurgeReport;
+
+    fn add(self, other: PurgeReport) -> PurgeReport {
+        PurgeReport {
+            codes: self.codes + other.codes,
+            tokens: self.tokens + other.tokens,
+            grants: self.grants + other.grants,
+            uses: self.uses + other.uses,
+            more: self.more || other.more,
+        }
+    }
 }

@@ -101,7 +101,11 @@ impl<S: TokenStore, G: Send + Sync> TokenStore for Guarded<S, G> {
     async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
         self.store.revoke_subject(subject).await
     }
-    async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
-        self.store.purge_expired(before).await
+    async fn purge_expired_batch(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<PurgeReport, StorageError> {
+        self.store.purge_expired_batch(before, limit).await
     }
 }

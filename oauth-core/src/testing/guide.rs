@@ -211,7 +211,7 @@
 //! #     async fn revoke_token(&self, h: &SecretHash) -> Result<bool, StorageError> { self.0.revoke_token(h).await }
 //! #     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> { self.0.revoke_grant(id).await }
 //! #     async fn revoke_subject(&self, s: &str) -> Result<u64, StorageError> { self.0.revoke_subject(s).await }
-//! #     async fn purge_expired(&self, b: time::OffsetDateTime) -> Result<PurgeReport, StorageError> { self.0.purge_expired(b).await }
+//! #     async fn purge_expired_batch(&self, b: time::OffsetDateTime, l: usize) -> Result<PurgeReport, StorageError> { self.0.purge_expired_batch(b, l).await }
 //! # }
 //!
 //! # fn main() {

@@ -4,12 +4,12 @@ use std::sync::{RwLock, RwLockReadGuard};
 
 use time::{Duration, OffsetDateTime};
 
-use super::{live_record, Minted};
+use super::Minted;
 use crate::error::Fault;
 use crate::jose::{self, AccessClaims, KeySet, SigningKey, VerificationKeys};
 use crate::scope::ScopeSet;
 use crate::secret::{RandomSource, SecretHash};
-use crate::storage::{GrantRecord, TokenKind};
+use crate::storage::{GrantRecord, TokenKind, TokenRecord};
 
 /// How an engine issues JWT access tokens.
 #[derive(Debug)]
@@ -101,7 +101,7 @@ impl JwtIssuer {
             auth_time,
         };
         let value = jose::mint(&claims, self.read().active())?;
-        let record = live_record(
+        let record = TokenRecord::new(
             SecretHash::of(&jti),
             TokenKind::JwtAccess,
             grant,

@@ -45,7 +45,7 @@ pub(crate) fn mint(
     expires_at: OffsetDateTime,
 ) -> Result<Minted, Fault> {
     let value = random.secret()?;
-    let record = live_record(
+    let record = TokenRecord::new(
         SecretHash::of(&value),
         kind,
         grant,
@@ -58,28 +58,4 @@ pub(crate) fn mint(
         record,
         token_id: None,
     })
-}
-
-/// The record of a new, live token of `grant`, stored under `hash`.
-pub(crate) fn live_record(
-    hash: SecretHash,
-    kind: TokenKind,
-    grant: &GrantRecord,
-    scope: ScopeSet,
-    issued_at: OffsetDateTime,
-    expires_at: OffsetDateTime,
-) -> TokenRecord {
-    TokenRecord {
-        hash,
-        kind,
-        grant_id: grant.id.clone(),
-        client_id: grant.client_id.clone(),
-        subject: grant.subject.clone(),
-        scope,
-        issued_at,
-        expires_at,
-        grant_expires_at: grant.expires_at,
-        revoked: false,
-        rotated: false,
-    }
 }

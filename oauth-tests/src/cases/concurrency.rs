@@ -37,6 +37,7 @@ pub async fn sc01_concurrent_code_redemptions_exactly_one_wins<S: Storage + 'sta
             CodeConsumption::Consumed(_) => consumed += 1,
             CodeConsumption::AlreadyConsumed(_) => {}
             CodeConsumption::NotFound => panic!("the code exists"),
+            other => panic!("an answer this test does not know: {other:?}"),
         }
     }
     assert_eq!(consumed, 1, "exactly one consumption must win");

@@ -80,31 +80,26 @@ impl Kit {
     /// A grant of `subject` (`None`: a client's own), ending at `t(ends)`, on a client
     /// of its own.
     pub(super) fn grant_of(&self, subject: Option<&str>, ends: i64) -> GrantRecord {
-        GrantRecord {
-            id: GrantId(format!("kit-grant-{}", self.id())),
-            client_id: self.client_id(),
-            subject: subject.map(str::to_owned),
-            scope: scopes("openid read:users write:users"),
-            created_at: self.t(0),
-            expires_at: self.t(ends),
-        }
+        GrantRecord::new(
+            GrantId(format!("kit-grant-{}", self.id())),
+            self.client_id(),
+            subject.map(str::to_owned),
+            scopes("openid read:users write:users"),
+            self.t(0),
+            self.t(ends),
+        )
     }
 
     /// A token of `kind` for `grant`, expiring at `t(expires)`.
     pub(super) fn token(&self, grant: &GrantRecord, kind: TokenKind, expires: i64) -> TokenRecord {
-        TokenRecord {
-            hash: self.hash(),
+        TokenRecord::new(
+            self.hash(),
             kind,
-            grant_id: grant.id.clone(),
-            client_id: grant.client_id.clone(),
-            subject: grant.subject.clone(),
-            scope: grant.scope.clone(),
-            issued_at: self.t(0),
-            expires_at: self.t(expires),
-            grant_expires_at: grant.expires_at,
-            revoked: false,
-            rotated: false,
-        }
+            grant,
+            grant.scope.clone(),
+            self.t(0),
+            self.t(expires),
+        )
     }
 
     /// An access and a refresh token for `grant` (3600 s and the grant's end).
@@ -118,18 +113,18 @@ impl Kit {
 
     /// A code for a new grant, expiring at `t(expires)`, its grant ending at `t(grant_ends)`.
     pub(super) fn code(&self, expires: i64, grant_ends: i64) -> CodeRecord {
-        CodeRecord {
-            hash: self.hash(),
-            grant_id: GrantId(format!("kit-grant-{}", self.id())),
-            client_id: self.client_id(),
-            subject: UNICODE_SUBJECT.to_owned(),
-            redirect_uri: Some("https://kit.example/cb?next=%2Fhome&x=1".to_owned()),
-            scope: scopes("openid read:users"),
-            code_challenge: Some(CodeChallenge::from_verifier(&self.id().repeat(3))),
-            issued_at: self.t(0),
-            expires_at: self.t(expires),
-            grant_expires_at: self.t(grant_ends),
-        }
+        let grant = GrantRecord::new(
+            GrantId(format!("kit-grant-{}", self.id())),
+            self.client_id(),
+            Some(UNICODE_SUBJECT.to_owned()),
+            scopes("openid read:users"),
+            self.t(0),
+            self.t(grant_ends),
+        );
+        let mut code = CodeRecord::new(self.hash(), &grant, UNICODE_SUBJECT, self.t(expires));
+        code.redirect_uri = Some("https://kit.example/cb?next=%2Fhome&x=1".to_owned());
+        code.code_challenge = Some(CodeChallenge::from_verifier(&self.id().repeat(3)));
+        code
     }
 }
 
@@ -179,4 +174,43 @@ pub(super) fn expect_conflict<T: std::fmt::Debug>(result: Result<T, StorageError
             panic!("storage conformance: {what} must be refused (Conflict), got {value:?}")
         }
     }
+}
+
+/// How many calls [`purge_all`] makes at most before it calls the store's `more` stuck.
+const MAX_PURGE_STEPS: usize = 10_000;
+
+/// Purges what can go at `before` as the engine does, in calls of at most `limit` records
+/// of each kind until one answers `more == false`, checking every call against the limit;
+/// answers the totals.
+pub(super) async fn purge_all<S: TokenStore + ?Sized>(
+    store: &S,
+    before: OffsetDateTime,
+    limit: usize,
+) -> PurgeReport {
+    let mut total = PurgeReport::default();
+    for _ in 0..MAX_PURGE_STEPS {
+        let step = ok(
+            store.purge_expired_batch(before, limit).await,
+            "purge_expired_batch",
+        );
+        let bound = limit.max(1) as u64;
+        assert!(
+            step.codes <= bound
+                && step.tokens <= bound
+                && step.grants <= bound
+                && step.uses <= bound,
+            "storage conformance: purge_expired_batch with limit {limit} must remove at most \
+             {limit} records of each kind, removed {step:?}"
+        );
+        total = total + step;
+        if !step.more {
+            // The purge as a whole is over: nothing is left.
+            total.more = false;
+            return total;
+        }
+    }
+    panic!(
+        "storage conformance: purge_expired_batch still answered `more` after \
+         {MAX_PURGE_STEPS} calls"
+    );
 }

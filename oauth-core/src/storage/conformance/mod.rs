@@ -96,8 +96,8 @@
 //!     async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
 //!         self.0.revoke_subject(subject).await
 //!     }
-//!     async fn purge_expired(&self, before: OffsetDateTime) -> Result<PurgeReport, StorageError> {
-//!         self.0.purge_expired(before).await
+//!     async fn purge_expired_batch(&self, before: OffsetDateTime, limit: usize) -> Result<PurgeReport, StorageError> {
+//!         self.0.purge_expired_batch(before, limit).await
 //!     }
 //! }
 //!
@@ -115,11 +115,17 @@
 //! # A shared database
 //!
 //! Random keys keep the properties apart, with one exception: a purge deletes every
-//! record that expired before the given instant, whoever wrote it. So the purge property
-//! writes its records far in the past (around 1975), every other property writes only
-//! records that expire after 2030, and the purge property counts what each purge reports;
-//! on a database that other runs of the kit share at the same moment, run the purge
-//! property alone, or its counts include theirs.
+//! record that expired before the given instant, whoever wrote it. So the purge
+//! properties write their records far in the past (around 1972, 1975 and 1980, each in a
+//! region of its own), every other property writes only records that expire after 2030,
+//! and the purge properties count what each purge reports; on a database that other runs
+//! of the kit share at the same moment, run the purge properties alone and one at a time
+//! (as [`storage_conformance_spawn_all!`](crate::storage_conformance_spawn_all) does),
+//! or their counts include theirs.
+//!
+//! A purge property purges with `purge_expired_batch` in small steps, as
+//! [`Engine::purge_expired`](crate::Engine::purge_expired) does in large ones, until a
+//! step answers `more == false`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -193,6 +199,7 @@ macro_rules! __storage_conformance_each {
             purge: [
                 purge_removes_exactly_what_expired,
                 use_once_marks_are_purged_after_expiry,
+                purge_goes_in_steps_of_its_limit,
             ]
             multi: [
                 concurrent_use_once_has_one_winner,

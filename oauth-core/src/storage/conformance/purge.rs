@@ -1,20 +1,24 @@
-//! The purge property.
+//! The purge properties: what a purge removes, and that it goes in bounded steps.
 
 use super::*;
 
 #[track_caller]
 fn assert_report(got: PurgeReport, codes: u64, tokens: u64, grants: u64, when: &str) {
+    assert!(
+        !got.more,
+        "storage conformance: a purge ends with a call that answers `more == false`"
+    );
     // One-time-use marks have a property of their own.
     assert_eq!(
         (got.codes, got.tokens, got.grants),
         (codes, tokens, grants),
-        "storage conformance: purge_expired at {when} must remove exactly \
+        "storage conformance: a purge at {when} must remove exactly \
          {codes} codes, {tokens} tokens and {grants} grants"
     );
 }
 
-/// `purge_expired(before)` follows its contract exactly, boundaries included ("at or
-/// before"): unconsumed codes go at `expires_at`, consumed ones at `grant_expires_at`;
+/// A purge at `before` (calls of `purge_expired_batch` until `more` is `false`) follows
+/// its contract exactly, boundaries included ("at or before"): unconsumed codes go at `expires_at`, consumed ones at `grant_expires_at`;
 /// access tokens (opaque and JWT records) at `expires_at`; refresh tokens, rotated-away
 /// ones included, at `grant_expires_at`; grants at `expires_at`. What it keeps still
 /// works: a consumed code is still reported consumed, a rotated-away refresh token is
@@ -79,13 +83,7 @@ pub async fn purge_removes_exactly_what_expired<S: Storage>(store: S) {
         async move { token_of(store, &hash).await.is_some() }
     };
 
-    assert_report(
-        ok(store.purge_expired(kit.t(49)).await, "purge_expired"),
-        0,
-        0,
-        0,
-        "t+49",
-    );
+    assert_report(purge_all(&store, kit.t(49), 2).await, 0, 0, 0, "t+49");
     for token in [&a1, &j1, &a2, &r1, &a3, &r2, &b1] {
         assert!(
             present(token.hash).await,
@@ -95,13 +93,7 @@ pub async fn purge_removes_exactly_what_expired<S: Storage>(store: S) {
     }
 
     // t+60: C1 (unused, expired at 60); A1, J1 (60) and B1 (50). C3 is consumed: kept.
-    assert_report(
-        ok(store.purge_expired(kit.t(60)).await, "purge_expired"),
-        1,
-        3,
-        0,
-        "t+60",
-    );
+    assert_report(purge_all(&store, kit.t(60), 2).await, 1, 3, 0, "t+60");
     assert_eq!(
         ok(store.consume_code(&c1.hash).await, "consume_code"),
         CodeConsumption::NotFound,
@@ -129,13 +121,7 @@ pub async fn purge_removes_exactly_what_expired<S: Storage>(store: S) {
     }
 
     // t+100: C2 (61), A2 (61) and grant H (100).
-    assert_report(
-        ok(store.purge_expired(kit.t(100)).await, "purge_expired"),
-        1,
-        1,
-        1,
-        "t+100",
-    );
+    assert_report(purge_all(&store, kit.t(100), 2).await, 1, 1, 1, "t+100");
     assert_eq!(
         ok(store.consume_code(&c2.hash).await, "consume_code"),
         CodeConsumption::NotFound,
@@ -145,13 +131,7 @@ pub async fn purge_removes_exactly_what_expired<S: Storage>(store: S) {
 
     // t+999: A3 (120). R1 and R2 expired at 500 but stay until their grant ends: the
     // rotated-away R1 is what detects a reuse.
-    assert_report(
-        ok(store.purge_expired(kit.t(999)).await, "purge_expired"),
-        0,
-        1,
-        0,
-        "t+999",
-    );
+    assert_report(purge_all(&store, kit.t(999), 2).await, 0, 1, 0, "t+999");
     assert!(!present(a3.hash).await);
     let replay = kit.pair(&g);
     assert_eq!(
@@ -170,13 +150,7 @@ pub async fn purge_removes_exactly_what_expired<S: Storage>(store: S) {
     );
 
     // t+1000: C3, R1, R2 and grant G.
-    assert_report(
-        ok(store.purge_expired(kit.t(1000)).await, "purge_expired"),
-        1,
-        2,
-        1,
-        "t+1000",
-    );
+    assert_report(purge_all(&store, kit.t(1000), 2).await, 1, 2, 1, "t+1000");
     assert_eq!(
         ok(store.consume_code(&c3.hash).await, "consume_code"),
         CodeConsumption::NotFound,
@@ -190,5 +164,176 @@ pub async fn purge_removes_exactly_what_expired<S: Storage>(store: S) {
         ok(store.issue(&m, &late).await, "issue"),
         Issuance::GrantRevoked,
         "storage conformance: purge must keep the revocation mark of a grant never issued"
+    );
+}
+
+/// How many expired records of each kind [`purge_goes_in_steps_of_its_limit`] writes,
+/// and the limit it purges them with: several full steps, then a partial one.
+const EXPIRED_EACH: usize = 11;
+const STEP_LIMIT: usize = 4;
+
+/// A store holding many expired records and some it must keep purges them in steps of
+/// `limit`: every `purge_expired_batch` call removes at most `limit` codes, tokens,
+/// grants and marks, the calls end with `more == false` (after no more calls than the
+/// largest kind needs, plus one), together they remove every expired record, and what
+/// must be kept remains: live records, a consumed code and a rotated-away refresh token
+/// of a live grant, a JWT record and a mark until their `expires_at`, and the revocation
+/// mark of a grant never issued. A last call then finds nothing. (A purge property: its
+/// records sit around 1972, apart from every other one's.)
+pub async fn purge_goes_in_steps_of_its_limit<S: Storage>(store: S) {
+    let mut offset = [0u8; 3];
+    RandomSource::new()
+        .fill(&mut offset)
+        .unwrap_or_else(|e| panic!("kit random: {e}"));
+    let offset = i64::from(u32::from_be_bytes([0, offset[0], offset[1], offset[2]]));
+    // Before the other purge properties' records: they run before this one on a shared
+    // database, and what they keep is later than anything this one purges.
+    let kit = Kit::at(at(63_072_000 + offset)); // 1972-01-01 plus up to 194 days
+    let before = kit.t(500);
+
+    // Expired: grants ending at 100, each with an access token and a refresh token;
+    // unused codes and marks expiring at 60 (each code stored under a mark of its own,
+    // which expires with it).
+    let mut gone_tokens = Vec::new();
+    let mut gone_codes = Vec::new();
+    for _ in 0..EXPIRED_EACH {
+        let grant = kit.grant(100);
+        let tokens = vec![
+            kit.token(&grant, TokenKind::Access, 60),
+            kit.token(&grant, TokenKind::Refresh, 100),
+        ];
+        issue_ok(&store, &grant, &tokens).await;
+        gone_tokens.extend(tokens);
+        let code = kit.code(60, 1000);
+        insert_code(&store, &kit, code.clone()).await;
+        gone_codes.push(code);
+        assert!(ok(store.use_once(&kit.hash(), kit.t(60)).await, "use_once"));
+    }
+
+    // Kept: a grant ending at 1000 whose refresh token expired at 60 and was rotated
+    // away (reuse detection needs it), its successors, a JWT record and a mark expiring
+    // at 1000, a consumed code of a grant ending at 1000, and a grant revoked unissued.
+    let live = kit.grant(1000);
+    let old_refresh = kit.token(&live, TokenKind::Refresh, 60);
+    let jwt = kit.token(&live, TokenKind::JwtAccess, 1000);
+    issue_ok(&store, &live, &[old_refresh.clone(), jwt.clone()]).await;
+    let successors = vec![
+        kit.token(&live, TokenKind::Access, 1000),
+        kit.token(&live, TokenKind::Refresh, 1000),
+    ];
+    assert_eq!(
+        ok(
+            store.rotate_refresh(&old_refresh.hash, &successors).await,
+            "rotate_refresh"
+        ),
+        Rotation::Rotated
+    );
+    let consumed = kit.code(60, 1000);
+    insert_code(&store, &kit, consumed.clone()).await;
+    assert!(matches!(
+        ok(store.consume_code(&consumed.hash).await, "consume_code"),
+        CodeConsumption::Consumed(_)
+    ));
+    let kept_mark = kit.hash();
+    assert!(ok(
+        store.use_once(&kept_mark, kit.t(1000)).await,
+        "use_once"
+    ));
+    let unissued = kit.grant(1000);
+    ok(store.revoke_grant(&unissued.id).await, "revoke_grant");
+
+    let expired = EXPIRED_EACH as u64;
+    let mut total = PurgeReport::default();
+    let mut steps = 0;
+    // Marks: one per code (the consumed code's included, as it was approved at 60) and
+    // one alone, per round.
+    let largest = 2 * EXPIRED_EACH + 1;
+    let most_steps = largest.div_ceil(STEP_LIMIT) + 1;
+    loop {
+        steps += 1;
+        assert!(
+            steps <= most_steps,
+            "storage conformance: a purge of {largest} records of a kind in steps of \
+             {STEP_LIMIT} must end within {most_steps} calls"
+        );
+        let step = ok(
+            store.purge_expired_batch(before, STEP_LIMIT).await,
+            "purge_expired_batch",
+        );
+        let bound = STEP_LIMIT as u64;
+        assert!(
+            step.codes <= bound
+                && step.tokens <= bound
+                && step.grants <= bound
+                && step.uses <= bound,
+            "storage conformance: purge_expired_batch with limit {STEP_LIMIT} must remove \
+             at most {STEP_LIMIT} records of each kind, removed {step:?}"
+        );
+        total = total + step;
+        if !step.more {
+            break;
+        }
+    }
+    assert_eq!(
+        (total.codes, total.tokens, total.grants, total.uses),
+        (expired, 2 * expired, expired, 2 * expired + 1),
+        "storage conformance: the steps together must remove every expired code, token, \
+         grant and mark, and nothing else"
+    );
+    let last = ok(
+        store.purge_expired_batch(before, STEP_LIMIT).await,
+        "purge_expired_batch",
+    );
+    assert_eq!(
+        (last.codes, last.tokens, last.grants, last.uses, last.more),
+        (0, 0, 0, 0, false),
+        "storage conformance: after a purge answered `more == false`, another finds nothing"
+    );
+
+    for token in &gone_tokens {
+        assert!(
+            token_of(&store, &token.hash).await.is_none(),
+            "storage conformance: a purge in steps must remove every expired {:?} token",
+            token.kind
+        );
+    }
+    for code in &gone_codes {
+        assert_eq!(
+            ok(store.consume_code(&code.hash).await, "consume_code"),
+            CodeConsumption::NotFound,
+            "storage conformance: a purge in steps must remove every expired code"
+        );
+    }
+    for token in successors.iter().chain([&jwt]) {
+        assert!(
+            token_of(&store, &token.hash).await.is_some(),
+            "storage conformance: a purge must keep a live {:?} token",
+            token.kind
+        );
+    }
+    assert_eq!(
+        ok(
+            store
+                .rotate_refresh(&old_refresh.hash, &kit.pair(&live))
+                .await,
+            "rotate_refresh"
+        ),
+        Rotation::AlreadyRotated,
+        "storage conformance: a purge must keep a rotated-away refresh token until its \
+         grant_expires_at"
+    );
+    assert_eq!(
+        ok(store.consume_code(&consumed.hash).await, "consume_code"),
+        CodeConsumption::AlreadyConsumed(consumed.clone()),
+        "storage conformance: a purge must keep a consumed code until its grant_expires_at"
+    );
+    assert!(
+        !ok(store.use_once(&kept_mark, kit.t(1000)).await, "use_once"),
+        "storage conformance: a purge must keep a mark until its expires_at"
+    );
+    assert_eq!(
+        ok(store.issue(&unissued, &kit.pair(&unissued)).await, "issue"),
+        Issuance::GrantRevoked,
+        "storage conformance: a purge must keep the revocation mark of a grant never issued"
     );
 }

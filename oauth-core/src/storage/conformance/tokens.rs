@@ -393,7 +393,7 @@ pub async fn revoke_subject_blocks_later_issue<S: Storage>(store: S) {
     else {
         panic!("storage conformance: revoke_subject must leave a code readable");
     };
-    let from_code = grant_of_code(&consumed);
+    let from_code = consumed.grant();
     let code_tokens = kit.pair(&from_code);
     assert_eq!(
         ok(store.issue(&from_code, &code_tokens).await, "issue"),
@@ -413,18 +413,6 @@ pub async fn revoke_subject_blocks_later_issue<S: Storage>(store: S) {
     else {
         panic!("storage conformance: another user's code must stay redeemable");
     };
-    let other_grant = grant_of_code(&other);
+    let other_grant = other.grant();
     issue_ok(&store, &other_grant, &kit.pair(&other_grant)).await;
-}
-
-/// The grant record the engine builds from a redeemed code.
-fn grant_of_code(code: &CodeRecord) -> GrantRecord {
-    GrantRecord {
-        id: code.grant_id.clone(),
-        client_id: code.client_id.clone(),
-        subject: Some(code.subject.clone()),
-        scope: code.scope.clone(),
-        created_at: code.issued_at,
-        expires_at: code.grant_expires_at,
-    }
 }

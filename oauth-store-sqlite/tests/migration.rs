@@ -1,0 +1,176 @@
+//! A database file written by the previous schema version opens with this build, is
+//! migrated, and keeps its data.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use oauth_core::storage::{GrantRecord, Rotation, TokenKind, TokenRecord};
+use oauth_core::{Client, ClientId, ClientStore, ScopeSet, SecretHash, TokenStore};
+use oauth_store_sqlite::{SqliteStore, SCHEMA_VERSION};
+use rusqlite::{params, Connection};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+/// The schema of version 2, as that version wrote it (its migrations 1 and 2, verbatim):
+/// a file of the previous version is what this DDL leaves, whatever the code says now.
+const VERSION_2: &str = "
+    CREATE TABLE clients (
+        id TEXT PRIMARY KEY NOT NULL,
+        record TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE codes (
+        hash BLOB PRIMARY KEY NOT NULL,
+        grant_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        redirect_uri TEXT,
+        scope TEXT NOT NULL,
+        code_challenge TEXT,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        grant_expires_at INTEGER NOT NULL,
+        consumed INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    -- What a purge looks for: unused codes by expiry, consumed ones by their grant's end.
+    CREATE INDEX codes_unused_expiry ON codes (expires_at) WHERE consumed = 0;
+    CREATE INDEX codes_consumed_expiry ON codes (grant_expires_at) WHERE consumed = 1;
+
+    -- A row with NULL client_id and expires_at is the revocation mark of a grant that
+    -- was never issued (TokenStore::revoke_grant before TokenStore::issue).
+    CREATE TABLE grants (
+        id TEXT PRIMARY KEY NOT NULL,
+        client_id TEXT,
+        subject TEXT,
+        scope TEXT,
+        created_at INTEGER,
+        expires_at INTEGER,
+        revoked INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX grants_expiry ON grants (expires_at) WHERE expires_at IS NOT NULL;
+
+    CREATE TABLE tokens (
+        hash BLOB PRIMARY KEY NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh', 'jwt_access')),
+        grant_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        subject TEXT,
+        scope TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        grant_expires_at INTEGER NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        rotated INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX tokens_grant ON tokens (grant_id);
+    -- Access tokens go at their expiry, refresh tokens at their grant's end.
+    CREATE INDEX tokens_access_expiry ON tokens (expires_at) WHERE kind <> 'refresh';
+    CREATE INDEX tokens_refresh_expiry ON tokens (grant_expires_at) WHERE kind = 'refresh';
+    CREATE TABLE uses (
+        key BLOB PRIMARY KEY NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX uses_expiry ON uses (expires_at);
+";
+
+const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
+
+#[tokio::test]
+async fn sqlite_file_of_the_previous_schema_migrates_and_keeps_its_data() {
+    assert_eq!(
+        SCHEMA_VERSION, 3,
+        "this test writes the file of version {}",
+        2
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("finrift.db");
+    let client = Client::public("app")
+        .unwrap()
+        .redirect_uri("https://app.example/cb")
+        .unwrap()
+        .build()
+        .unwrap();
+    let refresh = SecretHash([7; 32]);
+    let (created, ends) = (
+        START.unix_timestamp(),
+        (START + Duration::days(90)).unix_timestamp(),
+    );
+    {
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(VERSION_2).unwrap();
+        old.execute(
+            "INSERT INTO clients (id, record) VALUES (?1, ?2)",
+            params!["app", serde_json::to_string(&client).unwrap()],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO grants (id, client_id, subject, scope, created_at, expires_at) \
+             VALUES ('grant-1', 'app', 'alice', 'read', ?1, ?2)",
+            params![created, ends],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, \
+             expires_at, grant_expires_at) \
+             VALUES (?1, 'refresh', 'grant-1', 'app', 'alice', 'read', ?2, ?3, ?3)",
+            params![&refresh.0[..], created, ends],
+        )
+        .unwrap();
+        old.execute_batch("PRAGMA user_version = 2").unwrap();
+    }
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let found = store
+        .get_client(&ClientId::new("app").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        Some(client),
+        "the client registered before the migration"
+    );
+    let token = store.get_token(&refresh).await.unwrap().unwrap();
+    assert_eq!(token.kind, TokenKind::Refresh);
+    assert_eq!(token.subject.as_deref(), Some("alice"));
+    assert_eq!(token.grant_expires_at.unix_timestamp(), ends);
+
+    // The grant still works: its refresh token rotates, and the new tokens join it.
+    let grant = GrantRecord::new(
+        token.grant_id.clone(),
+        token.client_id.clone(),
+        token.subject.clone(),
+        ScopeSet::parse("read").unwrap(),
+        START,
+        token.grant_expires_at,
+    );
+    let next = TokenRecord::new(
+        SecretHash([8; 32]),
+        TokenKind::Refresh,
+        &grant,
+        grant.scope.clone(),
+        START + Duration::hours(1),
+        grant.expires_at,
+    );
+    assert_eq!(
+        store
+            .rotate_refresh(&refresh, std::slice::from_ref(&next))
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert!(store
+        .get_token(&next.hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_active(START));
+    // And version 3's index serves the subject's revocation: both refresh tokens, the
+    // rotated one and its successor, go from not revoked to revoked.
+    assert_eq!(store.revoke_subject("alice").await.unwrap(), 2);
+    drop(store);
+
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
