@@ -125,6 +125,7 @@ fn all_b64token(token: &[u8]) -> bool {
 
 /// Who a verified token speaks for.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Principal {
     /// The user, or the client acting for itself.
     pub subject: String,

@@ -7,6 +7,7 @@ use crate::scope::ScopeSet;
 
 /// Tokens issued by the token endpoint.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IssuedTokens {
     /// The access token.
     pub access_token: String,
