@@ -2,7 +2,7 @@
 //! driven over real HTTP by an independent OAuth client (the `oauth2` crate) and plain
 //! `reqwest` requests, the way a browser, an app and an attacker would.
 //!
-//! One body per case (`cases.rs`), run against both demos (and the axum one again on a
+//! One body per case (`cases/`, by concern), run against both demos (and the axum one again on a
 //! SQLite file, the default storage) by the macros below.
 
 // Tests: a failed step should stop the test with its message.
