@@ -43,13 +43,28 @@ impl SlowHashing for Counting {
 type TestEngine = Engine<MemoryStore, Arc<ManualClock>>;
 
 async fn engine(hashing: Arc<Counting>, budget: u32) -> TestEngine {
+    engine_on(SharedHashing(hashing), budget).await
+}
+
+/// A pool that never takes the work: the server is busy.
+struct Refusing;
+
+impl SlowHashing for Refusing {
+    fn run(&self, _work: SlowWork) -> SlowAnswer<'_> {
+        Box::pin(std::future::ready(None))
+    }
+}
+
+/// An engine with `svc` (password-style secret) and `spa` (public), its derivations on
+/// `hashing`, failures limited to `budget`.
+async fn engine_on(hashing: impl SlowHashing + 'static, budget: u32) -> TestEngine {
     let clock = Arc::new(ManualClock::new(datetime!(2030-01-01 00:00 UTC)));
     let engine = Engine::builder(
         MemoryStore::new(),
         clock,
         Config::builder(ISSUER).build().unwrap(),
     )
-    .slow_hashing(SharedHashing(hashing))
+    .slow_hashing(hashing)
     .limiter(FailureLimiter::new(
         budget,
         Duration::minutes(5),
@@ -189,35 +204,7 @@ async fn rl01_a_public_client_sending_a_secret_is_refused_and_charges_only_the_s
 
 #[tokio::test]
 async fn a_fault_is_not_charged_as_a_failure() {
-    struct Refusing;
-    impl SlowHashing for Refusing {
-        fn run(&self, _work: SlowWork) -> SlowAnswer<'_> {
-            Box::pin(std::future::ready(None))
-        }
-    }
-    let clock = Arc::new(ManualClock::new(datetime!(2030-01-01 00:00 UTC)));
-    let busy = Engine::builder(
-        MemoryStore::new(),
-        clock,
-        Config::builder(ISSUER).build().unwrap(),
-    )
-    .slow_hashing(Refusing)
-    .limiter(FailureLimiter::new(
-        2,
-        Duration::minutes(5),
-        Duration::minutes(5),
-    ))
-    .build()
-    .unwrap();
-    busy.register_client(
-        Client::confidential_with_password("svc", PASSWORD)
-            .unwrap()
-            .grant_types([GrantType::ClientCredentials])
-            .build()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let busy = engine_on(Refusing, 2).await;
     for _ in 0..5 {
         let fault = busy
             .token(
@@ -272,32 +259,7 @@ async fn rl04_pbkdf2_runs_on_the_hashing_pool_not_the_caller() {
     assert!(matches!(issued, TokenOutcome::Issued(_)));
     assert_eq!(hashing.jobs.load(Ordering::SeqCst), 1);
     // A pool that cannot take the work answers temporarily_unavailable, never blocks.
-    struct Refusing;
-    impl SlowHashing for Refusing {
-        fn run(&self, _work: SlowWork) -> SlowAnswer<'_> {
-            Box::pin(std::future::ready(None))
-        }
-    }
-    let clock = Arc::new(ManualClock::new(datetime!(2030-01-01 00:00 UTC)));
-    let busy = Engine::builder(
-        MemoryStore::new(),
-        clock,
-        Config::builder(ISSUER).build().unwrap(),
-    )
-    .slow_hashing(Refusing)
-    .build()
-    .unwrap();
-    busy.register_client(
-        Client::confidential_with_password("svc", PASSWORD)
-            .unwrap()
-            .grant_types([GrantType::ClientCredentials])
-            .allowed_scopes(ScopeSet::parse("read").unwrap())
-            .default_scopes(ScopeSet::parse("read").unwrap())
-            .build()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let busy = engine_on(Refusing, 10).await;
     let fault = busy
         .token(
             &FormRequest::new(Some(FORM_CONTENT_TYPE), CC)
