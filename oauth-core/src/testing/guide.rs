@@ -174,57 +174,43 @@
 //!
 //! ## A custom store
 //!
-//! Run the storage conformance kit on your store (see
-//! [`storage::conformance`](crate::storage::conformance) for the whole recipe; in
-//! `tests/conformance.rs`, `oauth_core::storage_conformance_tests!(async { MyStore::new() });`
-//! expands every property into its own test), then drive your own flows on it:
+//! Start from [`ReferenceStore`](super::ReferenceStore): the whole storage contract in
+//! one file, `oauth-core/src/testing/reference_store.rs`, written to be copied.
+//!
+//! - **Its state** is one struct of plain maps, one per table: clients by id (a
+//!   `BTreeMap`, so `list_clients` pages in id order), codes by hash with a `consumed`
+//!   flag, tokens by hash, grants by id with a `revoked` flag, the ids of grants revoked
+//!   before they were stored, and one-time-use marks by key with their expiry. Replace
+//!   each map with a table whose primary key is the map's key.
+//! - **Each operation is one critical section**: a method takes the store's one `Mutex`,
+//!   checks, writes, and lets go, so no other call comes between what it read and what it
+//!   wrote. That is why `consume_code`, `use_once`, `use_once_and_insert_code` and
+//!   `rotate_refresh` each succeed for exactly one caller, and why `issue` and
+//!   `revoke_grant` never leave a live token of a revoked grant. In your database, keep
+//!   each method one transaction (or one conditional statement); two steps with a round
+//!   trip between them let racers through, and the kit's races catch that.
+//! - **Purge** removes at most `limit` records of each kind per call and reports `more`;
+//!   its comments say what the contract keeps (a consumed code and a refresh token until
+//!   their grant ends, a revocation mark for good). Where it scans a map, use an index.
+//!
+//! Then check your store as `ReferenceStore` is checked: in `tests/conformance.rs`,
+//! `oauth_core::storage_conformance_tests!(async { MyStore::new() });` makes each
+//! property of the [kit](crate::storage::conformance) a test; and drive flows on it:
 //!
 //! ```
-//! # use async_trait::async_trait;
-//! # use oauth_core::storage::{CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenRecord};
-//! # use oauth_core::{ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
 //! use oauth_core::storage::conformance;
-//! use oauth_core::testing::{Flow, FlowClient, ManualClock};
+//! use oauth_core::testing::{Flow, FlowClient, ManualClock, ReferenceStore};
 //! use oauth_core::{Client, Config, Engine, ScopeSet};
-//!
-//! /// Your store (this one keeps its data in the in-memory store).
-//! #[derive(Default)]
-//! struct MyStore(oauth_store_memory::MemoryStore);
-//! # #[async_trait]
-//! # impl ClientStore for MyStore {
-//! #     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> { self.0.get_client(id).await }
-//! #     async fn put_client(&self, client: Client) -> Result<(), StorageError> { self.0.put_client(client).await }
-//! #     async fn list_clients(&self, a: Option<&ClientId>, l: usize) -> Result<Vec<Client>, StorageError> { self.0.list_clients(a, l).await }
-//! #     async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> { self.0.remove_client(id).await }
-//! # }
-//! # #[async_trait]
-//! # impl CodeStore for MyStore {
-//! #     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> { self.0.consume_code(hash).await }
-//! #     async fn use_once(&self, k: &SecretHash, e: time::OffsetDateTime) -> Result<bool, StorageError> { self.0.use_once(k, e).await }
-//! #     async fn use_once_and_insert_code(&self, k: &SecretHash, e: time::OffsetDateTime, c: CodeRecord) -> Result<bool, StorageError> { self.0.use_once_and_insert_code(k, e, c).await }
-//! # }
-//! # #[async_trait]
-//! # impl TokenStore for MyStore {
-//! #     async fn issue(&self, g: &GrantRecord, t: &[TokenRecord]) -> Result<Issuance, StorageError> { self.0.issue(g, t).await }
-//! #     async fn get_token(&self, h: &SecretHash) -> Result<Option<TokenRecord>, StorageError> { self.0.get_token(h).await }
-//! #     async fn rotate_refresh(&self, o: &SecretHash, n: &[TokenRecord]) -> Result<Rotation, StorageError> { self.0.rotate_refresh(o, n).await }
-//! #     async fn revoke_token(&self, h: &SecretHash) -> Result<bool, StorageError> { self.0.revoke_token(h).await }
-//! #     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> { self.0.revoke_grant(id).await }
-//! #     async fn revoke_subject(&self, s: &str) -> Result<u64, StorageError> { self.0.revoke_subject(s).await }
-//! #     async fn purge_expired_batch(&self, b: time::OffsetDateTime, l: usize) -> Result<PurgeReport, StorageError> { self.0.purge_expired_batch(b, l).await }
-//! # }
 //!
 //! # fn main() {
 //! let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
 //! runtime.block_on(async {
-//!     // A few properties by hand (the macro runs them all):
-//!     conformance::code_is_consumed_once(MyStore::default()).await;
-//!     conformance::refresh_rotation_is_single_use(MyStore::default()).await;
-//!     conformance::sc01_concurrent_code_consumption_has_one_winner(MyStore::default()).await;
+//!     // The whole kit at once, each property on a fresh store (your MyStore::new()).
+//!     conformance::run_all(|| async { ReferenceStore::new() }).await;
 //!
 //!     // And a whole flow on it.
 //!     let engine = Engine::builder(
-//!         MyStore::default(),
+//!         ReferenceStore::new(),
 //!         ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC)),
 //!         Config::builder("https://auth.example").build().unwrap(),
 //!     ).build().unwrap();

@@ -18,6 +18,8 @@
 //!   what was expected and what came.
 //! - [`test_engine`], [`public_client`] and [`confidential_client`] set a test up in a
 //!   line each.
+//! - [`ReferenceStore`] is a complete store in plain maps behind one lock: the template
+//!   for a store of your own, and a store for tests.
 //! - [`Guarded`] keeps a temporary directory (or any guard) alive beside a store.
 //! - [`ManualClock`] is re-exported: advance it to test expiry.
 //!
@@ -31,6 +33,7 @@ mod driver;
 mod guarded;
 pub mod guide;
 mod pkce_pair;
+mod reference_store;
 mod requests;
 mod setup;
 
@@ -42,5 +45,6 @@ pub use assertions::{
 pub use driver::{Flow, FlowClient};
 pub use guarded::Guarded;
 pub use pkce_pair::{random_state, PkcePair};
+pub use reference_store::ReferenceStore;
 pub use requests::{basic_auth, form, redirect_params};
 pub use setup::{confidential_client, public_client, test_engine, TEST_ISSUER, TEST_START};

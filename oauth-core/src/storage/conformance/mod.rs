@@ -24,91 +24,22 @@
 //! ```
 //!
 //! Then `tests/conformance.rs` holds one line: the macro takes an expression that is a
-//! future (or any `IntoFuture`) yielding a fresh store, evaluated once per test. Here
-//! the custom store is a wrapper that hands every call to the in-memory store; yours
-//! talks to your database.
+//! future (or any `IntoFuture`) yielding a fresh store, evaluated once per test. For a
+//! store to start from, copy [`ReferenceStore`](crate::testing::ReferenceStore) (the
+//! `testing` feature): it passes the whole kit, and its source is written as the template.
+//! Here the kit runs on it; yours names your store.
 //!
 //! ```
-//! use async_trait::async_trait;
-//! use oauth_core::storage::{
-//!     CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation,
-//!     TokenRecord,
-//! };
-//! use oauth_core::{Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore};
-//! use oauth_store_memory::MemoryStore;
-//! use time::OffsetDateTime;
-//!
-//! /// A custom store (here it only delegates).
-//! #[derive(Default)]
-//! pub struct MyStore(MemoryStore);
-//!
-//! #[async_trait]
-//! impl ClientStore for MyStore {
-//!     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StorageError> {
-//!         self.0.get_client(id).await
-//!     }
-//!     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
-//!         self.0.put_client(client).await
-//!     }
-//!     async fn list_clients(&self, after: Option<&ClientId>, limit: usize) -> Result<Vec<Client>, StorageError> {
-//!         self.0.list_clients(after, limit).await
-//!     }
-//!     async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
-//!         self.0.remove_client(id).await
-//!     }
-//! }
-//!
-//! #[async_trait]
-//! impl CodeStore for MyStore {
-//!     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
-//!         self.0.consume_code(hash).await
-//!     }
-//!     async fn use_once(&self, key: &SecretHash, expires_at: OffsetDateTime) -> Result<bool, StorageError> {
-//!         self.0.use_once(key, expires_at).await
-//!     }
-//!     async fn use_once_and_insert_code(
-//!         &self,
-//!         key: &SecretHash,
-//!         expires_at: OffsetDateTime,
-//!         code: CodeRecord,
-//!     ) -> Result<bool, StorageError> {
-//!         self.0.use_once_and_insert_code(key, expires_at, code).await
-//!     }
-//! }
-//!
-//! #[async_trait]
-//! impl TokenStore for MyStore {
-//!     async fn issue(&self, grant: &GrantRecord, tokens: &[TokenRecord]) -> Result<Issuance, StorageError> {
-//!         self.0.issue(grant, tokens).await
-//!     }
-//!     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
-//!         self.0.get_token(hash).await
-//!     }
-//!     async fn rotate_refresh(&self, old: &SecretHash, new: &[TokenRecord]) -> Result<Rotation, StorageError> {
-//!         self.0.rotate_refresh(old, new).await
-//!     }
-//!     async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError> {
-//!         self.0.revoke_token(hash).await
-//!     }
-//!     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
-//!         self.0.revoke_grant(id).await
-//!     }
-//!     async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
-//!         self.0.revoke_subject(subject).await
-//!     }
-//!     async fn purge_expired_batch(&self, before: OffsetDateTime, limit: usize) -> Result<PurgeReport, StorageError> {
-//!         self.0.purge_expired_batch(before, limit).await
-//!     }
-//! }
+//! use oauth_core::testing::ReferenceStore;
 //!
 //! // tests/conformance.rs: one #[tokio::test] per property, each on a fresh store.
-//! oauth_core::storage_conformance_tests!(async { MyStore::default() });
+//! oauth_core::storage_conformance_tests!(async { ReferenceStore::new() });
 //!
 //! // Without the macro (say, from your own test runner), run the whole kit at once; the
 //! // concurrency properties only mean something on a multi-thread runtime.
 //! # fn main() {
 //! let runtime = tokio::runtime::Builder::new_multi_thread().build().unwrap();
-//! runtime.block_on(oauth_core::storage::conformance::run_all(|| async { MyStore::default() }));
+//! runtime.block_on(oauth_core::storage::conformance::run_all(|| async { ReferenceStore::new() }));
 //! # }
 //! ```
 //!
