@@ -12,6 +12,8 @@
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 
+use time::{Duration, OffsetDateTime};
+
 use crate::client::{Client, ClientId, ClientKind};
 use crate::clock::Clock;
 use crate::engine::Engine;
@@ -21,28 +23,12 @@ use crate::request::{Authorization, Params};
 use crate::secret::SecretHash;
 use crate::storage::{Storage, MAX_CLIENT_PAGE};
 
-/// What a refused authentication did: whether it evaluated a guess, which spends budget.
-struct Refusal {
-    error: OAuthError,
-    guessed: bool,
-}
-
-impl Refusal {
-    /// A refusal that evaluated no credential (malformed, missing, or a public client
-    /// sending a secret it should not have): nothing is charged for it.
-    fn free(error: OAuthError) -> Self {
-        Self {
-            error,
-            guessed: false,
-        }
-    }
-
-    fn guess() -> Self {
-        Self {
-            error: OAuthError::invalid_client("client authentication failed"),
-            guessed: true,
-        }
-    }
+/// The limiter keys of one authentication, and when it happens.
+struct Limits<'a> {
+    keys: &'a [&'a str],
+    pair_key: Option<&'a str>,
+    caller_key: Option<&'a str>,
+    now: OffsetDateTime,
 }
 
 impl<S: Storage, C: Clock> Engine<S, C> {
@@ -64,103 +50,131 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .into_iter()
             .flatten()
             .collect();
-        if let Err(wait) = self.limiter.reserve(&keys, now) {
-            let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
-            let seconds = u64::try_from(seconds).unwrap_or(1).max(1);
-            self.emit(|| EventKind::RateLimited {
-                key: keys
-                    .iter()
-                    .copied()
-                    .filter(|key| self.limiter.blocked_for(key, now).is_some())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                retry_after: seconds,
-            });
-            return Ok(Err(OAuthError::rate_limited(seconds)));
-        }
-        let result = match self.authenticate_client(params, authorization, now).await {
-            Ok(result) => result,
-            Err(fault) => {
-                // Nothing was evaluated (the store failed, the hashing pool was full): the
-                // reservations are released, so a flood cannot make victims pay for it.
-                keys.iter()
-                    .for_each(|key| self.limiter.succeeded(key, false, now));
-                return Err(fault);
-            }
+        let limits = Limits {
+            keys: &keys,
+            pair_key: pair_key.as_deref(),
+            caller_key: caller_key.as_deref(),
+            now,
         };
-        match &result {
-            Ok(_) => {
-                // The success proves the pair's owner: forgive its failures. The caller's
-                // are not forgiven: one valid credential must not reset a caller's budget
-                // for guessing other clients' secrets.
-                if let Some(pair) = &pair_key {
-                    self.limiter.succeeded(pair, true, now);
-                }
-                if let Some(caller) = &caller_key {
-                    self.limiter.succeeded(caller, false, now);
-                }
-            }
-            Err(refusal) => {
-                if refusal.guessed {
-                    keys.iter().for_each(|key| self.limiter.failed(key, now));
-                } else {
-                    keys.iter()
-                        .for_each(|key| self.limiter.succeeded(key, false, now));
-                }
-                if refusal.error.code() == ErrorCode::InvalidClient {
-                    self.emit(|| EventKind::ClientAuthenticationFailed { client_id: claimed });
-                }
+        // A blocked caller is refused before anything else, even without a secret.
+        if let Some(wait) = keys
+            .iter()
+            .filter_map(|key| self.limiter.blocked_for(key, now))
+            .max()
+        {
+            return Ok(Err(self.rate_limited(&keys, wait, now)));
+        }
+        let result = self
+            .authenticate_client(params, authorization, &limits)
+            .await?;
+        if let Err(error) = &result {
+            if error.code() == ErrorCode::InvalidClient {
+                self.emit(|| EventKind::ClientAuthenticationFailed { client_id: claimed });
             }
         }
-        Ok(result.map_err(|refusal| refusal.error))
+        Ok(result)
+    }
+
+    /// The `429` for an attempt refused by the limiter, reported as an event naming the
+    /// keys that are blocked.
+    fn rate_limited(&self, keys: &[&str], wait: Duration, now: OffsetDateTime) -> OAuthError {
+        let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
+        let seconds = u64::try_from(seconds).unwrap_or(1).max(1);
+        self.emit(|| EventKind::RateLimited {
+            key: keys
+                .iter()
+                .copied()
+                .filter(|key| self.limiter.blocked_for(key, now).is_some())
+                .collect::<Vec<_>>()
+                .join(" "),
+            retry_after: seconds,
+        });
+        OAuthError::rate_limited(seconds)
     }
 
     /// Authenticates the client of a token, introspection or revocation request.
     ///
-    /// Answers the client, or an `invalid_request` (malformed or ambiguous credentials) or
-    /// `invalid_client` (401, with a `Basic` challenge) refusal.
+    /// Answers the client, or an `invalid_request` (malformed or ambiguous credentials),
+    /// `invalid_client` (401, with a `Basic` challenge) or limiter (`429`) refusal.
     async fn authenticate_client(
         &self,
         params: &Params,
         authorization: Option<&str>,
-        now: time::OffsetDateTime,
-    ) -> Result<Result<Client, Refusal>, Fault> {
+        limits: &Limits<'_>,
+    ) -> Result<Result<Client, OAuthError>, Fault> {
         let (client_id, secret) = match presented_credentials(params, authorization) {
             Ok(credentials) => credentials,
-            Err(error) => return Ok(Err(Refusal::free(error))),
+            Err(error) => return Ok(Err(error)),
         };
         let (client_id, secret) = (client_id.as_ref(), secret.as_deref());
         let client = match ClientId::new(client_id) {
             Ok(id) => self.storage.get_client(&id).await?,
             Err(_) => None,
         };
-        let Some(client) = client else {
-            if let Some(secret) = secret {
-                // Same work as a wrong secret, so timing does not reveal which ids exist.
-                self.decoy_check(secret).await?;
-                return Ok(Err(Refusal::guess()));
-            }
-            return Ok(Err(Refusal::free(OAuthError::invalid_client(
-                "client authentication failed",
-            ))));
+        let failed = || OAuthError::invalid_client("client authentication failed");
+        let Some(secret) = secret else {
+            // Nothing to guess: a public client's request, or a confidential one that
+            // forgot its secret. No budget is spent.
+            return Ok(match client {
+                Some(client) if !client.is_confidential() => Ok(client),
+                _ => Err(failed()),
+            });
         };
-        match (client.is_confidential(), secret) {
-            (true, Some(secret)) => {
-                if self.check_secret(&client, secret, now).await? {
-                    Ok(Ok(client))
-                } else {
-                    Ok(Err(Refusal::guess()))
-                }
+        // A secret is evaluated: one attempt is reserved for it, just around the check,
+        // so that concurrent guesses never evaluate more than the budget while valid
+        // requests hold their place only for the check itself.
+        if let Err(wait) = self.limiter.reserve(limits.keys, limits.now) {
+            return Ok(Err(self.rate_limited(limits.keys, wait, limits.now)));
+        }
+        let checked = match &client {
+            // Same work as a wrong secret, so timing does not reveal which ids exist.
+            None => self.decoy_check(secret).await.map(|()| false),
+            Some(client) if client.is_confidential() => {
+                self.check_secret(client, secret, limits.now).await
             }
-            (true, None) => Ok(Err(Refusal::free(OAuthError::invalid_client(
-                "client authentication failed",
-            )))),
             // A public client has no secret; one that sends one is misconfigured or an
             // impostor. Refused like any wrong secret, and charged to the sender alone
-            // (its address and its pair with this client, never the client): a free answer
-            // would tell strangers which ids are public clients.
-            (false, Some(_)) => Ok(Err(Refusal::guess())),
-            (false, None) => Ok(Ok(client)),
+            // (its address and its pair with this client, never the client): a free
+            // answer would tell strangers which ids are public clients.
+            Some(_) => Ok(false),
+        };
+        match checked {
+            Err(fault) => {
+                // Nothing was evaluated (the hashing pool was full): the reservation is
+                // released, so a flood cannot make victims pay for it.
+                self.limiter_release(limits);
+                Err(fault)
+            }
+            Ok(true) => {
+                self.limiter_success(limits);
+                Ok(client.ok_or_else(failed))
+            }
+            Ok(false) => {
+                limits
+                    .keys
+                    .iter()
+                    .for_each(|key| self.limiter.failed(key, limits.now));
+                Ok(Err(failed()))
+            }
+        }
+    }
+
+    fn limiter_release(&self, limits: &Limits<'_>) {
+        limits
+            .keys
+            .iter()
+            .for_each(|key| self.limiter.succeeded(key, false, limits.now));
+    }
+
+    /// The success proves the pair's owner: its failures are forgiven. The caller's are
+    /// not: one valid credential must not reset a caller's budget for guessing other
+    /// clients' secrets.
+    fn limiter_success(&self, limits: &Limits<'_>) {
+        if let Some(pair) = limits.pair_key {
+            self.limiter.succeeded(pair, true, limits.now);
+        }
+        if let Some(caller) = limits.caller_key {
+            self.limiter.succeeded(caller, false, limits.now);
         }
     }
 
