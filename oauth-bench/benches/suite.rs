@@ -1036,6 +1036,9 @@ fn main() {
         load_after: load_after.trim(),
         minutes: started.elapsed().as_secs_f64() / 60.0,
     });
+    // The HTTP load section (oauth-load's) is not the suite's to drop.
+    let previous = std::fs::read_to_string(&md_path).unwrap_or_default();
+    let markdown = report::keep_http_load_section(&previous, markdown);
     std::fs::write(&md_path, markdown).expect("write BENCHMARKS.md");
     eprintln!("wrote {} and {}", md_path.display(), svg_path.display());
 }

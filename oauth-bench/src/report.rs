@@ -303,6 +303,29 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The markers around the section of `BENCHMARKS.md` that `oauth-load` writes (its
+/// measurements over HTTP): the suite rewrites the rest of the file and keeps that part.
+pub const HTTP_LOAD_MARKERS: (&str, &str) = ("<!-- HTTP-LOAD-START -->", "<!-- HTTP-LOAD-END -->");
+
+/// `fresh` followed by the HTTP load section of `previous`, markers included, when
+/// `previous` has one; else `fresh` as it is.
+pub fn keep_http_load_section(previous: &str, mut fresh: String) -> String {
+    let (start, end) = HTTP_LOAD_MARKERS;
+    let Some(from) = previous.find(start) else {
+        return fresh;
+    };
+    let Some(len) = previous[from..].find(end) else {
+        return fresh;
+    };
+    if !fresh.ends_with('\n') {
+        fresh.push('\n');
+    }
+    fresh.push('\n');
+    fresh.push_str(&previous[from..from + len + end.len()]);
+    fresh.push('\n');
+    fresh
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +364,24 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 4);
         assert!(svg.contains("memory &lt;flow&gt;"));
         assert!(svg.contains(">1M<") && svg.contains(">10k<"));
+    }
+
+    #[test]
+    fn the_http_load_section_survives_a_rewrite() {
+        let previous =
+            "# old\n\ntext\n\n<!-- HTTP-LOAD-START -->\n## HTTP\nrows\n<!-- HTTP-LOAD-END -->\n";
+        assert_eq!(
+            keep_http_load_section(previous, "# new\n".into()),
+            "# new\n\n<!-- HTTP-LOAD-START -->\n## HTTP\nrows\n<!-- HTTP-LOAD-END -->\n"
+        );
+        assert_eq!(
+            keep_http_load_section("# old\n", "# new\n".into()),
+            "# new\n"
+        );
+        let unterminated = "# old\n<!-- HTTP-LOAD-START -->\nrows\n";
+        assert_eq!(
+            keep_http_load_section(unterminated, "# new\n".into()),
+            "# new\n"
+        );
     }
 }
