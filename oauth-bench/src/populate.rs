@@ -62,7 +62,7 @@ impl GrantShape {
             TokenRecord::new(
                 SecretHash(derived(tag, i)),
                 kind,
-                &grant,
+                grant.clone(),
                 scope.clone(),
                 START,
                 until,

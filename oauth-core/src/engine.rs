@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Fault;
 use crate::events::{DiscardEvents, Event, EventKind, EventSink};
-use crate::issuer_binding::{belongs_to, issuer_tag, tagged_grant_id};
+use crate::issuer_binding::{belongs_to, issuer_tag, tagged_grant_id, IssuerTag};
 use crate::jose::{KeySet, SigningKey, VerificationKeys};
 use crate::limits::{Limiter, NoLimits};
 use crate::resource::TokenVerifier;
@@ -53,7 +53,7 @@ pub struct Engine<S, C> {
     /// Whether the registry was read once for its slowest secret (see `client_auth`).
     pub(crate) registry_scanned: AtomicBool,
     /// The tag of the issuer every grant id of this engine begins with.
-    pub(crate) issuer_tag: String,
+    pub(crate) issuer_tag: IssuerTag,
 }
 
 impl<S, C: fmt::Debug> fmt::Debug for Engine<S, C> {
@@ -312,8 +312,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             Some(jwt) => (jwt.verification_keys(), jwt.audience().to_owned()),
             None => (VerificationKeys::default(), String::new()),
         };
-        TokenVerifier::new(self.config.issuer(), audience, keys, &self.clock)
-            .with_event_sink(self.events.clone())
+        TokenVerifier::tagged(
+            self.config.issuer().to_owned(),
+            audience,
+            keys,
+            &self.clock,
+            self.issuer_tag,
+        )
+        .with_event_sink(self.events.clone())
     }
 
     /// The storage.

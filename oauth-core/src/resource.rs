@@ -34,7 +34,7 @@ use time::{Duration, OffsetDateTime};
 use crate::clock::Clock;
 use crate::error::{ErrorCode, Fault};
 use crate::events::{Event, EventKind, EventSink};
-use crate::issuer_binding::{belongs_to, issuer_tag};
+use crate::issuer_binding::{belongs_to, issuer_tag, IssuerTag};
 use crate::jose::{self, Claims, JwtError, VerificationKeys, MAX_TOKEN_LEN};
 use crate::response::Response;
 use crate::scope::ScopeSet;
@@ -318,7 +318,7 @@ pub struct TokenVerifier<C> {
     leeway: Duration,
     events: Option<Arc<dyn EventSink>>,
     /// Opaque tokens of other issuers sharing the store are not this verifier's.
-    issuer_tag: String,
+    issuer_tag: IssuerTag,
 }
 
 impl<C: fmt::Debug> fmt::Debug for TokenVerifier<C> {
@@ -343,10 +343,23 @@ impl<C: Clock> TokenVerifier<C> {
         clock: C,
     ) -> Self {
         let issuer = issuer.into();
+        let tag = issuer_tag(&issuer);
+        Self::tagged(issuer, audience.into(), keys, clock, tag)
+    }
+
+    /// [`TokenVerifier::new`] with the issuer's tag already computed (the engine makes a
+    /// verifier per request and keeps its tag).
+    pub(crate) fn tagged(
+        issuer: String,
+        audience: String,
+        keys: VerificationKeys,
+        clock: C,
+        issuer_tag: IssuerTag,
+    ) -> Self {
         Self {
-            issuer_tag: issuer_tag(&issuer),
+            issuer_tag,
             issuer,
-            audience: audience.into(),
+            audience,
             keys,
             clock,
             leeway: Duration::ZERO,

@@ -628,7 +628,7 @@ mod tests {
         TokenRecord::new(
             random_hash(),
             kind,
-            grant,
+            grant.clone(),
             grant.scope.clone(),
             grant.created_at,
             expires_at,

@@ -117,7 +117,7 @@ impl TokenEntry {
         let mut record = TokenRecord::new(
             hash,
             self.kind(),
-            &grant,
+            grant,
             self.grant.scope().clone(),
             issued_at,
             self.expires_at.get()?,

@@ -133,7 +133,7 @@ pub(crate) fn token_from_row(row: &Row<'_>) -> Result<TokenRecord, StorageError>
     let mut token = TokenRecord::new(
         hash(row.get(0).map_err(&read)?)?,
         kind(&kind_text)?,
-        &grant,
+        grant,
         scope,
         issued_at,
         instant(row.get(7).map_err(&read)?)?,

@@ -49,7 +49,7 @@ fn token(random: &RandomSource, grant: &GrantRecord, kind: TokenKind) -> TokenRe
     TokenRecord::new(
         random_hash(random),
         kind,
-        grant,
+        grant.clone(),
         grant.scope.clone(),
         START,
         START + Duration::hours(1),

@@ -145,7 +145,7 @@ async fn sqlite_file_of_the_previous_schema_migrates_and_keeps_its_data() {
     let next = TokenRecord::new(
         SecretHash([8; 32]),
         TokenKind::Refresh,
-        &grant,
+        grant.clone(),
         grant.scope.clone(),
         START + Duration::hours(1),
         grant.expires_at,

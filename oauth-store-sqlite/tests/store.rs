@@ -32,7 +32,7 @@ fn access(random: &RandomSource, grant: &GrantRecord, expires: OffsetDateTime) -
     TokenRecord::new(
         SecretHash(hash),
         TokenKind::Access,
-        grant,
+        grant.clone(),
         grant.scope.clone(),
         START,
         expires,

@@ -146,10 +146,12 @@ impl TokenRecord {
     /// belongs to `grant`: its grant id, client, subject and `grant_expires_at` are the
     /// grant's; its `scope` (the grant's, or narrower after a refresh) and its times are
     /// its own. A store rebuilding a revoked or rotated token sets those flags after.
+    /// The grant is taken by value, so that a store rebuilding a row moves its strings in
+    /// instead of copying them twice.
     pub fn new(
         hash: SecretHash,
         kind: TokenKind,
-        grant: &GrantRecord,
+        grant: GrantRecord,
         scope: ScopeSet,
         issued_at: OffsetDateTime,
         expires_at: OffsetDateTime,
@@ -157,9 +159,9 @@ impl TokenRecord {
         Self {
             hash,
             kind,
-            grant_id: grant.id.clone(),
-            client_id: grant.client_id.clone(),
-            subject: grant.subject.clone(),
+            grant_id: grant.id,
+            client_id: grant.client_id,
+            subject: grant.subject,
             scope,
             issued_at,
             expires_at,

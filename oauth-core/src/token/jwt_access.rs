@@ -104,7 +104,7 @@ impl JwtIssuer {
         let record = TokenRecord::new(
             SecretHash::of(&jti),
             TokenKind::JwtAccess,
-            grant,
+            grant.clone(),
             scope,
             issued_at,
             expires_at,

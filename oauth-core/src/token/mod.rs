@@ -48,7 +48,7 @@ pub(crate) fn mint(
     let record = TokenRecord::new(
         SecretHash::of(&value),
         kind,
-        grant,
+        grant.clone(),
         scope,
         issued_at,
         expires_at,

@@ -95,7 +95,7 @@ impl Kit {
         TokenRecord::new(
             self.hash(),
             kind,
-            grant,
+            grant.clone(),
             grant.scope.clone(),
             self.t(0),
             self.t(expires),
