@@ -695,7 +695,7 @@ impl TokenStore for SqliteStore {
             .await
     }
 
-    /// One `BEGIN IMMEDIATE` transaction runs every statement of [`PURGES`], each kind
+    /// One `BEGIN IMMEDIATE` transaction runs every statement of `PURGES`, each kind
     /// sharing `limit` between its statements: it holds the write lock for the deletion
     /// of at most `limit` rows of each table.
     async fn purge_expired_batch(
