@@ -130,11 +130,11 @@ macro_rules! __storage_conformance_each {
             purge: [
                 purge_removes_exactly_what_expired,
                 use_once_marks_are_purged_after_expiry,
-                purge_goes_in_steps_of_its_limit,
+                sc07_purge_goes_in_steps_of_its_limit,
             ]
             multi: [
-                concurrent_use_once_has_one_winner,
-                concurrent_approvals_store_one_code,
+                sc06_concurrent_use_once_has_one_winner,
+                sc06_concurrent_approvals_store_one_code,
                 sc01_concurrent_code_consumption_has_one_winner,
                 sc02_concurrent_rotation_has_one_winner,
                 revoke_grant_racing_issue_leaves_no_live_token,

@@ -167,7 +167,7 @@ pub async fn purge_removes_exactly_what_expired<S: Storage>(store: S) {
     );
 }
 
-/// How many expired records of each kind [`purge_goes_in_steps_of_its_limit`] writes,
+/// How many expired records of each kind [`sc07_purge_goes_in_steps_of_its_limit`] writes,
 /// and the limit it purges them with: several full steps, then a partial one.
 const EXPIRED_EACH: usize = 11;
 const STEP_LIMIT: usize = 4;
@@ -180,7 +180,7 @@ const STEP_LIMIT: usize = 4;
 /// of a live grant, a JWT record and a mark until their `expires_at`, and the revocation
 /// mark of a grant never issued. A last call then finds nothing. (A purge property: its
 /// records sit around 1972, apart from every other one's.)
-pub async fn purge_goes_in_steps_of_its_limit<S: Storage>(store: S) {
+pub async fn sc07_purge_goes_in_steps_of_its_limit<S: Storage>(store: S) {
     let mut offset = [0u8; 3];
     RandomSource::new()
         .fill(&mut offset)

@@ -228,7 +228,7 @@ pub async fn revoke_grant_racing_rotation_leaves_no_live_token<S: Storage + 'sta
 
 /// [`RACERS`] tasks approve with one key at once, each with its own code: exactly one
 /// gets `true`, and exactly its code is stored.
-pub async fn concurrent_approvals_store_one_code<S: Storage + 'static>(store: S) {
+pub async fn sc06_concurrent_approvals_store_one_code<S: Storage + 'static>(store: S) {
     let store = Arc::new(store);
     let kit = Kit::new();
     let key = kit.hash();
@@ -264,7 +264,7 @@ pub async fn concurrent_approvals_store_one_code<S: Storage + 'static>(store: S)
 }
 
 /// [`RACERS`] tasks use one key at once: exactly one gets `true`.
-pub async fn concurrent_use_once_has_one_winner<S: Storage + 'static>(store: S) {
+pub async fn sc06_concurrent_use_once_has_one_winner<S: Storage + 'static>(store: S) {
     let store = Arc::new(store);
     let kit = Kit::new();
     let key = kit.hash();
