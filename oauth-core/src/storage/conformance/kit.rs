@@ -141,6 +141,28 @@ pub(super) async fn issue_ok<S: TokenStore + ?Sized>(
     );
 }
 
+/// `issue` for a revoked grant: `GrantRevoked` (`why` says which revocation the
+/// property made), and none of `tokens` stored.
+pub(super) async fn issue_refused<S: TokenStore + ?Sized>(
+    store: &S,
+    grant: &GrantRecord,
+    tokens: &[TokenRecord],
+    why: &str,
+) {
+    assert_eq!(
+        ok(store.issue(grant, tokens).await, "issue"),
+        Issuance::GrantRevoked,
+        "storage conformance: {why}"
+    );
+    for token in tokens {
+        assert_eq!(
+            token_of(store, &token.hash).await,
+            None,
+            "storage conformance: GrantRevoked must store nothing"
+        );
+    }
+}
+
 /// Stores `code` as an approval does, under a one-time key of its own.
 pub(super) async fn insert_code<S: CodeStore + ?Sized>(store: &S, kit: &Kit, code: CodeRecord) {
     let expires_at = code.expires_at;
