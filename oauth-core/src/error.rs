@@ -236,7 +236,7 @@ impl Fault {
     /// The OAuth error a client is shown for this fault; it says nothing of the cause.
     pub fn to_oauth_error(&self) -> OAuthError {
         match self {
-            Fault::Storage(e) if e.is_busy() => OAuthError::new(
+            Fault::Storage(e) if e.is_transient() => OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 "the server is busy, retry later",
             ),

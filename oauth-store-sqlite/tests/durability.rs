@@ -434,7 +434,7 @@ async fn sc04_lock_held_past_busy_timeout_is_busy_then_temporarily_unavailable()
     let c = code(&random, &GrantId("g".into()));
     let error = approve(&store, c.clone()).await.unwrap_err();
     assert_eq!(error.kind(), StorageErrorKind::Busy);
-    assert!(error.is_busy());
+    assert!(error.is_transient());
 
     let body = format!(
         "grant_type=client_credentials&client_id=machine&client_secret={secret}&scope=read%3Ausers"

@@ -12,7 +12,11 @@ pub enum StorageErrorKind {
     /// The backend is busy (locked database, exhausted pool) past its wait budget; the
     /// request may succeed if retried. Answered as `temporarily_unavailable`.
     Busy,
-    /// The backend is unreachable or failed.
+    /// The backend could not be reached in time: a lost connection, a connection or
+    /// statement timeout, a server shutting down. The request may succeed if retried.
+    /// Answered as `temporarily_unavailable`.
+    Unavailable,
+    /// The backend failed otherwise (an unexpected error, a refused statement).
     Backend,
     /// A stored record could not be decoded.
     Corrupt,
@@ -59,9 +63,14 @@ impl StorageError {
         self.kind
     }
 
-    /// Whether a retry may succeed.
-    pub fn is_busy(&self) -> bool {
-        self.kind == StorageErrorKind::Busy
+    /// Whether a retry may succeed ([`StorageErrorKind::Busy`] or
+    /// [`StorageErrorKind::Unavailable`]): what the engine answers as
+    /// `temporarily_unavailable` rather than `server_error`.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            StorageErrorKind::Busy | StorageErrorKind::Unavailable
+        )
     }
 }
 

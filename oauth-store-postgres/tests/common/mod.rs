@@ -1,0 +1,124 @@
+//! Test support: the PostgreSQL server the tests run against, and a fresh schema on it
+//! for each store, so tests never see each other's rows.
+//!
+//! The server is the one `FINRIFT_TEST_POSTGRES_URL` names (CI starts one with
+//! `scripts/postgres-test-server.sh` and sets it). Without it, the tests run that script
+//! themselves, which starts (or finds running) a throwaway server on loopback, installing
+//! PostgreSQL from the distribution's packages if needed. If neither gives a server, the
+//! tests fail, saying why: they never pass by skipping.
+
+#![allow(dead_code)] // each test file uses a part
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is the report
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use oauth_store_postgres::{PostgresOptions, PostgresStore};
+use ring::rand::{SecureRandom, SystemRandom};
+use tokio_postgres::NoTls;
+
+/// The prefix of every schema the tests make; schemas left by earlier runs are dropped
+/// before the first test of a process makes its own.
+const SCHEMA_PREFIX: &str = "finrift_test_";
+
+/// The URL of the test server, found or started once per test process.
+pub fn server_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("FINRIFT_TEST_POSTGRES_URL") {
+            return url;
+        }
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/postgres-test-server.sh"
+        );
+        let output = Command::new("bash")
+            .arg(script)
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {script}: {e}"));
+        assert!(
+            output.status.success(),
+            "no PostgreSQL server for the tests: set FINRIFT_TEST_POSTGRES_URL, or fix what \
+             {script} reported:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    })
+}
+
+/// A plain connection to the test server, outside any store.
+pub async fn admin_connection() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(server_url(), NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL server: {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+/// A new empty schema, named uniquely; the first call in a process first drops the
+/// schemas earlier runs left.
+pub async fn fresh_schema() -> String {
+    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    let admin = admin_connection().await;
+    CLEANED
+        .get_or_init(|| async {
+            let old = admin
+                .query(
+                    "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)",
+                    &[&SCHEMA_PREFIX],
+                )
+                .await
+                .unwrap();
+            for row in old {
+                let name: &str = row.get(0);
+                admin
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+    let mut bytes = [0u8; 8];
+    SystemRandom::new().fill(&mut bytes).unwrap();
+    let name = format!("{SCHEMA_PREFIX}{}", u64::from_le_bytes(bytes));
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {name}"))
+        .await
+        .unwrap();
+    name
+}
+
+/// Options for a store in `schema`, with 8 connections so the kit's racers spread over
+/// several.
+pub fn options_in(schema: &str) -> PostgresOptions {
+    PostgresOptions::from_url(server_url())
+        .unwrap()
+        .schema(schema)
+        .unwrap()
+        .pool_size(8)
+}
+
+/// A store on a new empty schema.
+pub async fn fresh_store() -> PostgresStore {
+    let schema = fresh_schema().await;
+    PostgresStore::open_with(options_in(&schema)).await.unwrap()
+}
+
+/// Waits until some session of the server waits for a lock (a statement of the test
+/// blocked behind a row another session holds), so a test knows it got that far.
+pub async fn wait_for_a_lock_wait(admin: &tokio_postgres::Client) {
+    for _ in 0..500 {
+        let row = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no session came to wait for a lock within 5 seconds");
+}
