@@ -45,6 +45,9 @@ mod options;
 mod schema;
 mod statements;
 mod store;
+#[cfg(feature = "test-server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-server")))]
+pub mod test_server;
 mod tokens;
 
 pub use options::PostgresOptions;

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use oauth_store_postgres::test_server as common;
 
 mod pooled {
     oauth_core::storage_conformance_tests!(crate::common::fresh_store());

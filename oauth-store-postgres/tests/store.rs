@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use oauth_store_postgres::test_server as common;
 
 use std::error::Error as _;
 use std::time::Duration;

@@ -1,5 +1,5 @@
-//! Test support: the PostgreSQL server the tests run against, and a fresh schema on it
-//! for each store, so tests never see each other's rows.
+//! Test support for this workspace: the PostgreSQL server its tests run against, and a
+//! fresh schema on it for each store, so tests never see each other's rows.
 //!
 //! The server is the one `FINRIFT_TEST_POSTGRES_URL` names (CI starts one with
 //! `scripts/postgres-test-server.sh` and sets it). Without it, the tests run that script
@@ -7,15 +7,22 @@
 //! PostgreSQL from the distribution's packages if needed. If neither gives a server, the
 //! tests fail, saying why: they never pass by skipping.
 
-#![allow(dead_code)] // each test file uses a part
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is the report
+//! It finds the script through this crate's source directory, so it serves the tests of
+//! a checkout of the finrift workspace, not a build from a package registry.
+
+// Test support: a panic, with what went wrong, is the report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
 use std::sync::OnceLock;
 
-use oauth_store_postgres::{PostgresOptions, PostgresStore};
-use ring::rand::{SecureRandom, SystemRandom};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::time::SystemTime;
+
 use tokio_postgres::NoTls;
+
+use crate::{PostgresOptions, PostgresStore};
 
 /// The prefix of every schema the tests make; schemas left by earlier runs are dropped
 /// before the first test of a process makes its own.
@@ -78,9 +85,16 @@ pub async fn fresh_schema() -> String {
             }
         })
         .await;
-    let mut bytes = [0u8; 8];
-    SystemRandom::new().fill(&mut bytes).unwrap();
-    let name = format!("{SCHEMA_PREFIX}{}", u64::from_le_bytes(bytes));
+    // Unique enough for test schemas: a randomly keyed hash of the time and a count.
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!(
+        "{SCHEMA_PREFIX}{:x}",
+        RandomState::new().hash_one((now, count, std::process::id()))
+    );
     admin
         .batch_execute(&format!("CREATE SCHEMA {name}"))
         .await
