@@ -197,6 +197,7 @@ pub use secret::{RandomSource, SecretHash, SECRET_BYTES};
 pub use secret_cache::{DEFAULT_SECRET_MEMORY, MAX_REMEMBERED_SECRETS};
 pub use slow_hashing::{HashingPool, InPlace, SlowAnswer, SlowHashing, SlowWork};
 pub use storage::{
-    ClientStore, CodeStore, Storage, StorageError, StorageErrorKind, TokenStore, MAX_CLIENT_PAGE,
+    ClientStore, CodeStore, KeySetStore, Storage, StorageError, StorageErrorKind, StoredKeySet,
+    TokenStore, MAX_CLIENT_PAGE,
 };
 pub use token::{AccessTokenFormat, IssuedTokens};

@@ -4,14 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::algorithm::Algorithm;
 use super::key_files::{ensure_private_dir, read_bounded, remove, write_private_atomically};
-use super::key_manifest::{file_name_for, Entry, Manifest, Role, MAX_MANIFEST_LEN};
+use super::key_manifest::{file_name_for, Entry, KeyEntry, KeyRole, Manifest, MAX_MANIFEST_LEN};
 use super::key_set::KeySet;
-use super::keys::{KeyError, SigningKey, MAX_JWKS_KEYS};
+use super::keys::{KeyError, SigningKey};
 use super::pem::{kid_for_pkcs8, pkcs8_from_file_bytes, pkcs8_to_pem, MAX_PEM_LEN};
+use super::rotation::{Due, RotationSchedule, RotationStep};
+
+/// A directory's manifest and, in its order, each key's PKCS#8 DER.
+pub(super) type Exported = (Manifest, Vec<Vec<u8>>);
 
 /// The manifest's file name inside a key directory.
 pub const MANIFEST_FILE: &str = "keys.json";
@@ -31,7 +35,9 @@ pub const MANIFEST_FILE: &str = "keys.json";
 /// engine; then, every hour or so, [`KeyDirectory::advance`], and when it did something,
 /// load the set again and give it to the engine (and to every other instance that serves
 /// the same issuer). Only one process should advance a directory: this type serializes
-/// its own calls, but not those of two processes.
+/// its own calls, but not those of two processes. Several instances that share a database
+/// keep their keys in it instead, with a [`KeyVault`](super::KeyVault), which can import a
+/// directory's keys.
 ///
 /// ```no_run
 /// use oauth_core::jose::{Algorithm, KeyDirectory, RotationSchedule};
@@ -53,115 +59,6 @@ pub struct KeyDirectory {
     path: PathBuf,
     // Serializes read-modify-write cycles of the manifest within this process.
     lock: Mutex<()>,
-}
-
-/// When [`KeyDirectory::advance`] takes each step of a rotation.
-///
-/// Build it with [`RotationSchedule::new`], which refuses schedules that cannot work;
-/// [`KeyDirectory::advance`] checks a schedule built field by field the same way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RotationSchedule {
-    /// How long a key signs before the next key is published.
-    pub publish_next_after: Duration,
-    /// How long the next key is published before it signs. At least as long as resource
-    /// servers cache the JWKS, and as long as every instance of the issuer takes to load
-    /// the new key set, or tokens signed by the new key are refused for a while.
-    pub activate_after: Duration,
-    /// How long a previous key verifies after it stopped signing. At least the longest
-    /// access-token lifetime plus the verifiers' clock leeway, or live tokens stop
-    /// verifying.
-    pub retire_after: Duration,
-}
-
-impl Default for RotationSchedule {
-    /// A new key every 31 days: each key signs for 30 days, the next key is published a
-    /// day before it signs, and a previous key verifies for a day after it stops (well
-    /// over finrift's default access-token lifetime of 10 minutes).
-    fn default() -> Self {
-        Self {
-            publish_next_after: Duration::days(30),
-            activate_after: Duration::days(1),
-            retire_after: Duration::days(1),
-        }
-    }
-}
-
-impl RotationSchedule {
-    /// A schedule; see the fields for what each duration means. Refused: a duration that
-    /// is not positive, and a `retire_after` so long, compared with how often keys change,
-    /// that the keys kept would not fit in one JWKS.
-    pub fn new(
-        publish_next_after: Duration,
-        activate_after: Duration,
-        retire_after: Duration,
-    ) -> Result<Self, KeyError> {
-        let schedule = Self {
-            publish_next_after,
-            activate_after,
-            retire_after,
-        };
-        schedule.check()?;
-        Ok(schedule)
-    }
-
-    fn check(&self) -> Result<(), KeyError> {
-        if !self.publish_next_after.is_positive()
-            || !self.activate_after.is_positive()
-            || !self.retire_after.is_positive()
-        {
-            return Err(KeyError::InvalidSchedule("every duration must be positive"));
-        }
-        // One key becomes previous per period; each stays `retire_after`. With the current
-        // and the next key, they must fit in a JWKS that verifiers accept.
-        let period = self.publish_next_after.checked_add(self.activate_after);
-        let room = i32::try_from(MAX_JWKS_KEYS - 3).unwrap_or(i32::MAX);
-        let fits = period
-            .and_then(|p| p.checked_mul(room))
-            .is_none_or(|most| self.retire_after <= most);
-        if fits {
-            Ok(())
-        } else {
-            Err(KeyError::InvalidSchedule(
-                "retire_after is so long that the previous keys would not fit in a JWKS",
-            ))
-        }
-    }
-}
-
-/// What [`KeyDirectory::advance`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RotationStep {
-    /// Nothing was due.
-    Nothing,
-    /// The directory was empty; a current key was generated.
-    Created {
-        /// The new key's id.
-        kid: String,
-    },
-    /// A next key was generated and published.
-    Published {
-        /// The next key's id.
-        kid: String,
-    },
-    /// The next key became the current key; the former current key is now previous.
-    Activated {
-        /// The key that now signs.
-        kid: String,
-    },
-    /// A previous key was dropped, and its file deleted.
-    Retired {
-        /// The dropped key's id.
-        kid: String,
-    },
-}
-
-impl RotationStep {
-    /// Whether the key set changed, so that it should be loaded again and handed to the
-    /// engine.
-    pub fn changed(&self) -> bool {
-        !matches!(self, Self::Nothing)
-    }
 }
 
 impl KeyDirectory {
@@ -223,7 +120,7 @@ impl KeyDirectory {
         let kid = kid_for_pkcs8(&der);
         // Load it before storing it, so a file that is no key is never adopted.
         SigningKey::from_pkcs8(alg, &kid, &der)?;
-        let entry = self.store_key(alg, &der, Role::Current, now)?;
+        let entry = self.store_key(alg, &der, KeyRole::Current, now)?;
         let manifest = Manifest { keys: vec![entry] };
         self.write_manifest(&manifest)?;
         self.key_set(&manifest)
@@ -264,50 +161,60 @@ impl KeyDirectory {
         // Every key is read first: a directory with a broken key is not rotated further.
         self.key_set(&manifest)?;
 
-        let due_retirement = manifest
+        match schedule.due(&manifest, now) {
+            Due::Nothing => Ok(RotationStep::Nothing),
+            Due::Retire(kid) => {
+                let old = manifest.remove(&kid);
+                self.write_manifest(&manifest)?;
+                if let Some(old) = old {
+                    remove(&self.path.join(&old.file))?;
+                }
+                Ok(RotationStep::Retired { kid })
+            }
+            Due::Activate => match manifest.activate_next(now) {
+                Some(kid) => {
+                    self.write_manifest(&manifest)?;
+                    Ok(RotationStep::Activated { kid })
+                }
+                None => Ok(RotationStep::Nothing),
+            },
+            Due::Publish => {
+                let (der, kid) = generate(alg)?;
+                // The key file is written before the manifest names it: a crash in between
+                // leaves an unused file, never a manifest naming a missing one.
+                let entry = self.store_key(alg, &der, KeyRole::Next, now)?;
+                manifest.keys.push(entry);
+                self.write_manifest(&manifest)?;
+                Ok(RotationStep::Published { kid })
+            }
+        }
+    }
+
+    /// The keys kept here, with their roles and since when they have them (public data
+    /// only), or an empty list when the directory holds no manifest yet.
+    pub fn list(&self) -> Result<Vec<KeyEntry>, KeyError> {
+        let _guard = self.guard();
+        Ok(self
+            .read_manifest()?
+            .map(|manifest| manifest.entries())
+            .unwrap_or_default())
+    }
+
+    /// The manifest and, in its order, each key's PKCS#8 DER, every key checked as
+    /// [`KeyDirectory::load`] checks it; `None` for a directory without a manifest. For
+    /// moving the keys elsewhere, kids and roles kept.
+    pub(super) fn export(&self) -> Result<Option<Exported>, KeyError> {
+        let _guard = self.guard();
+        let Some(manifest) = self.read_manifest()? else {
+            return Ok(None);
+        };
+        self.key_set(&manifest)?;
+        let ders = manifest
             .keys
             .iter()
-            .filter(|k| k.role == Role::Previous && now - k.since >= schedule.retire_after)
-            .min_by_key(|k| k.since)
-            .cloned();
-        if let Some(old) = due_retirement {
-            manifest.keys.retain(|k| k.kid != old.kid);
-            self.write_manifest(&manifest)?;
-            remove(&self.path.join(&old.file))?;
-            return Ok(RotationStep::Retired { kid: old.kid });
-        }
-
-        if let Some(next) = manifest.with_role(Role::Next) {
-            if now - next.since < schedule.activate_after {
-                return Ok(RotationStep::Nothing);
-            }
-            let kid = next.kid.clone();
-            for entry in &mut manifest.keys {
-                let role = match entry.role {
-                    Role::Current => Role::Previous,
-                    Role::Next => Role::Current,
-                    Role::Previous => continue,
-                };
-                entry.role = role;
-                entry.since = now;
-            }
-            self.write_manifest(&manifest)?;
-            return Ok(RotationStep::Activated { kid });
-        }
-
-        let current_since = manifest
-            .with_role(Role::Current)
-            .map_or(now, |current| current.since);
-        if now - current_since < schedule.publish_next_after {
-            return Ok(RotationStep::Nothing);
-        }
-        let (der, kid) = generate(alg)?;
-        // The key file is written before the manifest names it: a crash in between leaves
-        // an unused file, never a manifest naming a missing one.
-        let entry = self.store_key(alg, &der, Role::Next, now)?;
-        manifest.keys.push(entry);
-        self.write_manifest(&manifest)?;
-        Ok(RotationStep::Published { kid })
+            .map(|entry| self.read_der(entry))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((manifest, ders)))
     }
 
     fn guard(&self) -> MutexGuard<'_, ()> {
@@ -337,7 +244,7 @@ impl KeyDirectory {
     fn create(&self, alg: Algorithm, now: OffsetDateTime) -> Result<(Manifest, String), KeyError> {
         check_storable(alg)?;
         let (der, kid) = generate(alg)?;
-        let entry = self.store_key(alg, &der, Role::Current, now)?;
+        let entry = self.store_key(alg, &der, KeyRole::Current, now)?;
         let manifest = Manifest { keys: vec![entry] };
         self.write_manifest(&manifest)?;
         Ok((manifest, kid))
@@ -348,7 +255,7 @@ impl KeyDirectory {
         &self,
         alg: Algorithm,
         der: &[u8],
-        role: Role,
+        role: KeyRole,
         since: OffsetDateTime,
     ) -> Result<Entry, KeyError> {
         let kid = kid_for_pkcs8(der);
@@ -364,16 +271,24 @@ impl KeyDirectory {
     }
 
     fn load_key(&self, entry: &Entry) -> Result<SigningKey, KeyError> {
-        let path = self.path.join(&entry.file);
-        let in_file = |reason: KeyError| KeyError::KeyFile {
-            path: path.display().to_string(),
+        let der = self.read_der(entry)?;
+        SigningKey::from_pkcs8(entry.alg, &entry.kid, &der).map_err(|reason| KeyError::KeyFile {
+            path: self.path.join(&entry.file).display().to_string(),
             reason: Box::new(reason),
-        };
+        })
+    }
+
+    /// The PKCS#8 DER of the key file of `entry`, checked against its kid.
+    fn read_der(&self, entry: &Entry) -> Result<Vec<u8>, KeyError> {
+        let path = self.path.join(&entry.file);
         let bytes = read_bounded(&path, MAX_PEM_LEN)?.ok_or_else(|| KeyError::MissingKeyFile {
             path: path.display().to_string(),
             kid: entry.kid.clone(),
         })?;
-        let der = pkcs8_from_file_bytes(&bytes).map_err(in_file)?;
+        let der = pkcs8_from_file_bytes(&bytes).map_err(|reason| KeyError::KeyFile {
+            path: path.display().to_string(),
+            reason: Box::new(reason),
+        })?;
         // The kid is derived from the contents, so a swapped or altered file is caught here
         // rather than publishing a key under another key's id.
         if kid_for_pkcs8(&der) != entry.kid {
@@ -382,36 +297,16 @@ impl KeyDirectory {
                 kid: entry.kid.clone(),
             });
         }
-        SigningKey::from_pkcs8(entry.alg, &entry.kid, &der).map_err(in_file)
+        Ok(der)
     }
 
     fn key_set(&self, manifest: &Manifest) -> Result<KeySet, KeyError> {
-        let current =
-            manifest
-                .with_role(Role::Current)
-                .ok_or_else(|| KeyError::MalformedManifest {
-                    path: self.manifest_path().display().to_string(),
-                    reason: "there must be exactly one current key".into(),
-                })?;
-        let mut set = KeySet::new(self.load_key(current)?);
-        if let Some(next) = manifest.with_role(Role::Next) {
-            set.publish_next(self.load_key(next)?);
-        }
-        // Newest first, the order `KeySet::rotate` keeps, so a restart serves the same JWKS.
-        let mut previous: Vec<&Entry> = manifest
-            .keys
-            .iter()
-            .filter(|k| k.role == Role::Previous)
-            .collect();
-        previous.sort_by_key(|k| std::cmp::Reverse(k.since));
-        for entry in previous {
-            set.keep_for_verification(self.load_key(entry)?.verification_key().clone());
-        }
-        Ok(set)
+        let source = self.manifest_path().display().to_string();
+        manifest.key_set(&source, |entry| self.load_key(entry))
     }
 }
 
-fn check_storable(alg: Algorithm) -> Result<(), KeyError> {
+pub(super) fn check_storable(alg: Algorithm) -> Result<(), KeyError> {
     match alg {
         Algorithm::Hs256 => Err(KeyError::NotStorable(alg)),
         _ => Ok(()),
@@ -419,7 +314,7 @@ fn check_storable(alg: Algorithm) -> Result<(), KeyError> {
 }
 
 /// A new key's PKCS#8 DER and its id.
-fn generate(alg: Algorithm) -> Result<(Vec<u8>, String), KeyError> {
+pub(super) fn generate(alg: Algorithm) -> Result<(Vec<u8>, String), KeyError> {
     // The placeholder kid is never used: the key is reloaded under its derived id.
     let (_, der) = SigningKey::generate(alg, "new")?;
     let kid = kid_for_pkcs8(&der);

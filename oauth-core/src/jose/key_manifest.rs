@@ -19,7 +19,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::algorithm::Algorithm;
-use super::keys::{is_valid_kid, KeyError, MAX_JWKS_KEYS};
+use super::key_set::KeySet;
+use super::keys::{is_valid_kid, KeyError, SigningKey, MAX_JWKS_KEYS};
 
 /// The manifest version this code reads and writes.
 pub(super) const VERSION: u64 = 1;
@@ -29,7 +30,8 @@ pub(super) const MAX_MANIFEST_LEN: usize = 64 * 1024;
 /// A key's place in the rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(super) enum Role {
+#[non_exhaustive]
+pub enum KeyRole {
     /// Signs new tokens; `since` is when it started to.
     Current,
     /// Published, not signing yet; `since` is when it was published.
@@ -38,13 +40,64 @@ pub(super) enum Role {
     Previous,
 }
 
+impl KeyRole {
+    /// The role's name as the manifest writes it: `current`, `next` or `previous`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Next => "next",
+            Self::Previous => "previous",
+        }
+    }
+}
+
+impl std::fmt::Display for KeyRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One key of a deployment's set, as an admin tool lists it: its id, algorithm, role in
+/// the rotation, and since when it has had that role. Public data only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyEntry {
+    kid: String,
+    algorithm: Algorithm,
+    role: KeyRole,
+    since: OffsetDateTime,
+}
+
+impl KeyEntry {
+    /// The key id, as the JWKS and tokens' headers carry it.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The key's role in the rotation.
+    pub fn role(&self) -> KeyRole {
+        self.role
+    }
+
+    /// Since when the key has had its role: for the current key, since it signs; for the
+    /// next key, since it was published; for a previous key, since it stopped signing.
+    pub fn since(&self) -> OffsetDateTime {
+        self.since
+    }
+}
+
 /// One key of the manifest, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Entry {
     pub(super) kid: String,
     pub(super) alg: Algorithm,
     pub(super) file: String,
-    pub(super) role: Role,
+    pub(super) role: KeyRole,
     pub(super) since: OffsetDateTime,
 }
 
@@ -67,7 +120,7 @@ struct RawEntry {
     kid: String,
     alg: String,
     file: String,
-    role: Role,
+    role: KeyRole,
     since: i64,
 }
 
@@ -76,6 +129,25 @@ struct RawEntry {
 /// starts with `-` from reading as an option to shell tools.
 pub(super) fn file_name_for(kid: &str) -> String {
     format!("key-{kid}.pem")
+}
+
+/// The algorithm named `alg` of key `kid`, or the error `malformed` makes.
+pub(super) fn parse_alg(
+    kid: &str,
+    alg: &str,
+    malformed: &dyn Fn(String) -> KeyError,
+) -> Result<Algorithm, KeyError> {
+    Algorithm::parse(alg).ok_or_else(|| malformed(format!("key {kid} has an unknown alg")))
+}
+
+/// The instant `since` (unix seconds) of key `kid`, or the error `malformed` makes.
+pub(super) fn parse_since(
+    kid: &str,
+    since: i64,
+    malformed: &dyn Fn(String) -> KeyError,
+) -> Result<OffsetDateTime, KeyError> {
+    OffsetDateTime::from_unix_timestamp(since)
+        .map_err(|_| malformed(format!("key {kid} has an impossible since")))
 }
 
 /// Whether `name` may name a key file: a plain name inside the directory, never a path,
@@ -119,15 +191,36 @@ impl Manifest {
         }
         let mut keys: Vec<Entry> = Vec::with_capacity(raw.keys.len());
         for entry in raw.keys {
+            keys.push(Entry {
+                alg: parse_alg(&entry.kid, &entry.alg, &malformed)?,
+                since: parse_since(&entry.kid, entry.since, &malformed)?,
+                kid: entry.kid,
+                file: entry.file,
+                role: entry.role,
+            });
+        }
+        Self::checked(keys, &malformed)
+    }
+
+    /// The manifest of `keys`, checked as a manifest read from a file is: valid key ids,
+    /// no HS256 key, plain file names, no repeated kid or file, at most
+    /// [`MAX_JWKS_KEYS`] keys, exactly one current key and at most one next key.
+    /// `malformed` makes the error for a reason.
+    pub(super) fn checked(
+        keys: Vec<Entry>,
+        malformed: &dyn Fn(String) -> KeyError,
+    ) -> Result<Self, KeyError> {
+        if keys.len() > MAX_JWKS_KEYS {
+            return Err(malformed(format!("more than {MAX_JWKS_KEYS} keys")));
+        }
+        for (i, entry) in keys.iter().enumerate() {
             if !is_valid_kid(&entry.kid) {
                 return Err(malformed(
                     "a key id is not 1 to 128 printable characters".into(),
                 ));
             }
-            let alg = Algorithm::parse(&entry.alg)
-                .ok_or_else(|| malformed(format!("key {} has an unknown alg", entry.kid)))?;
-            if alg == Algorithm::Hs256 {
-                return Err(KeyError::NotStorable(alg));
+            if entry.alg == Algorithm::Hs256 {
+                return Err(KeyError::NotStorable(entry.alg));
             }
             if !is_safe_file_name(&entry.file) {
                 return Err(malformed(format!(
@@ -135,7 +228,7 @@ impl Manifest {
                     entry.kid
                 )));
             }
-            if keys
+            if keys[..i]
                 .iter()
                 .any(|k| k.kid == entry.kid || k.file == entry.file)
             {
@@ -144,21 +237,12 @@ impl Manifest {
                     entry.kid
                 )));
             }
-            let since = OffsetDateTime::from_unix_timestamp(entry.since)
-                .map_err(|_| malformed(format!("key {} has an impossible since", entry.kid)))?;
-            keys.push(Entry {
-                kid: entry.kid,
-                alg,
-                file: entry.file,
-                role: entry.role,
-                since,
-            });
         }
         let count = |role| keys.iter().filter(|k| k.role == role).count();
-        if count(Role::Current) != 1 {
+        if count(KeyRole::Current) != 1 {
             return Err(malformed("there must be exactly one current key".into()));
         }
-        if count(Role::Next) > 1 {
+        if count(KeyRole::Next) > 1 {
             return Err(malformed("there may be at most one next key".into()));
         }
         Ok(Self { keys })
@@ -190,8 +274,78 @@ impl Manifest {
     }
 
     /// The entry with `role` (for `Current`, always there).
-    pub(super) fn with_role(&self, role: Role) -> Option<&Entry> {
+    pub(super) fn with_role(&self, role: KeyRole) -> Option<&Entry> {
         self.keys.iter().find(|k| k.role == role)
+    }
+
+    /// The entry of key `kid`.
+    pub(super) fn get(&self, kid: &str) -> Option<&Entry> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// Makes the next key current and the current key previous, both since `now`.
+    /// Answers the kid that now signs, or `None` (nothing changed) without a next key.
+    pub(super) fn activate_next(&mut self, now: OffsetDateTime) -> Option<String> {
+        let kid = self.with_role(KeyRole::Next)?.kid.clone();
+        for entry in &mut self.keys {
+            let role = match entry.role {
+                KeyRole::Current => KeyRole::Previous,
+                KeyRole::Next => KeyRole::Current,
+                KeyRole::Previous => continue,
+            };
+            entry.role = role;
+            entry.since = now;
+        }
+        Some(kid)
+    }
+
+    /// Drops the entry of key `kid`, answering it.
+    pub(super) fn remove(&mut self, kid: &str) -> Option<Entry> {
+        let at = self.keys.iter().position(|k| k.kid == kid)?;
+        Some(self.keys.remove(at))
+    }
+
+    /// The entries as the public [`KeyEntry`] list, in the manifest's order.
+    pub(super) fn entries(&self) -> Vec<KeyEntry> {
+        self.keys
+            .iter()
+            .map(|k| KeyEntry {
+                kid: k.kid.clone(),
+                algorithm: k.alg,
+                role: k.role,
+                since: k.since,
+            })
+            .collect()
+    }
+
+    /// The key set these entries describe, each key loaded by `load`. `source` names
+    /// where the manifest came from, for the error when it has no current key.
+    pub(super) fn key_set(
+        &self,
+        source: &str,
+        mut load: impl FnMut(&Entry) -> Result<SigningKey, KeyError>,
+    ) -> Result<KeySet, KeyError> {
+        let current =
+            self.with_role(KeyRole::Current)
+                .ok_or_else(|| KeyError::MalformedManifest {
+                    path: source.to_owned(),
+                    reason: "there must be exactly one current key".into(),
+                })?;
+        let mut set = KeySet::new(load(current)?);
+        if let Some(next) = self.with_role(KeyRole::Next) {
+            set.publish_next(load(next)?);
+        }
+        // Newest first, the order `KeySet::rotate` keeps, so a restart serves the same JWKS.
+        let mut previous: Vec<&Entry> = self
+            .keys
+            .iter()
+            .filter(|k| k.role == KeyRole::Previous)
+            .collect();
+        previous.sort_by_key(|k| std::cmp::Reverse(k.since));
+        for entry in previous {
+            set.keep_for_verification(load(entry)?.verification_key().clone());
+        }
+        Ok(set)
     }
 }
 
@@ -200,7 +354,7 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    fn entry(kid: &str, role: Role) -> Entry {
+    fn entry(kid: &str, role: KeyRole) -> Entry {
         Entry {
             kid: kid.into(),
             alg: Algorithm::Es256,
@@ -218,9 +372,9 @@ mod tests {
     fn manifest_round_trips() {
         let manifest = Manifest {
             keys: vec![
-                entry("a", Role::Current),
-                entry("b", Role::Next),
-                entry("c", Role::Previous),
+                entry("a", KeyRole::Current),
+                entry("b", KeyRole::Next),
+                entry("c", KeyRole::Previous),
             ],
         };
         let bytes = manifest.to_bytes().unwrap();

@@ -65,10 +65,11 @@ pub enum KeyError {
         /// The kind of the I/O error.
         kind: std::io::ErrorKind,
     },
-    /// A key directory's manifest could not be read as one.
+    /// A key directory's manifest, or the contents of a stored key set, could not be
+    /// read as one.
     #[error("the key manifest {path} is malformed: {reason}")]
     MalformedManifest {
-        /// The manifest's path.
+        /// The manifest's path, or `the stored key set`.
         path: String,
         /// What is wrong with it.
         reason: String,
@@ -122,6 +123,64 @@ pub enum KeyError {
     /// A rotation schedule that cannot work.
     #[error("the rotation schedule is invalid: {0}")]
     InvalidSchedule(&'static str),
+    /// A key-encryption key that cannot be used: not 32 bytes, not base64url, or one
+    /// that is no random key (the reason is a fixed phrase; none of the text is repeated).
+    #[error("the key-encryption key is unusable: {0}")]
+    InvalidEncryptionKey(&'static str),
+    /// The stored key set was sealed under another key-encryption key than the one
+    /// given: the instances of a deployment must all be given the same one.
+    #[error(
+        "the stored key set was sealed under another key-encryption key; every instance \
+         must be configured with the same one"
+    )]
+    WrongEncryptionKey,
+    /// The stored key set cannot be opened: truncated, too large, of an unknown format,
+    /// or altered (its authentication tag does not match). The reason is a fixed phrase.
+    #[error("the stored key set cannot be opened: {0}")]
+    UnreadableKeySet(&'static str),
+    /// The store of the key set failed (see
+    /// [`KeySetStore`](crate::storage::KeySetStore)); the storage error's kind and
+    /// message are kept, its source is not, so that this type stays `Clone`.
+    #[error("the key set store failed ({kind:?}): {message}")]
+    Store {
+        /// The kind of storage failure; [`StorageErrorKind::Busy`] may succeed if retried.
+        ///
+        /// [`StorageErrorKind::Busy`]: crate::StorageErrorKind::Busy
+        kind: crate::StorageErrorKind,
+        /// The storage error as text (storage errors hold no secret).
+        message: String,
+    },
+    /// Keys were to be imported into a store that already holds a key set.
+    #[error("the store already holds a key set; import only into an empty one")]
+    StoreInUse,
+    /// No key of the set has this id.
+    #[error("the key set has no key {kid}")]
+    UnknownKey {
+        /// The key id asked for.
+        kid: String,
+    },
+    /// Only a previous key can be retired: the current key signs, and the next one is
+    /// about to.
+    #[error("key {kid} is the {role} key; only a previous key can be retired")]
+    NotRetirable {
+        /// The key id asked for.
+        kid: String,
+        /// Its role.
+        role: super::KeyRole,
+    },
+    /// The stored key set changed under every attempt of this update (other instances
+    /// changed it meanwhile); this call wrote nothing. Load the set and try again.
+    #[error("the stored key set kept changing during the update; nothing was written")]
+    Contended,
+}
+
+impl From<crate::StorageError> for KeyError {
+    fn from(error: crate::StorageError) -> Self {
+        Self::Store {
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
 }
 
 /// Whether `kid` may name a key: 1 to [`MAX_KID_LEN`] printable ASCII characters. Every

@@ -11,27 +11,37 @@ mod jwt;
 mod key_directory;
 mod key_files;
 mod key_manifest;
+mod key_seal;
 mod key_set;
+mod key_vault;
 mod keys;
 mod pem;
+mod rotation;
+mod sealed_key_set;
 mod strict_json;
 
 pub use algorithm::Algorithm;
 pub use claims::Claims;
 pub use jws::{JwsError, MAX_TOKEN_LEN};
 pub use jwt::{JwtError, VerifiedJwt};
-pub use key_directory::{KeyDirectory, RotationSchedule, RotationStep, MANIFEST_FILE};
+pub use key_directory::{KeyDirectory, MANIFEST_FILE};
+pub use key_manifest::{KeyEntry, KeyRole};
+pub use key_seal::{KeyEncryptionKey, KEY_ENCRYPTION_KEY_LEN, MAX_SEALED_KEY_SET_LEN};
 pub use key_set::KeySet;
+pub use key_vault::KeyVault;
 pub use keys::{
     KeyError, SigningKey, VerificationKey, VerificationKeys, MAX_JWKS_KEYS, MAX_KID_LEN,
     MIN_HMAC_SECRET_LEN, MIN_RSA_BITS,
 };
 pub use pem::{kid_for_pkcs8, pkcs8_from_file_bytes, pkcs8_from_pem, pkcs8_to_pem, MAX_PEM_LEN};
+pub use rotation::{RotationSchedule, RotationStep};
 
 pub(crate) use jwt::{mint, verify, AccessClaims, Expectations};
 
 #[cfg(test)]
 mod key_directory_tests;
+#[cfg(test)]
+mod key_vault_tests;
 #[cfg(test)]
 mod rfc_vectors;
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! Storage is split by concern ([`ClientStore`], [`CodeStore`], [`TokenStore`]) and
 //! combined into [`Storage`], which every type implementing the three has. The traits are
 //! async (`async_trait`, so `dyn Storage` works), take `&self`, and are `Send + Sync`.
+//! [`KeySetStore`], where the instances of a deployment share their signing keys, is a
+//! trait apart: the engine does not need it, and a backend implements it in addition.
 //!
 //! Rules for every backend:
 //! - **Hashes only.** Codes, tokens and client secrets arrive as [`SecretHash`]es; the
@@ -19,12 +21,14 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 mod error;
+mod key_set_store;
 mod records;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use error::{StorageError, StorageErrorKind};
+pub use key_set_store::{KeySetStore, StoredKeySet};
 pub use records::{
     CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenKind,
     TokenRecord,

@@ -31,7 +31,8 @@ use crate::client::{Client, ClientId};
 use crate::secret::SecretHash;
 use crate::storage::{
     ClientStore, CodeConsumption, CodeRecord, CodeStore, GrantId, GrantRecord, Issuance,
-    PurgeReport, Rotation, StorageError, TokenKind, TokenRecord, TokenStore, MAX_CLIENT_PAGE,
+    KeySetStore, PurgeReport, Rotation, StorageError, StoredKeySet, TokenKind, TokenRecord,
+    TokenStore, MAX_CLIENT_PAGE,
 };
 
 /// A complete, in-memory [`Storage`](crate::Storage): the storage contract in its plainest
@@ -80,6 +81,8 @@ struct State {
     revoked_unissued: HashSet<GrantId>,
     /// One-time-use marks by key, with the instant a purge may forget them.
     uses: HashMap<SecretHash, OffsetDateTime>,
+    /// The shared key set ([`KeySetStore`]): in a database, a table of one row.
+    key_set: Option<StoredKeySet>,
 }
 
 #[derive(Debug)]
@@ -412,4 +415,32 @@ fn purge_some<K: Eq + Hash + Clone, V>(
         map.remove(key);
     }
     doomed.len() as u64
+}
+
+/// The compare-and-swap of the key set: the version is read and the value replaced under
+/// the one lock. In a database, one conditional statement:
+/// `UPDATE key_set SET version = version + 1, sealed = ? WHERE version = ?`, or an
+/// `INSERT` that does nothing when the row exists, for the first write.
+#[async_trait]
+impl KeySetStore for ReferenceStore {
+    async fn load_key_set(&self) -> Result<Option<StoredKeySet>, StorageError> {
+        Ok(self.lock().key_set.clone())
+    }
+
+    async fn replace_key_set(
+        &self,
+        expected_version: Option<u64>,
+        sealed: Vec<u8>,
+    ) -> Result<bool, StorageError> {
+        let mut state = self.lock();
+        let stored_version = state.key_set.as_ref().map(StoredKeySet::version);
+        if stored_version != expected_version {
+            return Ok(false);
+        }
+        let Some(version) = expected_version.map_or(Some(1), |v| v.checked_add(1)) else {
+            return Ok(false);
+        };
+        state.key_set = Some(StoredKeySet::new(version, sealed));
+        Ok(true)
+    }
 }

@@ -236,3 +236,31 @@ pub(super) async fn purge_all<S: TokenStore + ?Sized>(
          {MAX_PURGE_STEPS} calls"
     );
 }
+
+/// Runs [`RACERS`] futures made by `make` as tasks that all start together (each waits
+/// at one barrier first), and answers their outputs in the order they were made.
+pub(super) async fn race<F, Fut>(mut make: F) -> Vec<Fut::Output>
+where
+    F: FnMut() -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (barrier, racer) = (barrier.clone(), make());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                racer.await
+            })
+        })
+        .collect();
+    let mut outputs = Vec::with_capacity(RACERS);
+    for task in tasks {
+        outputs.push(
+            task.await
+                .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}")),
+        );
+    }
+    outputs
+}

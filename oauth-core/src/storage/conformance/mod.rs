@@ -1,5 +1,6 @@
 //! The storage conformance kit: the contract of [`ClientStore`](super::ClientStore),
-//! [`CodeStore`] and [`TokenStore`], as tests any backend can run.
+//! [`CodeStore`] and [`TokenStore`], and apart from them of
+//! [`KeySetStore`](super::KeySetStore), as tests any backend can run.
 //!
 //! Each public `async fn` here checks one property of the contract written on the traits
 //! and panics, with a message naming the property, when a store breaks it. The
@@ -74,6 +75,7 @@ use crate::secret::{RandomSource, SecretHash};
 
 mod clients;
 mod codes;
+mod key_set;
 mod kit;
 mod marks;
 mod purge;
@@ -82,6 +84,7 @@ mod tokens;
 
 pub use clients::*;
 pub use codes::*;
+pub use key_set::*;
 use kit::*;
 pub use marks::*;
 pub use purge::*;
@@ -232,6 +235,78 @@ macro_rules! storage_conformance_spawn_all {
     };
 }
 
+/// The one list of the [`KeySetStore`](super::KeySetStore) properties, from which
+/// [`key_set_store_conformance_tests!`](crate::key_set_store_conformance_tests) and
+/// [`KEY_SET_STORE_PROPERTIES`] expand. `single` properties run on any runtime, `multi`
+/// ones race tasks and need a multi-thread runtime. Each needs a store of its own that
+/// holds no key set.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __key_set_store_conformance_each {
+    ($mode:ident $($args:tt)*) => {
+        $crate::__key_set_store_conformance_each! { @dispatch $mode [$($args)*]
+            single: [
+                key_set_store_starts_empty,
+                key_set_first_write_is_version_one,
+                key_set_each_write_adds_one_to_the_version,
+                key_set_bytes_round_trip_exactly,
+            ]
+            multi: [
+                sc06_concurrent_key_set_writers_have_one_winner,
+                key_set_reads_racing_writes_see_whole_values,
+            ]
+        }
+    };
+    (@dispatch tests [$store:expr] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
+        $(
+            #[::tokio::test]
+            async fn $s() {
+                let store = ::core::future::IntoFuture::into_future($store).await;
+                $crate::storage::conformance::$s(store).await;
+            }
+        )*
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $m() {
+                let store = ::core::future::IntoFuture::into_future($store).await;
+                $crate::storage::conformance::$m(store).await;
+            }
+        )*
+    };
+    (@dispatch names [] single: [$($s:ident,)*] multi: [$($m:ident,)*]) => {
+        &[ $( ::core::stringify!($s), )* $( ::core::stringify!($m), )* ]
+    };
+}
+
+/// The name of every [`KeySetStore`](super::KeySetStore) property of the kit.
+pub const KEY_SET_STORE_PROPERTIES: &[&str] = crate::__key_set_store_conformance_each!(names);
+
+/// Expands every [`KeySetStore`](super::KeySetStore) property of the
+/// [storage conformance kit](crate::storage::conformance) into a `#[tokio::test]` for the
+/// store built by `$store`: an expression that is a future (or any `IntoFuture`)
+/// yielding the store, evaluated once per test. Each property needs a store that holds
+/// no key set yet (a new database: the key set is one value per database), so unlike
+/// the rest of the kit these cannot share one database.
+///
+/// A backend that implements [`KeySetStore`](super::KeySetStore) calls it beside
+/// [`storage_conformance_tests!`](crate::storage_conformance_tests), in the same module
+/// or another:
+///
+/// ```
+/// use oauth_core::testing::ReferenceStore;
+///
+/// oauth_core::storage_conformance_tests!(async { ReferenceStore::new() });
+/// oauth_core::key_set_store_conformance_tests!(async { ReferenceStore::new() });
+/// # fn main() {}
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+#[macro_export]
+macro_rules! key_set_store_conformance_tests {
+    ($store:expr) => {
+        $crate::__key_set_store_conformance_each!(tests $store);
+    };
+}
+
 /// Runs every property in turn, each on a fresh store from `make`: for test runners
 /// that cannot use [`storage_conformance_tests!`](crate::storage_conformance_tests).
 /// Call it on a multi-thread runtime, or the concurrency properties race nothing.
@@ -279,5 +354,26 @@ mod tests {
             );
         }
         assert_eq!(defined.len(), super::PROPERTIES.len());
+    }
+
+    /// Every `pub async fn` of the key-set properties is in their list.
+    #[test]
+    fn every_key_set_store_property_is_in_its_list() {
+        let defined: Vec<String> = include_str!("key_set.rs")
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub async fn "))
+            .map(|rest| {
+                rest.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect()
+            })
+            .collect();
+        for name in &defined {
+            assert!(
+                super::KEY_SET_STORE_PROPERTIES.contains(&name.as_str()),
+                "{name} is missing from __key_set_store_conformance_each!"
+            );
+        }
+        assert_eq!(defined.len(), super::KEY_SET_STORE_PROPERTIES.len());
     }
 }

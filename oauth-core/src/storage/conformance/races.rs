@@ -2,34 +2,6 @@
 
 use super::*;
 
-/// Runs [`RACERS`] futures made by `make` as tasks that all start together (each waits
-/// at one barrier first), and answers their outputs in the order they were made.
-async fn race<F, Fut>(mut make: F) -> Vec<Fut::Output>
-where
-    F: FnMut() -> Fut,
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
-{
-    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-    let tasks: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let (barrier, racer) = (barrier.clone(), make());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                racer.await
-            })
-        })
-        .collect();
-    let mut outputs = Vec::with_capacity(RACERS);
-    for task in tasks {
-        outputs.push(
-            task.await
-                .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}")),
-        );
-    }
-    outputs
-}
-
 /// SC-01: [`RACERS`] tasks consume one code at once: exactly one gets `Consumed`, every
 /// other gets `AlreadyConsumed` with the same record.
 pub async fn sc01_concurrent_code_consumption_has_one_winner<S: Storage + 'static>(store: S) {
