@@ -29,16 +29,14 @@ use std::collections::BTreeMap;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use oauth_core::events::{Event, EventKind, TracingSink};
-use oauth_core::jose::{
-    Algorithm, KeyDirectory, KeySet, RotationSchedule, RotationStep, SigningKey,
-};
+use oauth_core::jose::RotationStep;
 use oauth_core::limits::FailureLimiter;
 use oauth_core::{
     AuthorizationResponse, AuthorizeOutcome, CallerKey, Client, Clock, Config, ConsentForm, Engine,
@@ -47,6 +45,7 @@ use oauth_core::{
     SEALED_REQUEST_FIELD,
 };
 use oauth_store_memory::MemoryStore;
+use oauth_store_postgres::PostgresStore;
 use oauth_store_sqlite::SqliteStore;
 
 use crate::metrics::{Metrics, Tee, TimedGuard};
@@ -55,7 +54,8 @@ use oauth_core::BearerGuard;
 /// Errors at start-up.
 pub type StartError = Box<dyn Error + Send + Sync>;
 
-/// The demo's engine: storage chosen at start-up (SQLite file or memory), system clock.
+/// The demo's engine: storage chosen at start-up (memory, a SQLite file or PostgreSQL),
+/// system clock.
 pub type DemoEngine = Engine<Arc<dyn Storage>, SystemClock>;
 
 /// Where the demo keeps its data.
@@ -65,6 +65,25 @@ pub enum Database {
     Memory,
     /// A SQLite file; its signing keys are kept beside it (see [`key_dir_path`]).
     File(PathBuf),
+    /// A PostgreSQL database that several instances of the demo may share, its signing
+    /// keys kept in it, sealed under the key-encryption key.
+    Postgres {
+        /// The connection URL (`postgres://user@host:port/database`).
+        url: String,
+        /// The key-encryption key's text (base64url of 32 bytes), the same for every
+        /// instance.
+        key_encryption_key: Secret,
+    },
+}
+
+/// A value from the environment that must not reach a log: `Debug` shows its length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
 }
 
 /// The demo's configuration.
@@ -72,21 +91,63 @@ pub enum Database {
 pub struct Settings {
     /// The address to listen on (`FINRIFT_ADDR`, default `127.0.0.1:8080`).
     pub addr: String,
-    /// The storage (`FINRIFT_DB`: a file name, default `finrift-demo.sqlite3`, or
-    /// `:memory:`).
+    /// The storage (`FINRIFT_DB`: a file name, default `finrift-demo.sqlite3`,
+    /// `:memory:`, or a `postgres://` URL, which needs `FINRIFT_KEY_ENCRYPTION_KEY`).
     pub database: Database,
+    /// The issuer (`FINRIFT_ISSUER`), when it is not `http://<the address listened on>`:
+    /// several instances behind one address share one issuer.
+    pub issuer: Option<String>,
+    /// How often an instance on PostgreSQL looks for signing keys changed by another
+    /// (`FINRIFT_KEY_REFRESH_SECS`, default 5 seconds).
+    pub key_refresh: std::time::Duration,
 }
 
 impl Settings {
-    /// Reads `FINRIFT_ADDR` and `FINRIFT_DB`.
-    pub fn from_env() -> Self {
-        let addr = std::env::var("FINRIFT_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-        let database = match std::env::var("FINRIFT_DB") {
-            Ok(name) if name == ":memory:" => Database::Memory,
-            Ok(name) if !name.is_empty() => Database::File(name.into()),
-            _ => Database::File("finrift-demo.sqlite3".into()),
+    /// The defaults, on `database`.
+    pub fn new(database: Database) -> Self {
+        Self {
+            addr: "127.0.0.1:8080".into(),
+            database,
+            issuer: None,
+            key_refresh: std::time::Duration::from_secs(5),
+        }
+    }
+
+    /// Reads `FINRIFT_ADDR`, `FINRIFT_DB`, `FINRIFT_KEY_ENCRYPTION_KEY`, `FINRIFT_ISSUER`
+    /// and `FINRIFT_KEY_REFRESH_SECS`.
+    pub fn from_env() -> Result<Self, StartError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let database = match var("FINRIFT_DB") {
+            Some(name) if name == ":memory:" => Database::Memory,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let key = var("FINRIFT_KEY_ENCRYPTION_KEY").ok_or(
+                    "FINRIFT_DB is a PostgreSQL URL, so FINRIFT_KEY_ENCRYPTION_KEY must hold the \
+                     key (base64url of 32 bytes, the same for every instance) that seals the \
+                     signing keys in the database: `finrift keys new-encryption-key` makes one",
+                )?;
+                Database::Postgres {
+                    url,
+                    key_encryption_key: Secret(key),
+                }
+            }
+            Some(name) => Database::File(name.into()),
+            None => Database::File("finrift-demo.sqlite3".into()),
         };
-        Self { addr, database }
+        let key_refresh = match var("FINRIFT_KEY_REFRESH_SECS") {
+            Some(text) => match text.parse::<u64>() {
+                Ok(seconds) if seconds > 0 => std::time::Duration::from_secs(seconds),
+                _ => {
+                    return Err("FINRIFT_KEY_REFRESH_SECS must be a whole number of seconds".into())
+                }
+            },
+            None => std::time::Duration::from_secs(5),
+        };
+        Ok(Self {
+            addr: var("FINRIFT_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            database,
+            issuer: var("FINRIFT_ISSUER"),
+            key_refresh,
+        })
     }
 }
 
@@ -145,8 +206,10 @@ impl RequiredScope for ReadPayments {
 /// The demo: its engine, users, and the pages of the authorization endpoint.
 pub struct Demo {
     engine: Arc<DemoEngine>,
-    /// Where the signing keys live, for a demo on a SQLite file.
-    key_dir: Option<KeyDirectory>,
+    /// Where the signing keys live.
+    keys: DemoKeys,
+    /// How often shared keys are looked at for changes.
+    key_refresh: std::time::Duration,
     guard: Arc<dyn BearerGuard>,
     metrics: Arc<Metrics>,
     users: Arc<Users>,
@@ -160,28 +223,16 @@ impl std::fmt::Debug for Demo {
     }
 }
 
-/// Where the signing keys of the database at `db` are kept: the key directory
-/// `<db>.keys` (see [`KeyDirectory`]).
-pub fn key_dir_path(db: &Path) -> PathBuf {
-    let mut path = db.as_os_str().to_owned();
-    path.push(".keys");
-    PathBuf::from(path)
-}
-
-/// The single key file earlier versions of the demo kept beside the database,
-/// `<db>.es256.pk8`; adopted as the current key of a new key directory.
-fn legacy_key_path(db: &Path) -> PathBuf {
-    let mut path = db.as_os_str().to_owned();
-    path.push(".es256.pk8");
-    PathBuf::from(path)
-}
-
 impl Demo {
     /// Opens the storage, loads or creates the signing key, builds the engine for the
-    /// issuer `http://<local>` and seeds the demo clients. `local` is the address the
-    /// server actually listens on (so a port 0 resolves to the real port).
-    pub async fn start(database: &Database, local: SocketAddr) -> Result<Self, StartError> {
-        let issuer = format!("http://{local}");
+    /// issuer (`http://<local>` unless the settings name one) and seeds the demo clients.
+    /// `local` is the address the server actually listens on (so a port 0 resolves to
+    /// the real port).
+    pub async fn start(settings: &Settings, local: SocketAddr) -> Result<Self, StartError> {
+        let issuer = settings
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
         // Config refuses plain http except on a loopback address.
         let config = Config::builder(&issuer)
             .scopes_supported(&ScopeSet::parse(ALL_SCOPES)?)
@@ -189,16 +240,19 @@ impl Demo {
             .map_err(|e| {
                 format!("{e} (the demo serves plain http, so it must listen on a loopback address)")
             })?;
-        let (storage, keys, key_dir): (Arc<dyn Storage>, KeySet, _) = match database {
-            Database::Memory => (
-                Arc::new(MemoryStore::new()),
-                KeySet::new(fresh_key()?),
-                None,
+        let (storage, (demo_keys, keys)): (Arc<dyn Storage>, _) = match &settings.database {
+            Database::Memory => (Arc::new(MemoryStore::new()), DemoKeys::fresh()?),
+            Database::File(path) => (
+                Arc::new(SqliteStore::open(path).await?),
+                DemoKeys::beside(path)?,
             ),
-            Database::File(path) => {
-                let dir = KeyDirectory::open(key_dir_path(path))?;
-                let keys = open_keys(&dir, &legacy_key_path(path))?;
-                (Arc::new(SqliteStore::open(path).await?), keys, Some(dir))
+            Database::Postgres {
+                url,
+                key_encryption_key,
+            } => {
+                let store = PostgresStore::open(url).await?;
+                let keys = DemoKeys::shared(store.clone(), &key_encryption_key.0).await?;
+                (Arc::new(store), keys)
             }
         };
         let metrics = Arc::new(Metrics::new()?);
@@ -219,7 +273,8 @@ impl Demo {
         let guard = Arc::new(TimedGuard::new(engine.clone(), metrics.clone()));
         Ok(Self {
             engine,
-            key_dir,
+            keys: demo_keys,
+            key_refresh: settings.key_refresh,
             guard,
             metrics,
             users: Arc::new(Users::new()?),
@@ -261,6 +316,11 @@ impl Demo {
                 "storage: SQLite file {}, signing keys in {}",
                 path.display(),
                 key_dir_path(path).display()
+            ),
+            // Not the URL: it may hold a password.
+            Database::Postgres { .. } => tracing::info!(
+                "storage: PostgreSQL, signing keys sealed in it and looked at every {:?}",
+                self.key_refresh
             ),
         }
         tracing::info!("metadata: {issuer}/.well-known/oauth-authorization-server");
@@ -465,8 +525,12 @@ impl Demo {
 }
 
 pub mod api;
+mod keys;
 mod pages;
 mod users;
+
+pub use keys::key_dir_path;
+use keys::DemoKeys;
 
 use pages::{error_page, escape, html, STYLE};
 pub use pages::{fault_response, not_found};
@@ -498,68 +562,53 @@ async fn seed_clients(engine: &DemoEngine) -> Result<(), StartError> {
     Ok(())
 }
 
-fn fresh_key() -> Result<SigningKey, StartError> {
-    let kid = RandomSource::new().secret()?;
-    let (key, _pkcs8) = SigningKey::generate(Algorithm::Es256, &kid[..16])?;
-    Ok(key)
-}
-
-/// The key set of `dir`: as kept, or on first start the legacy key file at `legacy`
-/// (keeping its `kid`), or a new ES256 key.
-fn open_keys(dir: &KeyDirectory, legacy: &Path) -> Result<KeySet, StartError> {
-    let now = SystemClock.now();
-    if let Some(keys) = dir.load()? {
-        return Ok(keys);
-    }
-    match std::fs::read(legacy) {
-        Ok(pkcs8) => {
-            let keys = dir.import_current(Algorithm::Es256, &pkcs8, now)?;
-            tracing::info!(
-                "adopted the signing key {} into {}",
-                legacy.display(),
-                dir.path().display()
-            );
-            Ok(keys)
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let keys = dir.load_or_create(Algorithm::Es256, now)?;
-            tracing::info!(
-                "generated a new ES256 signing key in {}",
-                dir.path().display()
-            );
-            Ok(keys)
-        }
-        Err(error) => Err(format!("{}: {error}", legacy.display()).into()),
-    }
-}
-
 impl Demo {
     /// Takes the step of the key rotation procedure that is due (publish the next key,
-    /// switch to it, retire the previous one; [`RotationSchedule::default`]) and hands the
+    /// switch to it, retire the previous one;
+    /// [`RotationSchedule::default`](oauth_core::jose::RotationSchedule::default)) and hands the
     /// engine the new key set when something changed. Nothing for an in-memory demo.
-    pub fn rotate_keys(&self) -> Result<RotationStep, StartError> {
-        let Some(dir) = &self.key_dir else {
-            return Ok(RotationStep::Nothing);
-        };
-        let now = self.engine.clock().now();
-        let step = dir.advance(Algorithm::Es256, &RotationSchedule::default(), now)?;
+    pub async fn rotate_keys(&self) -> Result<RotationStep, StartError> {
+        let (step, keys) = self.keys.rotate().await?;
+        if let Some(keys) = keys {
+            self.engine.replace_signing_keys(keys);
+        }
         if step.changed() {
-            if let Some(keys) = dir.load()? {
-                self.engine.replace_signing_keys(keys);
-            }
             tracing::info!(?step, "signing keys rotated");
         }
         Ok(step)
     }
+
+    /// Hands the engine the shared key set if another instance changed it.
+    async fn refresh_keys(&self) -> Result<(), StartError> {
+        if let Some(keys) = self.keys.refresh().await? {
+            tracing::info!("signing keys changed elsewhere; serving the new set");
+            self.engine.replace_signing_keys(keys);
+        }
+        Ok(())
+    }
 }
 
-/// Runs the key rotation procedure ([`Demo::rotate_keys`]) every hour, for ever (spawn it).
+/// Runs the key rotation procedure ([`Demo::rotate_keys`]) every hour, for ever (spawn
+/// it); with keys shared in PostgreSQL, also looks for keys changed by another instance
+/// every [`Settings::key_refresh`].
 pub async fn rotate_keys_periodically(demo: Arc<Demo>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    const ROTATE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+    let tick = demo
+        .keys
+        .poll_interval(demo.key_refresh)
+        .unwrap_or(ROTATE_EVERY)
+        .min(ROTATE_EVERY);
+    let mut every = tokio::time::interval(tick);
+    let mut last_rotation: Option<tokio::time::Instant> = None;
     loop {
         every.tick().await;
-        if let Err(error) = demo.rotate_keys() {
-            tracing::warn!(%error, "rotating the signing keys failed");
+        if last_rotation.is_none_or(|at| at.elapsed() >= ROTATE_EVERY) {
+            last_rotation = Some(tokio::time::Instant::now());
+            if let Err(error) = demo.rotate_keys().await {
+                tracing::warn!(%error, "rotating the signing keys failed");
+            }
+        } else if let Err(error) = demo.refresh_keys().await {
+            tracing::warn!(%error, "reading the shared signing keys failed");
         }
     }
 }
@@ -625,9 +674,9 @@ mod tests {
     async fn signing_keys_are_kept_private_and_reused_on_restart() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("demo.sqlite3");
-        let database = Database::File(db.clone());
+        let settings = Settings::new(Database::File(db.clone()));
         let local: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        let first = Demo::start(&database, local).await.unwrap();
+        let first = Demo::start(&settings, local).await.unwrap();
         let key_dir = key_dir_path(&db);
         assert!(key_dir.ends_with("demo.sqlite3.keys"));
         #[cfg(unix)]
@@ -637,10 +686,10 @@ mod tests {
             assert_eq!(mode & 0o777, 0o700);
         }
         // Nothing of the rotation procedure is due for a key made a moment ago.
-        assert_eq!(first.rotate_keys().unwrap(), RotationStep::Nothing);
+        assert_eq!(first.rotate_keys().await.unwrap(), RotationStep::Nothing);
         let jwks = first.engine().jwks();
         drop(first);
-        let second = Demo::start(&database, local).await.unwrap();
+        let second = Demo::start(&settings, local).await.unwrap();
         assert_eq!(second.engine().jwks(), jwks, "the same key after a restart");
     }
 
@@ -648,10 +697,14 @@ mod tests {
     async fn a_key_file_of_an_earlier_demo_is_adopted_with_its_kid() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("demo.sqlite3");
-        let (_, pkcs8) = SigningKey::generate(Algorithm::Es256, "old").unwrap();
-        std::fs::write(legacy_key_path(&db), &pkcs8).unwrap();
+        let (_, pkcs8) =
+            oauth_core::jose::SigningKey::generate(oauth_core::jose::Algorithm::Es256, "old")
+                .unwrap();
+        std::fs::write(keys::legacy_key_path(&db), &pkcs8).unwrap();
         let local: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        let demo = Demo::start(&Database::File(db), local).await.unwrap();
+        let demo = Demo::start(&Settings::new(Database::File(db)), local)
+            .await
+            .unwrap();
         let jwks = demo.engine().jwks();
         assert_eq!(
             jwks["keys"][0]["kid"],
@@ -663,7 +716,9 @@ mod tests {
     #[tokio::test]
     async fn a_non_loopback_address_is_refused() {
         let local: SocketAddr = "192.0.2.1:8080".parse().unwrap();
-        let error = Demo::start(&Database::Memory, local).await.unwrap_err();
+        let error = Demo::start(&Settings::new(Database::Memory), local)
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("loopback"), "{error}");
     }
 

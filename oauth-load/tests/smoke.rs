@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use examples::demo::{Database, Demo};
+use examples::demo::{Database, Demo, Settings};
 use oauth_load::{run, Bounds, Scenario};
 
 /// Serves the demo on `database` at `127.0.0.1:0` until the sender is used or dropped.
@@ -21,7 +21,11 @@ async fn serve(
 ) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap();
-    let demo = Arc::new(Demo::start(database, local).await.unwrap());
+    let demo = Arc::new(
+        Demo::start(&Settings::new(database.clone()), local)
+            .await
+            .unwrap(),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(examples::axum_demo::serve(listener, demo, async {
         let _ = stopped.await;

@@ -22,6 +22,11 @@
 //! # }
 //! ```
 //!
+//! It also keeps the deployment's signing keys for
+//! [`KeyVault`](oauth_core::jose::KeyVault) ([`KeySetStore`](oauth_core::storage::KeySetStore)):
+//! one sealed row that every instance reads, so all sign with the same key and publish the
+//! same JWKS.
+//!
 //! Connections are plain TCP (or a Unix socket): to reach a server over TLS, build a
 //! [`deadpool_postgres::Pool`] with the TLS connector of your choice and hand it to
 //! [`PostgresStore::from_pool`].
@@ -41,6 +46,7 @@ mod clients;
 mod codec;
 mod codes;
 mod error;
+mod key_set;
 mod options;
 mod schema;
 mod statements;

@@ -83,6 +83,14 @@ const MIGRATIONS: &[&str] = &[
         expires_at bigint NOT NULL
     );
     CREATE INDEX finrift_uses_expiry ON finrift_uses (expires_at);
+
+    -- The deployment's signing keys (KeySetStore): one row, sealed by the instances
+    -- (AES-256-GCM under their key-encryption key) before it reaches the database.
+    CREATE TABLE finrift_key_set (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        version bigint NOT NULL CHECK (version > 0),
+        sealed bytea NOT NULL
+    );
     ",
 ];
 

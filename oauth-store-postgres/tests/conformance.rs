@@ -11,6 +11,10 @@ mod pooled {
     oauth_core::storage_conformance_tests!(crate::common::fresh_store());
 }
 
+mod key_set {
+    oauth_core::key_set_store_conformance_tests!(crate::common::fresh_store());
+}
+
 /// Every property at once on one schema, each through its own store (its own pool, as
 /// separate processes would have): the kit's random keys keep them apart, and the
 /// database's row locks keep each single-use step single across the stores.

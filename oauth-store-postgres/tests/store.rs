@@ -149,7 +149,10 @@ async fn a_duplicate_is_a_conflict_whose_message_quotes_no_hash() {
         at(1_900_000_000),
         at(1_900_000_600),
     );
-    store.issue(&grant, std::slice::from_ref(&token)).await.unwrap();
+    store
+        .issue(&grant, std::slice::from_ref(&token))
+        .await
+        .unwrap();
     let error = store.issue(&grant, &[token]).await.unwrap_err();
     assert_eq!(error.kind(), StorageErrorKind::Conflict);
     // The server's DETAIL would say `Key (hash)=(\xabab…) already exists`.

@@ -1,5 +1,5 @@
 //! The finrift demo server on actix-web: the same routes and behaviour as `axum-demo`.
-//! Configured by `FINRIFT_ADDR` and `FINRIFT_DB`.
+//! Configured by `FINRIFT_ADDR` and `FINRIFT_DB` (see `Settings`).
 //!
 //! Run it with `cargo run -p examples --bin actix-demo`.
 
@@ -10,10 +10,10 @@ use examples::demo::{self, Demo, Settings, StartError};
 #[actix_web::main]
 async fn main() -> Result<(), StartError> {
     demo::init_tracing();
-    let settings = Settings::from_env();
+    let settings = Settings::from_env()?;
     let listener = std::net::TcpListener::bind(&settings.addr)
         .map_err(|e| format!("cannot listen on {}: {e}", settings.addr))?;
-    let demo = Arc::new(Demo::start(&settings.database, listener.local_addr()?).await?);
+    let demo = Arc::new(Demo::start(&settings, listener.local_addr()?).await?);
     demo.log_startup(&settings.database);
     let purge = actix_web::rt::spawn(demo::purge_periodically(demo.engine().clone()));
     let rotate = actix_web::rt::spawn(demo::rotate_keys_periodically(demo.clone()));

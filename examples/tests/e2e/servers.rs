@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use examples::demo::{Database, Demo};
+use examples::demo::{Database, Demo, Settings};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -53,7 +53,7 @@ pub async fn start_axum_sqlite() -> Server {
 async fn start_axum_on(database: Database, dir: Option<tempfile::TempDir>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap();
-    let demo = Arc::new(Demo::start(&database, local).await.unwrap());
+    let demo = Arc::new(Demo::start(&Settings::new(database), local).await.unwrap());
     let (signal, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(examples::axum_demo::serve(listener, demo, async {
         let _ = stopped.await;
@@ -69,7 +69,11 @@ async fn start_axum_on(database: Database, dir: Option<tempfile::TempDir>) -> Se
 pub async fn start_actix() -> Server {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let local = listener.local_addr().unwrap();
-    let demo = Arc::new(Demo::start(&Database::Memory, local).await.unwrap());
+    let demo = Arc::new(
+        Demo::start(&Settings::new(Database::Memory), local)
+            .await
+            .unwrap(),
+    );
     let server = examples::actix_demo::server(listener, demo, 1).unwrap();
     let handle = server.handle();
     let task = tokio::spawn(server);
