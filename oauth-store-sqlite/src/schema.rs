@@ -93,8 +93,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The schema version of the existing database file at `path`, read without changing
 /// the file: a read-only connection reads `PRAGMA user_version` and nothing else, so
-/// neither the file nor its journal mode is touched, and a missing file is an error,
-/// not a new database. Version 0 is an SQLite database that no version of this store has
+/// neither the file nor its journal mode is touched (SQLite may leave the empty
+/// write-ahead log and its index, `-wal` and `-shm`, beside a file in WAL mode), and a
+/// missing file is an error, not a new database. Version 0 is an SQLite database that no version of this store has
 /// migrated yet (an empty file included); compare the answer with [`SCHEMA_VERSION`].
 ///
 /// It blocks on the file: call it outside async code, or on a blocking thread.
