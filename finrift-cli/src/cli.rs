@@ -136,14 +136,14 @@ pub struct IdArg {
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
     /// Purge what could no longer matter at this RFC 3339 instant (as
-    /// 2030-01-31T12:00:00Z); not later than now. Default: now.
+    /// 2025-01-31T12:00:00Z); not later than now. Default: now.
     #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
     pub before: Option<OffsetDateTime>,
 }
 
 fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|e| format!("not an RFC 3339 instant such as 2030-01-31T12:00:00Z ({e})"))
+        .map_err(|e| format!("not an RFC 3339 instant such as 2025-01-31T12:00:00Z ({e})"))
 }
 
 #[cfg(test)]

@@ -82,7 +82,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             clients::run(store.storage(), command, &mut out).await
         }
         Command::Purge(args) => {
+            // Whole seconds, for a plain instant in the report; what expires within this
+            // second waits for the next purge.
             let now = SystemClock.now();
+            let now = now.replace_nanosecond(0).unwrap_or(now);
             let before = args.before.unwrap_or(now);
             if before > now {
                 return Err(CliError::new(

@@ -239,3 +239,43 @@ async fn list_pages_through_every_client_once() {
     assert!(listed.stderr.contains(&format!("{} clients", total + 1)));
     assert!(!listed.stdout.contains(&service_secret));
 }
+
+/// Runs `finrift --db <db> args...` with its standard output on `/dev/full`, where every
+/// write fails.
+#[cfg(target_os = "linux")]
+fn finrift_into_full_disk(db: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_finrift"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("FINRIFT_DB")
+        .stdout(full)
+        .output()
+        .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_secret_that_cannot_be_printed_undoes_its_registration() {
+    let (_dir, db) = migrated_db();
+    let id = ClientId::new("billing").unwrap();
+
+    let lost = finrift_into_full_disk(&db, ADD_SERVICE);
+    assert_eq!(lost.status.code(), Some(1));
+    let stderr = String::from_utf8(lost.stderr).unwrap();
+    assert!(stderr.contains("the registration was undone"), "{stderr}");
+    assert!(open(&db).await.get_client(&id).await.unwrap().is_none());
+
+    let kept = add_service(&db, &[]);
+    let replaced = finrift_into_full_disk(&db, &[ADD_SERVICE, &["--replace"]].concat());
+    assert_eq!(replaced.status.code(), Some(1));
+    let client = open(&db).await.get_client(&id).await.unwrap().unwrap();
+    assert!(
+        client.verify_secret(&kept),
+        "the previous registration is back"
+    );
+}

@@ -13,7 +13,9 @@ use oauth_core::Storage;
 use crate::error::CliError;
 use crate::target::Target;
 
-/// An open store, for the commands that work on one.
+/// An open store, for the commands that work on one. A command group that needs another
+/// of the backend's traits (signing key sets, say) gets it from a field beside
+/// `storage`, filled by each backend's `open`.
 pub struct Store {
     storage: Box<dyn Storage>,
 }
