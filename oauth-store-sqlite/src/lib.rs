@@ -54,7 +54,8 @@
 //!   new tokens. SQLite's lock is a file lock, so this holds across every process that
 //!   opens the file, not only across the tasks of one.
 //! - **Schema.** Versioned with `PRAGMA user_version`; pending migrations are applied when
-//!   the store opens (see [`SCHEMA_VERSION`]). Hashes are `BLOB`s, instants unix seconds
+//!   the store opens (see [`SCHEMA_VERSION`]); [`schema_version`] reads a file's version
+//!   without touching it. Hashes are `BLOB`s, instants unix seconds
 //!   (`INTEGER`), scopes their space-separated text; a client is its JSON, which holds
 //!   its secret's hash, never the secret.
 //! - **Expiry purge in bounded batches.** `purge_expired_batch` deletes at most its limit
@@ -76,5 +77,5 @@ mod schema;
 mod store;
 
 pub use durability::Durability;
-pub use schema::SCHEMA_VERSION;
+pub use schema::{schema_version, SCHEMA_VERSION};
 pub use store::{SqliteOptions, SqliteStore};

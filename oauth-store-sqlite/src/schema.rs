@@ -91,23 +91,41 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Refuses the existing database file at `path` if a newer version of the store wrote
-/// it, before anything else opens it: a read-only connection reads its version, so the
-/// refused file is left exactly as it was (opening it for the store would first switch
-/// it to WAL mode, a write to its header).
-pub(crate) fn refuse_newer(path: &Path) -> Result<(), StorageError> {
-    if !path.exists() {
-        return Ok(());
+/// The schema version of the existing database file at `path`, read without changing
+/// the file: a read-only connection reads `PRAGMA user_version` and nothing else, so
+/// neither the file nor its journal mode is touched (SQLite may leave the empty
+/// write-ahead log and its index, `-wal` and `-shm`, beside a file in WAL mode), and a
+/// missing file is an error, not a new database. Version 0 is an SQLite database that no version of this store has
+/// migrated yet (an empty file included); compare the answer with [`SCHEMA_VERSION`].
+///
+/// It blocks on the file: call it outside async code, or on a blocking thread.
+pub fn schema_version(path: impl AsRef<Path>) -> Result<i64, StorageError> {
+    let path = path.as_ref();
+    if !path.is_file() {
+        return Err(StorageError::new(
+            StorageErrorKind::Backend,
+            "the path is not a database file (it is missing, or not a regular file)",
+        ));
     }
     let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(sql_error("open the database to read its schema version"))?;
-    let version: i64 = connection
+    connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(sql_error("read the schema version"))?;
-    check_version(version)
+        .map_err(sql_error("read the schema version"))
+}
+
+/// Refuses the existing database file at `path` if a newer version of the store wrote
+/// it, before anything else opens it: [`schema_version`] reads it read-only, so the
+/// refused file is left exactly as it was (opening it for the store would first switch
+/// it to WAL mode, a write to its header).
+pub(crate) fn refuse_newer(path: &Path) -> Result<(), StorageError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    check_version(schema_version(path)?)
 }
 
 fn check_version(version: i64) -> Result<(), StorageError> {
@@ -146,5 +164,33 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StorageError> {
         tx.execute_batch(&format!("PRAGMA user_version = {}", version + 1))
             .map_err(sql_error("write the schema version"))?;
         tx.commit().map_err(sql_error("commit a migration"))?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_version_reads_a_file_and_creates_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.db");
+        assert!(schema_version(&missing).is_err());
+        assert!(
+            !missing.exists(),
+            "reading a version must not create a database"
+        );
+        assert!(
+            schema_version(dir.path()).is_err(),
+            "a directory is no database"
+        );
+
+        let empty = dir.path().join("empty.db");
+        std::fs::write(&empty, b"").unwrap();
+        assert_eq!(schema_version(&empty).unwrap(), 0);
+
+        let migrated = dir.path().join("migrated.db");
+        migrate(&mut Connection::open(&migrated).unwrap()).unwrap();
+        assert_eq!(schema_version(&migrated).unwrap(), SCHEMA_VERSION);
     }
 }

@@ -1,0 +1,105 @@
+//! Opening the store a [`Target`] names, and reading or migrating its schema: one arm
+//! per backend, so the commands never see which backend they work on.
+//!
+//! A backend is a module with three functions: `open` (an existing store at the current
+//! schema, never a new one), `schema` (its version, read without changing anything) and
+//! `migrate` (create the store or bring its schema up to date). PostgreSQL becomes one
+//! more module and one more arm in each function below.
+
+mod sqlite;
+
+use oauth_core::Storage;
+
+use crate::error::CliError;
+use crate::target::Target;
+
+/// An open store, for the commands that work on one. A command group that needs another
+/// of the backend's traits (signing key sets, say) gets it from a field beside
+/// `storage`, filled by each backend's `open`.
+pub struct Store {
+    storage: Box<dyn Storage>,
+}
+
+impl Store {
+    /// The storage traits the engine uses: clients, codes, tokens.
+    pub fn storage(&self) -> &dyn Storage {
+        &*self.storage
+    }
+}
+
+/// A store's schema version, and the one this build writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaState {
+    /// The version the store has; 0 when no version of finrift has set it up.
+    pub found: i64,
+    /// The version this build writes.
+    pub current: i64,
+}
+
+/// What `migrate` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    /// The version before, or `None` when the store was created.
+    pub before: Option<i64>,
+    /// The version now.
+    pub after: i64,
+}
+
+/// Opens the store `target` names, which must exist and have the current schema: an
+/// admin who mistypes a path gets an error, not a new empty database, and an older
+/// schema is migrated only by `finrift migrate`, deliberately.
+pub async fn open(target: &Target) -> Result<Store, CliError> {
+    let storage: Box<dyn Storage> = match target {
+        Target::Sqlite(path) => Box::new(sqlite::open(path).await?),
+        Target::Postgres(_) => return Err(no_postgres()),
+    };
+    Ok(Store { storage })
+}
+
+/// The schema version of the store `target` names, read without changing it.
+pub async fn schema(target: &Target) -> Result<SchemaState, CliError> {
+    match target {
+        Target::Sqlite(path) => sqlite::schema(path).await,
+        Target::Postgres(_) => Err(no_postgres()),
+    }
+}
+
+/// Creates the store `target` names, or applies its pending schema migrations.
+pub async fn migrate(target: &Target) -> Result<Migration, CliError> {
+    match target {
+        Target::Sqlite(path) => sqlite::migrate(path).await,
+        Target::Postgres(_) => Err(no_postgres()),
+    }
+}
+
+/// The answer for a PostgreSQL target until this build has a PostgreSQL backend.
+fn no_postgres() -> CliError {
+    CliError::new("this build has no PostgreSQL support yet: give a SQLite database file")
+}
+
+/// Refuses a schema other than the current one, for the commands that use the store.
+fn require_current(state: SchemaState, what: &str) -> Result<(), CliError> {
+    let SchemaState { found, current } = state;
+    if found == current {
+        Ok(())
+    } else if found == 0 {
+        Err(CliError::new(format!(
+            "{what} has no finrift schema yet: run `finrift migrate` to create it"
+        )))
+    } else if found < current {
+        Err(CliError::new(format!(
+            "{what} has schema version {found}, older than this build's {current}: \
+             run `finrift migrate` first"
+        )))
+    } else {
+        Err(newer(what, found, current))
+    }
+}
+
+/// The refusal of a store written by a newer version of finrift.
+fn newer(what: &str, found: i64, current: i64) -> CliError {
+    CliError::new(format!(
+        "{what} has schema version {found}, newer than this build's {current}: it was \
+         written by a newer finrift, and is left untouched"
+    ))
+}
