@@ -102,6 +102,16 @@ pub async fn fresh_schema() -> String {
     name
 }
 
+/// A connection URL of the test server whose sessions use `schema` (through the URL's
+/// `options`), for a program that takes only a URL: a demo, the admin CLI.
+pub fn url_in(schema: &str) -> String {
+    let separator = if server_url().contains('?') { '&' } else { '?' };
+    format!(
+        "{}{separator}options=-c%20search_path%3D{schema}",
+        server_url()
+    )
+}
+
 /// Options for a store in `schema`, with 8 connections so the kit's racers spread over
 /// several.
 pub fn options_in(schema: &str) -> PostgresOptions {

@@ -51,6 +51,22 @@ fn chain(error: &StorageError) -> String {
 }
 
 #[tokio::test]
+async fn a_url_naming_a_schema_in_its_options_keeps_the_tables_there() {
+    let schema = common::fresh_schema().await;
+    let store = PostgresStore::open(&common::url_in(&schema)).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+    let admin = common::admin_connection().await;
+    let row = admin
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename = 'finrift_tokens'",
+            &[&schema],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1);
+}
+
+#[tokio::test]
 async fn opening_migrates_an_empty_schema_to_this_version() {
     let store = common::fresh_store().await;
     assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
