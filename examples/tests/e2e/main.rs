@@ -3,7 +3,8 @@
 //! `reqwest` requests, the way a browser, an app and an attacker would.
 //!
 //! One body per case (`cases/`, by concern), run against both demos (and the axum one again on a
-//! SQLite file, the default storage) by the macros below.
+//! SQLite file, the default storage, and on PostgreSQL) by the macros below; and two demo
+//! processes sharing one PostgreSQL database (`cases/instances.rs`).
 
 // Tests: a failed step should stop the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -81,4 +82,25 @@ mod axum_demo_on_sqlite {
 
 mod actix_demo {
     all_cases!(crate::servers::start_actix);
+}
+
+mod axum_demo_on_postgres {
+    all_cases!(crate::servers::start_axum_postgres);
+}
+
+/// Two demo processes (axum and actix-web) on two ports sharing one PostgreSQL database,
+/// as two instances of one service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_postgres_database() {
+    use crate::cases::instances::*;
+
+    let pair = crate::servers::start_pair().await;
+    both_instances_publish_one_jwks_and_accept_each_others_tokens(&pair).await;
+    a_code_issued_by_one_is_redeemed_at_the_other(&pair).await;
+    a_token_issued_by_one_is_introspected_and_revoked_at_the_other(&pair).await;
+    a_refresh_token_rotated_at_one_and_replayed_at_the_other_revokes_the_grant(&pair).await;
+    fifty_concurrent_redemptions_across_both_have_one_winner(&pair).await;
+    a_key_rotated_in_the_database_signs_at_both_instances(&pair).await;
+    // Last: it leaves this caller blocked at both instances.
+    failure_budgets_are_per_instance(&pair).await;
 }

@@ -232,6 +232,7 @@ async fn service_tokens(base: &str) -> Tokens {
 
 mod browser;
 mod headers;
+pub mod instances;
 mod limits;
 mod metrics;
 mod tokens;

@@ -1,0 +1,231 @@
+//! Two instances of the demo sharing one PostgreSQL database, as a service behind a load
+//! balancer runs: whatever one instance issued, the other redeems, checks and revokes, and
+//! each single-use step stays single across both.
+
+use std::time::Duration;
+
+use oauth_core::jose::Algorithm;
+use oauth_core::Clock as _;
+
+use super::*;
+use crate::servers::Pair;
+
+/// The `kid` in the header of a compact JWS.
+fn kid_of(jwt: &str) -> String {
+    use base64::Engine as _;
+    let header = jwt.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+async fn jwks_kids(base: &str) -> Vec<String> {
+    let body = http()
+        .get(format!("{base}/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let jwks: Value = serde_json::from_str(&body).unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Both instances publish the same JWKS, and the API of each accepts what the other
+/// issued: the signing keys are the database's, not an instance's.
+pub async fn both_instances_publish_one_jwks_and_accept_each_others_tokens(pair: &Pair) {
+    assert_eq!(
+        jwks_kids(&pair.first.base).await,
+        jwks_kids(&pair.second.base).await
+    );
+    let tokens = alice_tokens(&pair.first.base, "read:users").await;
+    let access = tokens.access_token().secret();
+    assert_eq!(get_api(&pair.second.base, "/api/users", access).await, 200);
+}
+
+/// A code approved at the first instance is redeemed at the second, once.
+pub async fn a_code_issued_by_one_is_redeemed_at_the_other(pair: &Pair) {
+    let (code, page) = authorize(&pair.first.base, "alice", "alice-password", "read:users").await;
+    let tokens = redeem(&pair.second.base, &code, &page.verifier).await;
+    let access = tokens.access_token().secret();
+    assert_eq!(get_api(&pair.first.base, "/api/users", access).await, 200);
+    // Redeemed: a second redemption, at either instance, is refused.
+    let again = spa(&pair.first.base)
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .set_pkce_verifier(PkceCodeVerifier::new(page.verifier.secret().clone()))
+        .request_async(&http())
+        .await;
+    assert!(again.is_err());
+}
+
+/// A token issued by one instance is introspected at the other, revoked there, and then
+/// inactive at both.
+pub async fn a_token_issued_by_one_is_introspected_and_revoked_at_the_other(pair: &Pair) {
+    let tokens = service_tokens(&pair.first.base).await;
+    let access = tokens.access_token().secret();
+    assert!(introspect_active(&pair.second.base, access).await);
+    let revoked = revoke(
+        &pair.second.base,
+        access,
+        &[],
+        Some(("demo-service", "demo-service-secret")),
+    )
+    .await;
+    assert_eq!(revoked, StatusCode::OK);
+    assert!(!introspect_active(&pair.first.base, access).await);
+    assert!(!introspect_active(&pair.second.base, access).await);
+}
+
+/// A refresh token rotated at one instance and replayed at the other is a reuse: the
+/// grant is revoked, at both.
+pub async fn a_refresh_token_rotated_at_one_and_replayed_at_the_other_revokes_the_grant(
+    pair: &Pair,
+) {
+    let tokens = alice_tokens(&pair.first.base, "read:users").await;
+    let old = tokens.refresh_token().unwrap().clone();
+    let rotated = refresh(&pair.first.base, &old).await.unwrap();
+    let replay = refresh(&pair.second.base, &old).await.unwrap_err();
+    assert_eq!(replay, BasicErrorResponseType::InvalidGrant);
+    // The whole grant ended: the new refresh token and access token too.
+    let after = refresh(&pair.first.base, rotated.refresh_token().unwrap()).await;
+    assert_eq!(after.unwrap_err(), BasicErrorResponseType::InvalidGrant);
+    let access = rotated.access_token().secret();
+    assert_eq!(
+        get_api(&pair.second.base, "/api/users", access).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Fifty redemptions of one code at once, half at each instance: exactly one succeeds.
+pub async fn fifty_concurrent_redemptions_across_both_have_one_winner(pair: &Pair) {
+    let (code, page) = authorize(&pair.first.base, "alice", "alice-password", "read:users").await;
+    let verifier = page.verifier.secret().clone();
+    let attempts: Vec<_> = (0..50)
+        .map(|i| {
+            let base = if i % 2 == 0 {
+                pair.first.base.clone()
+            } else {
+                pair.second.base.clone()
+            };
+            let (code, verifier) = (code.clone(), verifier.clone());
+            tokio::spawn(async move {
+                http()
+                    .post(format!("{base}/token"))
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", code.as_str()),
+                        ("redirect_uri", REDIRECT_URI),
+                        ("client_id", "demo-spa"),
+                        ("code_verifier", verifier.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    let won = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(won, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST),
+        "{statuses:?}"
+    );
+}
+
+/// Polls `check` every 100 ms for up to ten seconds (each instance looks at the shared
+/// keys every second).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} within ten seconds");
+}
+
+/// A key rotation made in the shared database (as `finrift keys rotate`, or the
+/// rotation task of either instance, makes it) is served by both: both publish the new
+/// key, and both sign with it.
+pub async fn a_key_rotated_in_the_database_signs_at_both_instances(pair: &Pair) {
+    let now = oauth_core::SystemClock.now();
+    let step = pair.vault.rotate_now(Algorithm::Es256, now).await.unwrap();
+    let oauth_core::jose::RotationStep::Activated { kid } = step else {
+        panic!("rotate_now answered {step:?}");
+    };
+    for base in [&pair.first.base, &pair.second.base] {
+        eventually(&format!("{base} signs with {kid}"), || async {
+            let tokens = service_tokens(base).await;
+            kid_of(tokens.access_token().secret()) == kid
+        })
+        .await;
+        assert!(jwks_kids(base).await.contains(&kid));
+    }
+    // A token the second signs with the new key is accepted by the first's API.
+    let tokens = alice_tokens(&pair.first.base, "read:users").await;
+    assert_eq!(kid_of(tokens.access_token().secret()), kid);
+    let access = tokens.access_token().secret();
+    assert_eq!(get_api(&pair.second.base, "/api/users", access).await, 200);
+}
+
+/// Failure budgets are each instance's own (kept in its memory, not in the database): a
+/// caller blocked at one instance is still counted afresh at the other, so with N
+/// instances a guesser gets at most N budgets before every instance refuses it. That is
+/// the trade-off chosen (see the README): a shared budget would cost a database write per
+/// failed attempt and a read per check, on the path an attacker controls.
+pub async fn failure_budgets_are_per_instance(pair: &Pair) {
+    for _ in 0..FAILURE_BUDGET {
+        let wrong =
+            limits::service_token_with(&http(), &pair.first.base, "demo-service", "nope").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let blocked = limits::service_token_with(
+        &http(),
+        &pair.first.base,
+        "demo-service",
+        "demo-service-secret",
+    )
+    .await;
+    limits::assert_limited(blocked, "token at the first instance").await;
+    // The second instance has not counted this caller's failures.
+    let right = limits::service_token_with(
+        &http(),
+        &pair.second.base,
+        "demo-service",
+        "demo-service-secret",
+    )
+    .await;
+    assert_eq!(right.status(), StatusCode::OK);
+    for _ in 0..FAILURE_BUDGET {
+        let wrong =
+            limits::service_token_with(&http(), &pair.second.base, "demo-service", "nope").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let blocked = limits::service_token_with(
+        &http(),
+        &pair.second.base,
+        "demo-service",
+        "demo-service-secret",
+    )
+    .await;
+    limits::assert_limited(blocked, "token at the second instance").await;
+}
