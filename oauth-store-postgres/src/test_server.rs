@@ -16,10 +16,6 @@
 use std::process::Command;
 use std::sync::OnceLock;
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::time::SystemTime;
-
 use tokio_postgres::NoTls;
 
 use crate::{PostgresOptions, PostgresStore};
@@ -85,16 +81,13 @@ pub async fn fresh_schema() -> String {
             }
         })
         .await;
-    // Unique enough for test schemas: a randomly keyed hash of the time and a count.
-    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let name = format!(
-        "{SCHEMA_PREFIX}{:x}",
-        RandomState::new().hash_one((now, count, std::process::id()))
-    );
+    // 256 random bits, as a lower-case identifier (unquoted names fold to lower case).
+    let random = oauth_core::RandomSource::new()
+        .secret()
+        .unwrap()
+        .to_ascii_lowercase()
+        .replace('-', "_");
+    let name = format!("{SCHEMA_PREFIX}{random}");
     admin
         .batch_execute(&format!("CREATE SCHEMA {name}"))
         .await

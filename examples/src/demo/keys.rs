@@ -44,8 +44,9 @@ pub(super) enum DemoKeys {
     Fresh,
     /// A key directory beside a SQLite file.
     Directory(KeyDirectory),
-    /// Sealed in the PostgreSQL database the instances share.
-    Shared(KeyVault<PostgresStore>),
+    /// Sealed in the PostgreSQL database the instances share (boxed: the vault is far
+    /// larger than the other variants).
+    Shared(Box<KeyVault<PostgresStore>>),
 }
 
 impl DemoKeys {
@@ -101,7 +102,7 @@ impl DemoKeys {
         let keys = vault
             .load_or_create(Algorithm::Es256, SystemClock.now())
             .await?;
-        Ok((Self::Shared(vault), keys))
+        Ok((Self::Shared(Box::new(vault)), keys))
     }
 
     /// Takes the step of the rotation procedure that is due

@@ -91,7 +91,7 @@ mod axum_demo_on_postgres {
 /// Two demo processes (axum and actix-web) on two ports sharing one PostgreSQL database,
 /// as two instances of one service.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_share_one_postgres_database() {
+async fn sc08_two_instances_share_one_postgres_database() {
     use crate::cases::instances::*;
 
     let pair = crate::servers::start_pair().await;
