@@ -272,8 +272,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     }
 
     /// Replaces the whole signing key set at once (for example after loading the next
-    /// state of a [`KeyDirectory`](crate::jose::KeyDirectory) rotation). Does nothing for
-    /// an engine that issues opaque access tokens.
+    /// state of a [`KeyDirectory`](crate::jose::KeyDirectory) rotation, or a set that
+    /// [`KeyVault::refresh`](crate::jose::KeyVault::refresh) found changed in the store
+    /// every instance shares). Does nothing for an engine that issues opaque access
+    /// tokens.
     pub fn replace_signing_keys(&self, keys: KeySet) {
         if let Some(jwt) = &self.jwt {
             jwt.replace(keys);

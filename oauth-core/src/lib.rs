@@ -91,7 +91,8 @@
 //!
 //! - Access tokens may be signed JWTs (RFC 9068): [`EngineBuilder::jwt_access_tokens`],
 //!   with keys from [`jose`] (kept across restarts and rotated by a
-//!   [`jose::KeyDirectory`]) and the JWKS from [`Engine::jwks`].
+//!   [`jose::KeyDirectory`], or shared by every instance through the database by a
+//!   [`jose::KeyVault`]) and the JWKS from [`Engine::jwks`].
 //! - Resource servers verify tokens with a [`TokenVerifier`]: locally for JWTs, through the
 //!   store for opaque tokens and revocations.
 //! - [`Engine::introspect`] (RFC 7662), [`Engine::revoke`] (RFC 7009) and

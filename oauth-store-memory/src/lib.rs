@@ -16,6 +16,10 @@
 //! 670 as the hash tables go from full to just doubled): its shared data takes 160, the
 //! rest is the four hash-table entries keyed by 32-byte hashes and the tables' spare room.
 //!
+//! It also keeps a deployment's sealed signing keys
+//! ([`KeySetStore`](oauth_core::KeySetStore)), for a `KeyVault` in tests and demos; in one
+//! process only, so instances that must share keys use a database.
+//!
 //! ```
 //! use oauth_core::{Config, Engine, ManualClock};
 //! use oauth_store_memory::MemoryStore;
@@ -36,6 +40,7 @@
 mod challenge;
 mod digest_hash;
 mod grant;
+mod key_set;
 mod moment;
 mod profile;
 mod sharded;

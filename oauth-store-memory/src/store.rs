@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use crate::digest_hash::DigestHashing;
 use crate::grant::{Grant, GrantKey};
+use crate::key_set::KeySetCell;
 use crate::moment::Moment;
 use crate::profile::Profiles;
 use crate::sharded::ShardedMap;
@@ -51,6 +52,8 @@ pub struct MemoryStore {
     /// One-time-use marks and when each may be forgotten.
     uses: ShardedMap<SecretHash, Moment, DigestHashing>,
     profiles: Profiles,
+    /// The shared signing keys, sealed ([`KeySetStore`](oauth_core::KeySetStore)).
+    pub(crate) key_set: KeySetCell,
 }
 
 impl Default for MemoryStore {
@@ -70,6 +73,7 @@ impl MemoryStore {
             revoked_before_issue: ShardedMap::new(),
             uses: ShardedMap::new(),
             profiles: Profiles::new(),
+            key_set: KeySetCell::default(),
         }
     }
 

@@ -63,6 +63,12 @@
 //!   so one call holds the write lock briefly however large the database is;
 //!   `Engine::purge_expired` calls it until nothing is left.
 //! - **No clock.** Every instant comes from the engine.
+//! - **Shared signing keys.** [`KeySetStore`](oauth_core::KeySetStore) is a one-row table,
+//!   `key_set (id = 1, version, sealed)`: the sealed bytes come encrypted from the core
+//!   (`oauth_core::jose::KeyVault`), so the file holds no private key in clear, and each
+//!   replacement is one conditional statement (`UPDATE … WHERE version = ?`, or an
+//!   `INSERT … ON CONFLICT DO NOTHING` for the first) in a `BEGIN IMMEDIATE` transaction,
+//!   so of racing writers in any number of processes exactly one wins.
 //!
 //! The store passes the whole storage conformance kit of `oauth-core`, on a file and in
 //! memory (`tests/conformance.rs`).
@@ -72,6 +78,7 @@
 
 mod codec;
 mod durability;
+mod key_set;
 mod pool;
 mod schema;
 mod store;

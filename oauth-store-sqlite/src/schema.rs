@@ -86,6 +86,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX grants_subject ON grants (subject) WHERE subject IS NOT NULL;
     CREATE INDEX codes_subject ON codes (subject);
     ",
+    // Version 4: the signing keys every instance shares (KeySetStore), sealed by the core
+    // before they reach the database. One row at most, replaced by compare-and-swap.
+    "
+    CREATE TABLE key_set (
+        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+        version INTEGER NOT NULL CHECK (version > 0),
+        sealed BLOB NOT NULL
+    ) STRICT;
+    ",
 ];
 
 /// The schema version this build writes.

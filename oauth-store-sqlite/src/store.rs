@@ -161,7 +161,7 @@ impl SqliteOptions {
 /// write-ahead log into the database file).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: Arc<Pool>,
+    pub(crate) pool: Arc<Pool>,
 }
 
 impl SqliteStore {
@@ -258,7 +258,7 @@ const PURGES: [(Purged, &str); 6] = [
 /// (waiting up to the busy timeout), so it never fails halfway on a lock upgrade, and
 /// everything it reads stays true until it commits, in this process or any other.
 /// An error rolls everything back.
-fn write<T>(
+pub(crate) fn write<T>(
     connection: &mut Connection,
     what: &'static str,
     work: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,

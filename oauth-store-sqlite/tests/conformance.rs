@@ -1,6 +1,6 @@
 //! The storage conformance kit of oauth-core, on SQLite: on a database file (4
 //! connections, so the races are real), on one with the opt-in options, in memory, and
-//! all at once on one shared file.
+//! all at once on one shared file. The key-set properties run on a file and in memory.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,6 +8,7 @@ mod common;
 
 mod file {
     oauth_core::storage_conformance_tests!(crate::common::temp_store());
+    oauth_core::key_set_store_conformance_tests!(crate::common::temp_store());
 }
 
 /// With the opt-ins: reads on the caller's thread, commits not flushed.
@@ -21,6 +22,11 @@ mod file_inline_reads_process_crash_durability {
 
 mod in_memory {
     oauth_core::storage_conformance_tests!(async {
+        oauth_store_sqlite::SqliteStore::open_in_memory()
+            .await
+            .unwrap()
+    });
+    oauth_core::key_set_store_conformance_tests!(async {
         oauth_store_sqlite::SqliteStore::open_in_memory()
             .await
             .unwrap()

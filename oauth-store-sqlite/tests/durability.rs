@@ -1,6 +1,6 @@
 //! Durability and locking of the SQLite store: SC-03 (state survives a restart and a
-//! SIGKILL), SC-04 (concurrent writers, busy reported as busy) and SC-05 (nothing secret
-//! at rest), named after SECURITY.md.
+//! SIGKILL), SC-04 (concurrent writers, busy reported as busy) and SC-05 and SC-09
+//! (nothing secret at rest, no private signing key either), named after SECURITY.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,9 +14,13 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::{db_path, temp_store, temp_store_with, TempStore};
+use oauth_core::jose::{
+    pkcs8_from_pem, Algorithm, KeyDirectory, KeyEncryptionKey, KeyVault, RotationSchedule,
+};
 use oauth_core::storage::{
     CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, Rotation, TokenKind, TokenRecord,
 };
+use oauth_core::KeySetStore;
 use oauth_core::{
     AuthorizationResponse, AuthorizeOutcome, Client, ClientId, CodeChallenge, CodeStore, Config,
     Engine, ErrorCode, GrantType, ManualClock, RandomSource, Response, ScopeSet, SecretHash,
@@ -515,7 +519,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// SC-05: after a whole session through the engine (a code redeemed, a refresh, client
 /// credentials, a revocation by reuse), no table value and no byte of the database or
 /// its WAL holds a code, a token or a client secret, as text or as its raw random bytes.
-/// Their SHA-256 hashes are there: the scan does read the data.
+/// Their SHA-256 hashes are there: the scan does read the data. SC-09: nor does any of
+/// it hold a private signing key, after a key set was stored and rotated through a
+/// `KeyVault`.
 #[tokio::test]
 async fn sc05_database_dump_holds_no_code_token_or_secret() {
     let temp = temp_store().await;
@@ -614,15 +620,89 @@ async fn sc05_database_dump_holds_no_code_token_or_secret() {
     ];
     secrets.retain(|s| !s.is_empty());
 
+    // The signing keys, shared through the store: three keys (previous, current, next),
+    // made in a key directory so that the test knows their private keys, then imported.
+    let keys = tempfile::tempdir().unwrap();
+    let directory = KeyDirectory::open(keys.path().join("keys")).unwrap();
+    let day = Duration::days(1);
+    let schedule = RotationSchedule::new(day, day, Duration::days(10)).unwrap();
+    for days in 0..4 {
+        directory
+            .advance(Algorithm::Es256, &schedule, START + day * days)
+            .unwrap();
+    }
+    let private_keys: Vec<(String, Vec<u8>)> = std::fs::read_dir(directory.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "pem"))
+        .map(|path| {
+            let pem = std::fs::read_to_string(path).unwrap();
+            let der = pkcs8_from_pem(&pem).unwrap();
+            (pem, der)
+        })
+        .collect();
+    assert_eq!(private_keys.len(), 3);
+    let vault = KeyVault::new(
+        temp.store.clone(),
+        KeyEncryptionKey::from_base64url(&KeyEncryptionKey::generate_text().unwrap()).unwrap(),
+    );
+    let imported = vault.import_directory(&directory).await.unwrap().unwrap();
+    assert_eq!(imported.jwks(), directory.load().unwrap().unwrap().jwks());
+    vault
+        .advance(Algorithm::Es256, &schedule, START + day * 5)
+        .await
+        .unwrap();
+    let sealed = temp.store.load_key_set().await.unwrap().unwrap();
+
     // While the store is open (data in the WAL), and after it closed (folded into the file).
     let path = db_path(&temp.guard);
     let TempStore { store, guard: dir } = temp;
     scan_for_secrets(&path, &secrets, &verifier);
+    scan_for_private_keys(&path, &private_keys, sealed.sealed());
     drop(engine);
+    drop(vault);
     drop(store);
     assert!(!std::path::Path::new(&format!("{}-wal", path.display())).exists());
     scan_for_secrets(&path, &secrets, &verifier);
+    scan_for_private_keys(&path, &private_keys, sealed.sealed());
     drop(dir);
+}
+
+/// SC-09: asserts that no private signing key is in the tables or the files: no 16 bytes
+/// in a row of its PKCS#8 DER, and no line of its PEM text (nor its DER as one line of
+/// base64, standard or URL-safe). The sealed key set is there: the scan reads the data.
+fn scan_for_private_keys(path: &std::path::Path, keys: &[(String, Vec<u8>)], sealed: &[u8]) {
+    let (values, files) = dump(path);
+    assert!(
+        values.iter().any(|v| v.as_slice() == sealed),
+        "the sealed key set is not stored: the scan sees nothing"
+    );
+    for (i, (pem, der)) in keys.iter().enumerate() {
+        let mut texts: Vec<Vec<u8>> = pem
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .map(|line| line.as_bytes().to_vec())
+            .collect();
+        texts.push(
+            base64::engine::general_purpose::STANDARD
+                .encode(der)
+                .into_bytes(),
+        );
+        texts.push(URL_SAFE_NO_PAD.encode(der).into_bytes());
+        let pieces = der.windows(16).map(<[u8]>::to_vec).chain(texts);
+        for piece in pieces {
+            for value in &values {
+                assert!(
+                    !contains(value, &piece),
+                    "private key #{i} is in a table value"
+                );
+            }
+            assert!(
+                !contains(&files, &piece),
+                "private key #{i} is in the database files"
+            );
+        }
+    }
 }
 
 /// Asserts that no secret is in the tables or files in clear or as its raw bytes, and

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use oauth_core::storage::{GrantRecord, Rotation, TokenKind, TokenRecord};
-use oauth_core::{Client, ClientId, ClientStore, ScopeSet, SecretHash, TokenStore};
+use oauth_core::{Client, ClientId, ClientStore, KeySetStore, ScopeSet, SecretHash, TokenStore};
 use oauth_store_sqlite::{SqliteStore, SCHEMA_VERSION};
 use rusqlite::{params, Connection};
 use time::macros::datetime;
@@ -77,7 +77,7 @@ const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 #[tokio::test]
 async fn sqlite_file_of_the_previous_schema_migrates_and_keeps_its_data() {
     assert_eq!(
-        SCHEMA_VERSION, 3,
+        SCHEMA_VERSION, 4,
         "this test writes the file of version {}",
         2
     );
@@ -166,7 +166,24 @@ async fn sqlite_file_of_the_previous_schema_migrates_and_keeps_its_data() {
     // And version 3's index serves the subject's revocation: both refresh tokens, the
     // rotated one and its successor, go from not revoked to revoked.
     assert_eq!(store.revoke_subject("alice").await.unwrap(), 2);
+    // And version 4's table keeps the shared key set, empty at first.
+    assert_eq!(store.load_key_set().await.unwrap(), None);
+    assert!(store
+        .replace_key_set(None, b"sealed".to_vec())
+        .await
+        .unwrap());
+    assert_eq!(store.load_key_set().await.unwrap().unwrap().version(), 1);
     drop(store);
+
+    let key_set_table: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'key_set'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(key_set_table, 1, "the migration created the key_set table");
 
     let version: i64 = Connection::open(&path)
         .unwrap()

@@ -3,6 +3,9 @@
 
 mod conformance {
     oauth_core::storage_conformance_tests!(async { oauth_core::testing::ReferenceStore::new() });
+    oauth_core::key_set_store_conformance_tests!(async {
+        oauth_core::testing::ReferenceStore::new()
+    });
 }
 
 mod flows {

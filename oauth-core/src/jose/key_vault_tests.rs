@@ -43,6 +43,9 @@ impl CellStore {
 #[async_trait]
 impl KeySetStore for CellStore {
     async fn load_key_set(&self) -> Result<Option<StoredKeySet>, StorageError> {
+        // A store call takes a while, as a database's does: other tasks run meanwhile, so
+        // racing vaults interleave even on one thread.
+        tokio::task::yield_now().await;
         Ok(self.get())
     }
 
@@ -51,6 +54,7 @@ impl KeySetStore for CellStore {
         expected_version: Option<u64>,
         sealed: Vec<u8>,
     ) -> Result<bool, StorageError> {
+        tokio::task::yield_now().await;
         let mut cell = self.cell.lock().unwrap();
         if cell.as_ref().map(StoredKeySet::version) != expected_version {
             return Ok(false);

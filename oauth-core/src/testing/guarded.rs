@@ -8,7 +8,7 @@ use crate::client::{Client, ClientId};
 use crate::secret::SecretHash;
 use crate::storage::{
     ClientStore, CodeConsumption, CodeRecord, CodeStore, GrantId, GrantRecord, Issuance,
-    PurgeReport, Rotation, StorageError, TokenRecord, TokenStore,
+    KeySetStore, PurgeReport, Rotation, StorageError, StoredKeySet, TokenRecord, TokenStore,
 };
 
 /// `store`, with `guard` kept alive (and dropped) with it: for example a SQLite store and
@@ -107,5 +107,19 @@ impl<S: TokenStore, G: Send + Sync> TokenStore for Guarded<S, G> {
         limit: usize,
     ) -> Result<PurgeReport, StorageError> {
         self.store.purge_expired_batch(before, limit).await
+    }
+}
+
+#[async_trait]
+impl<S: KeySetStore, G: Send + Sync> KeySetStore for Guarded<S, G> {
+    async fn load_key_set(&self) -> Result<Option<StoredKeySet>, StorageError> {
+        self.store.load_key_set().await
+    }
+    async fn replace_key_set(
+        &self,
+        expected_version: Option<u64>,
+        sealed: Vec<u8>,
+    ) -> Result<bool, StorageError> {
+        self.store.replace_key_set(expected_version, sealed).await
     }
 }
