@@ -100,6 +100,11 @@ pub struct Settings {
     /// How often an instance on PostgreSQL looks for signing keys changed by another
     /// (`FINRIFT_KEY_REFRESH_SECS`, default 5 seconds).
     pub key_refresh: std::time::Duration,
+    /// The key that seals pending authorizations and binds consent forms
+    /// (`FINRIFT_SEALING_KEY`: base64url of at least 32 bytes), the same for every
+    /// instance so that a login page shown by one can be submitted to another. Without
+    /// it, each start draws its own.
+    pub sealing_key: Option<Secret>,
 }
 
 impl Settings {
@@ -110,11 +115,12 @@ impl Settings {
             database,
             issuer: None,
             key_refresh: std::time::Duration::from_secs(5),
+            sealing_key: None,
         }
     }
 
-    /// Reads `FINRIFT_ADDR`, `FINRIFT_DB`, `FINRIFT_KEY_ENCRYPTION_KEY`, `FINRIFT_ISSUER`
-    /// and `FINRIFT_KEY_REFRESH_SECS`.
+    /// Reads `FINRIFT_ADDR`, `FINRIFT_DB`, `FINRIFT_KEY_ENCRYPTION_KEY`, `FINRIFT_ISSUER`,
+    /// `FINRIFT_KEY_REFRESH_SECS` and `FINRIFT_SEALING_KEY`.
     pub fn from_env() -> Result<Self, StartError> {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         let database = match var("FINRIFT_DB") {
@@ -147,6 +153,7 @@ impl Settings {
             database,
             issuer: var("FINRIFT_ISSUER"),
             key_refresh,
+            sealing_key: var("FINRIFT_SEALING_KEY").map(Secret),
         })
     }
 }
@@ -256,7 +263,16 @@ impl Demo {
             }
         };
         let metrics = Arc::new(Metrics::new()?);
-        let engine = Engine::builder(storage, SystemClock, config)
+        let mut builder = Engine::builder(storage, SystemClock, config);
+        if let Some(text) = &settings.sealing_key {
+            let key = URL_SAFE_NO_PAD
+                .decode(text.0.trim())
+                .ok()
+                .filter(|key| key.len() >= 32)
+                .ok_or("FINRIFT_SEALING_KEY must be base64url (no padding) of at least 32 bytes")?;
+            builder = builder.sealing_key(&key);
+        }
+        let engine = builder
             .jwt_access_tokens(JwtAccessTokens::new(keys, format!("{issuer}/api")))
             .scope_policy(DemoScopes::new()?)
             .limiter(FailureLimiter::new(

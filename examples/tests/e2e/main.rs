@@ -97,6 +97,7 @@ async fn sc08_two_instances_share_one_postgres_database() {
     let pair = crate::servers::start_pair().await;
     both_instances_publish_one_jwks_and_accept_each_others_tokens(&pair).await;
     a_code_issued_by_one_is_redeemed_at_the_other(&pair).await;
+    a_login_page_of_one_is_approved_at_the_other_once(&pair).await;
     a_token_issued_by_one_is_introspected_and_revoked_at_the_other(&pair).await;
     a_refresh_token_rotated_at_one_and_replayed_at_the_other_revokes_the_grant(&pair).await;
     fifty_concurrent_redemptions_across_both_have_one_winner(&pair).await;

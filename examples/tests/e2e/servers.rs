@@ -177,7 +177,8 @@ async fn start_process(
 
 /// Two demo processes sharing one PostgreSQL database (a fresh schema), as two instances
 /// of one service behind a load balancer: the axum demo and the actix-web demo, one
-/// issuer (the first's address), one key-encryption key, keys looked at every second.
+/// issuer (the first's address), one key-encryption key, one sealing key, keys looked at
+/// every second.
 pub struct Pair {
     pub first: Process,
     pub second: Process,
@@ -191,6 +192,8 @@ pub async fn start_pair() -> Pair {
     let schema = test_server::fresh_schema().await;
     let url = test_server::url_in(&schema);
     let key_encryption_key = KeyEncryptionKey::generate_text().unwrap();
+    // Any 32 random bytes as base64url; a key-encryption key's text is one.
+    let sealing_key = KeyEncryptionKey::generate_text().unwrap();
     let (first_port, second_port) = (free_port(), free_port());
     let issuer = format!("http://127.0.0.1:{first_port}");
     let env = [
@@ -198,6 +201,7 @@ pub async fn start_pair() -> Pair {
         ("FINRIFT_KEY_ENCRYPTION_KEY", key_encryption_key.as_str()),
         ("FINRIFT_ISSUER", issuer.as_str()),
         ("FINRIFT_KEY_REFRESH_SECS", "1"),
+        ("FINRIFT_SEALING_KEY", sealing_key.as_str()),
     ];
     let logs = tempfile::tempdir().unwrap();
     let (first_log, second_log) = (

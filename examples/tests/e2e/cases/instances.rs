@@ -104,6 +104,25 @@ pub async fn a_refresh_token_rotated_at_one_and_replayed_at_the_other_revokes_th
     );
 }
 
+/// A login page shown by one instance is submitted to the other (no sticky sessions):
+/// they share the sealing key, and the pending request is answered once, whichever
+/// instance is asked.
+pub async fn a_login_page_of_one_is_approved_at_the_other_once(pair: &Pair) {
+    let page = open_login(&pair.first.base, "read:users").await;
+    let response = approve(&pair.second.base, &page, "alice", "alice-password").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    let code = query_param(&location, "code").expect("a code");
+    let tokens = redeem(&pair.first.base, &code, &page.verifier).await;
+    assert_eq!(
+        get_api(&pair.second.base, "/api/users", tokens.access_token().secret()).await,
+        200
+    );
+    // The same form again, at the first instance: already answered.
+    let replay = approve(&pair.first.base, &page, "alice", "alice-password").await;
+    assert_ne!(replay.status(), StatusCode::SEE_OTHER);
+}
+
 /// Fifty redemptions of one code at once, half at each instance: exactly one succeeds.
 pub async fn fifty_concurrent_redemptions_across_both_have_one_winner(pair: &Pair) {
     let (code, page) = authorize(&pair.first.base, "alice", "alice-password", "read:users").await;
