@@ -59,7 +59,7 @@ impl From<TargetError> for CliError {
 }
 
 /// `error` and each of its sources, joined by `: `.
-fn chain(error: &dyn StdError) -> String {
+pub(crate) fn chain(error: &dyn StdError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -49,7 +49,9 @@ use crate::target::Target;
 fn main() -> ExitCode {
     // Help, version and command-line errors exit here, as clap prints them.
     let cli = Cli::parse();
+    // I/O and timers for PostgreSQL's sockets and timeouts.
     let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
         .and_then(|runtime| runtime.block_on(run(cli)));

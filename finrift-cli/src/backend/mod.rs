@@ -3,9 +3,10 @@
 //!
 //! A backend is a module with three functions: `open` (an existing store at the current
 //! schema, never a new one), `schema` (its version, read without changing anything) and
-//! `migrate` (create the store or bring its schema up to date). PostgreSQL becomes one
-//! more module and one more arm in each function below.
+//! `migrate` (create the store or bring its schema up to date), with one arm in each
+//! function below.
 
+mod postgres;
 mod sqlite;
 
 use oauth_core::Storage;
@@ -51,7 +52,7 @@ pub struct Migration {
 pub async fn open(target: &Target) -> Result<Store, CliError> {
     let storage: Box<dyn Storage> = match target {
         Target::Sqlite(path) => Box::new(sqlite::open(path).await?),
-        Target::Postgres(_) => return Err(no_postgres()),
+        Target::Postgres(url) => Box::new(postgres::open(url).await?),
     };
     Ok(Store { storage })
 }
@@ -60,7 +61,7 @@ pub async fn open(target: &Target) -> Result<Store, CliError> {
 pub async fn schema(target: &Target) -> Result<SchemaState, CliError> {
     match target {
         Target::Sqlite(path) => sqlite::schema(path).await,
-        Target::Postgres(_) => Err(no_postgres()),
+        Target::Postgres(url) => postgres::schema(url).await,
     }
 }
 
@@ -68,13 +69,8 @@ pub async fn schema(target: &Target) -> Result<SchemaState, CliError> {
 pub async fn migrate(target: &Target) -> Result<Migration, CliError> {
     match target {
         Target::Sqlite(path) => sqlite::migrate(path).await,
-        Target::Postgres(_) => Err(no_postgres()),
+        Target::Postgres(url) => postgres::migrate(url).await,
     }
-}
-
-/// The answer for a PostgreSQL target until this build has a PostgreSQL backend.
-fn no_postgres() -> CliError {
-    CliError::new("this build has no PostgreSQL support yet: give a SQLite database file")
 }
 
 /// Refuses a schema other than the current one, for the commands that use the store.
