@@ -9,22 +9,32 @@
 mod postgres;
 mod sqlite;
 
+use std::sync::Arc;
+
+use oauth_core::storage::KeySetStore;
 use oauth_core::Storage;
 
 use crate::error::CliError;
 use crate::target::Target;
 
 /// An open store, for the commands that work on one. A command group that needs another
-/// of the backend's traits (signing key sets, say) gets it from a field beside
-/// `storage`, filled by each backend's `open`.
+/// of the backend's traits gets it from a field beside `storage`, filled by each
+/// backend's `open`.
 pub struct Store {
     storage: Box<dyn Storage>,
+    /// Where the deployment's sealed signing keys are kept.
+    key_sets: Arc<dyn KeySetStore>,
 }
 
 impl Store {
     /// The storage traits the engine uses: clients, codes, tokens.
     pub fn storage(&self) -> &dyn Storage {
         &*self.storage
+    }
+
+    /// Where the deployment's shared signing keys are kept, for `finrift keys`.
+    pub fn key_sets(&self) -> Arc<dyn KeySetStore> {
+        Arc::clone(&self.key_sets)
     }
 }
 
@@ -50,11 +60,24 @@ pub struct Migration {
 /// admin who mistypes a path gets an error, not a new empty database, and an older
 /// schema is migrated only by `finrift migrate`, deliberately.
 pub async fn open(target: &Target) -> Result<Store, CliError> {
-    let storage: Box<dyn Storage> = match target {
-        Target::Sqlite(path) => Box::new(sqlite::open(path).await?),
-        Target::Postgres(url) => Box::new(postgres::open(url).await?),
-    };
-    Ok(Store { storage })
+    // Each store's clones share its connections: one for the commands' storage, one for
+    // the key sets.
+    Ok(match target {
+        Target::Sqlite(path) => {
+            let store = sqlite::open(path).await?;
+            Store {
+                storage: Box::new(store.clone()),
+                key_sets: Arc::new(store),
+            }
+        }
+        Target::Postgres(url) => {
+            let store = postgres::open(url).await?;
+            Store {
+                storage: Box::new(store.clone()),
+                key_sets: Arc::new(store),
+            }
+        }
+    })
 }
 
 /// The schema version of the store `target` names, read without changing it.
