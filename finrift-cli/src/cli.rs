@@ -1,14 +1,16 @@
 //! The command line: every command, argument and help text.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use oauth_core::jose::Algorithm;
 use oauth_core::GrantType;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Administers a finrift store: client registrations, the purge of expired records, and
-/// the schema.
+/// Administers a finrift store: client registrations, the deployment's signing keys, the
+/// purge of expired records, and the schema.
 ///
 /// Every command works on the store given by --db or the FINRIFT_DB environment
 /// variable: a SQLite database file (a path, or sqlite:PATH) or a PostgreSQL URL
@@ -40,6 +42,15 @@ pub enum Command {
     /// Registers, lists, shows and removes clients.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Lists, rotates and retires the signing keys every instance of the deployment
+    /// shares (kept sealed in the store), and makes a new key-encryption key.
+    ///
+    /// The signing keys are sealed under the key-encryption key that every instance is
+    /// given: from the FINRIFT_KEY_ENCRYPTION_KEY environment variable, or the file that
+    /// --key-encryption-key-file names. It is never taken as a value on the command line,
+    /// where other users could read it in the process list.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Deletes the codes, tokens, grants and one-time-use marks that expired, in small
     /// batches, and prints how many went.
     Purge(PurgeArgs),
@@ -65,6 +76,84 @@ pub enum ClientsCommand {
     /// Removes a client. Its grants and tokens are refused from then on, and go at their
     /// expiry.
     Remove(IdArg),
+}
+
+/// The `keys` commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Lists the signing keys, one line each: key id, role (current, next or previous),
+    /// algorithm, and since when it has had that role (RFC 3339), tab-separated. A store
+    /// with no key set yet lists nothing, and says so on standard error.
+    List(KeyArgs),
+    /// Switches the signing key now: the next key, or a new one if none is published,
+    /// becomes current and signs from now on; the current key becomes previous and still
+    /// verifies the tokens it signed until it is retired. Prints the new key's id. On a
+    /// store with no key set yet, creates the first one, with one current key.
+    ///
+    /// For a key that must stop signing at once (it may have leaked): a resource server
+    /// whose cached JWKS predates the new key refuses its tokens until it fetches the
+    /// JWKS again. The scheduled rotation, which the servers take step by step and which
+    /// publishes a key long before it signs, needs no command.
+    Rotate(RotateArgs),
+    /// Drops a previous key: it leaves the JWKS, and the tokens it signed stop verifying.
+    /// The current and the next key cannot be retired.
+    Retire(RetireArgs),
+    /// Prints a new random key-encryption key (base64url), for FINRIFT_KEY_ENCRYPTION_KEY
+    /// in the configuration of every instance. Needs no store.
+    NewEncryptionKey,
+}
+
+/// Where a `keys` command finds the key-encryption key.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// A file holding the key-encryption key (base64url text), read instead of the
+    /// FINRIFT_KEY_ENCRYPTION_KEY environment variable.
+    #[arg(long, value_name = "PATH")]
+    pub key_encryption_key_file: Option<PathBuf>,
+}
+
+/// `keys rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The algorithm of a key generated now.
+    #[arg(long, value_enum, default_value = "ES256", value_name = "ALG")]
+    pub algorithm: AlgorithmArg,
+
+    /// Where the key-encryption key is.
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// `keys retire`.
+#[derive(Debug, Args)]
+pub struct RetireArgs {
+    /// The id of the previous key to drop, as `keys list` prints it.
+    pub kid: String,
+
+    /// Where the key-encryption key is.
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// An algorithm a key can be generated for, as `--algorithm` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmArg {
+    /// ECDSA with P-256 and SHA-256.
+    #[value(name = "ES256")]
+    Es256,
+    /// EdDSA with Ed25519.
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+impl AlgorithmArg {
+    /// The core's algorithm.
+    pub fn algorithm(self) -> Algorithm {
+        match self {
+            Self::Es256 => Algorithm::Es256,
+            Self::EdDsa => Algorithm::EdDsa,
+        }
+    }
 }
 
 /// `clients add`.

@@ -4,6 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 
+use oauth_core::jose::KeyError;
 use oauth_core::{ClientError, StorageError};
 
 use crate::target::TargetError;
@@ -28,6 +29,12 @@ impl CliError {
     /// A client registration the core refused.
     pub fn client(id: &str, error: &ClientError) -> Self {
         Self(format!("cannot register client `{id}`: {error}"))
+    }
+
+    /// A signing-key operation the key vault refused or could not do while doing
+    /// `what`. Its messages repeat no key material.
+    pub fn keys(what: &str, error: &KeyError) -> Self {
+        Self(format!("cannot {what}: {error}"))
     }
 
     /// A failed write of the command's output.
@@ -59,7 +66,7 @@ impl From<TargetError> for CliError {
 }
 
 /// `error` and each of its sources, joined by `: `.
-fn chain(error: &dyn StdError) -> String {
+pub(crate) fn chain(error: &dyn StdError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -10,6 +10,10 @@
 //! finrift clients remove billing
 //! finrift purge
 //! finrift schema
+//! export FINRIFT_DB=postgres://finrift@db.internal/finrift
+//! export FINRIFT_KEY_ENCRYPTION_KEY=...   # the key every instance is given
+//! finrift keys list
+//! finrift keys rotate
 //! ```
 //!
 //! Each command exits 0 when it did its work and 1 with one line on standard error when
@@ -20,8 +24,9 @@
 //!
 //! - [`target`] reads `--db` / `FINRIFT_DB` into a [`target::Target`], one variant per
 //!   backend; [`backend`] opens it, with one module per backend, and hands the commands a
-//!   `&dyn Storage`. The commands ([`clients`], [`purge`], [`schema`]) work on the core's
-//!   storage traits only, never on a concrete store.
+//!   `&dyn Storage`, and `&dyn KeySetStore` for [`keys`]. The commands ([`clients`],
+//!   [`keys`], [`purge`], [`schema`]) work on the core's traits only, never on a
+//!   concrete store.
 //! - A command group is one module with a `run` function and one [`cli::Command`]
 //!   variant, dispatched in [`run`].
 
@@ -32,6 +37,7 @@ mod backend;
 mod cli;
 mod clients;
 mod error;
+mod keys;
 mod purge;
 mod schema;
 mod target;
@@ -42,14 +48,16 @@ use std::process::ExitCode;
 use clap::Parser;
 use oauth_core::{Clock, SystemClock};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, KeysCommand};
 use crate::error::CliError;
 use crate::target::Target;
 
 fn main() -> ExitCode {
     // Help, version and command-line errors exit here, as clap prints them.
     let cli = Cli::parse();
+    // I/O and timers for PostgreSQL's sockets and timeouts.
     let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
         .and_then(|runtime| runtime.block_on(run(cli)));
@@ -64,6 +72,12 @@ fn main() -> ExitCode {
 
 /// Runs the command `cli` names.
 async fn run(cli: Cli) -> Result<(), CliError> {
+    // Buffered for long listings; every command flushes and checks the flush.
+    let mut out = BufWriter::new(io::stdout().lock());
+    if let Command::Keys(KeysCommand::NewEncryptionKey) = &cli.command {
+        // Works on no store, so it needs none given.
+        return keys::new_encryption_key(&mut out);
+    }
     let target = match &cli.db {
         Some(text) => Target::parse(text)?,
         None => {
@@ -72,14 +86,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             ))
         }
     };
-    // Buffered for long listings; every command flushes and checks the flush.
-    let mut out = BufWriter::new(io::stdout().lock());
     match &cli.command {
         Command::Schema => schema::print_state(backend::schema(&target).await?, &mut out),
         Command::Migrate => schema::print_migration(backend::migrate(&target).await?, &mut out),
         Command::Clients(command) => {
             let store = backend::open(&target).await?;
             clients::run(store.storage(), command, &mut out).await
+        }
+        Command::Keys(command) => {
+            let store = backend::open(&target).await?;
+            keys::run(store.key_sets(), command, &mut out).await
         }
         Command::Purge(args) => {
             // Whole seconds, for a plain instant in the report; what expires within this

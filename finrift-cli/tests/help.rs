@@ -14,6 +14,7 @@ fn every_command_has_help_that_names_its_arguments() {
             &[],
             &[
                 "clients",
+                "keys",
                 "purge",
                 "schema",
                 "migrate",
@@ -39,6 +40,40 @@ fn every_command_has_help_that_names_its_arguments() {
         (&["clients", "list"], &["one line each", "--db"]),
         (&["clients", "show"], &["<ID>", "never its secret"]),
         (&["clients", "remove"], &["<ID>", "Removes a client"]),
+        (
+            &["keys"],
+            &[
+                "list",
+                "rotate",
+                "retire",
+                "new-encryption-key",
+                "FINRIFT_KEY_ENCRYPTION_KEY",
+                "--key-encryption-key-file",
+            ],
+        ),
+        (
+            &["keys", "list"],
+            &["current", "next", "previous", "--key-encryption-key-file"],
+        ),
+        (
+            &["keys", "rotate"],
+            &[
+                "--algorithm",
+                "ES256",
+                "EdDSA",
+                "Prints the new key's id",
+                "creates the first",
+                "--key-encryption-key-file",
+            ],
+        ),
+        (
+            &["keys", "retire"],
+            &["<KID>", "previous key", "--key-encryption-key-file"],
+        ),
+        (
+            &["keys", "new-encryption-key"],
+            &["FINRIFT_KEY_ENCRYPTION_KEY", "Needs no store"],
+        ),
         (&["purge"], &["--before", "RFC 3339", "expired"]),
         (&["schema"], &["schema version", "Changes nothing"]),
         (&["migrate"], &["Creates the store", "migrations"]),

@@ -65,13 +65,14 @@ fn targets_without_a_store_are_refused_and_urls_never_printed() {
             "mysql://root:hunter2@db.example/finrift",
             "unknown database scheme `mysql://`",
         ),
+        // Nothing listens on port 1.
         (
-            "postgres://admin:hunter2@db.example/finrift",
-            "no PostgreSQL support yet",
+            "postgres://admin:hunter2@127.0.0.1:1/finrift",
+            "cannot reach the PostgreSQL server",
         ),
         (
-            "postgresql://admin:hunter2@db.example/finrift",
-            "no PostgreSQL support yet",
+            "postgresql://admin:hunter2@127.0.0.1:1/finrift",
+            "cannot reach the PostgreSQL server",
         ),
         ("", "empty"),
         ("sqlite:", "names no file"),

@@ -3,27 +3,38 @@
 //!
 //! A backend is a module with three functions: `open` (an existing store at the current
 //! schema, never a new one), `schema` (its version, read without changing anything) and
-//! `migrate` (create the store or bring its schema up to date). PostgreSQL becomes one
-//! more module and one more arm in each function below.
+//! `migrate` (create the store or bring its schema up to date), with one arm in each
+//! function below.
 
+mod postgres;
 mod sqlite;
 
+use std::sync::Arc;
+
+use oauth_core::storage::KeySetStore;
 use oauth_core::Storage;
 
 use crate::error::CliError;
 use crate::target::Target;
 
 /// An open store, for the commands that work on one. A command group that needs another
-/// of the backend's traits (signing key sets, say) gets it from a field beside
-/// `storage`, filled by each backend's `open`.
+/// of the backend's traits gets it from a field beside `storage`, filled by each
+/// backend's `open`.
 pub struct Store {
     storage: Box<dyn Storage>,
+    /// Where the deployment's sealed signing keys are kept.
+    key_sets: Arc<dyn KeySetStore>,
 }
 
 impl Store {
     /// The storage traits the engine uses: clients, codes, tokens.
     pub fn storage(&self) -> &dyn Storage {
         &*self.storage
+    }
+
+    /// Where the deployment's shared signing keys are kept, for `finrift keys`.
+    pub fn key_sets(&self) -> Arc<dyn KeySetStore> {
+        Arc::clone(&self.key_sets)
     }
 }
 
@@ -49,18 +60,31 @@ pub struct Migration {
 /// admin who mistypes a path gets an error, not a new empty database, and an older
 /// schema is migrated only by `finrift migrate`, deliberately.
 pub async fn open(target: &Target) -> Result<Store, CliError> {
-    let storage: Box<dyn Storage> = match target {
-        Target::Sqlite(path) => Box::new(sqlite::open(path).await?),
-        Target::Postgres(_) => return Err(no_postgres()),
-    };
-    Ok(Store { storage })
+    // Each store's clones share its connections: one for the commands' storage, one for
+    // the key sets.
+    Ok(match target {
+        Target::Sqlite(path) => {
+            let store = sqlite::open(path).await?;
+            Store {
+                storage: Box::new(store.clone()),
+                key_sets: Arc::new(store),
+            }
+        }
+        Target::Postgres(url) => {
+            let store = postgres::open(url).await?;
+            Store {
+                storage: Box::new(store.clone()),
+                key_sets: Arc::new(store),
+            }
+        }
+    })
 }
 
 /// The schema version of the store `target` names, read without changing it.
 pub async fn schema(target: &Target) -> Result<SchemaState, CliError> {
     match target {
         Target::Sqlite(path) => sqlite::schema(path).await,
-        Target::Postgres(_) => Err(no_postgres()),
+        Target::Postgres(url) => postgres::schema(url).await,
     }
 }
 
@@ -68,13 +92,8 @@ pub async fn schema(target: &Target) -> Result<SchemaState, CliError> {
 pub async fn migrate(target: &Target) -> Result<Migration, CliError> {
     match target {
         Target::Sqlite(path) => sqlite::migrate(path).await,
-        Target::Postgres(_) => Err(no_postgres()),
+        Target::Postgres(url) => postgres::migrate(url).await,
     }
-}
-
-/// The answer for a PostgreSQL target until this build has a PostgreSQL backend.
-fn no_postgres() -> CliError {
-    CliError::new("this build has no PostgreSQL support yet: give a SQLite database file")
 }
 
 /// Refuses a schema other than the current one, for the commands that use the store.

@@ -52,10 +52,21 @@ pub fn finrift_on(db: &Path, args: &[&str]) -> Run {
 
 /// Runs `finrift` with `args`, and FINRIFT_DB set to `env_db` when it is given.
 pub fn finrift_with(args: &[&str], env_db: Option<&str>) -> Run {
+    match env_db {
+        Some(db) => finrift_env(args, &[("FINRIFT_DB", db)]),
+        None => finrift_env(args, &[]),
+    }
+}
+
+/// Runs `finrift` with `args` and only the finrift variables of `env` set.
+pub fn finrift_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_finrift"));
-    command.args(args).env_remove("FINRIFT_DB");
-    if let Some(db) = env_db {
-        command.env("FINRIFT_DB", db);
+    command
+        .args(args)
+        .env_remove("FINRIFT_DB")
+        .env_remove("FINRIFT_KEY_ENCRYPTION_KEY");
+    for (name, value) in env {
+        command.env(name, value);
     }
     let output = command.output().expect("run finrift");
     Run {
@@ -89,4 +100,18 @@ pub fn database_bytes(db: &Path) -> Vec<u8> {
         }
     }
     bytes
+}
+
+/// A URL the binary can take for a new, empty schema on the test PostgreSQL server, and
+/// the schema's name (for the test's own queries).
+pub async fn postgres_target() -> (String, String) {
+    let schema = oauth_store_postgres::test_server::fresh_schema().await;
+    (oauth_store_postgres::test_server::url_in(&schema), schema)
+}
+
+/// Runs `finrift --db <url> args...`.
+pub fn finrift_at(url: &str, args: &[&str]) -> Run {
+    let mut all = vec!["--db", url];
+    all.extend_from_slice(args);
+    finrift(&all)
 }
