@@ -57,7 +57,7 @@ pub mod test_server;
 mod tokens;
 
 pub use options::PostgresOptions;
-pub use schema::SCHEMA_VERSION;
+pub use schema::{read_schema_version, SCHEMA_VERSION};
 pub use store::PostgresStore;
 
 /// The pool type [`PostgresStore::from_pool`] takes, re-exported so that a user builds

@@ -107,9 +107,11 @@ const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS finrift_schema (
         version bigint NOT NULL
     )";
 
-/// The schema version of the database `client` is connected to: 0 when finrift has
-/// never migrated it. Reads only.
-pub(crate) async fn read_version(client: &impl GenericClient) -> Result<i64, StorageError> {
+/// The finrift schema version of the database `client` is connected to, as kept in the
+/// first schema of the session's `search_path`: 0 when finrift never migrated it. Reads
+/// only, and takes any connection (an admin tool's own, whose connect errors it reports
+/// in its own words); a version newer than [`SCHEMA_VERSION`] is answered, not refused.
+pub async fn read_schema_version(client: &impl GenericClient) -> Result<i64, StorageError> {
     // `to_regclass` answers NULL rather than failing when the table does not exist.
     let row = client
         .query_one("SELECT to_regclass('finrift_schema') IS NOT NULL", &[])
@@ -152,7 +154,7 @@ pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), S
         tx.batch_execute(VERSION_TABLE)
             .await
             .map_err(db_error("create the schema version table"))?;
-        let version = read_version(&tx).await?;
+        let version = read_schema_version(&tx).await?;
         check_version(version)?;
         let Some(migration) = usize::try_from(version)
             .ok()

@@ -6,7 +6,7 @@ use tokio_postgres::NoTls;
 
 use crate::error::pool_error;
 use crate::options::PostgresOptions;
-use crate::schema::{check_version, migrate, read_version, SCHEMA_VERSION};
+use crate::schema::{check_version, migrate, read_schema_version, SCHEMA_VERSION};
 
 /// A [`Storage`](oauth_core::Storage) on PostgreSQL, shared by every instance that opens
 /// the same database.
@@ -84,7 +84,7 @@ impl PostgresStore {
     /// most [`SCHEMA_VERSION`] (a newer one is an error).
     pub async fn schema_version(&self) -> Result<i64, StorageError> {
         let connection = self.connection().await?;
-        let version = read_version(&**connection).await?;
+        let version = read_schema_version(&**connection).await?;
         check_version(version)?;
         Ok(version)
     }

@@ -58,11 +58,17 @@ pub async fn admin_connection() -> tokio_postgres::Client {
     client
 }
 
-/// A new empty schema, named uniquely; the first call in a process first drops the
-/// schemas earlier runs left.
+/// A new empty schema, named after the server's clock and random bits. The first
+/// call in a process first drops the schemas made more than an hour ago: what earlier runs
+/// left, never those of a run still going (in another process, or another checkout).
 pub async fn fresh_schema() -> String {
     static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     let admin = admin_connection().await;
+    let now: i64 = admin
+        .query_one("SELECT extract(epoch FROM now())::bigint", &[])
+        .await
+        .unwrap()
+        .get(0);
     CLEANED
         .get_or_init(|| async {
             let old = admin
@@ -74,20 +80,28 @@ pub async fn fresh_schema() -> String {
                 .unwrap();
             for row in old {
                 let name: &str = row.get(0);
-                admin
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                    .await
-                    .unwrap();
+                let made: Option<i64> = name[SCHEMA_PREFIX.len()..]
+                    .split('_')
+                    .next()
+                    .and_then(|seconds| seconds.parse().ok());
+                if made.is_none_or(|made| made < now - 3600) {
+                    admin
+                        .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                        .await
+                        .unwrap();
+                }
             }
         })
         .await;
-    // 256 random bits, as a lower-case identifier (unquoted names fold to lower case).
-    let random = oauth_core::RandomSource::new()
+    // About 160 random bits as lower-case letters, digits and `_` (unquoted names fold to
+    // lower case), so the name stays within PostgreSQL's 63 bytes.
+    let mut random = oauth_core::RandomSource::new()
         .secret()
         .unwrap()
         .to_ascii_lowercase()
         .replace('-', "_");
-    let name = format!("{SCHEMA_PREFIX}{random}");
+    random.truncate(32);
+    let name = format!("{SCHEMA_PREFIX}{now}_{random}");
     admin
         .batch_execute(&format!("CREATE SCHEMA {name}"))
         .await

@@ -2,7 +2,7 @@
 //! never repeated (it may hold a password).
 //!
 //! Each command first makes one connection of its own and reads the schema version
-//! through it. That connection's error is typed, so each way of not reaching the database
+//! through it ([`oauth_store_postgres::read_schema_version`]). That connection's error is typed, so each way of not reaching the database
 //! (a URL that does not parse, no server, no such database, a refused login) gets its own
 //! sentence; the store, opened after, reports only text. The store is opened with
 //! migrations off, so that only `finrift migrate` changes a schema.
@@ -88,30 +88,12 @@ fn unparsable() -> CliError {
 }
 
 /// Connects to the database `url` names and reads its finrift schema version: 0 when it
-/// has no finrift tables. The version lives where the store keeps it, in the one-row
-/// table `finrift_schema` of the first schema on the session's `search_path`.
+/// has no finrift tables.
 async fn read_version(url: &str) -> Result<i64, CliError> {
     let client = connect(url).await?;
-    let row = client
-        .query_one("SELECT to_regclass('finrift_schema') IS NOT NULL", &[])
+    oauth_store_postgres::read_schema_version(&client)
         .await
-        .map_err(|e| query_error("look for the schema version", &e))?;
-    let has_table: bool = row
-        .try_get(0)
-        .map_err(|e| query_error("look for the schema version", &e))?;
-    if !has_table {
-        return Ok(0);
-    }
-    let row = client
-        .query_opt("SELECT version FROM finrift_schema", &[])
-        .await
-        .map_err(|e| query_error("read the schema version", &e))?;
-    match row {
-        Some(row) => row
-            .try_get(0)
-            .map_err(|e| query_error("read the schema version", &e)),
-        None => Ok(0),
-    }
+        .map_err(|e| CliError::storage("read the schema version", &e))
 }
 
 /// One connection to the database `url` names, its I/O driven by a task of its own
@@ -161,18 +143,6 @@ fn connect_error(error: &tokio_postgres::Error) -> CliError {
             "cannot reach the PostgreSQL server: {}",
             chain(error)
         )),
-    }
-}
-
-/// The sentence for a failed statement on the first connection.
-fn query_error(what: &str, error: &tokio_postgres::Error) -> CliError {
-    match error.as_db_error() {
-        Some(db) => CliError::new(format!(
-            "PostgreSQL could not {what}: {} (error {})",
-            db.message(),
-            db.code().code()
-        )),
-        None => CliError::new(format!("PostgreSQL could not {what}: {}", chain(error))),
     }
 }
 

@@ -115,7 +115,12 @@ pub async fn a_login_page_of_one_is_approved_at_the_other_once(pair: &Pair) {
     let code = query_param(&location, "code").expect("a code");
     let tokens = redeem(&pair.first.base, &code, &page.verifier).await;
     assert_eq!(
-        get_api(&pair.second.base, "/api/users", tokens.access_token().secret()).await,
+        get_api(
+            &pair.second.base,
+            "/api/users",
+            tokens.access_token().secret()
+        )
+        .await,
         200
     );
     // The same form again, at the first instance: already answered.
