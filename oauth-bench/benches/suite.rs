@@ -652,6 +652,18 @@ fn main() {
     };
     eprintln!("sqlite concurrent flows/s: {sqlite_concurrent:.0}");
 
+    // 5b. PostgreSQL (the workspace's throwaway server on loopback): one flow at a time and
+    //     16 at once, beside the database's floor measured in the same run.
+    let pg = oauth_bench::postgres::measure(&shared_requests, plan.throughput_time);
+    eprintln!(
+        "postgres flows/s: 1 task {:.0}, {} tasks {:.0}; floor pairs/s: {:.0}, {:.0}",
+        pg.flows_one,
+        oauth_bench::postgres::TASKS,
+        pg.flows_many,
+        pg.floor_one,
+        pg.floor_many
+    );
+
     // 6. Growth: flow and opaque verification with many live grants, on both backends.
     let growth_memory = rt.block_on(fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]));
     let rss_start = resident_bytes();
@@ -834,6 +846,41 @@ fn main() {
         "Full flow on SQLite, 16 concurrent tasks on 2 workers",
         sqlite_concurrent,
         "—",
+        None,
+    ));
+    rows.push(Row::per_second(
+        "Full flow on PostgreSQL (loopback, durability off), one at a time",
+        pg.flows_one,
+        "—",
+        None,
+    ));
+    rows.push(Row::ratio(
+        "Full flow on PostgreSQL, one at a time (against the database's floor)",
+        1e9 / pg.flows_one,
+        "one bare single-row INSERT + UPDATE … RETURNING (two round trips) on one connection",
+        1e9 / pg.floor_one,
+        None,
+    ));
+    rows.push(Row::per_second(
+        &format!(
+            "Full flow on PostgreSQL, {} concurrent tasks on a pool of as many, 2 workers",
+            oauth_bench::postgres::TASKS
+        ),
+        pg.flows_many,
+        "—",
+        None,
+    ));
+    rows.push(Row::ratio(
+        &format!(
+            "Full flow on PostgreSQL, {} concurrent tasks (against the database's floor)",
+            oauth_bench::postgres::TASKS
+        ),
+        1e9 / pg.flows_many,
+        &format!(
+            "the same INSERT + UPDATE pair, {} tasks on a connection each",
+            oauth_bench::postgres::TASKS
+        ),
+        1e9 / pg.floor_many,
         None,
     ));
     rows.push(Row::ratio(

@@ -8,7 +8,8 @@
 //!
 //! This library holds what the suite is built from, so that each piece can be read (and
 //! tested) on its own: [`floor`] (the raw work), [`fixture`] (engines, clients and the
-//! requests of each flow), [`populate`] (many live grants, fast), [`measure`] (timing
+//! requests of each flow), [`populate`] (many live grants, fast), [`postgres`] (the flow on
+//! PostgreSQL beside the database's own floor), [`measure`] (timing
 //! loops and resident memory) and [`report`] (the Markdown table and the SVG chart).
 
 #![forbid(unsafe_code)]
@@ -24,4 +25,5 @@ pub mod fixture;
 pub mod floor;
 pub mod measure;
 pub mod populate;
+pub mod postgres;
 pub mod report;
