@@ -1377,6 +1377,18 @@ per process behind an async lock, run on a thread that stays awake while busy), 
 calls per flow (a client cache; consuming the code and issuing in one call, which changes \
 when a failed redemption burns its code). The same handoff is most of an opaque token check \
 through SQLite: about 27 µs by default, about 3 µs with `inline_reads(true)`.\n\
+- **PostgreSQL (no target yet; the ratio to the database's floor).** The server is the \
+workspace's throwaway one on loopback with fsync and synchronous commits off, so both the \
+flow and its floor measure round trips and the database's own work, not a disk. The floor is \
+one single-row `INSERT` and one `UPDATE … RETURNING`, prepared, on one connection: two round \
+trips. A flow makes about a dozen: the approval's transaction (begin, the one-time mark, \
+the code, commit), the code's consumption (one conditional `UPDATE`), the issuance's \
+transaction (begin, the subject's advisory lock, the grant's upsert with its row lock, the \
+tokens in one `INSERT … SELECT FROM UNNEST`, commit), and the client's registration read \
+three times, so it costs several floors one at a time. With 16 tasks the database overlaps \
+them and both figures rise; the ratio says how much of that the store keeps. Fewer round \
+trips per flow (a client cache, statements pipelined within a transaction) are where the \
+next gains are.\n\
 - **Memory per live grant (≤ 512 bytes).** The memory store keeps a grant's data (identity, \
 scope, lifetime, its code's challenge) once, shared by its code, grant record and tokens, \
 interns what grants share (client, scope, redirect URI), packs instants into 10 bytes and \
