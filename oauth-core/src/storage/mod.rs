@@ -30,8 +30,8 @@ use time::OffsetDateTime;
 pub use error::{StorageError, StorageErrorKind};
 pub use key_set_store::{KeySetStore, StoredKeySet};
 pub use records::{
-    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenKind,
-    TokenRecord,
+    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, SignIn,
+    TokenKind, TokenRecord,
 };
 
 use crate::client::{Client, ClientId};

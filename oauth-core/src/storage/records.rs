@@ -52,6 +52,54 @@ pub struct CodeRecord {
     /// When the grant it starts ends at the latest: until then a consumed code is kept
     /// so that a replay can still revoke what was issued from it.
     pub grant_expires_at: OffsetDateTime,
+    /// The user's sign-in behind an OpenID Connect request (the grant's scope has
+    /// `openid`): what its ID tokens say of it, and the request's `nonce`. `None` for a
+    /// plain OAuth request.
+    pub sign_in: Option<SignIn>,
+}
+
+/// What an OpenID Connect grant's ID tokens say of the user's sign-in (OpenID Connect
+/// Core 1.0 §2): when the user authenticated, how, and the `nonce` of the request that
+/// started the grant. Kept with the code, and with the grant's refresh tokens (without
+/// the nonce, which a refreshed ID token does not carry, §12.2).
+///
+/// Built with [`SignIn::new`]; fields may be added in later versions. A store keeps it
+/// whole (as JSON, say) and gives it back exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SignIn {
+    /// When the user last authenticated (`auth_time`), to the second.
+    #[serde(with = "time::serde::timestamp")]
+    pub auth_time: OffsetDateTime,
+    /// The authentication context class reference (`acr`), when the embedder gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The authentication methods (`amr`), when the embedder gave them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The authorization request's `nonce`, echoed in the first ID token exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+impl SignIn {
+    /// A sign-in at `auth_time`, with no `acr`, `amr` or `nonce` until they are set.
+    pub fn new(auth_time: OffsetDateTime) -> Self {
+        Self {
+            auth_time,
+            acr: None,
+            amr: Vec::new(),
+            nonce: None,
+        }
+    }
+
+    /// The same sign-in without its nonce: what a grant's refresh tokens keep.
+    pub fn without_nonce(&self) -> Self {
+        Self {
+            nonce: None,
+            ..self.clone()
+        }
+    }
 }
 
 impl CodeRecord {
@@ -80,6 +128,7 @@ impl CodeRecord {
             issued_at: grant.created_at,
             expires_at,
             grant_expires_at: grant.expires_at,
+            sign_in: None,
         }
     }
 
@@ -139,6 +188,9 @@ pub struct TokenRecord {
     pub revoked: bool,
     /// For a refresh token: rotated away (used once already).
     pub rotated: bool,
+    /// For a refresh token of an OpenID Connect grant: the user's sign-in, without the
+    /// nonce, for the ID tokens its refreshes issue. `None` otherwise.
+    pub sign_in: Option<SignIn>,
 }
 
 impl TokenRecord {
@@ -168,6 +220,7 @@ impl TokenRecord {
             grant_expires_at: grant.expires_at,
             revoked: false,
             rotated: false,
+            sign_in: None,
         }
     }
 
