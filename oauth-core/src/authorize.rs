@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
 
+use crate::authorize_oidc::OpenIdRequest;
 use crate::client::{Client, ClientId};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::CodeChallenge;
@@ -104,6 +105,10 @@ pub struct PendingAuthorization {
     pub(crate) code_challenge: Option<CodeChallenge>,
     #[serde(with = "time::serde::timestamp")]
     pub(crate) expires_at: OffsetDateTime,
+    /// An OpenID Connect request's own parameters (the scope has `openid`), boxed: a
+    /// plain OAuth request should not carry their size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) openid: Option<Box<OpenIdRequest>>,
 }
 
 impl PendingAuthorization {
@@ -130,6 +135,12 @@ impl PendingAuthorization {
     /// When the request expires.
     pub fn expires_at(&self) -> OffsetDateTime {
         self.expires_at
+    }
+
+    /// The OpenID Connect parameters, when this is an OpenID Connect request (its scope
+    /// has `openid`): the nonce, `prompt`, `max_age`, and the hints for the login page.
+    pub fn openid(&self) -> Option<&OpenIdRequest> {
+        self.openid.as_deref()
     }
 }
 
@@ -195,18 +206,49 @@ pub(crate) fn page(description: &'static str) -> AuthorizeOutcome {
     AuthorizeOutcome::ErrorPage(OAuthError::new(ErrorCode::InvalidRequest, description))
 }
 
+/// The scope that makes a request an OpenID Connect one.
+pub(crate) const OPENID: &str = "openid";
+
+/// Parameters whose feature this server does not offer, refused by name (OpenID Connect
+/// Core 1.0 §6 and §7.2.1; RFC 9101): better than ignoring what the client relies on.
+const UNSUPPORTED: [(&str, ErrorCode, &str); 3] = [
+    (
+        "request",
+        ErrorCode::RequestNotSupported,
+        "request objects are not supported",
+    ),
+    (
+        "request_uri",
+        ErrorCode::RequestUriNotSupported,
+        "request_uri is not supported",
+    ),
+    (
+        "registration",
+        ErrorCode::RegistrationNotSupported,
+        "the registration parameter is not supported",
+    ),
+];
+
+/// `at`, without its fraction of a second (stores keep instants to the second).
+fn whole_seconds(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(0).unwrap_or(at)
+}
+
 mod endpoint {
     use super::*;
+    use crate::authentication::Authentication;
+    use crate::authorize_oidc::MAX_ID_TOKEN_HINT_LEN;
     use crate::client::GrantType;
     use crate::clock::Clock;
     use crate::config::MAX_STATE_LEN;
     use crate::engine::Engine;
     use crate::error::Fault;
     use crate::events::EventKind;
+    use crate::jose;
     use crate::request::Params;
     use crate::scope::resolve_requested;
     use crate::secret::SecretHash;
-    use crate::storage::{CodeRecord, GrantRecord, Storage};
+    use crate::storage::{CodeRecord, GrantRecord, SignIn, Storage};
 
     impl<S: Storage, C: Clock> Engine<S, C> {
         /// Validates an authorization request given as its raw query string.
@@ -276,6 +318,19 @@ mod endpoint {
                     )))
                 }
             }
+            for (name, code, description) in UNSUPPORTED {
+                if params.get(name).is_some() {
+                    return Ok(target.error(&OAuthError::new(code, description)));
+                }
+            }
+            if params
+                .get("response_mode")
+                .is_some_and(|mode| mode != "query")
+            {
+                return Ok(target.error(&OAuthError::invalid_request(
+                    "only response_mode=query is supported",
+                )));
+            }
             if !client.allows_grant(GrantType::AuthorizationCode) {
                 return Ok(target.error(&OAuthError::new(
                     ErrorCode::UnauthorizedClient,
@@ -301,6 +356,27 @@ mod endpoint {
                 Ok(scope) => scope,
                 Err(error) => return Ok(target.error(&error)),
             };
+            let now = self.clock.now();
+            let openid = if scope.contains(OPENID) {
+                let hinted = match params.get("id_token_hint") {
+                    Some(hint) => match self.hinted_subject(hint, &client_id) {
+                        Some(subject) => Some(subject),
+                        None => {
+                            return Ok(target.error(&OAuthError::invalid_request(
+                                "the id_token_hint is not an ID token of this issuer for \
+                                 this client",
+                            )))
+                        }
+                    },
+                    None => None,
+                };
+                match OpenIdRequest::read(params, hinted, now) {
+                    Ok(request) => Some(Box::new(request)),
+                    Err(error) => return Ok(target.error(&error)),
+                }
+            } else {
+                None
+            };
             Ok(AuthorizeOutcome::Pending(PendingAuthorization {
                 id: self.random.id()?,
                 client_id,
@@ -309,19 +385,44 @@ mod endpoint {
                 scope,
                 state: state.map(str::to_owned),
                 code_challenge,
-                expires_at: self.clock.now() + self.config.pending_lifetime(),
+                expires_at: now + self.config.pending_lifetime(),
+                openid,
             }))
         }
 
-        /// The user approved `pending` as `subject`, granting `granted` (a subset of what
-        /// was asked; the scope policy may narrow it further). Issues a code and answers
-        /// the redirect that carries it.
+        /// The `sub` of an `id_token_hint` that verifies against the keys this engine
+        /// publishes, for `client_id`; `None` if it does not.
+        fn hinted_subject(&self, hint: &str, client_id: &ClientId) -> Option<String> {
+            if hint.len() > MAX_ID_TOKEN_HINT_LEN {
+                return None;
+            }
+            let keys = self.published_verification_keys();
+            jose::id_token_hint::hinted_subject(
+                hint,
+                &keys,
+                self.config.issuer(),
+                client_id.as_str(),
+            )
+        }
+
+        /// The user approved `pending`, granting `granted` (a subset of what was asked;
+        /// the scope policy may narrow it further). Issues a code and answers the redirect
+        /// that carries it.
+        ///
+        /// `user` is the signed-in user: a subject (`"alice"`, signed in as of now) or an
+        /// [`Authentication`] with the time and manner of the login, which an OpenID
+        /// Connect request's ID tokens report (`auth_time`, `acr`, `amr`). For such a
+        /// request the login must satisfy it (newer than the request for `prompt=login`,
+        /// within `max_age`; [`Engine::interaction`] says so beforehand): if it does not,
+        /// the answer is a `login_required` redirect.
         pub async fn approve(
             &self,
             pending: &PendingAuthorization,
-            subject: &str,
+            user: impl Into<Authentication>,
             granted: &ScopeSet,
         ) -> Result<AuthorizationResponse, Fault> {
+            let user = user.into();
+            let subject = user.subject();
             let client = match self.recheck(pending).await? {
                 Ok(client) => client,
                 Err(error) => return Ok(AuthorizationResponse::ErrorPage(error)),
@@ -361,6 +462,29 @@ mod endpoint {
                 ));
             }
             let now = self.clock.now();
+            let sign_in = match pending.openid().filter(|_| scope.contains(OPENID)) {
+                Some(request) => {
+                    // A login "in the future" is the embedder's clock ahead of ours: now.
+                    let auth_time = user.auth_time().map_or(now, |at| at.min(now));
+                    if !request.accepts_login(auth_time, now) {
+                        return self
+                            .answer_with_error(
+                                pending,
+                                &OAuthError::new(
+                                    ErrorCode::LoginRequired,
+                                    "the login is older than the request allows",
+                                ),
+                            )
+                            .await;
+                    }
+                    let mut sign_in = SignIn::new(whole_seconds(auth_time));
+                    sign_in.acr = user.acr_value().map(str::to_owned);
+                    sign_in.amr = user.amr_values().to_vec();
+                    sign_in.nonce = request.nonce().map(str::to_owned);
+                    Some(sign_in)
+                }
+                None => None,
+            };
             let code = self.random.secret()?;
             let grant = GrantRecord::new(
                 self.new_grant_id()?,
@@ -380,6 +504,7 @@ mod endpoint {
                 .redirect_uri_sent
                 .then(|| pending.redirect_uri.clone());
             record.code_challenge = pending.code_challenge.clone();
+            record.sign_in = sign_in;
             // Built now, while the record is at hand, if anyone listens.
             let approved = self
                 .events
@@ -414,20 +539,35 @@ mod endpoint {
             &self,
             pending: &PendingAuthorization,
         ) -> Result<AuthorizationResponse, Fault> {
+            let answer = self
+                .answer_with_error(
+                    pending,
+                    &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+                )
+                .await?;
+            if matches!(answer, AuthorizationResponse::Redirect(_)) {
+                self.emit(|| EventKind::AuthorizationDenied {
+                    client_id: pending.client_id.as_str().to_owned(),
+                });
+            }
+            Ok(answer)
+        }
+
+        /// Answers `pending` with `error` at the client's redirect URI, once: checks it
+        /// again, spends it, and redirects (or shows a page, if it is no longer valid or
+        /// was answered before).
+        pub(crate) async fn answer_with_error(
+            &self,
+            pending: &PendingAuthorization,
+            error: &OAuthError,
+        ) -> Result<AuthorizationResponse, Fault> {
             if let Err(error) = self.recheck(pending).await? {
                 return Ok(AuthorizationResponse::ErrorPage(error));
             }
             if !self.answer_once(pending).await? {
                 return Ok(AuthorizationResponse::ErrorPage(already_answered()));
             }
-            let target = pending.target(self.config.issuer());
-            self.emit(|| EventKind::AuthorizationDenied {
-                client_id: pending.client_id.as_str().to_owned(),
-            });
-            Ok(redirect_error(
-                &target,
-                &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
-            ))
+            Ok(redirect_error(&pending.target(self.config.issuer()), error))
         }
 
         /// Checks a pending request again: not expired, client still registered, redirect

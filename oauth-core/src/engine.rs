@@ -306,6 +306,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
     }
 
+    /// Every key this engine publishes in its JWKS, for checking what it signed itself
+    /// (an `id_token_hint`).
+    pub(crate) fn published_verification_keys(&self) -> crate::jose::VerificationKeys {
+        match &self.jwt {
+            Some(jwt) => jwt.verification_keys(),
+            None => crate::jose::VerificationKeys::default(),
+        }
+    }
+
     /// A verifier of this engine's access tokens, for a resource server in the same
     /// process: JWTs against the current keys with `aud` the engine's audience, and
     /// (through [`TokenVerifier::verify_with_store`]) opaque tokens and revocations.

@@ -10,7 +10,8 @@ use std::fmt;
 
 use crate::storage::StorageError;
 
-/// The error codes of RFC 6749 §4.1.2.1 and §5.2 (and RFC 6750 §3.1 for bearer tokens).
+/// The error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1 for bearer tokens, and
+/// OpenID Connect Core 1.0 §3.1.2.6 for the authorization endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -38,6 +39,19 @@ pub enum ErrorCode {
     InvalidToken,
     /// The access token lacks a scope the resource requires (RFC 6750).
     InsufficientScope,
+    /// `prompt=none`, and the user is not signed in well enough (OpenID Connect Core
+    /// 1.0 §3.1.2.6).
+    LoginRequired,
+    /// `prompt=none`, and the user has not consented.
+    ConsentRequired,
+    /// `prompt=none`, and the request needs some other page the user would see.
+    InteractionRequired,
+    /// The request carried a `request` object, which this server does not take.
+    RequestNotSupported,
+    /// The request carried a `request_uri`, which this server does not take.
+    RequestUriNotSupported,
+    /// The request carried a `registration` parameter, which this server does not take.
+    RegistrationNotSupported,
 }
 
 impl ErrorCode {
@@ -56,6 +70,12 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::RegistrationNotSupported => "registration_not_supported",
         }
     }
 

@@ -117,7 +117,9 @@
 // docs.rs builds with `--cfg docsrs` on nightly: label the items each feature brings.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod authentication;
 mod authorize;
+mod authorize_oidc;
 mod caller;
 mod client;
 mod client_auth;
@@ -130,6 +132,7 @@ pub mod events;
 mod form_request;
 mod grant;
 mod guard;
+mod interaction;
 mod introspect;
 mod issuer_binding;
 pub mod jose;
@@ -155,9 +158,11 @@ pub mod testing;
 mod token;
 mod token_lookup;
 
+pub use authentication::Authentication;
 pub use authorize::{
     AuthorizationRedirect, AuthorizationResponse, AuthorizeOutcome, PendingAuthorization,
 };
+pub use authorize_oidc::{OpenIdRequest, Prompt, MAX_NONCE_LEN};
 pub use caller::{CallerKey, TrustedProxies};
 pub use client::{
     Client, ClientBuilder, ClientError, ClientId, ClientKind, GrantType,
@@ -176,6 +181,7 @@ pub use error::{ErrorCode, Fault, OAuthError};
 pub use form_request::{FormRequest, FORM_CONTENT_TYPE};
 pub use grant::TokenOutcome;
 pub use guard::{BearerGuard, RequiredScope};
+pub use interaction::{Interaction, LoginReason};
 pub use introspect::IntrospectionOutcome;
 pub use metadata::Metadata;
 pub use pending_seal::MAX_SEALED_LEN;

@@ -63,7 +63,7 @@ impl<S: Storage + 'static> Harness<S> {
         let engine = Engine::builder(store.clone(), clock.clone(), config)
             .build()
             .unwrap();
-        let all = scopes("read:users write:users read:payments");
+        let all = scopes("openid profile email read:users write:users read:payments");
         let clients = [
             Client::public("spa")
                 .and_then(|c| c.redirect_uri(SPA_REDIRECT))

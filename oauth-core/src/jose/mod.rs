@@ -6,6 +6,7 @@
 mod algorithm;
 mod claims;
 mod header;
+pub(crate) mod id_token_hint;
 mod jws;
 mod jwt;
 mod key_directory;
