@@ -39,8 +39,8 @@ use oauth_core::events::{Event, EventKind, TracingSink};
 use oauth_core::jose::RotationStep;
 use oauth_core::limits::FailureLimiter;
 use oauth_core::{
-    AuthorizationResponse, AuthorizeOutcome, CallerKey, Client, Clock, Config, ConsentForm, Engine,
-    Fault, GrantType, HashingPool, Params, PendingAuthorization, Principal, RandomSource,
+    Authentication, AuthorizationResponse, AuthorizeOutcome, CallerKey, Client, Clock, Config,
+    ConsentForm, Engine, Fault, GrantType, HashingPool, Interaction, Params, PendingAuthorization, Principal, RandomSource,
     RequiredScope, Response, ScopePolicy, ScopeSet, Storage, SystemClock, CSRF_FIELD,
     SEALED_REQUEST_FIELD,
 };
@@ -170,6 +170,10 @@ pub const SERVICE_CLIENT: &str = "demo-service";
 pub const SERVICE_SECRET: &str = "demo-service-secret";
 /// Every scope of the demo API.
 pub const ALL_SCOPES: &str = "read:users write:users read:payments";
+/// The OpenID Connect scopes: signing in (`openid`), and the user's name and email for
+/// UserInfo and the ID token's audience. Every demo user may grant them; `demo-spa` may
+/// ask for them besides the API's.
+pub const OPENID_SCOPES: &str = "openid profile email";
 
 /// Failed attempts a key may make within [`FAILURE_WINDOW`] before it is blocked for
 /// [`FAILURE_COOL_DOWN`]. The keys: at the token, introspection and revocation endpoints
@@ -242,7 +246,7 @@ impl Demo {
             .unwrap_or_else(|| format!("http://{local}"));
         // Config refuses plain http except on a loopback address.
         let config = Config::builder(&issuer)
-            .scopes_supported(&ScopeSet::parse(ALL_SCOPES)?)
+            .scopes_supported(&ScopeSet::parse(&format!("{OPENID_SCOPES} {ALL_SCOPES}"))?)
             .build()
             .map_err(|e| {
                 format!("{e} (the demo serves plain http, so it must listen on a loopback address)")
@@ -356,8 +360,25 @@ impl Demo {
     /// redirect to the client, or an error page (400) that never redirects. `cookie` is the
     /// request's `Cookie` header.
     pub async fn authorize_page(&self, query: &str, cookie: Option<&str>) -> Response {
-        match self.engine.authorize_query(query).await {
+        let outcome = self.engine.authorize_query(query).await;
+        self.answer_authorization_request(outcome, cookie).await
+    }
+
+    /// The login page for a valid request (the demo keeps no sessions, so every request
+    /// needs a login: a `prompt=none` one is answered `login_required` at once), or the
+    /// engine's error redirect or page.
+    async fn answer_authorization_request(
+        &self,
+        outcome: Result<AuthorizeOutcome, Fault>,
+        cookie: Option<&str>,
+    ) -> Response {
+        match outcome {
             Ok(AuthorizeOutcome::Pending(pending)) => {
+                match self.engine.interaction(&pending, None, false).await {
+                    Ok(Interaction::Answer(answer)) => return authorization_answer(answer),
+                    Ok(_) => {}
+                    Err(fault) => return fault_response(&fault),
+                }
                 match self.engine.consent_form(&pending, cookie) {
                     Ok(form) => self.login_form(&pending, &form, None),
                     Err(fault) => fault_response(&fault),
@@ -383,6 +404,12 @@ impl Demo {
         let Ok(form) = Params::parse_form_body(content_type, body) else {
             return error_page(400, "The form could not be read.");
         };
+        // An authorization request sent as a form (OpenID Connect Core 1.0 §3.1.2.1 lets a
+        // client POST it), not the login form: it carries no sealed request.
+        if form.get(SEALED_REQUEST_FIELD).is_none() && form.get("response_type").is_some() {
+            let outcome = self.engine.authorize(&form).await;
+            return self.answer_authorization_request(outcome, cookie).await;
+        }
         // The kit refuses a CSRF token made for another request or browser (403) and an
         // altered or foreign sealed request (400); nothing is approved either way.
         let pending = match self.engine.open_consent(&form, cookie) {
@@ -447,16 +474,14 @@ impl Demo {
                     limiter.succeeded(key, false, now);
                 }
                 // The scope policy narrows what this user may grant (bob: read:users).
-                self.engine
-                    .approve(&pending, username, pending.scope())
-                    .await
+                // Logged in just now, with a password.
+                let user = Authentication::new(username).amr(["pwd"]);
+                self.engine.approve(&pending, &user, pending.scope()).await
             }
             _ => return error_page(400, "Choose approve or deny."),
         };
         match answer {
-            Ok(AuthorizationResponse::Redirect(redirect)) => redirect.to_response(),
-            Ok(AuthorizationResponse::ErrorPage(error)) => error_page(400, error.description()),
-            Ok(_) => error_page(400, "This request cannot be completed."),
+            Ok(answer) => authorization_answer(answer),
             Err(fault) => fault_response(&fault),
         }
     }
@@ -553,6 +578,15 @@ pub use pages::{fault_response, not_found};
 pub use users::DemoScopes;
 use users::Users;
 
+/// An approval, denial or `prompt=none` answer: the 303 to the client, or an error page.
+fn authorization_answer(answer: AuthorizationResponse) -> Response {
+    match answer {
+        AuthorizationResponse::Redirect(redirect) => redirect.to_response(),
+        AuthorizationResponse::ErrorPage(error) => error_page(400, error.description()),
+        _ => error_page(400, "This request cannot be completed."),
+    }
+}
+
 /// Registers (or re-registers, which replaces) the demo clients.
 async fn seed_clients(engine: &DemoEngine) -> Result<(), StartError> {
     let mut spa = Client::public(SPA_CLIENT)?;
@@ -562,7 +596,7 @@ async fn seed_clients(engine: &DemoEngine) -> Result<(), StartError> {
     engine
         .register_client(
             spa.grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
-                .allowed_scopes(ScopeSet::parse(ALL_SCOPES)?)
+                .allowed_scopes(ScopeSet::parse(&format!("{OPENID_SCOPES} {ALL_SCOPES}"))?)
                 .build()?,
         )
         .await?;

@@ -81,7 +81,8 @@ impl Users {
     }
 }
 
-/// What each user may grant: alice everything, bob `read:users` only. A client acting
+/// What each user may grant: alice everything, bob `read:users` only, and both the
+/// OpenID Connect scopes. A client acting
 /// for itself (client credentials) keeps what its registration allows.
 #[derive(Debug)]
 pub struct DemoScopes {
@@ -93,7 +94,7 @@ impl DemoScopes {
     pub fn new() -> Result<Self, StartError> {
         let mut by_user = BTreeMap::new();
         for (name, _, scopes) in USERS {
-            by_user.insert(name, ScopeSet::parse(scopes)?);
+            by_user.insert(name, ScopeSet::parse(&format!("{OPENID_SCOPES} {scopes}"))?);
         }
         Ok(Self { by_user })
     }
