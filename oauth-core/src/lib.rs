@@ -135,6 +135,7 @@ mod issuer_binding;
 pub mod jose;
 pub mod limits;
 mod metadata;
+pub mod openid;
 mod pending_seal;
 mod pkce;
 mod redirect_location;
@@ -166,6 +167,7 @@ pub use client::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     Config, ConfigBuilder, Endpoints, ServedPaths, MAX_STATE_LEN, METADATA_WELL_KNOWN,
+    OPENID_CONFIGURATION_WELL_KNOWN,
 };
 pub use consent::{
     ConsentForm, ConsentRefusal, CONSENT_COOKIE, CSRF_FIELD, SEALED_REQUEST_FIELD,
