@@ -93,6 +93,8 @@
 //!   with keys from [`jose`] (kept across restarts and rotated by a
 //!   [`jose::KeyDirectory`], or shared by every instance through the database by a
 //!   [`jose::KeyVault`]) and the JWKS from [`Engine::jwks`].
+//! - OpenID Connect: ID tokens, discovery and UserInfo with [`EngineBuilder::openid`]; see
+//!   [`openid`].
 //! - Resource servers verify tokens with a [`TokenVerifier`]: locally for JWTs, through the
 //!   store for opaque tokens and revocations.
 //! - [`Engine::introspect`] (RFC 7662), [`Engine::revoke`] (RFC 7009) and
