@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::jose::Algorithm;
 use crate::redirect_uri::{RedirectUri, RedirectUriError};
 use crate::scope::ScopeSet;
 use crate::secret::SecretHash;
@@ -153,6 +154,10 @@ pub enum ClientError {
     /// Default scopes must be allowed scopes.
     #[error("the default scopes must be a subset of the allowed scopes")]
     DefaultScopeNotAllowed,
+    /// HS256 was named as the ID-token algorithm: finrift signs ID tokens only with
+    /// asymmetric keys.
+    #[error("ID tokens are not signed with HS256")]
+    IdTokenAlgorithm,
 }
 
 /// A registered client.
@@ -186,6 +191,9 @@ struct ClientData {
     allowed_scopes: ScopeSet,
     default_scopes: ScopeSet,
     danger_pkce_optional: bool,
+    /// OpenID Connect Registration §2; absent in registrations stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token_signed_response_alg: Option<Algorithm>,
 }
 
 impl Client {
@@ -300,6 +308,19 @@ impl Client {
         self.data.danger_pkce_optional
     }
 
+    /// The algorithm of the client's ID tokens: the one it registered, or RS256 (the
+    /// default of OpenID Connect Registration §2).
+    pub fn id_token_signed_response_alg(&self) -> Algorithm {
+        self.data
+            .id_token_signed_response_alg
+            .unwrap_or(Algorithm::Rs256)
+    }
+
+    /// The ID-token algorithm the client registered, if it named one.
+    pub(crate) fn registered_id_token_alg(&self) -> Option<Algorithm> {
+        self.data.id_token_signed_response_alg
+    }
+
     /// Checks a presented secret against the stored hash, in constant time. A public
     /// client has no secret, so this is always `false` for it.
     pub fn verify_secret(&self, presented: &str) -> bool {
@@ -379,6 +400,7 @@ impl ClientBuilder {
                 allowed_scopes: ScopeSet::empty(),
                 default_scopes: ScopeSet::empty(),
                 danger_pkce_optional: false,
+                id_token_signed_response_alg: None,
             },
         })
     }
@@ -421,6 +443,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The algorithm the client's ID tokens are signed with (`RS256` when none is named;
+    /// `ES256` and `EdDSA` when the engine holds a key for them, checked when the client
+    /// is registered). HS256 is refused by [`ClientBuilder::build`].
+    pub fn id_token_signed_response_alg(mut self, alg: Algorithm) -> Self {
+        self.client.id_token_signed_response_alg = Some(alg);
+        self
+    }
+
     /// Checks the registration as a whole.
     pub fn build(self) -> Result<Client, ClientError> {
         let client = Client::from(self.client);
@@ -432,6 +462,9 @@ impl ClientBuilder {
         }
         if !client.default_scopes().is_subset(client.allowed_scopes()) {
             return Err(ClientError::DefaultScopeNotAllowed);
+        }
+        if client.registered_id_token_alg() == Some(Algorithm::Hs256) {
+            return Err(ClientError::IdTokenAlgorithm);
         }
         Ok(client)
     }
@@ -500,6 +533,42 @@ mod tests {
             .grant_types([GrantType::ClientCredentials])
             .build();
         assert_eq!(public.unwrap_err(), ClientError::PublicClientCredentials);
+    }
+
+    #[test]
+    fn id_token_algorithm_defaults_to_rs256_and_old_rows_still_load() {
+        let client = Client::public("rp")
+            .unwrap()
+            .redirect_uri("https://rp.example/cb")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(client.id_token_signed_response_alg(), Algorithm::Rs256);
+        let json = serde_json::to_value(&client).unwrap();
+        // A row written before the field existed has no such member, and loads.
+        assert!(json.get("id_token_signed_response_alg").is_none());
+        let back: Client = serde_json::from_value(json).unwrap();
+        assert_eq!(back, client);
+
+        let es = Client::public("rp")
+            .unwrap()
+            .redirect_uri("https://rp.example/cb")
+            .unwrap()
+            .id_token_signed_response_alg(Algorithm::Es256)
+            .build()
+            .unwrap();
+        let json = serde_json::to_value(&es).unwrap();
+        assert_eq!(json["id_token_signed_response_alg"], "ES256");
+        let back: Client = serde_json::from_value(json).unwrap();
+        assert_eq!(back.id_token_signed_response_alg(), Algorithm::Es256);
+
+        let hs = Client::public("rp")
+            .unwrap()
+            .redirect_uri("https://rp.example/cb")
+            .unwrap()
+            .id_token_signed_response_alg(Algorithm::Hs256)
+            .build();
+        assert_eq!(hs.unwrap_err(), ClientError::IdTokenAlgorithm);
     }
 
     #[test]

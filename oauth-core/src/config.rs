@@ -27,12 +27,16 @@ pub struct Config {
     endpoints: Endpoints,
     scopes_supported: Vec<String>,
     introspectors: Vec<ClientId>,
+    /// Set by the engine built with an OpenID provider: the UserInfo endpoint and the
+    /// discovery document are then served.
+    openid: bool,
 }
 
 /// Where the adapter serves each endpoint, as paths under the issuer; they appear in the
 /// metadata document (RFC 8414). The defaults are `/authorize`, `/token`, `/introspect`,
-/// `/revoke` and `/jwks.json`. Introspection and revocation are optional: set one to
-/// `None` and the adapters do not mount it and the metadata does not advertise it.
+/// `/revoke`, `/jwks.json` and `/userinfo`. Introspection and revocation are optional: set
+/// one to `None` and the adapters do not mount it and the metadata does not advertise it.
+/// UserInfo is served only by an OpenID provider (see [`ServedPaths::userinfo`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Endpoints {
@@ -46,6 +50,9 @@ pub struct Endpoints {
     pub revocation: Option<String>,
     /// The JWKS document path.
     pub jwks: String,
+    /// The UserInfo endpoint path (OpenID Connect Core 1.0 §5.3), served by an OpenID
+    /// provider only.
+    pub userinfo: String,
 }
 
 impl Default for Endpoints {
@@ -56,6 +63,7 @@ impl Default for Endpoints {
             introspection: Some("/introspect".into()),
             revocation: Some("/revoke".into()),
             jwks: "/jwks.json".into(),
+            userinfo: "/userinfo".into(),
         }
     }
 }
@@ -63,10 +71,16 @@ impl Default for Endpoints {
 /// Where the metadata document lives under an issuer without a path (RFC 8414 §3).
 pub const METADATA_WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
 
+/// Where an OpenID provider's discovery document lives: *appended* to the issuer's path
+/// (OpenID Connect Discovery 1.0 §4), unlike the RFC 8414 document.
+pub const OPENID_CONFIGURATION_WELL_KNOWN: &str = "/.well-known/openid-configuration";
+
 /// The request paths an adapter mounts each endpoint at: the issuer's own path (for an
 /// issuer such as `https://example.com/tenant-a`) followed by the endpoint's path, and
 /// the metadata document where RFC 8414 §3 puts it: the well-known prefix *inserted*
-/// before the issuer's path (`/.well-known/oauth-authorization-server/tenant-a`).
+/// before the issuer's path (`/.well-known/oauth-authorization-server/tenant-a`). An
+/// OpenID provider also serves UserInfo under the issuer's path and its discovery document
+/// after it (`/tenant-a/.well-known/openid-configuration`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServedPaths {
@@ -82,6 +96,12 @@ pub struct ServedPaths {
     pub jwks: String,
     /// The metadata document.
     pub metadata: String,
+    /// The UserInfo endpoint: `Some` only on the configuration of an engine built with
+    /// an OpenID provider ([`EngineBuilder::openid`](crate::EngineBuilder::openid)).
+    pub userinfo: Option<String>,
+    /// The OpenID Connect discovery document: `Some` only on the configuration of an
+    /// engine built with an OpenID provider.
+    pub openid_configuration: Option<String>,
 }
 
 impl Endpoints {
@@ -92,6 +112,7 @@ impl Endpoints {
             self.introspection.as_ref(),
             self.revocation.as_ref(),
             Some(&self.jwks),
+            Some(&self.userinfo),
         ];
         if paths
             .iter()
@@ -123,6 +144,7 @@ impl Config {
                 endpoints: Endpoints::default(),
                 scopes_supported: Vec::new(),
                 introspectors: Vec::new(),
+                openid: false,
             },
         }
     }
@@ -174,7 +196,14 @@ impl Config {
             revocation: self.endpoints.revocation.as_deref().map(under),
             jwks: under(&self.endpoints.jwks),
             metadata: format!("{METADATA_WELL_KNOWN}{base}"),
+            userinfo: self.openid.then(|| under(&self.endpoints.userinfo)),
+            openid_configuration: self.openid.then(|| under(OPENID_CONFIGURATION_WELL_KNOWN)),
         }
+    }
+
+    /// Marks the configuration as an OpenID provider's (the engine's builder does it).
+    pub(crate) fn enable_openid(&mut self) {
+        self.openid = true;
     }
 
     /// The issuer's path without a trailing `/`: empty for `https://auth.example`.

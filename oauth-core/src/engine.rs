@@ -12,8 +12,9 @@ use crate::config::Config;
 use crate::error::Fault;
 use crate::events::{DiscardEvents, Event, EventKind, EventSink};
 use crate::issuer_binding::{belongs_to, issuer_tag, tagged_grant_id, IssuerTag};
-use crate::jose::{KeySet, SigningKey, VerificationKeys};
+use crate::jose::{KeySet, SigningKey, VerificationKey, VerificationKeys};
 use crate::limits::{Limiter, NoLimits};
+use crate::openid::{OpenId, OpenIdProvider};
 use crate::resource::TokenVerifier;
 use crate::scope::{PermitAll, ScopePolicy};
 use crate::secret::RandomSource;
@@ -40,6 +41,8 @@ pub struct Engine<S, C> {
     pub(crate) random: RandomSource,
     pub(crate) scope_policy: Arc<dyn ScopePolicy>,
     pub(crate) jwt: Option<JwtIssuer>,
+    /// The OpenID Connect provider: ID-token keys and the claims source.
+    pub(crate) openid: Option<OpenId>,
     pub(crate) events: Arc<dyn EventSink>,
     pub(crate) limiter: Arc<dyn Limiter>,
     /// Seals pending authorizations and binds consent forms to them.
@@ -106,6 +109,7 @@ pub struct EngineBuilder<S, C> {
     limiter: Arc<dyn Limiter>,
     sealing_key: Option<Vec<u8>>,
     jwt: Option<JwtAccessTokens>,
+    openid: Option<OpenIdProvider>,
     slow_hashing: Arc<dyn SlowHashing>,
     secret_memory: Duration,
 }
@@ -156,6 +160,15 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
         self
     }
 
+    /// Makes the engine an OpenID Connect provider (see [`crate::openid`]): ID tokens for
+    /// grants with the `openid` scope, the discovery document, and the UserInfo endpoint,
+    /// which [`Config::served_paths`] then lists. By default the engine is a plain OAuth
+    /// server, and `openid` is a scope like any other.
+    pub fn openid(mut self, provider: OpenIdProvider) -> Self {
+        self.openid = Some(provider);
+        self
+    }
+
     /// Where slow derivations run: PBKDF2 client secrets, and the embedder's password
     /// checks through [`Engine::slow_hashing`]. By default they run on the process-wide
     /// [`HashingPool::shared`] (two threads), never on an async worker; give a pool of
@@ -174,9 +187,11 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
         self
     }
 
-    /// The engine, or [`Fault::Config`] for a sealing key under 32 bytes, or
-    /// [`Fault::Random`] when the system generator cannot draw one.
-    pub fn build(self) -> Result<Engine<S, C>, Fault> {
+    /// The engine, or [`Fault::Config`] for a sealing key under 32 bytes or an
+    /// [`OpenIdProvider`] that does not hold (no RS256 set first, an algorithm twice, an
+    /// HS256 set, a lifetime out of range, a `kid` naming two keys), or [`Fault::Random`]
+    /// when the system generator cannot draw one.
+    pub fn build(mut self) -> Result<Engine<S, C>, Fault> {
         let random = RandomSource::new();
         let sealing_key = match self.sealing_key {
             Some(secret) if secret.len() < 32 => {
@@ -192,6 +207,17 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
             }
         };
         let verified_secrets = VerifiedSecrets::new(&random, self.secret_memory)?;
+        let jwt = self
+            .jwt
+            .map(|jwt| JwtIssuer::new(jwt.keys, jwt.audience, jwt.include_auth_time));
+        let openid = match self.openid {
+            Some(provider) => {
+                let access_keys = jwt.as_ref().map(JwtIssuer::verification_keys);
+                self.config.enable_openid();
+                Some(provider.into_engine_part(access_keys.as_ref())?)
+            }
+            None => None,
+        };
         Ok(Engine {
             slow_hashing: self.slow_hashing,
             verified_secrets,
@@ -203,9 +229,8 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
             config: self.config,
             random,
             scope_policy: self.scope_policy,
-            jwt: self
-                .jwt
-                .map(|jwt| JwtIssuer::new(jwt.keys, jwt.audience, jwt.include_auth_time)),
+            jwt,
+            openid,
             events: self.events,
             limiter: self.limiter,
             sealing_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &sealing_key),
@@ -226,6 +251,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             limiter: Arc::new(NoLimits),
             sealing_key: None,
             jwt: None,
+            openid: None,
             slow_hashing: Arc::new(HashingPool::shared()),
             secret_memory: DEFAULT_SECRET_MEMORY,
         }
@@ -297,13 +323,22 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
     }
 
-    /// The JWKS document to serve at `jwks_uri`: the public keys, never an HMAC secret.
-    /// Empty (`{"keys": []}`) for an engine that issues opaque access tokens.
+    /// The JWKS document to serve at `jwks_uri`: the public keys of every key that signs
+    /// (JWT access tokens, then ID tokens), each `kid` once, never an HMAC secret. Empty
+    /// (`{"keys": []}`) for an engine that issues opaque access tokens and no ID tokens.
     pub fn jwks(&self) -> serde_json::Value {
-        match &self.jwt {
-            Some(jwt) => jwt.jwks(),
-            None => serde_json::json!({"keys": []}),
+        let mut keys: Vec<VerificationKey> = match &self.jwt {
+            Some(jwt) => jwt.verification_keys().iter().cloned().collect(),
+            None => Vec::new(),
+        };
+        if let Some(openid) = &self.openid {
+            for key in openid.keys.verification_keys().iter() {
+                if keys.iter().all(|k| k.kid() != key.kid()) {
+                    keys.push(key.clone());
+                }
+            }
         }
+        VerificationKeys::new(keys).to_jwks()
     }
 
     /// Every key this engine publishes in its JWKS, for checking what it signed itself
@@ -354,8 +389,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &*self.slow_hashing
     }
 
-    /// Registers `client`, or replaces its registration.
+    /// Registers `client`, or replaces its registration. [`Fault::Config`] for a client
+    /// whose registered `id_token_signed_response_alg` no ID-token key of this engine
+    /// signs with (RS256, the default, always has one on an OpenID provider).
     pub async fn register_client(&self, client: Client) -> Result<(), Fault> {
+        if let Some(alg) = client.registered_id_token_alg() {
+            if !self.openid.as_ref().is_some_and(|o| o.keys.has(alg)) {
+                return Err(Fault::Config(format!(
+                    "no ID-token key signs with {alg}, which the client {} asks for",
+                    client.id()
+                )));
+            }
+        }
         if let ClientKind::ConfidentialPassword { iterations, .. } = client.kind() {
             self.slowest_iterations
                 .fetch_max(*iterations, Ordering::Relaxed);

@@ -250,6 +250,10 @@ pub enum Fault {
     /// `temporarily_unavailable` (503, `Retry-After`).
     #[error("too many credential checks are waiting")]
     Busy,
+    /// The embedder's [`ClaimsSource`](crate::openid::ClaimsSource) failed to answer for
+    /// the UserInfo endpoint; answered with `server_error`, no claim sent.
+    #[error("the claims source failed")]
+    Claims(#[source] crate::openid::ClaimsError),
 }
 
 impl Fault {

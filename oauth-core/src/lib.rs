@@ -93,6 +93,8 @@
 //!   with keys from [`jose`] (kept across restarts and rotated by a
 //!   [`jose::KeyDirectory`], or shared by every instance through the database by a
 //!   [`jose::KeyVault`]) and the JWKS from [`Engine::jwks`].
+//! - OpenID Connect: ID tokens, discovery and UserInfo with [`EngineBuilder::openid`]; see
+//!   [`openid`].
 //! - Resource servers verify tokens with a [`TokenVerifier`]: locally for JWTs, through the
 //!   store for opaque tokens and revocations.
 //! - [`Engine::introspect`] (RFC 7662), [`Engine::revoke`] (RFC 7009) and
@@ -138,6 +140,7 @@ mod issuer_binding;
 pub mod jose;
 pub mod limits;
 mod metadata;
+pub mod openid;
 mod pending_seal;
 mod pkce;
 mod redirect_location;
@@ -171,6 +174,7 @@ pub use client::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     Config, ConfigBuilder, Endpoints, ServedPaths, MAX_STATE_LEN, METADATA_WELL_KNOWN,
+    OPENID_CONFIGURATION_WELL_KNOWN,
 };
 pub use consent::{
     ConsentForm, ConsentRefusal, CONSENT_COOKIE, CSRF_FIELD, SEALED_REQUEST_FIELD,

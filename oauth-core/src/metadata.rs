@@ -117,7 +117,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 }
 
 /// `scheme://authority` of a URL, without its path.
-fn origin_of(issuer: &str) -> &str {
+pub(crate) fn origin_of(issuer: &str) -> &str {
     match issuer.split_once("://") {
         Some((scheme, rest)) => {
             let authority = rest.find('/').map_or(rest.len(), |slash| slash);

@@ -12,8 +12,10 @@
 
 pub mod cases;
 mod harness;
+mod openid_harness;
 
 pub use harness::*;
+pub use openid_harness::*;
 
 /// Expands every flow test into `#[tokio::test]`s for the store built by `$store`.
 #[macro_export]
@@ -103,6 +105,28 @@ macro_rules! flow_tests {
                 $crate::cases::$name($crate::Harness::new($store).await).await;
             }
         )*
+    };
+}
+
+/// Expands every OpenID Connect flow test into `#[tokio::test]`s for the store built by
+/// `$store`. Apart from [`flow_tests!`] while the durable backends learn to keep a code's
+/// and a refresh token's sign-in: a store that drops it fails these cases.
+#[macro_export]
+macro_rules! openid_flow_tests {
+    ($store:expr) => {
+        $crate::flow_tests!(@expand $store;
+            oi01_id_token_claims_at_the_code_exchange,
+            oi01_no_nonce_no_sign_in_no_openid,
+            oi01_rs256_by_default_and_es256_per_client,
+            oi01_a_client_algorithm_without_a_key_is_refused,
+            oi04_refreshed_id_token_keeps_sub_aud_auth_time_and_drops_nonce,
+            oi05_discovery_document,
+            oi03_userinfo_by_get_post_header_and_post_form,
+            oi03_userinfo_bearer_rules,
+            oi03_userinfo_needs_the_openid_scope,
+            oi03_userinfo_claims_follow_the_granted_scopes,
+            oi03_userinfo_failing_source_is_server_error,
+        );
     };
 }
 

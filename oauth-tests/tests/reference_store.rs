@@ -11,3 +11,7 @@ mod conformance {
 mod flows {
     oauth_tests::flow_tests!(async { oauth_core::testing::ReferenceStore::new() });
 }
+
+mod openid_flows {
+    oauth_tests::openid_flow_tests!(async { oauth_core::testing::ReferenceStore::new() });
+}

@@ -63,7 +63,17 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 
         let grant = record.grant();
         let with_refresh = client.allows_grant(GrantType::RefreshToken);
-        let minted = self.mint_tokens(&grant, record.scope, with_refresh, now)?;
+        let sign_in = record.sign_in.as_ref();
+        let mut minted = self.mint_tokens(&grant, record.scope, with_refresh, sign_in, now)?;
+        // The first ID token of the grant: the only one that echoes the request's nonce.
+        minted.issued.id_token = self.id_token_for(
+            client,
+            &grant,
+            sign_in,
+            sign_in.and_then(|s| s.nonce.as_deref()),
+            &minted.issued.access_token,
+            now,
+        )?;
         match self.storage.issue(&grant, &minted.records).await? {
             Issuance::Issued => {
                 self.report_issued(

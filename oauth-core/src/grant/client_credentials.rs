@@ -24,6 +24,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .into());
         }
         let asked = refuse_on_error!(resolve_requested(client, params.get("scope")));
+        // `openid` asks for a user's sign-in, and a client acting for itself has none: a
+        // token holding it would open the UserInfo endpoint with the client as the user.
+        if self.openid.is_some() && asked.contains(crate::openid::OPENID_SCOPE) {
+            return Ok(OAuthError::invalid_scope(
+                "the openid scope needs a user: use the authorization code grant",
+            )
+            .into());
+        }
         let scope = self
             .scope_policy
             .permitted(client, None, &asked)
@@ -43,7 +51,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             now,
             now + self.config.access_token_lifetime(),
         );
-        let minted = self.mint_tokens(&grant, scope, false, now)?;
+        let minted = self.mint_tokens(&grant, scope, false, None, now)?;
         match self.storage.issue(&grant, &minted.records).await? {
             Issuance::Issued => {
                 self.report_issued(

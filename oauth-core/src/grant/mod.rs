@@ -14,7 +14,7 @@ use crate::events::EventKind;
 use crate::form_request::FormRequest;
 use crate::response::Response;
 use crate::scope::ScopeSet;
-use crate::storage::{GrantRecord, Storage, TokenKind, TokenRecord};
+use crate::storage::{GrantRecord, SignIn, Storage, TokenKind, TokenRecord};
 use crate::token::{mint, IssuedTokens};
 
 /// What the token endpoint answers.
@@ -145,11 +145,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 
     /// Mints an access token for `grant` with `access_scope`, and a refresh token with the
     /// grant's scope when `with_refresh`. Answers the response and the records to store.
+    /// The refresh token of an OpenID Connect grant keeps `sign_in` without its nonce, for
+    /// the ID tokens its refreshes issue (Core §12.2).
     pub(crate) fn mint_tokens(
         &self,
         grant: &GrantRecord,
         access_scope: ScopeSet,
         with_refresh: bool,
+        sign_in: Option<&SignIn>,
         now: OffsetDateTime,
     ) -> Result<MintedTokens, Fault> {
         let access_expires = (now + self.config.access_token_lifetime()).min(grant.expires_at);
@@ -185,7 +188,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 now,
                 refresh_expires,
             )?;
-            records.push(refresh.record);
+            let mut record = refresh.record;
+            record.sign_in = sign_in
+                .filter(|_| grant.scope.contains(crate::openid::OPENID_SCOPE))
+                .map(SignIn::without_nonce);
+            records.push(record);
             refresh_token = Some(refresh.value);
         }
         let issued = IssuedTokens {
@@ -193,6 +200,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             expires_in: (access_expires - now).whole_seconds(),
             refresh_token,
             scope: access_scope,
+            id_token: None,
         };
         Ok(MintedTokens {
             issued,

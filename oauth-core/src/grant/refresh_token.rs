@@ -86,7 +86,19 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             record.issued_at,
             record.grant_expires_at,
         );
-        let minted = self.mint_tokens(&grant, access_scope, true, now)?;
+        // The refresh token carries the sign-in onward (without nonce), and so does every
+        // rotation after it.
+        let sign_in = record.sign_in.as_ref();
+        let mut minted = self.mint_tokens(&grant, access_scope, true, sign_in, now)?;
+        // A refreshed ID token never carries a nonce (Core §12.2), whatever was stored.
+        minted.issued.id_token = self.id_token_for(
+            client,
+            &grant,
+            sign_in,
+            None,
+            &minted.issued.access_token,
+            now,
+        )?;
         match self.storage.rotate_refresh(&hash, &minted.records).await? {
             Rotation::Rotated => {
                 self.report_issued(

@@ -2,18 +2,25 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A JWS algorithm (RFC 7518 §3, RFC 8037 §3.1). Each key has exactly one; a token's
-/// header must name the algorithm of the key it names, or it is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// header must name the algorithm of the key it names, or it is refused. Serialized as
+/// its `alg` value (a client's `id_token_signed_response_alg` is stored so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Algorithm {
     /// ECDSA with P-256 and SHA-256.
+    #[serde(rename = "ES256")]
     Es256,
     /// EdDSA with Ed25519.
+    #[serde(rename = "EdDSA")]
     EdDsa,
     /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys or larger.
+    #[serde(rename = "RS256")]
     Rs256,
     /// HMAC with SHA-256: a shared secret, for a single service that both issues and checks.
+    #[serde(rename = "HS256")]
     Hs256,
 }
 

@@ -16,6 +16,8 @@ use super::strict_json::{self, Field};
 pub(crate) enum TokenType {
     /// `at+jwt` or `application/at+jwt`, in any case (RFC 9068 §2.1, RFC 7515 §4.1.9).
     AccessToken,
+    /// `JWT` or `application/jwt`, in any case: what an ID token says (RFC 7519 §5.1).
+    Jwt,
     /// Anything else, or no `typ` at all.
     Other,
 }
@@ -79,6 +81,8 @@ fn type_of(typ: &str) -> TokenType {
         .map_or(typ, |_| &typ[12..]);
     if typ.eq_ignore_ascii_case("at+jwt") {
         TokenType::AccessToken
+    } else if typ.eq_ignore_ascii_case("jwt") {
+        TokenType::Jwt
     } else {
         TokenType::Other
     }
@@ -118,7 +122,7 @@ mod tests {
         let header = JoseHeader::read(br#"{"alg":"none","kid":7,"typ":"JWT","crit":[]}"#).unwrap();
         assert_eq!(header.alg, None);
         assert_eq!(header.kid, None);
-        assert_eq!(header.typ, TokenType::Other);
+        assert_eq!(header.typ, TokenType::Jwt);
         assert!(header.crit);
         let header = JoseHeader::read(br#"{"alg":["ES256"],"typ":{"at+jwt":1}}"#).unwrap();
         assert_eq!(header.alg, None);

@@ -1,4 +1,5 @@
-//! JOSE, owned: compact JWS on `ring`, JWT access tokens (RFC 9068), keys and JWKS.
+//! JOSE, owned: compact JWS on `ring`, JWT access tokens (RFC 9068), ID tokens (OpenID
+//! Connect Core 1.0 §2), keys and JWKS.
 //!
 //! No third-party JOSE crate is involved; this module is small on purpose, strict in what
 //! it accepts, and tested against the RFC 7515 and RFC 8037 examples.
@@ -6,6 +7,7 @@
 mod algorithm;
 mod claims;
 mod header;
+mod id_token;
 pub(crate) mod id_token_hint;
 mod jws;
 mod jwt;
@@ -23,6 +25,7 @@ mod strict_json;
 
 pub use algorithm::Algorithm;
 pub use claims::Claims;
+pub use id_token::VerifiedIdToken;
 pub use jws::{JwsError, MAX_TOKEN_LEN};
 pub use jwt::{JwtError, VerifiedJwt};
 pub use key_directory::{KeyDirectory, MANIFEST_FILE};
@@ -37,6 +40,7 @@ pub use keys::{
 pub use pem::{kid_for_pkcs8, pkcs8_from_file_bytes, pkcs8_from_pem, pkcs8_to_pem, MAX_PEM_LEN};
 pub use rotation::{RotationSchedule, RotationStep};
 
+pub(crate) use id_token::{mint_id_token, verify_id_token, IdTokenClaims};
 pub(crate) use jwt::{mint, verify, AccessClaims, Expectations};
 
 #[cfg(test)]

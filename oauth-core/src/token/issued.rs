@@ -17,11 +17,14 @@ pub struct IssuedTokens {
     pub refresh_token: Option<String>,
     /// The access token's scope.
     pub scope: ScopeSet,
+    /// The ID token (OpenID Connect Core 1.0 §3.1.3.3), for a grant with the `openid`
+    /// scope on an engine that is an OpenID provider.
+    pub id_token: Option<String>,
 }
 
 impl IssuedTokens {
     /// The JSON body: `access_token`, `token_type: "Bearer"`, `expires_in`,
-    /// `refresh_token` when issued, and `scope`.
+    /// `refresh_token` and `id_token` when issued, and `scope`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut body = serde_json::json!({
             "access_token": self.access_token,
@@ -29,8 +32,13 @@ impl IssuedTokens {
             "expires_in": self.expires_in,
             "scope": self.scope.to_string(),
         });
-        if let (Some(refresh), Some(map)) = (&self.refresh_token, body.as_object_mut()) {
-            map.insert("refresh_token".into(), refresh.clone().into());
+        if let Some(map) = body.as_object_mut() {
+            if let Some(refresh) = &self.refresh_token {
+                map.insert("refresh_token".into(), refresh.clone().into());
+            }
+            if let Some(id_token) = &self.id_token {
+                map.insert("id_token".into(), id_token.clone().into());
+            }
         }
         body
     }
@@ -52,6 +60,8 @@ impl fmt::Debug for IssuedTokens {
                 &self.refresh_token.as_ref().map(|_| "<redacted>"),
             )
             .field("scope", &self.scope)
+            // It says who the user is: not for logs either.
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }

@@ -43,10 +43,6 @@ impl JwtIssuer {
         self.read().verification_keys()
     }
 
-    pub(crate) fn jwks(&self) -> serde_json::Value {
-        self.read().jwks()
-    }
-
     pub(crate) fn rotate(&self, next: SigningKey) {
         self.keys
             .write()
