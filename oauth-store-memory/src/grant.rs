@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, TokenRecord};
+use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, SignIn, TokenRecord};
 use oauth_core::{ClientId, ScopeSet, SecretHash, StorageError, StorageErrorKind};
 
 use crate::challenge::PackedChallenge;
@@ -33,6 +33,11 @@ const LIVE: u64 = (1 << 48) - 1;
 /// does). A record, or a token, that differs gets data of its own; a token's then names
 /// the grant it belongs to as its `owner`, whose revocation and live count it shares.
 /// Data is shared by at most one code, so the `CONSUMED` bit is that code's.
+///
+/// A code's data keeps the code's sign-in, nonce included; a token that points at it
+/// reads that sign-in less its nonce (what the engine gives a grant's refresh tokens)
+/// when its entry says it has one (see [`Grant::carries`]). A token's own identity keeps
+/// the token's sign-in as it is.
 #[derive(Debug)]
 pub(crate) struct Grant {
     id: Text,
@@ -42,6 +47,9 @@ pub(crate) struct Grant {
     expires_at: Moment,
     code: Option<CodeFacts>,
     owner: Option<Arc<Grant>>,
+    /// Boxed, so that a plain OAuth grant (none) pays one null pointer for it, and kept
+    /// whole, so that fields a later `SignIn` gains are kept too.
+    sign_in: Option<Box<SignIn>>,
     /// `REVOKED`, `ISSUED`, `CONSUMED` and the `LIVE` count. Atomic so that a token can
     /// read its grant's revocation, and a token revoked or purged alone can update the
     /// count, without the grant's shard lock; the changes that must be atomic with
@@ -75,6 +83,7 @@ impl Grant {
                 expires_at: Moment::new(code.expires_at)?,
             }),
             owner: None,
+            sign_in: code.sign_in.clone().map(Box::new),
             state: AtomicU64::new(0),
         })
     }
@@ -95,6 +104,8 @@ impl Grant {
             expires_at,
             code: None,
             owner: None,
+            // A grant record has no sign-in: tokens with one get their own identity.
+            sign_in: None,
             state: AtomicU64::new(ISSUED),
         }
     }
@@ -116,12 +127,13 @@ impl Grant {
             expires_at: grant_expires_at,
             code: None,
             owner: Some(owner),
+            sign_in: token.sign_in.clone().map(Box::new),
             state: AtomicU64::new(0),
         }
     }
 
-    /// Whether this is the data of `grant` (a code's redirect URI and code facts aside,
-    /// which a grant record does not have).
+    /// Whether this is the data of `grant` (a code's redirect URI, code facts and
+    /// sign-in aside, which a grant record does not have).
     pub(crate) fn describes(
         &self,
         grant: &GrantRecord,
@@ -144,6 +156,37 @@ impl Grant {
             && self.profile.scope == token.scope
             && same_subject(self.subject.as_ref(), token.subject.as_deref())
             && self.expires_at == grant_expires_at
+            && token
+                .sign_in
+                .as_ref()
+                .is_none_or(|sign_in| self.carries(sign_in))
+    }
+
+    /// Whether `sign_in` is what a token pointing here reads back as its own: see
+    /// [`Grant::token_sign_in`]. A token without one needs no check (its entry says so).
+    fn carries(&self, sign_in: &SignIn) -> bool {
+        match (&self.code, self.sign_in.as_deref()) {
+            // Only a grant's refresh tokens carry its sign-in, and rarely: the copy
+            // made to compare costs an OpenID Connect issuance, not every read.
+            (Some(_), Some(own)) => sign_in.nonce.is_none() && own.without_nonce() == *sign_in,
+            (None, Some(own)) => own == sign_in,
+            (_, None) => false,
+        }
+    }
+
+    /// The sign-in of a token that points here and has one: for a code's data, the
+    /// code's less its nonce; for a token's own identity, the token's.
+    pub(crate) fn token_sign_in(&self) -> Result<SignIn, StorageError> {
+        let Some(own) = self.sign_in.as_deref() else {
+            return Err(StorageError::new(
+                StorageErrorKind::Corrupt,
+                "a token with a sign-in points at data with none",
+            ));
+        };
+        Ok(match self.code {
+            Some(_) => own.without_nonce(),
+            None => own.clone(),
+        })
     }
 
     /// The code record this data was made from, with its `hash`.
@@ -170,6 +213,7 @@ impl Grant {
             .as_ref()
             .map(PackedChallenge::get)
             .transpose()?;
+        record.sign_in = self.sign_in.as_deref().cloned();
         Ok(record)
     }
 
@@ -314,5 +358,18 @@ impl Hash for GrantKey {
 impl Borrow<[u8]> for GrantKey {
     fn borrow(&self) -> &[u8] {
         self.0.id_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A grant's data is what every live grant pays; a plain OAuth grant pays one null
+    /// pointer of it for the sign-in it does not have.
+    #[test]
+    fn grant_data_is_144_bytes_of_which_a_sign_in_takes_8() {
+        assert_eq!(std::mem::size_of::<Option<Box<SignIn>>>(), 8);
+        assert_eq!(std::mem::size_of::<Grant>(), 144);
     }
 }

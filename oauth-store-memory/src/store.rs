@@ -562,6 +562,7 @@ impl TokenStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oauth_core::storage::SignIn;
     use oauth_core::{CodeChallenge, RandomSource, ScopeSet};
     use time::Duration;
 
@@ -767,6 +768,44 @@ mod tests {
         assert_eq!(
             store.consume_code(&code.hash).await.unwrap(),
             CodeConsumption::AlreadyConsumed(code)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_with_its_codes_sign_in_less_the_nonce_shares_the_codes_data() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let (mut code, grant) = code_and_grant("g", start);
+        let mut sign_in = SignIn::new(start);
+        sign_in.acr = Some("urn:example:mfa".into());
+        sign_in.amr = vec!["pwd".into(), "otp".into()];
+        sign_in.nonce = Some("n-0S6_WzA2Mj".into());
+        code.sign_in = Some(sign_in.clone());
+        store.insert_code(code.clone()).await.unwrap();
+        store.consume_code(&code.hash).await.unwrap();
+        let access = token(&grant, TokenKind::Access, start + Duration::hours(1));
+        let mut refresh = token(&grant, TokenKind::Refresh, grant.expires_at);
+        refresh.sign_in = Some(sign_in.without_nonce());
+        // Not what the engine stores, but a store keeps what it is given.
+        let mut with_nonce = token(&grant, TokenKind::Refresh, grant.expires_at);
+        with_nonce.sign_in = Some(sign_in.clone());
+        let tokens = [access.clone(), refresh.clone(), with_nonce.clone()];
+        store.issue(&grant, &tokens).await.unwrap();
+
+        let shared = registered_grant(&store, &grant.id).unwrap();
+        for t in [&access, &refresh] {
+            assert!(Arc::ptr_eq(&shared, &token_entry_grant(&store, &t.hash)));
+        }
+        let own = token_entry_grant(&store, &with_nonce.hash);
+        assert!(!Arc::ptr_eq(&shared, &own));
+        assert!(own.owner_is(&shared));
+        for t in &tokens {
+            assert_eq!(store.get_token(&t.hash).await.unwrap().as_ref(), Some(t));
+        }
+        assert_eq!(
+            store.consume_code(&code.hash).await.unwrap(),
+            CodeConsumption::AlreadyConsumed(code),
+            "the code keeps its nonce"
         );
     }
 

@@ -15,6 +15,9 @@ const KIND: u8 = 0b11;
 /// Revoked alone (a token also reads back revoked when its grant is).
 const REVOKED: u8 = 1 << 2;
 const ROTATED: u8 = 1 << 3;
+/// It has a sign-in: its grant's, or its own identity's ([`Grant::token_sign_in`]). A
+/// bit rather than a field, so that a token pays nothing for it.
+const SIGN_IN: u8 = 1 << 4;
 
 /// A token as the tokens map holds it, beside its 32-byte hash: a pointer to its grant's
 /// data (or to its own identity, for a token that differs from its grant), its two own
@@ -29,7 +32,8 @@ pub(crate) struct TokenEntry {
 }
 
 impl TokenEntry {
-    /// `record`, pointing at `grant` (which carries its identity: see [`Grant::identifies`]).
+    /// `record`, pointing at `grant` (which carries its identity, sign-in included: see
+    /// [`Grant::identifies`]).
     pub(crate) fn new(record: &TokenRecord, grant: Arc<Grant>) -> Result<Self, StorageError> {
         let kind = match record.kind {
             TokenKind::Access => ACCESS,
@@ -38,11 +42,12 @@ impl TokenEntry {
         };
         let revoked = if record.revoked { REVOKED } else { 0 };
         let rotated = if record.rotated { ROTATED } else { 0 };
+        let sign_in = if record.sign_in.is_some() { SIGN_IN } else { 0 };
         Ok(Self {
             grant,
             issued_at: Moment::new(record.issued_at)?,
             expires_at: Moment::new(record.expires_at)?,
-            flags: kind | revoked | rotated,
+            flags: kind | revoked | rotated | sign_in,
         })
     }
 
@@ -124,6 +129,9 @@ impl TokenEntry {
         );
         record.revoked = self.is_revoked();
         record.rotated = self.is_rotated();
+        if self.flags & SIGN_IN != 0 {
+            record.sign_in = Some(self.grant.token_sign_in()?);
+        }
         Ok(record)
     }
 }

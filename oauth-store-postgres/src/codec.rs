@@ -1,6 +1,6 @@
 //! Between records and rows: column lists and decoding.
 
-use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, TokenKind, TokenRecord};
+use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, SignIn, TokenKind, TokenRecord};
 use oauth_core::{Client, ClientId, CodeChallenge, ScopeSet, SecretHash, StorageError};
 use time::OffsetDateTime;
 use tokio_postgres::types::FromSql;
@@ -77,9 +77,27 @@ pub(crate) fn client_from_row(row: &Row) -> Result<Client, StorageError> {
     })
 }
 
+/// The stored form of a record's sign-in: its JSON, or NULL for none.
+pub(crate) fn sign_in_json(sign_in: Option<&SignIn>) -> Result<Option<String>, StorageError> {
+    sign_in.map(serde_json::to_string).transpose().map_err(|e| {
+        StorageError::with_source(oauth_core::StorageErrorKind::Backend, "encode a sign-in", e)
+    })
+}
+
+/// A record's sign-in from its stored form.
+fn sign_in(json: Option<&str>) -> Result<Option<SignIn>, StorageError> {
+    json.map(serde_json::from_str).transpose().map_err(|e| {
+        StorageError::with_source(
+            oauth_core::StorageErrorKind::Corrupt,
+            "a stored sign-in is invalid",
+            e,
+        )
+    })
+}
+
 /// The columns [`code_from_row`] reads, in its order.
 pub(crate) const CODE_COLUMNS: &str = "hash, grant_id, client_id, subject, redirect_uri, \
-     scope, code_challenge, issued_at, expires_at, grant_expires_at";
+     scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in";
 
 /// A code record from a row of [`CODE_COLUMNS`].
 pub(crate) fn code_from_row(row: &Row) -> Result<CodeRecord, StorageError> {
@@ -104,12 +122,13 @@ pub(crate) fn code_from_row(row: &Row) -> Result<CodeRecord, StorageError> {
     code.code_challenge = challenge
         .map(|c| CodeChallenge::try_from(c).map_err(|_| corrupt("code challenge")))
         .transpose()?;
+    code.sign_in = sign_in(get(row, 10, WHAT)?)?;
     Ok(code)
 }
 
 /// The columns [`token_from_row`] reads, in its order.
 pub(crate) const TOKEN_COLUMNS: &str = "hash, kind, grant_id, client_id, subject, scope, \
-     issued_at, expires_at, grant_expires_at, revoked, rotated";
+     issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in";
 
 /// A token record from a row of [`TOKEN_COLUMNS`].
 pub(crate) fn token_from_row(row: &Row) -> Result<TokenRecord, StorageError> {
@@ -137,5 +156,6 @@ pub(crate) fn token_from_row(row: &Row) -> Result<TokenRecord, StorageError> {
     );
     token.revoked = get(row, 9, WHAT)?;
     token.rotated = get(row, 10, WHAT)?;
+    token.sign_in = sign_in(get(row, 11, WHAT)?)?;
     Ok(token)
 }

@@ -6,7 +6,7 @@ use oauth_core::storage::{CodeConsumption, CodeRecord};
 use oauth_core::{CodeStore, SecretHash, StorageError};
 use time::OffsetDateTime;
 
-use crate::codec::{code_from_row, seconds, CODE_COLUMNS};
+use crate::codec::{code_from_row, seconds, sign_in_json, CODE_COLUMNS};
 use crate::error::db_error;
 use crate::statements::{execute, query_opt};
 use crate::store::PostgresStore;
@@ -62,6 +62,7 @@ impl CodeStore for PostgresStore {
         code: CodeRecord,
     ) -> Result<bool, StorageError> {
         const WHAT: &str = "approve a pending authorization";
+        let sign_in = sign_in_json(code.sign_in.as_ref())?;
         let mut connection = self.connection().await?;
         // One transaction: the mark and the code together or, when the insertion fails
         // (a Conflict), neither. An early return drops `tx`, which rolls back.
@@ -73,8 +74,8 @@ impl CodeStore for PostgresStore {
             &tx,
             "store a code",
             "INSERT INTO finrift_codes (hash, grant_id, client_id, subject, redirect_uri, \
-             scope, code_challenge, issued_at, expires_at, grant_expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &[
                 &&code.hash.0[..],
                 &code.grant_id.as_str(),
@@ -86,6 +87,7 @@ impl CodeStore for PostgresStore {
                 &seconds(code.issued_at),
                 &seconds(code.expires_at),
                 &seconds(code.grant_expires_at),
+                &sign_in,
             ],
         )
         .await?;

@@ -8,7 +8,8 @@
 //! Layout rules, as in the SQLite store: secrets appear only as their SHA-256 (`bytea`,
 //! the primary key of codes and tokens); instants are unix seconds (`bigint`); scopes are
 //! the space-separated text of a scope set; a client registration is its JSON (which holds
-//! the secret's hash or derivation, never the secret). Every table name starts with
+//! the secret's hash or derivation, never the secret), and so is the sign-in of a code or
+//! a token. Every table name starts with
 //! `finrift_`, so the tables can share a schema with the application's own.
 
 use oauth_core::{StorageError, StorageErrorKind};
@@ -91,6 +92,13 @@ const MIGRATIONS: &[&str] = &[
         version bigint NOT NULL CHECK (version > 0),
         sealed bytea NOT NULL
     );
+    ",
+    // Version 2: the user's sign-in behind an OpenID Connect grant, kept with its code and
+    // its refresh tokens: the JSON of the record's `SignIn`, NULL when it has none (every
+    // row written before). Adding a nullable column with no default rewrites no row.
+    "
+    ALTER TABLE finrift_codes ADD COLUMN sign_in text;
+    ALTER TABLE finrift_tokens ADD COLUMN sign_in text;
     ",
 ];
 

@@ -15,7 +15,7 @@ use oauth_core::storage::{GrantId, GrantRecord, Issuance, PurgeReport, Rotation,
 use oauth_core::{SecretHash, StorageError, StorageErrorKind, TokenStore};
 use time::OffsetDateTime;
 
-use crate::codec::{get, kind_name, seconds, token_from_row, TOKEN_COLUMNS};
+use crate::codec::{get, kind_name, seconds, sign_in_json, token_from_row, TOKEN_COLUMNS};
 use crate::error::db_error;
 use crate::statements::{execute, query_opt};
 use crate::store::PostgresStore;
@@ -106,13 +106,18 @@ async fn insert_tokens(
     let grant_expires: Vec<i64> = tokens.iter().map(|t| seconds(t.grant_expires_at)).collect();
     let revoked: Vec<bool> = tokens.iter().map(|t| t.revoked).collect();
     let rotated: Vec<bool> = tokens.iter().map(|t| t.rotated).collect();
+    let sign_ins: Vec<Option<String>> = tokens
+        .iter()
+        .map(|t| sign_in_json(t.sign_in.as_ref()))
+        .collect::<Result<_, _>>()?;
     execute(
         client,
         "store tokens",
         "INSERT INTO finrift_tokens (hash, kind, grant_id, client_id, subject, scope, \
-         issued_at, expires_at, grant_expires_at, revoked, rotated) \
+         issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in) \
          SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
-         $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[], $11::boolean[])",
+         $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[], $11::boolean[], \
+         $12::text[])",
         &[
             &hashes,
             &kinds,
@@ -125,6 +130,7 @@ async fn insert_tokens(
             &grant_expires,
             &revoked,
             &rotated,
+            &sign_ins,
         ],
     )
     .await?;

@@ -1,5 +1,5 @@
 //! What only the PostgreSQL store has: its schema versions, its timeouts, and its errors
-//! when the database is away, slow or locked.
+//! when the database is away, slow or locked, or a stored value does not decode.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -151,6 +151,40 @@ async fn a_server_that_is_not_there_is_unavailable() {
         chain(&error)
     );
     assert!(error.is_transient());
+}
+
+/// A stored sign-in that is not the JSON of one, or not JSON at all, is Corrupt.
+#[tokio::test]
+async fn an_undecodable_sign_in_is_corrupt() {
+    let schema = common::fresh_schema().await;
+    let store = PostgresStore::open_with(common::options_in(&schema))
+        .await
+        .unwrap();
+    let grant = grant("g-sign-in");
+    let token = TokenRecord::new(
+        SecretHash([0xcd; 32]),
+        TokenKind::Refresh,
+        grant.clone(),
+        grant.scope.clone(),
+        at(1_900_000_000),
+        at(1_900_086_400),
+    );
+    store
+        .issue(&grant, std::slice::from_ref(&token))
+        .await
+        .unwrap();
+    let admin = common::admin_connection().await;
+    for stored in ["{\"acr\": \"x\"}", "not json", "{\"auth_time\": \"soon\"}"] {
+        admin
+            .execute(
+                &format!("UPDATE {schema}.finrift_tokens SET sign_in = $1"),
+                &[&stored],
+            )
+            .await
+            .unwrap();
+        let error = store.get_token(&token.hash).await.unwrap_err();
+        assert_eq!(error.kind(), StorageErrorKind::Corrupt, "{stored}");
+    }
 }
 
 #[tokio::test]

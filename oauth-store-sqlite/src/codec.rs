@@ -1,6 +1,6 @@
 //! Between records and rows: column lists, decoding, and SQLite errors as storage errors.
 
-use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, TokenKind, TokenRecord};
+use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, SignIn, TokenKind, TokenRecord};
 use oauth_core::{ClientId, CodeChallenge, ScopeSet, SecretHash, StorageError, StorageErrorKind};
 use rusqlite::ffi::{ErrorCode, SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
 use rusqlite::Row;
@@ -80,9 +80,26 @@ fn kind(name: &str) -> Result<TokenKind, StorageError> {
     }
 }
 
+/// The stored form of a record's sign-in: its JSON, or NULL for none.
+pub(crate) fn sign_in_json(sign_in: Option<&SignIn>) -> Result<Option<String>, StorageError> {
+    sign_in
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StorageError::with_source(StorageErrorKind::Backend, "encode a sign-in", e))
+}
+
+/// A record's sign-in from its stored form.
+fn sign_in(json: Option<String>) -> Result<Option<SignIn>, StorageError> {
+    json.map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|e| {
+            StorageError::with_source(StorageErrorKind::Corrupt, "a stored sign-in is invalid", e)
+        })
+}
+
 /// The columns [`code_from_row`] reads, in its order.
 pub(crate) const CODE_COLUMNS: &str = "hash, grant_id, client_id, subject, redirect_uri, \
-     scope, code_challenge, issued_at, expires_at, grant_expires_at";
+     scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in";
 
 /// A code record from a row of [`CODE_COLUMNS`].
 pub(crate) fn code_from_row(row: &Row<'_>) -> Result<CodeRecord, StorageError> {
@@ -107,12 +124,13 @@ pub(crate) fn code_from_row(row: &Row<'_>) -> Result<CodeRecord, StorageError> {
     code.code_challenge = challenge
         .map(|c| CodeChallenge::try_from(c).map_err(|_| corrupt("code challenge")))
         .transpose()?;
+    code.sign_in = sign_in(row.get(10).map_err(&read)?)?;
     Ok(code)
 }
 
 /// The columns [`token_from_row`] reads, in its order.
 pub(crate) const TOKEN_COLUMNS: &str = "hash, kind, grant_id, client_id, subject, scope, \
-     issued_at, expires_at, grant_expires_at, revoked, rotated";
+     issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in";
 
 /// A token record from a row of [`TOKEN_COLUMNS`].
 pub(crate) fn token_from_row(row: &Row<'_>) -> Result<TokenRecord, StorageError> {
@@ -140,5 +158,6 @@ pub(crate) fn token_from_row(row: &Row<'_>) -> Result<TokenRecord, StorageError>
     );
     token.revoked = row.get(9).map_err(&read)?;
     token.rotated = row.get(10).map_err(&read)?;
+    token.sign_in = sign_in(row.get(11).map_err(&read)?)?;
     Ok(token)
 }

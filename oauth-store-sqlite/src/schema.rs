@@ -5,8 +5,8 @@
 //!
 //! Layout rules: secrets appear only as their SHA-256 (`hash BLOB`, the primary key of
 //! codes and tokens); instants are unix seconds (`INTEGER`); scopes are the space-separated
-//! text of a scope set; client registrations are their JSON (which holds the secret's
-//! hash, never the secret).
+//! text of a scope set; client registrations, and the sign-in of a code or a token, are
+//! their JSON (a registration holds the secret's hash, never the secret).
 
 use oauth_core::{StorageError, StorageErrorKind};
 use std::path::Path;
@@ -94,6 +94,13 @@ const MIGRATIONS: &[&str] = &[
         version INTEGER NOT NULL CHECK (version > 0),
         sealed BLOB NOT NULL
     ) STRICT;
+    ",
+    // Version 5: the user's sign-in behind an OpenID Connect grant, kept with its code and
+    // its refresh tokens: the JSON of the record's `SignIn`, NULL when it has none (every
+    // row written before).
+    "
+    ALTER TABLE codes ADD COLUMN sign_in TEXT;
+    ALTER TABLE tokens ADD COLUMN sign_in TEXT;
     ",
 ];
 

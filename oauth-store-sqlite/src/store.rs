@@ -18,7 +18,8 @@ use rusqlite::{
 use time::OffsetDateTime;
 
 use crate::codec::{
-    code_from_row, kind_name, seconds, sql_error, token_from_row, CODE_COLUMNS, TOKEN_COLUMNS,
+    code_from_row, kind_name, seconds, sign_in_json, sql_error, token_from_row, CODE_COLUMNS,
+    TOKEN_COLUMNS,
 };
 use crate::durability::Durability;
 use crate::pool::Pool;
@@ -276,8 +277,8 @@ fn insert_tokens(tx: &Transaction<'_>, tokens: &[TokenRecord]) -> Result<(), Sto
     let mut statement = tx
         .prepare_cached(
             "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, \
-             expires_at, grant_expires_at, revoked, rotated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             expires_at, grant_expires_at, revoked, rotated, sign_in) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .map_err(sql_error("store a token"))?;
     for token in tokens {
@@ -294,6 +295,7 @@ fn insert_tokens(tx: &Transaction<'_>, tokens: &[TokenRecord]) -> Result<(), Sto
                 seconds(token.grant_expires_at),
                 token.revoked,
                 token.rotated,
+                sign_in_json(token.sign_in.as_ref())?,
             ])
             .map_err(sql_error("store a token"))?;
     }
@@ -480,10 +482,11 @@ fn mark_use(tx: &Transaction<'_>, key: &SecretHash, expires_at: i64) -> Result<b
 
 /// Inserts `code`; a hash already stored fails the statement (Conflict).
 fn insert_code(tx: &Transaction<'_>, code: &CodeRecord) -> Result<(), StorageError> {
+    let sign_in = sign_in_json(code.sign_in.as_ref())?;
     tx.prepare_cached(
         "INSERT INTO codes (hash, grant_id, client_id, subject, redirect_uri, scope, \
-         code_challenge, issued_at, expires_at, grant_expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         code_challenge, issued_at, expires_at, grant_expires_at, sign_in) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .and_then(|mut statement| {
         statement.execute(params![
@@ -497,6 +500,7 @@ fn insert_code(tx: &Transaction<'_>, code: &CodeRecord) -> Result<(), StorageErr
             seconds(code.issued_at),
             seconds(code.expires_at),
             seconds(code.grant_expires_at),
+            sign_in,
         ])
     })
     .map_err(sql_error("store a code"))?;

@@ -1,10 +1,14 @@
-//! A database file written by the previous schema version opens with this build, is
+//! A database file written by an earlier schema version opens with this build, is
 //! migrated, and keeps its data.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use oauth_core::storage::{GrantRecord, Rotation, TokenKind, TokenRecord};
-use oauth_core::{Client, ClientId, ClientStore, KeySetStore, ScopeSet, SecretHash, TokenStore};
+use oauth_core::storage::{
+    CodeConsumption, CodeRecord, GrantId, GrantRecord, Rotation, SignIn, TokenKind, TokenRecord,
+};
+use oauth_core::{
+    Client, ClientId, ClientStore, CodeStore, KeySetStore, ScopeSet, SecretHash, TokenStore,
+};
 use oauth_store_sqlite::{SqliteStore, SCHEMA_VERSION};
 use rusqlite::{params, Connection};
 use time::macros::datetime;
@@ -72,12 +76,24 @@ const VERSION_2: &str = "
     CREATE INDEX uses_expiry ON uses (expires_at);
 ";
 
+/// What versions 3 and 4 added (their migrations, verbatim): after [`VERSION_2`], the
+/// schema of a file of version 4.
+const VERSIONS_3_AND_4: &str = "
+    CREATE INDEX grants_subject ON grants (subject) WHERE subject IS NOT NULL;
+    CREATE INDEX codes_subject ON codes (subject);
+    CREATE TABLE key_set (
+        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+        version INTEGER NOT NULL CHECK (version > 0),
+        sealed BLOB NOT NULL
+    ) STRICT;
+";
+
 const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 
 #[tokio::test]
 async fn sqlite_file_of_the_previous_schema_migrates_and_keeps_its_data() {
     assert_eq!(
-        SCHEMA_VERSION, 4,
+        SCHEMA_VERSION, 5,
         "this test writes the file of version {}",
         2
     );
@@ -184,6 +200,127 @@ async fn sqlite_file_of_the_previous_schema_migrates_and_keeps_its_data() {
         )
         .unwrap();
     assert_eq!(key_set_table, 1, "the migration created the key_set table");
+
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+/// A file of version 4 (the one before sign-ins were kept) migrates to version 5 and
+/// keeps its codes and tokens, which read back as written, with no sign-in; the new
+/// columns then keep the sign-in of what is stored after.
+#[tokio::test]
+async fn sqlite_file_of_version_4_migrates_and_its_rows_read_back_without_a_sign_in() {
+    assert_eq!(SCHEMA_VERSION, 5, "this test writes the file of version 4");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("finrift.db");
+    let ends = START + Duration::days(90);
+    let pending = GrantRecord::new(
+        GrantId("grant-pending".into()),
+        ClientId::new("app").unwrap(),
+        Some("alice".into()),
+        ScopeSet::parse("openid read").unwrap(),
+        START,
+        ends,
+    );
+    let mut code = CodeRecord::new(
+        SecretHash([1; 32]),
+        &pending,
+        "alice",
+        START + Duration::minutes(1),
+    );
+    code.redirect_uri = Some("https://app.example/cb".into());
+    let issued = GrantRecord::new(
+        GrantId("grant-issued".into()),
+        ClientId::new("app").unwrap(),
+        Some("alice".into()),
+        ScopeSet::parse("openid read").unwrap(),
+        START,
+        ends,
+    );
+    let refresh = TokenRecord::new(
+        SecretHash([2; 32]),
+        TokenKind::Refresh,
+        issued.clone(),
+        issued.scope.clone(),
+        START,
+        ends,
+    );
+    {
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(VERSION_2).unwrap();
+        old.execute_batch(VERSIONS_3_AND_4).unwrap();
+        old.execute(
+            "INSERT INTO codes (hash, grant_id, client_id, subject, redirect_uri, scope, \
+             code_challenge, issued_at, expires_at, grant_expires_at) \
+             VALUES (?1, 'grant-pending', 'app', 'alice', 'https://app.example/cb', \
+             'openid read', NULL, ?2, ?3, ?4)",
+            params![
+                &code.hash.0[..],
+                START.unix_timestamp(),
+                code.expires_at.unix_timestamp(),
+                ends.unix_timestamp()
+            ],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO grants (id, client_id, subject, scope, created_at, expires_at) \
+             VALUES ('grant-issued', 'app', 'alice', 'openid read', ?1, ?2)",
+            params![START.unix_timestamp(), ends.unix_timestamp()],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, \
+             expires_at, grant_expires_at) \
+             VALUES (?1, 'refresh', 'grant-issued', 'app', 'alice', 'openid read', ?2, ?3, ?3)",
+            params![
+                &refresh.hash.0[..],
+                START.unix_timestamp(),
+                ends.unix_timestamp()
+            ],
+        )
+        .unwrap();
+        old.execute_batch("PRAGMA user_version = 4").unwrap();
+    }
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let read = store.get_token(&refresh.hash).await.unwrap();
+    assert_eq!(read.as_ref(), Some(&refresh), "the token written before");
+    assert_eq!(read.and_then(|token| token.sign_in), None);
+    assert_eq!(
+        store.consume_code(&code.hash).await.unwrap(),
+        CodeConsumption::Consumed(code.clone()),
+        "the code written before, with no sign-in"
+    );
+    assert_eq!(
+        store.consume_code(&code.hash).await.unwrap(),
+        CodeConsumption::AlreadyConsumed(code)
+    );
+
+    // What is stored after the migration keeps its sign-in.
+    let mut sign_in = SignIn::new(START);
+    sign_in.amr = vec!["pwd".into()];
+    sign_in.nonce = Some("n-0S6".into());
+    let mut next = TokenRecord::new(
+        SecretHash([3; 32]),
+        TokenKind::Refresh,
+        issued.clone(),
+        issued.scope.clone(),
+        START + Duration::hours(1),
+        ends,
+    );
+    next.sign_in = Some(sign_in.without_nonce());
+    assert_eq!(
+        store
+            .rotate_refresh(&refresh.hash, std::slice::from_ref(&next))
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(store.get_token(&next.hash).await.unwrap(), Some(next));
+    drop(store);
 
     let version: i64 = Connection::open(&path)
         .unwrap()

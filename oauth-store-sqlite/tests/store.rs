@@ -1,6 +1,6 @@
 //! The SQLite store's own behaviour beyond the conformance kit: purging in bounded
-//! batches, the schema version, WAL mode, corrupt rows reported as such, and approval as
-//! one transaction.
+//! batches, the schema version, WAL mode, corrupt rows (and sign-ins) reported as such,
+//! and approval as one transaction.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -123,6 +123,26 @@ async fn undecodable_row_is_corrupt() {
     raw.execute("UPDATE tokens SET scope = 'a\"b'", []).unwrap();
     let error = temp.store.get_token(&token.hash).await.unwrap_err();
     assert_eq!(error.kind(), StorageErrorKind::Corrupt);
+}
+
+/// A stored sign-in that is not the JSON of one, or not JSON at all, is Corrupt.
+#[tokio::test]
+async fn undecodable_sign_in_is_corrupt() {
+    let temp = temp_store().await;
+    let random = RandomSource::new();
+    let g = grant(&random);
+    let token = access(&random, &g, START + Duration::hours(1));
+    temp.store
+        .issue(&g, std::slice::from_ref(&token))
+        .await
+        .unwrap();
+    let raw = rusqlite::Connection::open(db_path(&temp.guard)).unwrap();
+    for stored in ["{\"acr\": \"x\"}", "not json", "{\"auth_time\": \"soon\"}"] {
+        raw.execute("UPDATE tokens SET sign_in = ?1", [stored])
+            .unwrap();
+        let error = temp.store.get_token(&token.hash).await.unwrap_err();
+        assert_eq!(error.kind(), StorageErrorKind::Corrupt, "{stored}");
+    }
 }
 
 /// In memory, the pool is one connection whatever is asked: every call sees one database.

@@ -76,6 +76,9 @@ pub const MAX_CLIENT_PAGE: usize = 500;
 /// Codes enter the store only through [`CodeStore::use_once_and_insert_code`], the one
 /// step that approving a pending authorization takes: there is no separate insertion, so
 /// no store (nor a wrapper around one) can split that step in two.
+///
+/// A code reads back exactly as it was stored, every field of it: its
+/// [`sign_in`](CodeRecord::sign_in) (absent, or whole, nonce included) like the others.
 #[async_trait]
 pub trait CodeStore: Send + Sync {
     /// Consumes the code with `hash`, atomically.
@@ -124,6 +127,10 @@ pub trait CodeStore: Send + Sync {
 }
 
 /// Access tokens, refresh tokens and the grants they belong to.
+///
+/// A token reads back exactly as it was stored, every field of it (only `revoked` and
+/// `rotated` change, as the methods below say): its [`sign_in`](TokenRecord::sign_in)
+/// (absent, or whole) like the others.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Stores `tokens` for `grant`, creating the grant record if it is new (a grant

@@ -87,10 +87,12 @@ pub async fn duplicate_token_is_a_conflict<S: Storage>(store: S) {
 
 /// Every field of a code comes back: Unicode subject, both states of each `Option`,
 /// scope sets (several, and empty), times to the second (before 1970, past the 32-bit
-/// limit of 2038, and in year 9999).
+/// limit of 2038, and in year 9999), and the sign-in whole (every field set, only its
+/// `auth_time`, or none).
 pub async fn code_record_round_trip<S: Storage>(store: S) {
     let kit = Kit::new();
-    let full = kit.code(60, 90 * 86_400);
+    let mut full = kit.code(60, 90 * 86_400);
+    full.sign_in = Some(kit.sign_in());
     let mut bare = kit.code(60, 90 * 86_400);
     bare.redirect_uri = None;
     bare.code_challenge = None;
@@ -101,6 +103,7 @@ pub async fn code_record_round_trip<S: Storage>(store: S) {
     odd_times.issued_at = at(-14_182_940); // 1969-07-20T20:17:40Z
     odd_times.expires_at = at(2_147_483_648); // 2038-01-19T03:14:08Z: past i32
     odd_times.grant_expires_at = at(253_402_300_799); // 9999-12-31T23:59:59Z
+    odd_times.sign_in = Some(SignIn::new(at(-14_182_940)));
     for code in [full, bare, odd_times] {
         insert_code(&store, &kit, code.clone()).await;
         assert_eq!(
@@ -116,9 +119,83 @@ pub async fn code_record_round_trip<S: Storage>(store: S) {
     }
 }
 
+/// The sign-in of a grant comes back exactly at every step the engine takes with it,
+/// for a grant with one (an OpenID Connect request) and one without: the code's, nonce
+/// included, when it is consumed and when it is replayed; the tokens issued from it (the
+/// refresh token with the sign-in less its nonce, the access token with none); and the
+/// tokens three rotations in turn store, whose refresh token carries the sign-in less
+/// its nonce, then the code's whole, then a later one: what a store derives from the
+/// code it must tell apart from what it must keep.
+pub async fn sign_in_round_trip_from_code_to_rotated_tokens<S: Storage>(store: S) {
+    let kit = Kit::new();
+    let mut oidc = kit.code(60, 90 * 86_400);
+    oidc.sign_in = Some(kit.sign_in());
+    let plain = kit.code(60, 90 * 86_400);
+    let mut later = kit.sign_in().without_nonce();
+    later.auth_time = kit.t(3600);
+    later.acr = None;
+    for code in [oidc, plain] {
+        insert_code(&store, &kit, code.clone()).await;
+        let consumed = match ok(store.consume_code(&code.hash).await, "consume_code") {
+            CodeConsumption::Consumed(consumed) => consumed,
+            other => panic!("storage conformance: a new code must be Consumed, got {other:?}"),
+        };
+        assert_eq!(
+            consumed, code,
+            "storage conformance: a code's sign-in must survive a round trip"
+        );
+        assert_eq!(
+            ok(store.consume_code(&code.hash).await, "consume_code"),
+            CodeConsumption::AlreadyConsumed(code.clone()),
+            "storage conformance: a consumed code's sign-in must survive a round trip"
+        );
+
+        let grant = consumed.grant();
+        let kept = code.sign_in.as_ref().map(SignIn::without_nonce);
+        let mut tokens = kit.pair(&grant);
+        tokens[1].sign_in.clone_from(&kept);
+        issue_ok(&store, &grant, &tokens).await;
+        for token in &tokens {
+            assert_eq!(
+                token_of(&store, &token.hash).await.as_ref(),
+                Some(token),
+                "storage conformance: the sign-in of a {:?} token issued from a code must \
+                 survive a round trip",
+                token.kind
+            );
+        }
+
+        let mut old = tokens[1].hash;
+        for sign_in in [kept, Some(kit.sign_in()), Some(later.clone())] {
+            let mut next = kit.pair(&grant);
+            next[1].sign_in = sign_in;
+            assert_eq!(
+                ok(store.rotate_refresh(&old, &next).await, "rotate_refresh"),
+                Rotation::Rotated
+            );
+            for token in &next {
+                assert_eq!(
+                    token_of(&store, &token.hash).await.as_ref(),
+                    Some(token),
+                    "storage conformance: the sign-in of a {:?} token a rotation stored must \
+                     survive a round trip",
+                    token.kind
+                );
+            }
+            old = next[1].hash;
+        }
+        assert_eq!(
+            ok(store.consume_code(&code.hash).await, "consume_code"),
+            CodeConsumption::AlreadyConsumed(code),
+            "storage conformance: a code's sign-in must be unchanged by its grant's tokens"
+        );
+    }
+}
+
 /// Every field of a token comes back, for every [`TokenKind`], with and without a
-/// subject; and `revoked` / `rotated` come back set once a revocation or a rotation set
-/// them, every other field unchanged.
+/// subject, with and without a sign-in (and with one that kept its nonce); and
+/// `revoked` / `rotated` come back set once a revocation or a rotation set them, every
+/// other field unchanged; the tokens a rotation stores come back whole, sign-in included.
 pub async fn token_record_round_trip<S: Storage>(store: S) {
     let kit = Kit::new();
     let user = kit.grant(90 * 86_400);
@@ -135,6 +212,13 @@ pub async fn token_record_round_trip<S: Storage>(store: S) {
                 TokenKind::Refresh => grant.scope.clone(),
                 TokenKind::JwtAccess => ScopeSet::empty(),
             };
+            if grant.subject.is_some() {
+                token.sign_in = match kind {
+                    TokenKind::Access => None,
+                    TokenKind::Refresh => Some(kit.sign_in().without_nonce()),
+                    TokenKind::JwtAccess => Some(kit.sign_in()),
+                };
+            }
             tokens.push(token);
         }
     }
@@ -168,7 +252,10 @@ pub async fn token_record_round_trip<S: Storage>(store: S) {
     );
 
     let refresh = &tokens[1];
-    let next = kit.pair(&user);
+    let mut next = kit.pair(&user);
+    let mut later = SignIn::new(kit.t(1800));
+    later.amr = vec!["face".to_owned()];
+    next[1].sign_in = Some(later);
     assert_eq!(
         ok(
             store.rotate_refresh(&refresh.hash, &next).await,

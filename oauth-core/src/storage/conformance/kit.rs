@@ -25,6 +25,10 @@ pub(super) fn at(unix: i64) -> OffsetDateTime {
 /// A subject with characters from several scripts, an emoji, quotes and a backslash.
 pub(super) const UNICODE_SUBJECT: &str = "Zoë Ångström 🦀 用户 «ユーザー» \"q\" 'x' \\ ; -- ";
 
+/// A nonce as a client may send one: several scripts, an emoji, quotes (JSON's and
+/// SQL's), a backslash and a brace, which a store keeping the sign-in as text must escape.
+pub(super) const UNICODE_NONCE: &str = "n-0S6_WzA2Mj \"quoted\" 'single' \\ {}; Ünïcødé 🦀 ノンス";
+
 /// Makes records with random keys.
 pub(super) struct Kit {
     random: RandomSource,
@@ -109,6 +113,16 @@ impl Kit {
             self.token(grant, TokenKind::Access, 3600),
             self.token(grant, TokenKind::Refresh, refresh_ends),
         ]
+    }
+
+    /// A sign-in with every field set: an `acr`, several `amr` values, a nonce
+    /// ([`UNICODE_NONCE`]) and an `auth_time` a minute before `t(0)`.
+    pub(super) fn sign_in(&self) -> SignIn {
+        let mut sign_in = SignIn::new(self.t(-60));
+        sign_in.acr = Some("urn:mace:incommon:iap:silver".to_owned());
+        sign_in.amr = vec!["pwd".to_owned(), "otp".to_owned(), "hwk".to_owned()];
+        sign_in.nonce = Some(UNICODE_NONCE.to_owned());
+        sign_in
     }
 
     /// A code for a new grant, expiring at `t(expires)`, its grant ending at `t(grant_ends)`.

@@ -66,7 +66,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     CodeConsumption, CodeRecord, CodeStore, GrantId, GrantRecord, Issuance, PurgeReport, Rotation,
-    Storage, StorageError, StorageErrorKind, TokenKind, TokenRecord, TokenStore, MAX_CLIENT_PAGE,
+    SignIn, Storage, StorageError, StorageErrorKind, TokenKind, TokenRecord, TokenStore,
+    MAX_CLIENT_PAGE,
 };
 use crate::client::{Client, ClientId, GrantType};
 use crate::pkce::CodeChallenge;
@@ -118,6 +119,7 @@ macro_rules! __storage_conformance_each {
                 duplicate_token_is_a_conflict,
                 code_record_round_trip,
                 token_record_round_trip,
+                sign_in_round_trip_from_code_to_rotated_tokens,
                 refresh_rotation_is_single_use,
                 rotation_of_revoked_token_or_grant_is_refused,
                 rotation_of_unknown_or_non_refresh_token_is_not_found,
