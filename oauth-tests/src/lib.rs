@@ -44,6 +44,17 @@ macro_rules! flow_tests {
             oi02_prompt_login_and_max_age_force_a_fresh_login,
             openid_approval_keeps_the_nonce_and_the_sign_in,
             oi05_unsupported_and_malformed_openid_parameters,
+            oi01_id_token_claims_at_the_code_exchange,
+            oi01_no_nonce_no_sign_in_no_openid,
+            oi01_rs256_by_default_and_es256_per_client,
+            oi01_a_client_algorithm_without_a_key_is_refused,
+            oi04_refreshed_id_token_keeps_sub_aud_auth_time_and_drops_nonce,
+            oi05_discovery_document,
+            oi03_userinfo_by_get_post_header_and_post_form,
+            oi03_userinfo_bearer_rules,
+            oi03_userinfo_needs_the_openid_scope,
+            oi03_userinfo_claims_follow_the_granted_scopes,
+            oi03_userinfo_failing_source_is_server_error,
             tk01_code_replay_revokes_first_tokens,
             tk02_invalid_replay_revokes_nothing,
             tk03_code_of_another_client_or_expired,
@@ -105,28 +116,6 @@ macro_rules! flow_tests {
                 $crate::cases::$name($crate::Harness::new($store).await).await;
             }
         )*
-    };
-}
-
-/// Expands every OpenID Connect flow test into `#[tokio::test]`s for the store built by
-/// `$store`. Apart from [`flow_tests!`] while the durable backends learn to keep a code's
-/// and a refresh token's sign-in: a store that drops it fails these cases.
-#[macro_export]
-macro_rules! openid_flow_tests {
-    ($store:expr) => {
-        $crate::flow_tests!(@expand $store;
-            oi01_id_token_claims_at_the_code_exchange,
-            oi01_no_nonce_no_sign_in_no_openid,
-            oi01_rs256_by_default_and_es256_per_client,
-            oi01_a_client_algorithm_without_a_key_is_refused,
-            oi04_refreshed_id_token_keeps_sub_aud_auth_time_and_drops_nonce,
-            oi05_discovery_document,
-            oi03_userinfo_by_get_post_header_and_post_form,
-            oi03_userinfo_bearer_rules,
-            oi03_userinfo_needs_the_openid_scope,
-            oi03_userinfo_claims_follow_the_granted_scopes,
-            oi03_userinfo_failing_source_is_server_error,
-        );
     };
 }
 

@@ -11,7 +11,3 @@ mod conformance {
 mod flows {
     oauth_tests::flow_tests!(async { oauth_core::testing::ReferenceStore::new() });
 }
-
-mod openid_flows {
-    oauth_tests::openid_flow_tests!(async { oauth_core::testing::ReferenceStore::new() });
-}
