@@ -40,9 +40,9 @@ use oauth_core::jose::RotationStep;
 use oauth_core::limits::FailureLimiter;
 use oauth_core::{
     Authentication, AuthorizationResponse, AuthorizeOutcome, CallerKey, Client, Clock, Config,
-    ConsentForm, Engine, Fault, GrantType, HashingPool, Interaction, Params, PendingAuthorization, Principal, RandomSource,
-    RequiredScope, Response, ScopePolicy, ScopeSet, Storage, SystemClock, CSRF_FIELD,
-    SEALED_REQUEST_FIELD,
+    ConsentForm, Engine, Fault, GrantType, HashingPool, Interaction, Params, PendingAuthorization,
+    Principal, RandomSource, RequiredScope, Response, ScopePolicy, ScopeSet, Storage, SystemClock,
+    CSRF_FIELD, SEALED_REQUEST_FIELD,
 };
 use oauth_store_memory::MemoryStore;
 use oauth_store_postgres::PostgresStore;

@@ -390,13 +390,13 @@ mod endpoint {
             }))
         }
 
-        /// The `sub` of an `id_token_hint` that verifies against the keys this engine
-        /// publishes, for `client_id`; `None` if it does not.
+        /// The `sub` of an `id_token_hint` that verifies against this engine's ID-token
+        /// keys, for `client_id`; `None` if it does not.
         fn hinted_subject(&self, hint: &str, client_id: &ClientId) -> Option<String> {
             if hint.len() > MAX_ID_TOKEN_HINT_LEN {
                 return None;
             }
-            let keys = self.published_verification_keys();
+            let keys = self.id_token_verification_keys();
             jose::id_token_hint::hinted_subject(
                 hint,
                 &keys,

@@ -327,26 +327,30 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     /// (JWT access tokens, then ID tokens), each `kid` once, never an HMAC secret. Empty
     /// (`{"keys": []}`) for an engine that issues opaque access tokens and no ID tokens.
     pub fn jwks(&self) -> serde_json::Value {
+        self.published_verification_keys().to_jwks()
+    }
+
+    /// Every key this engine publishes in its JWKS: the access-token keys, then the
+    /// ID-token keys, each `kid` once.
+    pub(crate) fn published_verification_keys(&self) -> VerificationKeys {
         let mut keys: Vec<VerificationKey> = match &self.jwt {
             Some(jwt) => jwt.verification_keys().iter().cloned().collect(),
             None => Vec::new(),
         };
-        if let Some(openid) = &self.openid {
-            for key in openid.keys.verification_keys().iter() {
-                if keys.iter().all(|k| k.kid() != key.kid()) {
-                    keys.push(key.clone());
-                }
+        for key in self.id_token_verification_keys().iter() {
+            if keys.iter().all(|k| k.kid() != key.kid()) {
+                keys.push(key.clone());
             }
         }
-        VerificationKeys::new(keys).to_jwks()
+        VerificationKeys::new(keys)
     }
 
-    /// Every key this engine publishes in its JWKS, for checking what it signed itself
-    /// (an `id_token_hint`).
-    pub(crate) fn published_verification_keys(&self) -> crate::jose::VerificationKeys {
-        match &self.jwt {
-            Some(jwt) => jwt.verification_keys(),
-            None => crate::jose::VerificationKeys::default(),
+    /// The keys of the ID tokens this engine signs (none without OpenID Connect): what
+    /// an `id_token_hint` must verify against.
+    pub(crate) fn id_token_verification_keys(&self) -> VerificationKeys {
+        match &self.openid {
+            Some(openid) => openid.keys.verification_keys(),
+            None => VerificationKeys::default(),
         }
     }
 

@@ -44,6 +44,7 @@ macro_rules! flow_tests {
             oi02_prompt_login_and_max_age_force_a_fresh_login,
             openid_approval_keeps_the_nonce_and_the_sign_in,
             oi05_unsupported_and_malformed_openid_parameters,
+            oi05_id_token_hint_names_the_expected_user,
             oi01_id_token_claims_at_the_code_exchange,
             oi01_no_nonce_no_sign_in_no_openid,
             oi01_rs256_by_default_and_es256_per_client,

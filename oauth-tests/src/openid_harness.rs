@@ -149,8 +149,9 @@ impl<S: Storage + 'static> Harness<S> {
             panic!("a redirect");
         };
         let code = redirect.param("code").unwrap();
-        // Until approval records the sign-in, the code is stored again under a new value
-        // with it: the same grant, client, scope and challenge.
+        // The code is stored again under a new value with exactly `sign_in` (approval
+        // records the sign-in of its own login; these cases pick theirs, none included):
+        // the same grant, client, scope and challenge.
         let CodeConsumption::Consumed(mut record) = self
             .store
             .consume_code(&SecretHash::of(&code))

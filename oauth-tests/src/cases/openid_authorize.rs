@@ -263,3 +263,67 @@ pub async fn oi05_unsupported_and_malformed_openid_parameters<S: Storage + 'stat
         AuthorizeOutcome::Pending(_)
     ));
 }
+
+/// OI-05: an `id_token_hint` is read only if it is an ID token of this issuer for this
+/// client (expired is fine: it names a user, it authenticates nobody); it then names the
+/// user the client expects, and another user signed in must log in again.
+pub async fn oi05_id_token_hint_names_the_expected_user<S: Storage + 'static>(h: Harness<S>) {
+    use crate::openid_harness::{test_provider, RP_REDIRECT};
+
+    let h = h.with_openid(test_provider()).await;
+    let code = h.openid_code("rp", "openid", "alice", None).await;
+    let id_token = h
+        .redeem_openid("rp", &code)
+        .await
+        .id_token
+        .expect("an ID token");
+    let es_code = h.openid_code("rp-es", "openid", "alice", None).await;
+    let es_id_token = h
+        .redeem_openid("rp-es", &es_code)
+        .await
+        .id_token
+        .expect("an ID token");
+    // Long past the ID token's five minutes.
+    h.clock.advance(Duration::hours(1));
+
+    let challenge = oauth_core::CodeChallenge::from_verifier(VERIFIER);
+    let request = |hint: &str| {
+        vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", "rp".to_owned()),
+            ("redirect_uri", RP_REDIRECT.to_owned()),
+            ("scope", "openid".to_owned()),
+            ("state", "s-123".to_owned()),
+            ("code_challenge", challenge.as_str().to_owned()),
+            ("code_challenge_method", "S256".to_owned()),
+            ("id_token_hint", hint.to_owned()),
+        ]
+    };
+    let pending = h.pending(&request(&id_token)).await;
+    assert_eq!(
+        pending
+            .openid()
+            .and_then(|request| request.hinted_subject()),
+        Some("alice")
+    );
+    let bob = Authentication::new("bob");
+    let alice = Authentication::new("alice");
+    assert_eq!(
+        interaction(&h, &pending, Some(&bob), true).await,
+        Interaction::Login(LoginReason::OtherUser)
+    );
+    assert_eq!(
+        interaction(&h, &pending, Some(&alice), true).await,
+        Interaction::Approve
+    );
+
+    // Another client's ID token, an altered one, a stranger's JWT: refused at the
+    // client's redirect URI.
+    let mut altered = id_token.clone();
+    altered.pop();
+    altered.push(if id_token.ends_with('A') { 'B' } else { 'A' });
+    for hint in [es_id_token.as_str(), altered.as_str(), "e30.e30.c2ln"] {
+        let outcome = h.authorize_owned(&request(hint)).await;
+        expect_error_redirect(&outcome, RP_REDIRECT, ErrorCode::InvalidRequest);
+    }
+}
