@@ -105,6 +105,9 @@ pub struct Settings {
     /// instance so that a login page shown by one can be submitted to another. Without
     /// it, each start draws its own.
     pub sealing_key: Option<Secret>,
+    /// The RSA key (PKCS#8, PEM or DER) that signs ID tokens (`FINRIFT_RS256_KEY`);
+    /// without it, the demo key published in the repository.
+    pub rs256_key: Option<PathBuf>,
 }
 
 impl Settings {
@@ -116,11 +119,12 @@ impl Settings {
             issuer: None,
             key_refresh: std::time::Duration::from_secs(5),
             sealing_key: None,
+            rs256_key: None,
         }
     }
 
     /// Reads `FINRIFT_ADDR`, `FINRIFT_DB`, `FINRIFT_KEY_ENCRYPTION_KEY`, `FINRIFT_ISSUER`,
-    /// `FINRIFT_KEY_REFRESH_SECS` and `FINRIFT_SEALING_KEY`.
+    /// `FINRIFT_KEY_REFRESH_SECS`, `FINRIFT_SEALING_KEY` and `FINRIFT_RS256_KEY`.
     pub fn from_env() -> Result<Self, StartError> {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         let database = match var("FINRIFT_DB") {
@@ -154,6 +158,7 @@ impl Settings {
             issuer: var("FINRIFT_ISSUER"),
             key_refresh,
             sealing_key: var("FINRIFT_SEALING_KEY").map(Secret),
+            rs256_key: var("FINRIFT_RS256_KEY").map(PathBuf::from),
         })
     }
 }
@@ -278,6 +283,7 @@ impl Demo {
         }
         let engine = builder
             .jwt_access_tokens(JwtAccessTokens::new(keys, format!("{issuer}/api")))
+            .openid(openid::provider(settings.rs256_key.as_deref())?)
             .scope_policy(DemoScopes::new()?)
             .limiter(FailureLimiter::new(
                 FAILURE_BUDGET,
@@ -567,6 +573,7 @@ impl Demo {
 
 pub mod api;
 mod keys;
+mod openid;
 mod pages;
 mod users;
 

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use actix_web::{web, HttpRequest, Resource};
+use oauth_core::openid::UserInfoRequest;
 use oauth_core::{
-    CallerKey, Clock, Engine, FormRequest, OAuthError, Response, Storage, TrustedProxies,
+    CallerKey, Clock, Engine, Fault, FormRequest, OAuthError, Response, Storage, TrustedProxies,
 };
 
 use crate::request::{caller_key, header_text};
@@ -16,8 +17,10 @@ use crate::{OAuthResponse, ServerLimits};
 pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 
 /// The token, introspection and revocation endpoints (`POST`), the JWKS and the metadata
-/// document (`GET` and `HEAD`), at the paths of `engine.config().endpoints()`; an endpoint
-/// configured `None` is not mounted. Any other method gets `405` with `Allow`.
+/// document (`GET` and `HEAD`), and for an OpenID provider UserInfo (`GET`, `POST`) and
+/// the discovery document (`GET`, `HEAD`), at the paths of
+/// `engine.config().served_paths()`; an endpoint configured `None` is not mounted. Any
+/// other method gets `405` with `Allow`.
 ///
 /// ```no_run
 /// # use actix_web::{web, App};
@@ -100,6 +103,50 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
         config.service(document(&endpoints.metadata, move || {
             engine.metadata().to_response()
         }));
+        if let Some(path) = &endpoints.userinfo {
+            config.service(self.userinfo(path));
+        }
+        if let Some(path) = &endpoints.openid_configuration {
+            let engine = self.engine.clone();
+            config.service(document(path, move || match engine.openid_configuration() {
+                Some(document) => document.to_response(),
+                // Mounted only for an OpenID provider, whose document is always there.
+                None => Response::from_fault(&Fault::Config(
+                    "the discovery document is served by an OpenID provider only".into(),
+                )),
+            }));
+        }
+    }
+
+    /// UserInfo (OpenID Connect Core 1.0 §5.3), `GET` and `POST`: the method, the
+    /// `Authorization` header and the body as they came; the engine picks where the token
+    /// is and checks the rest.
+    fn userinfo(&self, path: &str) -> Resource {
+        let this = self.clone();
+        let answer = move |request: HttpRequest, payload: web::Payload| {
+            let this = this.clone();
+            async move {
+                let body = match this.limits.read_body(&request, payload).await {
+                    Ok(body) => body,
+                    Err(refused) => return refused,
+                };
+                let content_type = header_text(&request, &CONTENT_TYPE);
+                let authorization = header_text(&request, &AUTHORIZATION);
+                let mut userinfo =
+                    UserInfoRequest::new(request.method().as_str(), authorization.as_deref());
+                if !body.is_empty() {
+                    userinfo = userinfo.with_body(content_type.as_deref(), &body);
+                }
+                this.engine
+                    .userinfo(&userinfo)
+                    .await
+                    .map_or_else(|fault| OAuthResponse::from_fault(&fault), OAuthResponse)
+            }
+        };
+        web::resource(path)
+            .route(web::get().to(answer.clone()))
+            .route(web::post().to(answer))
+            .default_service(web::to(|| async { method_not_allowed("GET, POST") }))
     }
 
     fn form(&self, path: &str, endpoint: FormEndpoint) -> Resource {

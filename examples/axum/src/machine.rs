@@ -6,9 +6,10 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::routing::{get, post};
 use axum::Router;
+use oauth_core::openid::UserInfoRequest;
 use oauth_core::{Clock, Engine, FormRequest, OAuthError, Response, Storage, TrustedProxies};
 
 use crate::caller::Caller;
@@ -27,7 +28,8 @@ pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 /// [`router`](Self::router) mounts, at `engine.config().served_paths()` (the issuer's own
 /// path, if it has one, then each configured endpoint path): the
 /// token endpoint, introspection and revocation when configured (POST only; any other
-/// method gets 405), the JWKS, and the metadata at [`METADATA_PATH`] (GET, and HEAD).
+/// method gets 405), the JWKS, and the metadata at [`METADATA_PATH`] (GET, and HEAD);
+/// for an OpenID provider also UserInfo (GET and POST) and the discovery document (GET).
 /// Bodies beyond [`MAX_BODY_BYTES`] get 413.
 ///
 /// ```
@@ -77,6 +79,12 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
         }
         if let Some(path) = &endpoints.revocation {
             router = router.route(path, post(form::<S, C, REVOCATION>));
+        }
+        if let Some(path) = &endpoints.userinfo {
+            router = router.route(path, get(userinfo::<S, C>).post(userinfo::<S, C>));
+        }
+        if let Some(path) = &endpoints.openid_configuration {
+            router = router.route(path, get(openid_configuration::<S, C>));
         }
         router
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -177,4 +185,43 @@ async fn jwks<S: Storage, C: Clock>(State(machine): State<Machine<S, C>>) -> OAu
 
 async fn metadata<S: Storage, C: Clock>(State(machine): State<Machine<S, C>>) -> OAuthResponse {
     OAuthResponse(machine.engine.metadata().to_response())
+}
+
+/// UserInfo (OpenID Connect Core 1.0 §5.3): the method, the `Authorization` header and
+/// the body as they came; the engine picks where the token is and checks the rest.
+async fn userinfo<S: Storage, C: Clock>(
+    State(machine): State<Machine<S, C>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> OAuthResponse {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return OAuthResponse(body_refused(&rejection)),
+    };
+    let text = |name| {
+        headers.get(name).map(|value: &axum::http::HeaderValue| {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        })
+    };
+    let (content_type, authorization) = (text(CONTENT_TYPE), text(AUTHORIZATION));
+    let mut request = UserInfoRequest::new(method.as_str(), authorization.as_deref());
+    if !body.is_empty() {
+        request = request.with_body(content_type.as_deref(), &body);
+    }
+    let answered = machine.engine.userinfo(&request).await;
+    OAuthResponse(answered.unwrap_or_else(|fault| fault_response(&fault)))
+}
+
+/// The OpenID Connect discovery document.
+async fn openid_configuration<S: Storage, C: Clock>(
+    State(machine): State<Machine<S, C>>,
+) -> OAuthResponse {
+    // Mounted only for an OpenID provider, whose document is always there.
+    match machine.engine.openid_configuration() {
+        Some(document) => OAuthResponse(document.to_response()),
+        None => OAuthResponse(fault_response(&oauth_core::Fault::Config(
+            "the discovery document is served by an OpenID provider only".into(),
+        ))),
+    }
 }
