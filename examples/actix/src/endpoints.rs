@@ -108,12 +108,14 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
         }
         if let Some(path) = &endpoints.openid_configuration {
             let engine = self.engine.clone();
-            config.service(document(path, move || match engine.openid_configuration() {
-                Some(document) => document.to_response(),
-                // Mounted only for an OpenID provider, whose document is always there.
-                None => Response::from_fault(&Fault::Config(
-                    "the discovery document is served by an OpenID provider only".into(),
-                )),
+            config.service(document(path, move || {
+                match engine.openid_configuration() {
+                    Some(document) => document.to_response(),
+                    // Mounted only for an OpenID provider, whose document is always there.
+                    None => Response::from_fault(&Fault::Config(
+                        "the discovery document is served by an OpenID provider only".into(),
+                    )),
+                }
             }));
         }
     }

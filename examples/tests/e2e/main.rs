@@ -68,6 +68,20 @@ macro_rules! all_cases {
             rl01_login_failures_at_one_account_do_not_lock_it_for_others,
             ir08_every_response_carries_nosniff,
             head_is_answered_where_get_is,
+            oidcc_server,
+            oidcc_discovery_document_is_complete_and_honest,
+            oidcc_ensure_request_without_nonce_succeeds_for_code_flow,
+            oidcc_scope_profile_and_email,
+            oidcc_userinfo_get_post_header_and_post_body,
+            oidcc_userinfo_needs_an_openid_token,
+            oidcc_prompt_none_not_logged_in,
+            oidcc_prompt_login_and_max_age,
+            oidcc_malformed_max_age_or_prompt_is_invalid_request,
+            oidcc_request_and_request_uri_rejected_as_unsupported,
+            oidcc_codereuse,
+            oidcc_refresh_token,
+            oidcc_hints_are_accepted,
+            oidcc_ensure_post_request_succeeds,
         );
     };
 }

@@ -235,10 +235,12 @@ mod headers;
 pub mod instances;
 mod limits;
 mod metrics;
+mod openid;
 mod tokens;
 
 pub use browser::*;
 pub use headers::*;
 pub use limits::*;
 pub use metrics::*;
+pub use openid::*;
 pub use tokens::*;
