@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use oauth_bench::fixture::{
-    self, BenchEngine, FlowRequests, Tokens, ALGORITHMS, SERVICE_SECRET, VERIFIER,
+    self, maybe_recycle, BenchEngine, FlowRequests, Tokens, ALGORITHMS, SERVICE_SECRET, VERIFIER,
 };
 use oauth_bench::floor::{self, BareKey, BarePublic, Claims, CommitFloor, Floor};
 use oauth_bench::measure::{self, median_ns, resident_bytes};
@@ -167,19 +167,6 @@ fn runtime() -> Runtime {
 /// Durable commits in one full authorization-code flow on SQLite: the approval (its
 /// single-use mark and the code), the code's consumption, the issuance.
 const COMMITS_PER_FLOW: u8 = 3;
-
-/// Recycles `engine` when more than this many grants were issued since the last time,
-/// so that a long measurement does not grow the store without end.
-const RECYCLE_AFTER: u64 = 20_000;
-
-async fn maybe_recycle<S: Storage>(engine: &BenchEngine<S>, issued: &Cell<u64>, next: u64) -> bool {
-    if issued.get() + next > RECYCLE_AFTER {
-        fixture::recycle(engine).await;
-        issued.set(0);
-        return true;
-    }
-    false
-}
 
 fn main() {
     let plan = Plan::new();
