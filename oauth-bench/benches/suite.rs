@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use oauth_bench::fixture::{
-    self, BenchEngine, FlowRequests, Tokens, ALGORITHMS, SERVICE_SECRET, VERIFIER,
+    self, maybe_recycle, BenchEngine, FlowRequests, Tokens, ALGORITHMS, SERVICE_SECRET, VERIFIER,
 };
 use oauth_bench::floor::{self, BareKey, BarePublic, Claims, CommitFloor, Floor};
 use oauth_bench::measure::{self, median_ns, resident_bytes};
@@ -167,19 +167,6 @@ fn runtime() -> Runtime {
 /// Durable commits in one full authorization-code flow on SQLite: the approval (its
 /// single-use mark and the code), the code's consumption, the issuance.
 const COMMITS_PER_FLOW: u8 = 3;
-
-/// Recycles `engine` when more than this many grants were issued since the last time,
-/// so that a long measurement does not grow the store without end.
-const RECYCLE_AFTER: u64 = 20_000;
-
-async fn maybe_recycle<S: Storage>(engine: &BenchEngine<S>, issued: &Cell<u64>, next: u64) -> bool {
-    if issued.get() + next > RECYCLE_AFTER {
-        fixture::recycle(engine).await;
-        issued.set(0);
-        return true;
-    }
-    false
-}
 
 fn main() {
     let plan = Plan::new();
@@ -484,6 +471,10 @@ fn main() {
             })
         })
     });
+
+    // 4b. OpenID Connect: the code exchange answering an ID token (ES256, RS256), and
+    //     UserInfo with an ES256 access token, each beside its bare JWS work.
+    oauth_bench::openid::bench(&mut group, &rt, plan.samples);
 
     // Shared by the multi-threaded measurements below.
     let shared_requests = Arc::new(requests.clone());
@@ -808,6 +799,7 @@ fn main() {
         est("floor_verify_opaque"),
         1_000.0,
     ));
+    rows.extend(oauth_bench::openid::rows(est));
     rows.push(Row::per_second(
         "Full flow on SQLite (file, WAL, synchronous=FULL, the default), one at a time",
         1e9 / sqlite_flow,
@@ -1359,6 +1351,17 @@ the floor). RS256 (a signature of about 0.4 ms) absorbs that; ES256 and EdDSA (1
 cannot within 15%, and HS256 (a 0.7 µs mint) never can, since the exchange's own hashes \
 alone cost more than 15% of its mint. The claims are now serialized from a typed struct, as \
 the bare mint does.\n\
+- **OpenID Connect code exchange and UserInfo (no target yet).** The exchange of an `openid` \
+code (ES256, RS256) answers a JWT access token and an ID token, both signed with the one key \
+of that algorithm; its floor is the two bare mints, the access token's claims and the ID \
+token's (`iss`, `sub`, `aud`, `azp`, `exp`, `iat`, `auth_time`, `nonce`, `at_hash`), with the \
+SHA-256 of the access token that `at_hash` needs. Beyond the floor the exchange does all a \
+plain JWT exchange does (the request, the client, the code's consumption and PKCE, the `jti` \
+and the refresh token, the grant stored), and builds the ID token's claims from the code's \
+sign-in and nonce. UserInfo is set beside the bare verify of its access token alone: it also \
+reads the `Authorization` header, hashes the `jti` and looks its record up (a revoked token is \
+refused), asks the claims source (here a map in memory, cloned), keeps only the claims the \
+token's scopes release, and serializes the answer.\n\
 - **SQLite (≥ 5,000 flows/s on one thread).** With the default `synchronous = FULL` every \
 commit is flushed to the disk, and a flow makes three (approval, now one transaction for the \
 single-use mark and the code; the code's consumption; the issuance): the next row shows the \

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use oauth_core::jose::{Algorithm, KeySet, SigningKey};
-use oauth_core::storage::{CodeRecord, GrantId, GrantRecord};
+use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, SignIn};
 use oauth_core::{
     AuthorizationResponse, AuthorizeOutcome, BearerRequest, Client, ClientId, Clock, CodeChallenge,
     Config, Engine, GrantType, IntrospectionOutcome, IssuedTokens, RandomSource, RevocationOutcome,
@@ -146,6 +146,25 @@ pub async fn recycle<S: Storage>(engine: &BenchEngine<S>) {
     engine.purge_expired().await.expect("purge");
 }
 
+/// Recycles an engine when more than this many grants were issued since the last time,
+/// so that a long measurement does not grow the store without end.
+pub const RECYCLE_AFTER: u64 = 20_000;
+
+/// [`recycle`]s `engine` when `issued` plus the `next` grants about to be issued would
+/// pass [`RECYCLE_AFTER`], and then counts from zero. Whether it did.
+pub async fn maybe_recycle<S: Storage>(
+    engine: &BenchEngine<S>,
+    issued: &std::cell::Cell<u64>,
+    next: u64,
+) -> bool {
+    if issued.get() + next > RECYCLE_AFTER {
+        recycle(engine).await;
+        issued.set(0);
+        return true;
+    }
+    false
+}
+
 /// The fixed parts of the public client's requests: its authorization request (the
 /// query string, with the PKCE challenge) and the start of its token request body.
 #[derive(Debug, Clone)]
@@ -254,13 +273,24 @@ pub async fn full_flow<S: Storage>(
 /// A code for the public client stored directly, as `approve` stores it (untimed set-up
 /// of the code exchange benchmarks). Returns the code.
 pub async fn seed_code<S: Storage>(engine: &BenchEngine<S>, random: &RandomSource) -> String {
+    seed_code_with(engine, random, SCOPE, None).await
+}
+
+/// A code for the public client granting `scope`, with the user's `sign_in` when it
+/// stands for an OpenID Connect request, stored as `approve` stores it. Returns the code.
+pub async fn seed_code_with<S: Storage>(
+    engine: &BenchEngine<S>,
+    random: &RandomSource,
+    scope: &str,
+    sign_in: Option<SignIn>,
+) -> String {
     let code = random.secret().expect("random");
     let now = engine.clock().now();
     let grant = GrantRecord::new(
         GrantId(random.id().expect("random")),
         ClientId::new(PUBLIC_ID).expect("valid id"),
         Some("alice".to_owned()),
-        ScopeSet::parse(SCOPE).expect("valid scopes"),
+        ScopeSet::parse(scope).expect("valid scopes"),
         now,
         now + engine.config().grant_lifetime(),
     );
@@ -272,6 +302,7 @@ pub async fn seed_code<S: Storage>(engine: &BenchEngine<S>, random: &RandomSourc
     );
     record.redirect_uri = Some(REDIRECT_URI.to_owned());
     record.code_challenge = Some(CodeChallenge::from_verifier(VERIFIER));
+    record.sign_in = sign_in;
     // Under a one-time key of its own, as approving a pending authorization marks one.
     let key = SecretHash::of(&random.secret().expect("random"));
     let expires_at = record.expires_at;

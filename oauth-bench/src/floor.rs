@@ -11,6 +11,9 @@
 //!   the signature. A **bare JWS verify** splits the token, decodes and parses the header
 //!   and the claims into typed structs, verifies the signature with `ring`, and checks
 //!   `exp`, `iss` and `aud`.
+//! - A **bare ID-token mint** hashes the access token issued beside it for `at_hash`
+//!   (SHA-256, the left half base64url-encoded), then mints the ID token's claims as above,
+//!   with `typ: JWT`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -270,10 +273,73 @@ pub struct Claims<'a> {
     pub jti: &'a str,
 }
 
+/// The claims of an ID token, as the engine mints them for a code with a nonce, except
+/// `at_hash`, which [`mint_id_token`] computes from the access token.
+#[derive(Debug, Clone, Copy)]
+pub struct IdClaims<'a> {
+    /// `iss`.
+    pub iss: &'a str,
+    /// `sub`.
+    pub sub: &'a str,
+    /// `aud` and `azp`: the client.
+    pub client_id: &'a str,
+    /// `iat`.
+    pub iat: i64,
+    /// `exp`.
+    pub exp: i64,
+    /// `auth_time`.
+    pub auth_time: i64,
+    /// `nonce`.
+    pub nonce: &'a str,
+}
+
+#[derive(Serialize)]
+struct IdPayload<'a> {
+    at_hash: &'a str,
+    aud: &'a str,
+    auth_time: i64,
+    azp: &'a str,
+    exp: i64,
+    iat: i64,
+    iss: &'a str,
+    nonce: &'a str,
+    sub: &'a str,
+}
+
 /// A bare JWS mint of `claims` with `key`.
 pub fn mint(key: &BareKey, rng: &SystemRandom, claims: &Claims<'_>) -> String {
+    sign_jwt(key, rng, "at+jwt", claims)
+}
+
+/// A bare mint of an ID token for `claims` issued beside `access_token`: its `at_hash`
+/// (SHA-256 of the access token, the left half base64url-encoded, as for ES256 and
+/// RS256), then the JWS with `typ: JWT`.
+pub fn mint_id_token(
+    key: &BareKey,
+    rng: &SystemRandom,
+    claims: &IdClaims<'_>,
+    access_token: &str,
+) -> String {
+    let digest = hash(access_token.as_bytes());
+    let at_hash = URL_SAFE_NO_PAD.encode(&digest[..16]);
+    let payload = IdPayload {
+        at_hash: &at_hash,
+        aud: claims.client_id,
+        auth_time: claims.auth_time,
+        azp: claims.client_id,
+        exp: claims.exp,
+        iat: claims.iat,
+        iss: claims.iss,
+        nonce: claims.nonce,
+        sub: claims.sub,
+    };
+    sign_jwt(key, rng, "JWT", &payload)
+}
+
+/// The compact JWS of `claims` with header `typ`, `alg` and `kid`.
+fn sign_jwt(key: &BareKey, rng: &SystemRandom, typ: &str, claims: &impl Serialize) -> String {
     let header = serde_json::to_vec(&Header {
-        typ: "at+jwt",
+        typ,
         alg: key.alg(),
         kid: "k1",
     })

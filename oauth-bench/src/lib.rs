@@ -8,7 +8,8 @@
 //!
 //! This library holds what the suite is built from, so that each piece can be read (and
 //! tested) on its own: [`floor`] (the raw work), [`fixture`] (engines, clients and the
-//! requests of each flow), [`populate`] (many live grants, fast), [`postgres`] (the flow on
+//! requests of each flow), [`openid`] (the OpenID Connect code exchange and UserInfo),
+//! [`populate`] (many live grants, fast), [`postgres`] (the flow on
 //! PostgreSQL beside the database's own floor), [`measure`] (timing
 //! loops and resident memory) and [`report`] (the Markdown table and the SVG chart).
 
@@ -24,6 +25,7 @@
 pub mod fixture;
 pub mod floor;
 pub mod measure;
+pub mod openid;
 pub mod populate;
 pub mod postgres;
 pub mod report;
