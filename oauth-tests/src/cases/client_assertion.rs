@@ -240,6 +240,20 @@ pub async fn dp05_iss_or_sub_not_the_client_is_refused<S: Storage + 'static>(h: 
         let mut c = claims(&h, CLIENT);
         c[claim] = json!("server");
         refused(&h, &es256(&c, &key), claim).await;
+        // Named by client_id as well, so that the registered key is the one tried.
+        let named = es256(&c, &key);
+        let outcome = h
+            .token(
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", CLIENT),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", &named),
+                ],
+                None,
+            )
+            .await;
+        expect_refused(&outcome, ErrorCode::InvalidClient, 401);
         c.as_object_mut().unwrap().remove(claim);
         refused(&h, &es256(&c, &key), claim).await;
     }
