@@ -302,6 +302,7 @@ mod tests {
         }));
         metrics.emit(&event(EventKind::ClientAuthenticationFailed {
             client_id: Some("demo-service".into()),
+            detail: None,
         }));
         metrics.emit(&event(EventKind::BearerRefused {
             error: "invalid_token",

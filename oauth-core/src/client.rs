@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::jose::Algorithm;
+use crate::jose::{Algorithm, ClientJwks, KeyError};
 use crate::redirect_uri::{RedirectUri, RedirectUriError};
 use crate::scope::ScopeSet;
 use crate::secret::SecretHash;
@@ -118,6 +118,13 @@ pub enum ClientKind {
         /// The derived key.
         derived: [u8; 32],
     },
+    /// A server-side client that authenticates with assertions signed by its own private
+    /// keys (`private_key_jwt`, RFC 7523 §2.2); only the public keys are registered, so
+    /// this server holds nothing that would let anyone act as the client.
+    PrivateKeyJwt {
+        /// The client's public keys.
+        jwks: ClientJwks,
+    },
     /// A browser or native app: no secret; PKCE protects its codes.
     Public,
 }
@@ -127,6 +134,7 @@ impl fmt::Debug for ClientKind {
         match self {
             Self::Confidential { .. } => f.write_str("Confidential"),
             Self::ConfidentialPassword { .. } => f.write_str("ConfidentialPassword"),
+            Self::PrivateKeyJwt { jwks } => f.debug_tuple("PrivateKeyJwt").field(jwks).finish(),
             Self::Public => f.write_str("Public"),
         }
     }
@@ -158,6 +166,10 @@ pub enum ClientError {
     /// asymmetric keys.
     #[error("ID tokens are not signed with HS256")]
     IdTokenAlgorithm,
+    /// The JWKS of a `private_key_jwt` client cannot be registered (see
+    /// [`ClientJwks::parse`]).
+    #[error("the client's JWKS is refused: {0}")]
+    InvalidJwks(#[from] KeyError),
 }
 
 /// A registered client.
@@ -252,6 +264,18 @@ impl Client {
         )
     }
 
+    /// Starts a confidential client that authenticates with `private_key_jwt`: assertions
+    /// signed by one of the keys of `jwks`, a JWKS document of public keys (see
+    /// [`ClientJwks::parse`] for what it may hold). It has no secret, and cannot
+    /// authenticate with one. Allowed the code and refresh grants.
+    pub fn private_key_jwt(
+        id: impl Into<String>,
+        jwks: &str,
+    ) -> Result<ClientBuilder, ClientError> {
+        let jwks = ClientJwks::parse(jwks)?;
+        ClientBuilder::new(id, ClientKind::PrivateKeyJwt { jwks })
+    }
+
     /// Starts a confidential client from a secret hash kept elsewhere.
     pub fn confidential_with_hash(
         id: impl Into<String>,
@@ -270,12 +294,22 @@ impl Client {
         &self.data.kind
     }
 
-    /// Whether the client authenticates with a secret.
+    /// Whether the client authenticates: with a secret, or with signed assertions.
     pub fn is_confidential(&self) -> bool {
-        matches!(
-            self.data.kind,
-            ClientKind::Confidential { .. } | ClientKind::ConfidentialPassword { .. }
-        )
+        !matches!(self.data.kind, ClientKind::Public)
+    }
+
+    /// How the client authenticates, as its `token_endpoint_auth_method` (RFC 7591 §2):
+    /// `private_key_jwt`, `none` for a public client, and `client_secret_basic` for a
+    /// secret, which may also be sent as `client_secret_post`.
+    pub fn token_endpoint_auth_method(&self) -> &'static str {
+        match self.data.kind {
+            ClientKind::Confidential { .. } | ClientKind::ConfidentialPassword { .. } => {
+                "client_secret_basic"
+            }
+            ClientKind::PrivateKeyJwt { .. } => "private_key_jwt",
+            ClientKind::Public => "none",
+        }
     }
 
     /// The registered redirect URIs.
@@ -321,8 +355,8 @@ impl Client {
         self.data.id_token_signed_response_alg
     }
 
-    /// Checks a presented secret against the stored hash, in constant time. A public
-    /// client has no secret, so this is always `false` for it.
+    /// Checks a presented secret against the stored hash, in constant time. A public or
+    /// `private_key_jwt` client has no secret, so this is always `false` for it.
     pub fn verify_secret(&self, presented: &str) -> bool {
         match &self.data.kind {
             ClientKind::Confidential { secret_hash } => {
@@ -344,7 +378,7 @@ impl Client {
                 .is_ok(),
                 None => false,
             },
-            ClientKind::Public => false,
+            ClientKind::PrivateKeyJwt { .. } | ClientKind::Public => false,
         }
     }
 

@@ -8,6 +8,11 @@
 //! [`SlowHashing`](crate::SlowHashing), and a success is remembered briefly (see
 //! `secret_cache`). An unknown client id costs what a wrong secret for the slowest
 //! registration this engine has met costs, so timing does not tell which ids exist.
+//!
+//! A confidential client registered with public keys authenticates with signed
+//! assertions instead (`private_key_jwt`, see `assertion`).
+
+mod assertion;
 
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
@@ -64,15 +69,23 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         {
             return Ok(Err(self.rate_limited(&keys, wait, now)));
         }
-        let result = self
-            .authenticate_client(params, authorization, &limits)
-            .await?;
-        if let Err(error) = &result {
+        let result = match assertion::presented_assertion(params, authorization) {
+            Err(error) => Err((error, None)),
+            Ok(Some(presented)) => self.authenticate_assertion(presented, &limits).await?,
+            Ok(None) => self
+                .authenticate_client(params, authorization, &limits)
+                .await?
+                .map_err(|error| (error, None)),
+        };
+        Ok(result.map_err(|(error, detail)| {
             if error.code() == ErrorCode::InvalidClient {
-                self.emit(|| EventKind::ClientAuthenticationFailed { client_id: claimed });
+                self.emit(|| EventKind::ClientAuthenticationFailed {
+                    client_id: claimed,
+                    detail,
+                });
             }
-        }
-        Ok(result)
+            error
+        }))
     }
 
     /// The `429` for an attempt refused by the limiter, reported as an event naming the
@@ -298,7 +311,10 @@ fn decoy_derivation(iterations: u32, presented: &str) -> bool {
 fn claimed_client_id(params: &Params, authorization: Option<&str>) -> Option<String> {
     match authorization.map(Authorization::parse) {
         Some(Ok(Authorization::Basic(credentials))) => Some(credentials.client_id),
-        _ => params.get("client_id").map(str::to_owned),
+        _ => params
+            .get("client_id")
+            .map(str::to_owned)
+            .or_else(|| assertion::claimed_by_assertion(params)),
     }
     .filter(|id| ClientId::new(id.as_str()).is_ok())
 }

@@ -67,6 +67,9 @@ pub enum EventKind {
     ClientAuthenticationFailed {
         /// The client id presented, if any.
         client_id: Option<String>,
+        /// Which check failed, for logs, where the engine tells: a refused client
+        /// assertion names it (the client itself is only told `invalid_client`).
+        detail: Option<&'static str>,
     },
     /// A grant request was refused with `invalid_grant`.
     InvalidGrant {

@@ -36,6 +36,9 @@ pub struct Metadata {
     pub grant_types_supported: Vec<&'static str>,
     /// Client authentication at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The algorithms of `private_key_jwt` client assertions, at every endpoint that
+    /// authenticates clients: `ES256`, `EdDSA`, `RS256`.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// Client authentication at the introspection endpoint (confidential clients only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
@@ -100,14 +103,25 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             token_endpoint_auth_methods_supported: vec![
                 "client_secret_basic",
                 "client_secret_post",
+                "private_key_jwt",
                 "none",
             ],
+            token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS.to_vec(),
             introspection_endpoint_auth_methods_supported: match endpoints.introspection {
-                Some(_) => vec!["client_secret_basic", "client_secret_post"],
+                Some(_) => vec![
+                    "client_secret_basic",
+                    "client_secret_post",
+                    "private_key_jwt",
+                ],
                 None => Vec::new(),
             },
             revocation_endpoint_auth_methods_supported: match endpoints.revocation {
-                Some(_) => vec!["client_secret_basic", "client_secret_post", "none"],
+                Some(_) => vec![
+                    "client_secret_basic",
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "none",
+                ],
                 None => Vec::new(),
             },
             code_challenge_methods_supported: vec!["S256"],
@@ -115,6 +129,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
     }
 }
+
+/// The algorithms a client's registered keys may have (HS256 is never one: a client
+/// registers public keys only).
+pub(crate) const ASSERTION_ALGORITHMS: [&str; 3] = ["ES256", "EdDSA", "RS256"];
 
 /// `scheme://authority` of a URL, without its path.
 pub(crate) fn origin_of(issuer: &str) -> &str {

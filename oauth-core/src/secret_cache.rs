@@ -138,6 +138,12 @@ fn registration_digest(kind: &ClientKind) -> [u8; 32] {
             context.update(b"sha256\0");
             context.update(secret_hash.as_bytes());
         }
+        // No secret to remember; a digest all the same, so that no entry matches another
+        // kind's.
+        ClientKind::PrivateKeyJwt { jwks } => {
+            context.update(b"private_key_jwt\0");
+            context.update(jwks.to_jwks().to_string().as_bytes());
+        }
         ClientKind::Public => context.update(b"public"),
     }
     let mut out = [0u8; 32];

@@ -96,6 +96,13 @@ macro_rules! flow_tests {
             events_of_attacks,
             limits_trip_to_429_then_cool_down,
             limits_success_does_not_reset_the_callers_budget,
+            dp05_a_valid_assertion_authenticates_at_every_endpoint,
+            dp05_a_replayed_assertion_is_invalid_client,
+            dp05_expired_or_long_lived_assertions_are_refused,
+            dp05_an_assertion_for_another_audience_is_refused,
+            dp05_iss_or_sub_not_the_client_is_refused,
+            dp05_unregistered_key_or_other_algorithm_is_refused,
+            dp05_secrets_and_assertions_do_not_cross,
         );
         $crate::flow_tests!(@expand_mt $store;
             sc01_concurrent_code_redemptions_exactly_one_wins,

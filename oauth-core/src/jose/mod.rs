@@ -6,6 +6,8 @@
 
 mod algorithm;
 mod claims;
+pub(crate) mod client_assertion;
+mod client_jwks;
 mod header;
 mod id_token;
 pub(crate) mod id_token_hint;
@@ -25,6 +27,8 @@ mod strict_json;
 
 pub use algorithm::Algorithm;
 pub use claims::Claims;
+pub use client_assertion::{CLIENT_ASSERTION_TYPE, MAX_ASSERTION_LIFETIME};
+pub use client_jwks::{ClientJwks, MAX_CLIENT_KEYS};
 pub use id_token::VerifiedIdToken;
 pub use jws::{JwsError, MAX_TOKEN_LEN};
 pub use jwt::{JwtError, VerifiedJwt};

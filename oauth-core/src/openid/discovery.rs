@@ -55,6 +55,8 @@ pub struct ProviderMetadata {
     pub grant_types_supported: Vec<&'static str>,
     /// Client authentication at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The algorithms of `private_key_jwt` client assertions.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// `["S256"]`.
     pub code_challenge_methods_supported: Vec<&'static str>,
     /// `false`: request objects are refused.
@@ -108,6 +110,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             claims_supported: claims,
             grant_types_supported: oauth.grant_types_supported,
             token_endpoint_auth_methods_supported: oauth.token_endpoint_auth_methods_supported,
+            token_endpoint_auth_signing_alg_values_supported: oauth
+                .token_endpoint_auth_signing_alg_values_supported,
             code_challenge_methods_supported: oauth.code_challenge_methods_supported,
             request_parameter_supported: false,
             request_uri_parameter_supported: false,

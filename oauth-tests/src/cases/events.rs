@@ -221,7 +221,7 @@ pub async fn events_of_attacks<S: Storage + 'static>(h: Harness<S>) {
     .await;
     assert_eq!(sink.events().len(), 1);
     assert!(
-        matches!(&sink.events()[0].kind, EventKind::ClientAuthenticationFailed { client_id: Some(id) } if id == "server")
+        matches!(&sink.events()[0].kind, EventKind::ClientAuthenticationFailed { client_id: Some(id), .. } if id == "server")
     );
 
     sink.clear();

@@ -2,6 +2,7 @@
 //! case they prove where there is one.
 
 mod authorize;
+mod client_assertion;
 mod clients;
 mod concurrency;
 mod events;
@@ -15,6 +16,7 @@ mod subject;
 mod token;
 
 pub use authorize::*;
+pub use client_assertion::*;
 pub use clients::*;
 pub use concurrency::*;
 pub use events::*;
