@@ -4,6 +4,7 @@
 mod authorize;
 mod clients;
 mod concurrency;
+mod dpop;
 mod events;
 mod flows;
 mod introspection;
@@ -17,6 +18,7 @@ mod token;
 pub use authorize::*;
 pub use clients::*;
 pub use concurrency::*;
+pub use dpop::*;
 pub use events::*;
 pub use flows::*;
 pub use introspection::*;
