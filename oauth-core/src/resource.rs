@@ -36,7 +36,9 @@ use crate::dpop::{DpopContext, DEFAULT_DPOP_PROOF_WINDOW};
 use crate::error::{ErrorCode, Fault};
 use crate::events::{Event, EventKind, EventSink};
 use crate::issuer_binding::{belongs_to, issuer_tag, IssuerTag};
-use crate::jose::{self, Claims, DpopError, JwtError, VerificationKeys, DPOP_ALGORITHMS, MAX_TOKEN_LEN};
+use crate::jose::{
+    self, Claims, DpopError, JwtError, VerificationKeys, DPOP_ALGORITHMS, MAX_TOKEN_LEN,
+};
 use crate::response::Response;
 use crate::scope::ScopeSet;
 use crate::secret::SecretHash;
@@ -589,7 +591,12 @@ impl<C: Clock> TokenVerifier<C> {
             };
             if let (Some(dpop), Some(jkt)) = (dpop, principal.jkt.as_deref()) {
                 let checked = dpop
-                    .check(store, Some((token, jkt)), self.clock.now(), self.dpop_window)
+                    .check(
+                        store,
+                        Some((token, jkt)),
+                        self.clock.now(),
+                        self.dpop_window,
+                    )
                     .await?;
                 if let Err(error) = checked {
                     return Ok(Err(BearerError::invalid_dpop_proof(error)));

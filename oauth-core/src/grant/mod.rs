@@ -8,15 +8,15 @@ use time::OffsetDateTime;
 
 use crate::client::GrantType;
 use crate::clock::Clock;
+use crate::dpop::DpopContext;
 use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
 use crate::form_request::FormRequest;
+use crate::jose::{DpopError, VerifiedProof};
 use crate::response::Response;
 use crate::scope::ScopeSet;
 use crate::storage::{GrantRecord, SignIn, Storage, TokenKind, TokenRecord};
-use crate::dpop::DpopContext;
-use crate::jose::{DpopError, VerifiedProof};
 use crate::token::{mint, AccessTokenType, IssuedTokens};
 
 /// What the token endpoint answers.

@@ -126,7 +126,8 @@ pub(crate) fn verify_proof(
 ) -> Result<VerifiedProof, DpopError> {
     let mut buffers = jws::Buffers::new();
     let jws = jws::split(proof, &mut buffers).map_err(DpopError::Malformed)?;
-    let header = strict_json::parse(jws.header_json).map_err(|_| DpopError::Malformed(JwsError::Header))?;
+    let header =
+        strict_json::parse(jws.header_json).map_err(|_| DpopError::Malformed(JwsError::Header))?;
     if header.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
         return Err(DpopError::WrongType);
     }
@@ -142,7 +143,10 @@ pub(crate) fn verify_proof(
         .get("jwk")
         .filter(|jwk| jwk.is_object())
         .ok_or(DpopError::BadKey)?;
-    if PRIVATE_MEMBERS.iter().any(|member| jwk.get(member).is_some()) {
+    if PRIVATE_MEMBERS
+        .iter()
+        .any(|member| jwk.get(member).is_some())
+    {
         return Err(DpopError::PrivateKey);
     }
     let key = VerificationKey::from_proof_jwk(alg, jwk).map_err(|_| DpopError::BadKey)?;
@@ -200,7 +204,10 @@ pub(crate) fn verify_proof(
 
 /// `ath`: base64url of the SHA-256 of the access token's ASCII (RFC 9449 §4.2).
 pub(crate) fn access_token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()))
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        token.as_bytes(),
+    ))
 }
 
 /// A URL as `htu` compares (RFC 9449 §4.3 point 9): parsed and normalised as RFC 3986 §6

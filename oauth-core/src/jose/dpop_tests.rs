@@ -28,9 +28,8 @@ enum Holder {
 impl Holder {
     fn es256() -> Self {
         let rng = SystemRandom::new();
-        let pkcs8 =
-            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
         Self::Es256(
             EcdsaKeyPair::from_pkcs8(
                 &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -155,7 +154,10 @@ fn rfc_7638_example_thumbprint() {
         "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
     );
     let proof_key = VerificationKey::from_proof_jwk(Algorithm::Rs256, &jwk).unwrap();
-    assert_eq!(proof_key.kid(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    assert_eq!(
+        proof_key.kid(),
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    );
 }
 
 #[test]
@@ -255,7 +257,12 @@ fn dp01_alg_none_symmetric_or_unknown_is_refused() {
 #[test]
 fn dp01_type_key_and_signature_are_checked() {
     let holder = Holder::es256();
-    for typ in [json!("jwt"), json!("DPoP+JWT"), json!("at+jwt"), Value::Null] {
+    for typ in [
+        json!("jwt"),
+        json!("DPoP+JWT"),
+        json!("at+jwt"),
+        Value::Null,
+    ] {
         let mut header = holder.header();
         header["typ"] = typ.clone();
         assert_eq!(
@@ -336,7 +343,11 @@ fn dp01_jti_is_required_and_bounded() {
             DpopError::InvalidClaim("jti")
         );
     }
-    assert!(verify_proof(&with_claim(&holder, "jti", "j".repeat(128).into()), &expect()).is_ok());
+    assert!(verify_proof(
+        &with_claim(&holder, "jti", "j".repeat(128).into()),
+        &expect()
+    )
+    .is_ok());
     for name in ["htm", "htu", "iat"] {
         assert_eq!(
             verify_proof(&without_claim(&holder, name), &expect()).unwrap_err(),

@@ -6,8 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use oauth_core::jose::{Algorithm, SigningKey};
 use oauth_core::{
-    AccessTokenType, BearerErrorKind, BearerOutcome, BearerRequest, Clock, ErrorCode,
-    FormRequest, ScopeSet, Storage, TokenOutcome, FORM_CONTENT_TYPE,
+    AccessTokenType, BearerErrorKind, BearerOutcome, BearerRequest, Clock, ErrorCode, FormRequest,
+    ScopeSet, Storage, TokenOutcome, FORM_CONTENT_TYPE,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
@@ -29,9 +29,8 @@ struct DpopKey {
 impl DpopKey {
     fn new() -> Self {
         let rng = SystemRandom::new();
-        let pkcs8 =
-            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
         let pair = EcdsaKeyPair::from_pkcs8(
             &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
             pkcs8.as_ref(),
@@ -61,7 +60,10 @@ impl DpopKey {
             r#"{{"crv":"P-256","kty":"EC","x":{},"y":{}}}"#,
             jwk["x"], jwk["y"]
         );
-        URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, members.as_bytes()))
+        URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            members.as_bytes(),
+        ))
     }
 
     fn sign(&self, header: &Value, claims: &Value) -> String {
@@ -111,7 +113,10 @@ async fn token_with<S: Storage + 'static>(
     method: &str,
     url: &str,
 ) -> TokenOutcome {
-    let body = encode(&[("grant_type", "client_credentials"), ("scope", "read:users")]);
+    let body = encode(&[
+        ("grant_type", "client_credentials"),
+        ("scope", "read:users"),
+    ]);
     let authorization = basic("server", SERVER_SECRET);
     let request = FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
         .with_authorization(Some(&authorization))
@@ -140,9 +145,7 @@ fn expect_bad_proof(outcome: &TokenOutcome, what: &str) {
 /// (`cnf.jkt`, `token_type: DPoP`); a replayed proof, one for another method or URL, and
 /// two proofs are refused; URLs compare normalised; without a proof nothing changes; an
 /// engine of opaque tokens refuses a proof rather than issue an unbound token.
-pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<
-    S: Storage + 'static,
->(
+pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<S: Storage + 'static>(
     h: Harness<S>,
 ) {
     let engine = h.jwt_engine(SigningKey::generate(Algorithm::Es256, "k1").unwrap().0);
@@ -160,10 +163,17 @@ pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<
 
     let replay = token_with(&h, &[&first], "POST", TOKEN_URL).await;
     expect_bad_proof(&replay, "a replayed proof");
-    assert!(replay.error().unwrap().description().contains("used before"));
+    assert!(replay
+        .error()
+        .unwrap()
+        .description()
+        .contains("used before"));
 
     let get = proof(&h, &key, "GET", TOKEN_URL);
-    expect_bad_proof(&token_with(&h, &[&get], "POST", TOKEN_URL).await, "another method");
+    expect_bad_proof(
+        &token_with(&h, &[&get], "POST", TOKEN_URL).await,
+        "another method",
+    );
     let elsewhere = proof(&h, &key, "POST", "https://auth.example/other");
     expect_bad_proof(
         &token_with(&h, &[&elsewhere], "POST", TOKEN_URL).await,
@@ -177,7 +187,10 @@ pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<
     for (htu, url) in [
         ("HTTPS://Auth.Example/token", TOKEN_URL),
         ("https://auth.example:443/token", TOKEN_URL),
-        ("https://auth.example/token", "https://auth.example/token?x=1"),
+        (
+            "https://auth.example/token",
+            "https://auth.example/token?x=1",
+        ),
         ("https://auth.example/token?y=2#f", TOKEN_URL),
     ] {
         let normalised = proof(&h, &key, "POST", htu);
@@ -188,7 +201,10 @@ pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<
         proof(&h, &key, "POST", TOKEN_URL),
         proof(&h, &key, "POST", TOKEN_URL),
     );
-    expect_bad_proof(&token_with(&h, &[&a, &b], "POST", TOKEN_URL).await, "two proofs");
+    expect_bad_proof(
+        &token_with(&h, &[&a, &b], "POST", TOKEN_URL).await,
+        "two proofs",
+    );
     let folded = format!("{a}, {b}");
     expect_bad_proof(
         &token_with(&h, &[&folded], "POST", TOKEN_URL).await,
@@ -196,9 +212,15 @@ pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<
     );
 
     let old = key.proof_at("POST", TOKEN_URL, None, now(&h) - 61);
-    expect_bad_proof(&token_with(&h, &[&old], "POST", TOKEN_URL).await, "an old iat");
+    expect_bad_proof(
+        &token_with(&h, &[&old], "POST", TOKEN_URL).await,
+        "an old iat",
+    );
     let ahead = key.proof_at("POST", TOKEN_URL, None, now(&h) + 61);
-    expect_bad_proof(&token_with(&h, &[&ahead], "POST", TOKEN_URL).await, "a future iat");
+    expect_bad_proof(
+        &token_with(&h, &[&ahead], "POST", TOKEN_URL).await,
+        "a future iat",
+    );
 
     let bearer = expect_issued(token_with(&h, &[], "POST", TOKEN_URL).await);
     assert_eq!(bearer.token_type, AccessTokenType::Bearer);
@@ -214,7 +236,13 @@ pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<
 /// DP-01: an engine of opaque access tokens cannot bind one, and says so.
 pub async fn dp01_opaque_access_tokens_refuse_a_proof<S: Storage + 'static>(h: Harness<S>) {
     let key = DpopKey::new();
-    let refused = token_with(&h, &[&proof(&h, &key, "POST", TOKEN_URL)], "POST", TOKEN_URL).await;
+    let refused = token_with(
+        &h,
+        &[&proof(&h, &key, "POST", TOKEN_URL)],
+        "POST",
+        TOKEN_URL,
+    )
+    .await;
     expect_bad_proof(&refused, "a proof for an opaque token");
     assert!(refused
         .error()
@@ -241,7 +269,13 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
     let h = h.with_engine(engine);
     let key = DpopKey::new();
     let issued = expect_issued(
-        token_with(&h, &[&proof(&h, &key, "POST", TOKEN_URL)], "POST", TOKEN_URL).await,
+        token_with(
+            &h,
+            &[&proof(&h, &key, "POST", TOKEN_URL)],
+            "POST",
+            TOKEN_URL,
+        )
+        .await,
     );
     let token = issued.access_token.as_str();
     let read = ScopeSet::parse("read:users").unwrap();
@@ -255,7 +289,10 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
                 method,
                 API_URL,
             );
-            h.engine.verify_bearer(&request, read).await.expect("no fault")
+            h.engine
+                .verify_bearer(&request, read)
+                .await
+                .expect("no fault")
         }
     };
     let fresh = || key.proof_at("GET", API_URL, Some(token), now(&h));
@@ -266,14 +303,21 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
     assert_eq!(principal.jkt.as_deref(), Some(key.thumbprint().as_str()));
     assert_eq!(principal.client_id, "server");
     let again = fresh();
-    assert!(check(dpop_auth.clone(), vec![again], "GET").await.principal().is_some());
+    assert!(check(dpop_auth.clone(), vec![again], "GET")
+        .await
+        .principal()
+        .is_some());
 
     #[track_caller]
     fn expect_refused_at_api(outcome: &BearerOutcome, kind: BearerErrorKind, what: &str) {
         let error = outcome
             .refusal()
             .unwrap_or_else(|| panic!("{what}: admitted"));
-        assert_eq!((error.kind(), error.status()), (kind, 401), "{what}: {error}");
+        assert_eq!(
+            (error.kind(), error.status()),
+            (kind, 401),
+            "{what}: {error}"
+        );
         if kind == BearerErrorKind::InvalidDpopProof {
             assert_eq!(
                 error.www_authenticate(),
@@ -285,28 +329,53 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
     }
 
     let replayed = check(dpop_auth.clone(), vec![accepted], "GET").await;
-    expect_refused_at_api(&replayed, BearerErrorKind::InvalidDpopProof, "a replayed proof");
+    expect_refused_at_api(
+        &replayed,
+        BearerErrorKind::InvalidDpopProof,
+        "a replayed proof",
+    );
 
     let as_bearer = check(format!("Bearer {token}"), vec![fresh()], "GET").await;
-    expect_refused_at_api(&as_bearer, BearerErrorKind::InvalidToken, "a bound token as Bearer");
+    expect_refused_at_api(
+        &as_bearer,
+        BearerErrorKind::InvalidToken,
+        "a bound token as Bearer",
+    );
     let as_bearer = check(format!("Bearer {token}"), vec![], "GET").await;
-    expect_refused_at_api(&as_bearer, BearerErrorKind::InvalidToken, "as Bearer, no proof");
+    expect_refused_at_api(
+        &as_bearer,
+        BearerErrorKind::InvalidToken,
+        "as Bearer, no proof",
+    );
 
     let stranger = DpopKey::new();
     let foreign = stranger.proof_at("GET", API_URL, Some(token), now(&h));
     let other_key = check(dpop_auth.clone(), vec![foreign], "GET").await;
     expect_refused_at_api(&other_key, BearerErrorKind::InvalidDpopProof, "another key");
-    assert!(other_key.refusal().unwrap().reason().unwrap().contains("bound to"));
+    assert!(other_key
+        .refusal()
+        .unwrap()
+        .reason()
+        .unwrap()
+        .contains("bound to"));
 
     let other_token = key.proof_at("GET", API_URL, Some("another-token"), now(&h));
     let wrong_ath = check(dpop_auth.clone(), vec![other_token], "GET").await;
-    expect_refused_at_api(&wrong_ath, BearerErrorKind::InvalidDpopProof, "ath for another token");
+    expect_refused_at_api(
+        &wrong_ath,
+        BearerErrorKind::InvalidDpopProof,
+        "ath for another token",
+    );
     let no_ath = key.proof_at("GET", API_URL, None, now(&h));
     let no_ath = check(dpop_auth.clone(), vec![no_ath], "GET").await;
     expect_refused_at_api(&no_ath, BearerErrorKind::InvalidDpopProof, "no ath");
 
     let for_post = check(dpop_auth.clone(), vec![fresh()], "POST").await;
-    expect_refused_at_api(&for_post, BearerErrorKind::InvalidDpopProof, "another method");
+    expect_refused_at_api(
+        &for_post,
+        BearerErrorKind::InvalidDpopProof,
+        "another method",
+    );
     let elsewhere = key.proof_at("GET", "https://api.example/admin", Some(token), now(&h));
     let elsewhere = check(dpop_auth.clone(), vec![elsewhere], "GET").await;
     expect_refused_at_api(&elsewhere, BearerErrorKind::InvalidDpopProof, "another URL");
@@ -319,10 +388,24 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
     // An unbound token is no DPoP token, and a bound one is refused by a verifier that
     // has no store for the replay mark.
     let bearer = expect_issued(token_with(&h, &[], "POST", TOKEN_URL).await);
-    let unbound = check(format!("DPoP {}", bearer.access_token), vec![fresh()], "GET").await;
-    expect_refused_at_api(&unbound, BearerErrorKind::InvalidToken, "an unbound token as DPoP");
+    let unbound = check(
+        format!("DPoP {}", bearer.access_token),
+        vec![fresh()],
+        "GET",
+    )
+    .await;
+    expect_refused_at_api(
+        &unbound,
+        BearerErrorKind::InvalidToken,
+        "an unbound token as DPoP",
+    );
     let last = fresh();
-    let request = BearerRequest::new(Some(&dpop_auth), None).with_dpop([last.as_str()], "GET", API_URL);
-    let storeless = h.engine.token_verifier().verify(&request, &read).unwrap_err();
+    let request =
+        BearerRequest::new(Some(&dpop_auth), None).with_dpop([last.as_str()], "GET", API_URL);
+    let storeless = h
+        .engine
+        .token_verifier()
+        .verify(&request, &read)
+        .unwrap_err();
     assert_eq!(storeless.kind(), BearerErrorKind::InvalidDpopProof);
 }
