@@ -24,6 +24,7 @@ pub struct Config {
     refresh_token_lifetime: Duration,
     grant_lifetime: Duration,
     pending_lifetime: Duration,
+    dpop_proof_window: Duration,
     endpoints: Endpoints,
     scopes_supported: Vec<String>,
     introspectors: Vec<ClientId>,
@@ -141,6 +142,7 @@ impl Config {
                 refresh_token_lifetime: Duration::days(14),
                 grant_lifetime: Duration::days(90),
                 pending_lifetime: Duration::minutes(10),
+                dpop_proof_window: crate::dpop::DEFAULT_DPOP_PROOF_WINDOW,
                 endpoints: Endpoints::default(),
                 scopes_supported: Vec::new(),
                 introspectors: Vec::new(),
@@ -177,6 +179,11 @@ impl Config {
     /// How long a pending authorization waits for the user's decision.
     pub fn pending_lifetime(&self) -> Duration {
         self.pending_lifetime
+    }
+
+    /// How far a DPoP proof's `iat` may be from the engine's clock, either way.
+    pub fn dpop_proof_window(&self) -> Duration {
+        self.dpop_proof_window
     }
 
     /// The endpoint paths advertised in the metadata.
@@ -268,6 +275,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// How far a DPoP proof's `iat` may be from the engine's clock, either way (5 seconds
+    /// to 5 minutes; default 60 seconds). A proof's replay mark is kept as long.
+    pub fn dpop_proof_window(mut self, window: Duration) -> Self {
+        self.config.dpop_proof_window = window;
+        self
+    }
+
     /// The endpoint paths advertised in the metadata; each must start with `/`.
     pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
         self.config.endpoints = endpoints;
@@ -323,6 +337,12 @@ impl ConfigBuilder {
             config.pending_lifetime,
             Duration::seconds(10),
             Duration::hours(1),
+        )?;
+        in_range(
+            "DPoP proof window",
+            config.dpop_proof_window,
+            Duration::seconds(5),
+            Duration::minutes(5),
         )?;
         Ok(config)
     }

@@ -369,6 +369,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             &self.clock,
             self.issuer_tag,
         )
+        .with_dpop_proof_window(self.config.dpop_proof_window())
         .with_event_sink(self.events.clone())
     }
 

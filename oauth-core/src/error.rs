@@ -10,8 +10,8 @@ use std::fmt;
 
 use crate::storage::StorageError;
 
-/// The error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1 for bearer tokens, and
-/// OpenID Connect Core 1.0 §3.1.2.6 for the authorization endpoint.
+/// The error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1 for bearer tokens,
+/// OpenID Connect Core 1.0 §3.1.2.6 for the authorization endpoint, and RFC 9449 for DPoP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -52,6 +52,10 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// The request carried a `registration` parameter, which this server does not take.
     RegistrationNotSupported,
+    /// The DPoP proof is missing where one is needed, or invalid (RFC 9449 §5, §7.1).
+    InvalidDpopProof,
+    /// The DPoP proof lacks the nonce the server requires (RFC 9449 §8).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -76,6 +80,8 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::RegistrationNotSupported => "registration_not_supported",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 

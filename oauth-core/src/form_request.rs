@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+use crate::dpop::DpopContext;
 use crate::error::OAuthError;
 use crate::request::Params;
 
@@ -30,6 +31,7 @@ pub struct FormRequest<'a> {
     body: Body<'a>,
     authorization: Option<&'a str>,
     caller: Option<&'a str>,
+    dpop: Option<DpopContext<'a>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +57,7 @@ impl<'a> FormRequest<'a> {
             },
             authorization: None,
             caller: None,
+            dpop: None,
         }
     }
 
@@ -65,6 +68,7 @@ impl<'a> FormRequest<'a> {
             body: Body::Parsed(params),
             authorization: None,
             caller: None,
+            dpop: None,
         }
     }
 
@@ -82,6 +86,30 @@ impl<'a> FormRequest<'a> {
         self
     }
 
+    /// The request's `DPoP` header values (RFC 9449 §4), each as it came, with the
+    /// request's HTTP method and the full URL it was sent to (scheme, host, port and
+    /// path, as the client addressed it: behind a proxy, the public URL). No value leaves
+    /// the request a bearer one; more than one is refused with `invalid_dpop_proof`. At
+    /// the token endpoint, a valid proof binds the access token to its key.
+    ///
+    /// ```
+    /// use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
+    ///
+    /// # let proof = "eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.c2ln";
+    /// let request = FormRequest::new(Some(FORM_CONTENT_TYPE), b"grant_type=client_credentials")
+    ///     .with_dpop([proof], "POST", "https://auth.example/token");
+    /// # let _ = request;
+    /// ```
+    pub fn with_dpop(
+        mut self,
+        headers: impl IntoIterator<Item = &'a str>,
+        method: &'a str,
+        url: &'a str,
+    ) -> Self {
+        self.dpop = DpopContext::new(headers, method, url);
+        self
+    }
+
     /// The `Authorization` header value.
     pub fn authorization(&self) -> Option<&'a str> {
         self.authorization
@@ -90,6 +118,11 @@ impl<'a> FormRequest<'a> {
     /// The caller's key.
     pub fn caller(&self) -> Option<&'a str> {
         self.caller
+    }
+
+    /// The DPoP proof and what it must be for, when the request carries one.
+    pub(crate) fn dpop(&self) -> Option<&DpopContext<'a>> {
+        self.dpop.as_ref()
     }
 
     /// The parameters, parsed once; the framing errors of RFC 6749 §3.2 as `invalid_request`.

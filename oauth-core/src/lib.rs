@@ -128,6 +128,7 @@ mod client_auth;
 mod clock;
 mod config;
 mod consent;
+mod dpop;
 mod engine;
 mod error;
 pub mod events;
@@ -180,6 +181,7 @@ pub use consent::{
     ConsentForm, ConsentRefusal, CONSENT_COOKIE, CSRF_FIELD, SEALED_REQUEST_FIELD,
     SECURE_CONSENT_COOKIE,
 };
+pub use dpop::DEFAULT_DPOP_PROOF_WINDOW;
 pub use engine::{Engine, EngineBuilder, JwtAccessTokens, PURGE_BATCH};
 pub use error::{ErrorCode, Fault, OAuthError};
 pub use form_request::{FormRequest, FORM_CONTENT_TYPE};
@@ -211,4 +213,4 @@ pub use storage::{
     ClientStore, CodeStore, KeySetStore, Storage, StorageError, StorageErrorKind, StoredKeySet,
     TokenStore, MAX_CLIENT_PAGE,
 };
-pub use token::{AccessTokenFormat, IssuedTokens};
+pub use token::{AccessTokenFormat, AccessTokenType, IssuedTokens};

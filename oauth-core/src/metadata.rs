@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::engine::Engine;
+use crate::jose::DPOP_ALGORITHMS;
 use crate::response::Response;
 use crate::storage::Storage;
 
@@ -49,6 +50,10 @@ pub struct Metadata {
     pub code_challenge_methods_supported: Vec<&'static str>,
     /// `true`: every authorization response carries `iss` (RFC 9207).
     pub authorization_response_iss_parameter_supported: bool,
+    /// The algorithms a DPoP proof may be signed with (RFC 9449 §5.1), for an engine that
+    /// issues JWT access tokens, the ones a proof can bind; absent otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
 impl Metadata {
@@ -126,6 +131,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             },
             code_challenge_methods_supported: vec!["S256"],
             authorization_response_iss_parameter_supported: true,
+            dpop_signing_alg_values_supported: match self.jwt {
+                Some(_) => DPOP_ALGORITHMS.iter().map(|alg| alg.as_str()).collect(),
+                None => Vec::new(),
+            },
         }
     }
 }

@@ -32,23 +32,37 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
+use crate::dpop::{DpopContext, DEFAULT_DPOP_PROOF_WINDOW};
 use crate::error::{ErrorCode, Fault};
 use crate::events::{Event, EventKind, EventSink};
 use crate::issuer_binding::{belongs_to, issuer_tag, IssuerTag};
-use crate::jose::{self, Claims, JwtError, VerificationKeys, MAX_TOKEN_LEN};
+use crate::jose::{
+    self, Claims, DpopError, JwtError, VerificationKeys, DPOP_ALGORITHMS, MAX_TOKEN_LEN,
+};
 use crate::response::Response;
 use crate::scope::ScopeSet;
 use crate::secret::SecretHash;
-use crate::storage::{TokenKind, TokenStore};
+use crate::storage::{CodeStore, TokenKind, TokenStore};
 
 /// Most clock leeway a verifier accepts.
 pub const MAX_LEEWAY: Duration = Duration::minutes(5);
 
-/// Where a bearer token came from, as an adapter found it.
+/// Where an access token came from, as an adapter found it: a bearer token (RFC 6750), or
+/// a DPoP-bound one with its proof (RFC 9449 §7).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct BearerRequest<'a> {
     authorization: Option<&'a str>,
     form_token: Option<&'a str>,
+    dpop: Option<DpopContext<'a>>,
+}
+
+/// The scheme an access token was presented under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// `Authorization: Bearer`, or the form parameter.
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 §7.1).
+    DPoP,
 }
 
 impl fmt::Debug for BearerRequest<'_> {
@@ -56,6 +70,7 @@ impl fmt::Debug for BearerRequest<'_> {
         f.debug_struct("BearerRequest")
             .field("authorization", &self.authorization.map(|_| "<redacted>"))
             .field("form_token", &self.form_token.map(|_| "<redacted>"))
+            .field("dpop", &self.dpop)
             .finish()
     }
 }
@@ -67,30 +82,66 @@ impl<'a> BearerRequest<'a> {
         Self {
             authorization,
             form_token,
+            dpop: None,
         }
     }
 
-    /// The token, or the bearer error for a missing, doubled or malformed one.
+    /// The request's `DPoP` header values (RFC 9449 §7), each as it came, with the
+    /// request's HTTP method and the full URL it was sent to (as the client addressed
+    /// it: behind a proxy, the public URL). A token presented as `Authorization: DPoP`
+    /// needs them; no value leaves the request without a proof, and more than one is
+    /// refused with `invalid_dpop_proof`.
+    ///
+    /// ```
+    /// use oauth_core::BearerRequest;
+    ///
+    /// # let (authorization, proof) = ("DPoP eyJ.eyJ.c2ln", "eyJ.eyJ.c2ln");
+    /// let request = BearerRequest::new(Some(authorization), None)
+    ///     .with_dpop([proof], "GET", "https://api.example/users");
+    /// # let _ = request;
+    /// ```
+    pub fn with_dpop(
+        mut self,
+        headers: impl IntoIterator<Item = &'a str>,
+        method: &'a str,
+        url: &'a str,
+    ) -> Self {
+        self.dpop = DpopContext::new(headers, method, url);
+        self
+    }
+
+    /// The token, or the bearer error for a missing, doubled or malformed one. A token
+    /// presented as `Authorization: DPoP` is returned too; its proof is checked only by
+    /// [`TokenVerifier::verify_with_store`].
     pub fn token(&self) -> Result<&'a str, BearerError> {
+        self.credential().map(|(_, token)| token)
+    }
+
+    /// The token and the scheme it came under.
+    fn credential(&self) -> Result<(Scheme, &'a str), BearerError> {
         let header_token = match self.authorization {
             None => None,
             Some(value) => {
                 let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-                if !scheme.eq_ignore_ascii_case("bearer") {
-                    // Another scheme is no bearer credential; treat it as absent.
-                    None
+                let token = rest.trim_start_matches(' ');
+                if scheme.eq_ignore_ascii_case("bearer") {
+                    Some((Scheme::Bearer, token))
+                } else if scheme.eq_ignore_ascii_case("dpop") {
+                    Some((Scheme::DPoP, token))
                 } else {
-                    Some(rest.trim_start_matches(' '))
+                    // Another scheme is no access-token credential; treat it as absent.
+                    None
                 }
             }
         };
-        let token = match (header_token, self.form_token) {
+        let (scheme, token) = match (header_token, self.form_token) {
             (Some(_), Some(_)) => {
                 return Err(BearerError::invalid_request(
                     "the token was sent in more than one way",
                 ))
             }
-            (Some(token), None) | (None, Some(token)) => token,
+            (Some(credential), None) => credential,
+            (None, Some(token)) => (Scheme::Bearer, token),
             (None, None) => return Err(BearerError::missing()),
         };
         if token.is_empty() || token.len() > MAX_TOKEN_LEN || !all_b64token(token.as_bytes()) {
@@ -98,7 +149,7 @@ impl<'a> BearerRequest<'a> {
                 "the bearer token is malformed",
             ));
         }
-        Ok(token)
+        Ok((scheme, token))
     }
 }
 
@@ -137,6 +188,9 @@ pub struct Principal {
     pub expires_at: OffsetDateTime,
     /// The JWT's `jti` (for JWT access tokens).
     pub token_id: Option<String>,
+    /// The thumbprint of the DPoP key a JWT access token is bound to (`cnf.jkt`, RFC 9449
+    /// §6.1); `None` for a bearer token.
+    pub jkt: Option<String>,
     /// Every claim of a JWT access token (empty for opaque tokens).
     pub claims: Claims,
 }
@@ -153,6 +207,9 @@ pub enum BearerErrorKind {
     InvalidToken,
     /// `insufficient_scope` (403).
     InsufficientScope,
+    /// `invalid_dpop_proof` (401, RFC 9449 §7.1): the DPoP proof of a bound token is
+    /// missing, invalid, replayed, or made with another key.
+    InvalidDpopProof,
 }
 
 /// A refusal at a protected resource, with its status and `WWW-Authenticate` challenge.
@@ -193,6 +250,16 @@ impl BearerError {
         }
     }
 
+    /// `invalid_dpop_proof`; `reason` is for logs only.
+    fn invalid_dpop_proof(reason: impl fmt::Display) -> Self {
+        Self {
+            kind: BearerErrorKind::InvalidDpopProof,
+            description: "the DPoP proof is missing or invalid",
+            required_scope: None,
+            reason: Some(reason.to_string()),
+        }
+    }
+
     fn insufficient_scope(required: &ScopeSet) -> Self {
         Self {
             kind: BearerErrorKind::InsufficientScope,
@@ -214,13 +281,16 @@ impl BearerError {
             BearerErrorKind::InvalidRequest => Some(ErrorCode::InvalidRequest),
             BearerErrorKind::InvalidToken => Some(ErrorCode::InvalidToken),
             BearerErrorKind::InsufficientScope => Some(ErrorCode::InsufficientScope),
+            BearerErrorKind::InvalidDpopProof => Some(ErrorCode::InvalidDpopProof),
         }
     }
 
-    /// The HTTP status: 401, 400, 401 or 403.
+    /// The HTTP status: 401, 400, 401, 403 or 401.
     pub fn status(&self) -> u16 {
         match self.kind {
-            BearerErrorKind::Missing | BearerErrorKind::InvalidToken => 401,
+            BearerErrorKind::Missing
+            | BearerErrorKind::InvalidToken
+            | BearerErrorKind::InvalidDpopProof => 401,
             BearerErrorKind::InvalidRequest => 400,
             BearerErrorKind::InsufficientScope => 403,
         }
@@ -231,11 +301,21 @@ impl BearerError {
         self.reason.as_deref()
     }
 
-    /// The `WWW-Authenticate` value of RFC 6750 §3.
+    /// The `WWW-Authenticate` value of RFC 6750 §3; for `invalid_dpop_proof`, the `DPoP`
+    /// challenge of RFC 9449 §7.1 with the algorithms a proof may use.
     pub fn www_authenticate(&self) -> String {
         let Some(code) = self.code() else {
             return "Bearer".to_owned();
         };
+        if self.kind == BearerErrorKind::InvalidDpopProof {
+            let algs: Vec<&str> = DPOP_ALGORITHMS.iter().map(|alg| alg.as_str()).collect();
+            return format!(
+                "DPoP error=\"{}\", error_description=\"{}\", algs=\"{}\"",
+                code.as_str(),
+                self.description,
+                algs.join(" ")
+            );
+        }
         let mut value = format!(
             "Bearer error=\"{}\", error_description=\"{}\"",
             code.as_str(),
@@ -316,6 +396,7 @@ pub struct TokenVerifier<C> {
     keys: VerificationKeys,
     clock: C,
     leeway: Duration,
+    dpop_window: Duration,
     events: Option<Arc<dyn EventSink>>,
     /// Opaque tokens of other issuers sharing the store are not this verifier's.
     issuer_tag: IssuerTag,
@@ -363,6 +444,7 @@ impl<C: Clock> TokenVerifier<C> {
             keys,
             clock,
             leeway: Duration::ZERO,
+            dpop_window: DEFAULT_DPOP_PROOF_WINDOW,
             events: None,
         }
     }
@@ -393,6 +475,14 @@ impl<C: Clock> TokenVerifier<C> {
         self
     }
 
+    /// How far a DPoP proof's `iat` may be from this verifier's clock, either way (1 second
+    /// to 5 minutes; default [`DEFAULT_DPOP_PROOF_WINDOW`]). A proof's replay mark is kept
+    /// as long.
+    pub fn with_dpop_proof_window(mut self, window: Duration) -> Self {
+        self.dpop_window = window.clamp(Duration::seconds(1), Duration::minutes(5));
+        self
+    }
+
     /// Replaces the trusted keys (for example after fetching the JWKS again).
     pub fn set_keys(&mut self, keys: VerificationKeys) {
         self.keys = keys;
@@ -414,25 +504,41 @@ impl<C: Clock> TokenVerifier<C> {
             scope: verified.scope,
             expires_at: verified.expires_at,
             token_id: Some(verified.jti),
+            jkt: verified.jkt,
             claims: verified.claims,
         })
     }
 
-    /// Authenticates a request locally (JWT access tokens only) and requires `required`.
+    /// Authenticates a request locally (JWT bearer tokens only) and requires `required`.
+    ///
+    /// A DPoP-bound token is refused here: its proof must be marked used in a store that
+    /// every instance shares, or a proof seen by one instance could be replayed at
+    /// another. Use [`TokenVerifier::verify_with_store`] for those.
     pub fn verify(
         &self,
         request: &BearerRequest<'_>,
         required: &ScopeSet,
     ) -> Result<Principal, BearerError> {
-        let token = request.token()?;
+        let (scheme, token) = request.credential()?;
         let principal = self.verify_jwt(token).map_err(BearerError::invalid_token)?;
+        if binding(scheme, &principal, request)?.is_some() {
+            return Err(BearerError::invalid_dpop_proof(
+                "a DPoP proof is checked only with a store, for its replay mark",
+            ));
+        }
         require_scope(principal, required)
     }
 
     /// Authenticates a request with the store at hand: a JWT is verified locally and
     /// then refused if it was revoked (its `jti` record is marked revoked); an opaque
     /// token is looked up by hash and must be a live access token.
-    pub async fn verify_with_store<S: TokenStore + ?Sized>(
+    ///
+    /// A JWT bound to a DPoP key (`cnf.jkt`) must come as `Authorization: DPoP` with a
+    /// proof (see [`BearerRequest::with_dpop`]) made with that key, for this request's
+    /// method and URL and for this token (`ath`), and not used before: the proof's `jti`
+    /// is marked used in the store ([`CodeStore::use_once`]). A bound token presented as
+    /// `Bearer` is refused as `invalid_token`; so is an unbound one presented as `DPoP`.
+    pub async fn verify_with_store<S: TokenStore + CodeStore + ?Sized>(
         &self,
         store: &S,
         request: &BearerRequest<'_>,
@@ -449,14 +555,14 @@ impl<C: Clock> TokenVerifier<C> {
         )
     }
 
-    async fn verify_with_store_unreported<S: TokenStore + ?Sized>(
+    async fn verify_with_store_unreported<S: TokenStore + CodeStore + ?Sized>(
         &self,
         store: &S,
         request: &BearerRequest<'_>,
         required: &ScopeSet,
     ) -> Result<Result<Principal, BearerError>, Fault> {
-        let token = match request.token() {
-            Ok(token) => token,
+        let (scheme, token) = match request.credential() {
+            Ok(credential) => credential,
             Err(error) => return Ok(Err(error)),
         };
         let principal = if token.contains('.') {
@@ -479,7 +585,28 @@ impl<C: Clock> TokenVerifier<C> {
                     _ => {}
                 }
             }
+            let dpop = match binding(scheme, &principal, request) {
+                Ok(dpop) => dpop,
+                Err(error) => return Ok(Err(error)),
+            };
+            if let (Some(dpop), Some(jkt)) = (dpop, principal.jkt.as_deref()) {
+                let checked = dpop
+                    .check(
+                        store,
+                        Some((token, jkt)),
+                        self.clock.now(),
+                        self.dpop_window,
+                    )
+                    .await?;
+                if let Err(error) = checked {
+                    return Ok(Err(BearerError::invalid_dpop_proof(error)));
+                }
+            }
             principal
+        } else if scheme == Scheme::DPoP {
+            return Ok(Err(BearerError::invalid_token(
+                "an opaque access token is never DPoP-bound",
+            )));
         } else {
             let now = self.clock.now();
             match store.get_token(&SecretHash::of(token)).await? {
@@ -496,6 +623,7 @@ impl<C: Clock> TokenVerifier<C> {
                         scope: record.scope,
                         expires_at: record.expires_at,
                         token_id: None,
+                        jkt: None,
                         claims: Claims::none(),
                     }
                 }
@@ -507,6 +635,30 @@ impl<C: Clock> TokenVerifier<C> {
             }
         };
         Ok(require_scope(principal, required))
+    }
+}
+
+/// How the token must be proved, by the scheme it came under and its binding: the DPoP
+/// proof to check for a bound token, `None` for a bearer token.
+fn binding<'r, 'a>(
+    scheme: Scheme,
+    principal: &Principal,
+    request: &'r BearerRequest<'a>,
+) -> Result<Option<&'r DpopContext<'a>>, BearerError> {
+    match (scheme, &principal.jkt) {
+        (Scheme::Bearer, None) => Ok(None),
+        // RFC 9449 §7.2: a bound token is no bearer token, whoever holds it.
+        (Scheme::Bearer, Some(_)) => Err(BearerError::invalid_token(
+            "a DPoP-bound token was presented as a bearer token",
+        )),
+        (Scheme::DPoP, None) => Err(BearerError::invalid_token(
+            "a token that is not DPoP-bound was presented as DPoP",
+        )),
+        (Scheme::DPoP, Some(_)) => request
+            .dpop
+            .as_ref()
+            .map(Some)
+            .ok_or_else(|| BearerError::invalid_dpop_proof(DpopError::Missing)),
     }
 }
 

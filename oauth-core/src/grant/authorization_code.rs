@@ -21,6 +21,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         client: &Client,
         params: &crate::request::Params,
+        jkt: Option<&str>,
     ) -> Result<TokenOutcome, Fault> {
         let code = refuse_on_error!(params.required("code"));
         let redirect_uri = params.get("redirect_uri");
@@ -64,7 +65,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let grant = record.grant();
         let with_refresh = client.allows_grant(GrantType::RefreshToken);
         let sign_in = record.sign_in.as_ref();
-        let mut minted = self.mint_tokens(&grant, record.scope, with_refresh, sign_in, now)?;
+        let mut minted = self.mint_tokens(&grant, record.scope, with_refresh, sign_in, jkt, now)?;
         // The first ID token of the grant: the only one that echoes the request's nonce.
         minted.issued.id_token = self.id_token_for(
             client,

@@ -15,6 +15,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         client: &Client,
         params: &Params,
+        jkt: Option<&str>,
     ) -> Result<TokenOutcome, Fault> {
         if !client.is_confidential() {
             return Ok(OAuthError::new(
@@ -51,7 +52,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             now,
             now + self.config.access_token_lifetime(),
         );
-        let minted = self.mint_tokens(&grant, scope, false, None, now)?;
+        let minted = self.mint_tokens(&grant, scope, false, None, jkt, now)?;
         match self.storage.issue(&grant, &minted.records).await? {
             Issuance::Issued => {
                 self.report_issued(

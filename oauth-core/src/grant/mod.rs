@@ -8,14 +8,16 @@ use time::OffsetDateTime;
 
 use crate::client::GrantType;
 use crate::clock::Clock;
+use crate::dpop::DpopContext;
 use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
 use crate::form_request::FormRequest;
+use crate::jose::{DpopError, VerifiedProof};
 use crate::response::Response;
 use crate::scope::ScopeSet;
 use crate::storage::{GrantRecord, SignIn, Storage, TokenKind, TokenRecord};
-use crate::token::{mint, IssuedTokens};
+use crate::token::{mint, AccessTokenType, IssuedTokens};
 
 /// What the token endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,10 +109,17 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             )
             .into());
         }
+        // Before the grant is carried out, so that a bad proof spends no code or
+        // refresh token.
+        let proof = match request.dpop() {
+            None => None,
+            Some(dpop) => Some(refuse_on_error!(self.check_token_proof(dpop).await?)),
+        };
+        let jkt = proof.as_ref().map(|proof| proof.jkt.as_str());
         let outcome = match grant_type {
-            GrantType::AuthorizationCode => self.exchange_code(&client, params).await?,
-            GrantType::ClientCredentials => self.client_credentials(&client, params).await?,
-            GrantType::RefreshToken => self.refresh(&client, params).await?,
+            GrantType::AuthorizationCode => self.exchange_code(&client, params, jkt).await?,
+            GrantType::ClientCredentials => self.client_credentials(&client, params, jkt).await?,
+            GrantType::RefreshToken => self.refresh(&client, params, jkt).await?,
         };
         if let TokenOutcome::Refused(error) = &outcome {
             if error.code() == ErrorCode::InvalidGrant {
@@ -122,6 +131,38 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             }
         }
         Ok(outcome)
+    }
+
+    /// Checks the DPoP proof of a token request, and marks it used.
+    ///
+    /// Only JWT access tokens can carry the binding (`cnf.jkt`): an opaque token's record
+    /// has no room for the key yet, so a proof sent to an engine that issues opaque tokens
+    /// is refused rather than answered with a token that is silently unbound.
+    async fn check_token_proof(
+        &self,
+        dpop: &DpopContext<'_>,
+    ) -> Result<Result<VerifiedProof, OAuthError>, Fault> {
+        if self.jwt.is_none() {
+            return Ok(Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "DPoP binding needs JWT access tokens here",
+            )));
+        }
+        let checked = dpop
+            .check(
+                &self.storage,
+                None,
+                self.clock.now(),
+                self.config.dpop_proof_window(),
+            )
+            .await?;
+        Ok(checked.map_err(|error| {
+            let code = match error {
+                DpopError::WrongNonce => ErrorCode::UseDpopNonce,
+                _ => ErrorCode::InvalidDpopProof,
+            };
+            OAuthError::new(code, error.to_string())
+        }))
     }
 
     /// Reports tokens issued for `grant`.
@@ -143,8 +184,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         });
     }
 
-    /// Mints an access token for `grant` with `access_scope`, and a refresh token with the
-    /// grant's scope when `with_refresh`. Answers the response and the records to store.
+    /// Mints an access token for `grant` with `access_scope`, bound to the DPoP key `jkt`
+    /// when given, and a refresh token with the grant's scope when `with_refresh`. Answers the response and the records to store.
     /// The refresh token of an OpenID Connect grant keeps `sign_in` without its nonce, for
     /// the ID tokens its refreshes issue (Core §12.2).
     pub(crate) fn mint_tokens(
@@ -153,6 +194,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         access_scope: ScopeSet,
         with_refresh: bool,
         sign_in: Option<&SignIn>,
+        jkt: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<MintedTokens, Fault> {
         let access_expires = (now + self.config.access_token_lifetime()).min(grant.expires_at);
@@ -173,6 +215,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 now,
                 access_expires,
                 self.config.grant_lifetime(),
+                jkt,
             )?,
         };
         let mut records = vec![access.record];
@@ -195,8 +238,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             records.push(record);
             refresh_token = Some(refresh.value);
         }
+        // An opaque access token is never bound: `token` refused the proof before.
+        let token_type = match (&self.jwt, jkt) {
+            (Some(_), Some(_)) => AccessTokenType::DPoP,
+            _ => AccessTokenType::Bearer,
+        };
         let issued = IssuedTokens {
             access_token: access.value,
+            token_type,
             expires_in: (access_expires - now).whole_seconds(),
             refresh_token,
             scope: access_scope,

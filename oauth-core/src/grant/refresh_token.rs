@@ -20,6 +20,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         client: &Client,
         params: &Params,
+        jkt: Option<&str>,
     ) -> Result<TokenOutcome, Fault> {
         let presented = refuse_on_error!(params.required("refresh_token"));
         let hash = SecretHash::of(presented);
@@ -89,7 +90,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         // The refresh token carries the sign-in onward (without nonce), and so does every
         // rotation after it.
         let sign_in = record.sign_in.as_ref();
-        let mut minted = self.mint_tokens(&grant, access_scope, true, sign_in, now)?;
+        let mut minted = self.mint_tokens(&grant, access_scope, true, sign_in, jkt, now)?;
         // A refreshed ID token never carries a nonce (Core §12.2), whatever was stored.
         minted.issued.id_token = self.id_token_for(
             client,

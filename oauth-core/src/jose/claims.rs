@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::strict_json::{self, Field};
 
 /// The claims a verifier checks, in the order of [`Claim`].
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 10] = [
     "iss",
     "sub",
     "aud",
@@ -16,6 +16,7 @@ const NAMES: [&str; 9] = [
     "nbf",
     "iat",
     "jti",
+    "cnf",
 ];
 
 /// The index of a registered claim's name in [`NAMES`]. A `match` on constants, because
@@ -31,6 +32,7 @@ fn wanted(name: &str) -> Option<usize> {
         "nbf" => Claim::NotBefore,
         "iat" => Claim::IssuedAt,
         "jti" => Claim::TokenId,
+        "cnf" => Claim::Confirmation,
         _ => return None,
     };
     Some(claim as usize)
@@ -57,6 +59,8 @@ pub(crate) enum Claim {
     IssuedAt = 7,
     /// `jti`.
     TokenId = 8,
+    /// `cnf`: the key the token is bound to (RFC 7800, RFC 9449 §6).
+    Confirmation = 9,
 }
 
 impl Claim {
@@ -69,7 +73,7 @@ impl Claim {
 /// The registered claims of a decoded claim set, borrowed from its bytes where possible.
 #[derive(Debug)]
 pub(crate) struct ClaimSet<'a> {
-    fields: [Option<Field<'a>>; 9],
+    fields: [Option<Field<'a>>; 10],
 }
 
 impl<'a> ClaimSet<'a> {
@@ -77,7 +81,7 @@ impl<'a> ClaimSet<'a> {
     /// depth (RFC 7519 §4, RFC 8725 §3.11); claims other than the registered ones are
     /// checked and left in the bytes.
     pub(crate) fn read(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
-        let mut fields: [Option<Field<'a>>; 9] = Default::default();
+        let mut fields: [Option<Field<'a>>; 10] = Default::default();
         strict_json::read_object(bytes, wanted, &mut |index, field| {
             if let Some(slot) = fields.get_mut(index) {
                 *slot = Some(field);

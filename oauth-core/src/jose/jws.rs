@@ -21,6 +21,9 @@ pub const MAX_TOKEN_LEN: usize = 8192;
 #[derive(Debug)]
 pub(crate) struct UnverifiedJws<'t, 'b> {
     pub header: JoseHeader<'b>,
+    /// The decoded header's JSON text, for a verifier that needs more of it than
+    /// [`JoseHeader`] keeps (a DPoP proof's `jwk`).
+    pub header_json: &'b [u8],
     pub signing_input: &'t str,
     pub payload: Vec<u8>,
     pub signature: &'b [u8],
@@ -117,6 +120,7 @@ pub(crate) fn split<'t, 'b>(
     )?;
     Ok(UnverifiedJws {
         header: header_read,
+        header_json: header_bytes,
         signing_input: &token[..header.len() + 1 + payload.len()],
         payload: payload_bytes,
         signature: signature_bytes,

@@ -30,6 +30,8 @@ pub(crate) struct AccessClaims<'a> {
     pub expires_at: OffsetDateTime,
     pub jti: &'a str,
     pub auth_time: Option<OffsetDateTime>,
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6.1).
+    pub jkt: Option<&'a str>,
 }
 
 /// Mints a signed `at+jwt` access token.
@@ -43,6 +45,7 @@ pub(crate) fn mint(claims: &AccessClaims<'_>, key: &SigningKey) -> Result<String
         aud: claims.audience,
         auth_time: claims.auth_time.map(OffsetDateTime::unix_timestamp),
         client_id: claims.client_id,
+        cnf: claims.jkt.map(|jkt| Confirmation { jkt }),
         exp: claims.expires_at.unix_timestamp(),
         iat: claims.issued_at.unix_timestamp(),
         iss: claims.issuer,
@@ -70,12 +73,20 @@ struct MintedClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
     client_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
     exp: i64,
     iat: i64,
     iss: &'a str,
     jti: &'a str,
     scope: DisplayAsString<'a, ScopeSet>,
     sub: &'a str,
+}
+
+/// The `cnf` claim of a DPoP-bound token (RFC 9449 §6.1).
+#[derive(Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
 }
 
 /// Serializes a value as the JSON string of its `Display` form, without an intermediate
@@ -147,6 +158,9 @@ pub struct VerifiedJwt {
     pub expires_at: OffsetDateTime,
     /// `jti`.
     pub jti: String,
+    /// `cnf.jkt`: the thumbprint of the DPoP key the token is bound to (RFC 9449 §6.1),
+    /// `None` for a bearer token.
+    pub jkt: Option<String>,
     /// Every claim, for application-specific ones.
     pub claims: Claims,
 }
@@ -218,14 +232,29 @@ pub(crate) fn verify(token: &str, expect: &Expectations<'_>) -> Result<VerifiedJ
     let subject = string(Claim::Subject)?;
     let client_id = string(Claim::ClientId)?;
     let jti = string(Claim::TokenId)?;
-    let json = jws.payload;
+    let bound = claims.get(Claim::Confirmation).is_some();
+    let claims = Claims::verified(jws.payload);
+    // Only a bound token pays for reading its claims again. A `cnf` without a `jkt` is
+    // bound some other way (a certificate, RFC 8705) that this verifier cannot check, so
+    // it is refused rather than taken for a bearer token.
+    let jkt = if bound {
+        let jkt = claims
+            .get("cnf")
+            .and_then(|cnf| cnf.get("jkt")?.as_str().map(str::to_owned))
+            .filter(|jkt| !jkt.is_empty())
+            .ok_or(JwtError::InvalidClaim("cnf"))?;
+        Some(jkt)
+    } else {
+        None
+    };
     Ok(VerifiedJwt {
         subject,
         client_id,
         scope,
         expires_at,
         jti,
-        claims: Claims::verified(json),
+        jkt,
+        claims,
     })
 }
 
@@ -290,6 +319,7 @@ mod tests {
                 expires_at: at(70),
                 jti: "j1",
                 auth_time,
+                jkt: None,
             };
             let token = mint(&claims, &key).unwrap();
             let mut parts = token.split('.');

@@ -462,62 +462,117 @@ impl VerificationKey {
     /// `kid`, and the `kty`/`crv` must agree with it. Symmetric (`oct`) keys are refused:
     /// load an HMAC secret with [`VerificationKey::hmac`].
     pub fn from_jwk(jwk: &Value) -> Result<Self, KeyError> {
-        let field = |name: &'static str| {
-            jwk.get(name)
-                .and_then(Value::as_str)
-                .ok_or(KeyError::MalformedJwk(name))
-        };
-        let bytes = |name: &'static str| -> Result<Vec<u8>, KeyError> {
-            URL_SAFE_NO_PAD
-                .decode(field(name)?)
-                .map_err(|_| KeyError::MalformedJwk(name))
-        };
-        let kid = field("kid")?;
+        let kid = jwk
+            .get("kid")
+            .and_then(Value::as_str)
+            .ok_or(KeyError::MalformedJwk("kid"))?;
         check_kid(kid)?;
-        let alg = Algorithm::parse(field("alg")?).ok_or(KeyError::MalformedJwk("alg"))?;
-        if jwk.get("use").is_some_and(|u| u != "sig") {
-            return Err(KeyError::MalformedJwk("use"));
-        }
-        let material = match (alg, field("kty")?) {
-            (Algorithm::Es256, "EC") => {
-                if field("crv")? != "P-256" {
-                    return Err(KeyError::MalformedJwk("crv"));
-                }
-                let (x, y) = (bytes("x")?, bytes("y")?);
-                if x.len() != 32 || y.len() != 32 {
-                    return Err(KeyError::Invalid(alg));
-                }
-                let mut point = Vec::with_capacity(65);
-                point.push(4);
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                PublicMaterial::Es256(point)
-            }
-            (Algorithm::EdDsa, "OKP") => {
-                if field("crv")? != "Ed25519" {
-                    return Err(KeyError::MalformedJwk("crv"));
-                }
-                let x = bytes("x")?;
-                if x.len() != 32 {
-                    return Err(KeyError::Invalid(alg));
-                }
-                PublicMaterial::EdDsa(x)
-            }
-            (Algorithm::Rs256, "RSA") => {
-                let (n, e) = (bytes("n")?, bytes("e")?);
-                let significant = n.iter().skip_while(|b| **b == 0).count();
-                if significant * 8 < MIN_RSA_BITS {
-                    return Err(KeyError::TooShort(alg));
-                }
-                PublicMaterial::Rs256 { n, e }
-            }
-            _ => return Err(KeyError::MalformedJwk("kty")),
-        };
+        let alg = jwk
+            .get("alg")
+            .and_then(Value::as_str)
+            .and_then(Algorithm::parse)
+            .ok_or(KeyError::MalformedJwk("alg"))?;
         Ok(Self {
             kid: kid.to_owned(),
-            material: Arc::new(material),
+            material: Arc::new(public_material(alg, jwk)?),
         })
     }
+
+    /// Reads the public JWK a DPoP proof carries in its header (RFC 9449 §4.2), for the
+    /// proof's `alg`. Such a key names no `kid`, so its thumbprint stands in for one; an
+    /// `alg` it does name must be the proof's. Private members are the caller's check.
+    pub(crate) fn from_proof_jwk(alg: Algorithm, jwk: &Value) -> Result<Self, KeyError> {
+        if jwk.get("alg").is_some_and(|named| named != alg.as_str()) {
+            return Err(KeyError::MalformedJwk("alg"));
+        }
+        let material = Arc::new(public_material(alg, jwk)?);
+        let mut key = Self {
+            kid: String::new(),
+            material,
+        };
+        key.kid = key.thumbprint().ok_or(KeyError::Invalid(alg))?;
+        Ok(key)
+    }
+
+    /// The JWK SHA-256 thumbprint (RFC 7638), base64url: the digest of the key's required
+    /// members in lexicographic order, without whitespace. It is the key's identity in a
+    /// DPoP binding (`cnf.jkt`, RFC 9449 §6.1). `None` for an HMAC secret.
+    pub fn thumbprint(&self) -> Option<String> {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        // Every value is base64url or a fixed name, so none needs JSON escaping.
+        let members = match &*self.material {
+            PublicMaterial::Es256(point) => {
+                let (x, y) = point.get(1..)?.split_at(32);
+                format!(
+                    r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+                    b64(x),
+                    b64(y)
+                )
+            }
+            PublicMaterial::EdDsa(key) => {
+                format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b64(key))
+            }
+            PublicMaterial::Rs256 { n, e } => {
+                format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b64(e), b64(n))
+            }
+            PublicMaterial::Hs256(_) => return None,
+        };
+        let digest = ring::digest::digest(&ring::digest::SHA256, members.as_bytes());
+        Some(b64(digest.as_ref()))
+    }
+}
+
+/// The public key material of a JWK for `alg`: the `kty` and `crv` must be `alg`'s, and
+/// `use`, when present, `sig`.
+fn public_material(alg: Algorithm, jwk: &Value) -> Result<PublicMaterial, KeyError> {
+    let field = |name: &'static str| {
+        jwk.get(name)
+            .and_then(Value::as_str)
+            .ok_or(KeyError::MalformedJwk(name))
+    };
+    let bytes = |name: &'static str| -> Result<Vec<u8>, KeyError> {
+        URL_SAFE_NO_PAD
+            .decode(field(name)?)
+            .map_err(|_| KeyError::MalformedJwk(name))
+    };
+    if jwk.get("use").is_some_and(|u| u != "sig") {
+        return Err(KeyError::MalformedJwk("use"));
+    }
+    Ok(match (alg, field("kty")?) {
+        (Algorithm::Es256, "EC") => {
+            if field("crv")? != "P-256" {
+                return Err(KeyError::MalformedJwk("crv"));
+            }
+            let (x, y) = (bytes("x")?, bytes("y")?);
+            if x.len() != 32 || y.len() != 32 {
+                return Err(KeyError::Invalid(alg));
+            }
+            let mut point = Vec::with_capacity(65);
+            point.push(4);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            PublicMaterial::Es256(point)
+        }
+        (Algorithm::EdDsa, "OKP") => {
+            if field("crv")? != "Ed25519" {
+                return Err(KeyError::MalformedJwk("crv"));
+            }
+            let x = bytes("x")?;
+            if x.len() != 32 {
+                return Err(KeyError::Invalid(alg));
+            }
+            PublicMaterial::EdDsa(x)
+        }
+        (Algorithm::Rs256, "RSA") => {
+            let (n, e) = (bytes("n")?, bytes("e")?);
+            let significant = n.iter().skip_while(|b| **b == 0).count();
+            if significant * 8 < MIN_RSA_BITS {
+                return Err(KeyError::TooShort(alg));
+            }
+            PublicMaterial::Rs256 { n, e }
+        }
+        _ => return Err(KeyError::MalformedJwk("kty")),
+    })
 }
 
 /// The keys a verifier trusts, looked up by `kid`.

@@ -5,12 +5,35 @@ use std::fmt;
 use crate::response::Response;
 use crate::scope::ScopeSet;
 
+/// How an access token is to be presented (RFC 6749 §7.1): its `token_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AccessTokenType {
+    /// `Bearer` (RFC 6750): whoever holds the token may use it.
+    Bearer,
+    /// `DPoP` (RFC 9449 §5): bound to the client's DPoP key, presented with a proof of it.
+    DPoP,
+}
+
+impl AccessTokenType {
+    /// The `token_type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::DPoP => "DPoP",
+        }
+    }
+}
+
 /// Tokens issued by the token endpoint.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IssuedTokens {
     /// The access token.
     pub access_token: String,
+    /// How the access token is to be presented: `DPoP` when it is bound to the key of the
+    /// request's DPoP proof.
+    pub token_type: AccessTokenType,
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// The refresh token, when one was issued.
@@ -23,12 +46,12 @@ pub struct IssuedTokens {
 }
 
 impl IssuedTokens {
-    /// The JSON body: `access_token`, `token_type: "Bearer"`, `expires_in`,
+    /// The JSON body: `access_token`, `token_type` (`Bearer` or `DPoP`), `expires_in`,
     /// `refresh_token` and `id_token` when issued, and `scope`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut body = serde_json::json!({
             "access_token": self.access_token,
-            "token_type": "Bearer",
+            "token_type": self.token_type.as_str(),
             "expires_in": self.expires_in,
             "scope": self.scope.to_string(),
         });
@@ -54,6 +77,7 @@ impl fmt::Debug for IssuedTokens {
         // Tokens are bearer credentials: never in logs.
         f.debug_struct("IssuedTokens")
             .field("access_token", &"<redacted>")
+            .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
             .field(
                 "refresh_token",

@@ -67,7 +67,8 @@ impl JwtIssuer {
             .retire(kid);
     }
 
-    /// Mints a JWT access token for `grant`; the record stored for it is keyed by the hash
+    /// Mints a JWT access token for `grant`, bound to the DPoP key `jkt` when given
+    /// (`cnf.jkt`, RFC 9449 §6.1); the record stored for it is keyed by the hash
     /// of its `jti`, so that introspection and revocation can reach it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn mint(
@@ -79,6 +80,7 @@ impl JwtIssuer {
         issued_at: OffsetDateTime,
         expires_at: OffsetDateTime,
         grant_lifetime: Duration,
+        jkt: Option<&str>,
     ) -> Result<Minted, Fault> {
         let jti = random.secret()?;
         let subject = grant.subject.as_deref().unwrap_or(grant.client_id.as_str());
@@ -95,6 +97,7 @@ impl JwtIssuer {
             expires_at,
             jti: &jti,
             auth_time,
+            jkt,
         };
         let value = jose::mint(&claims, self.read().active())?;
         let record = TokenRecord::new(

@@ -7,7 +7,7 @@ mod jwt_access;
 
 pub(crate) use jwt_access::JwtIssuer;
 
-pub use issued::IssuedTokens;
+pub use issued::{AccessTokenType, IssuedTokens};
 
 use time::OffsetDateTime;
 

@@ -1,0 +1,411 @@
+//! DPoP (RFC 9449) through the engine: JWT access tokens bound at the token endpoint
+//! (DP-01) and checked with their proof at the resource server (DP-02). The client's
+//! proofs are built here with `ring` directly, not with finrift's own JWS code.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use oauth_core::jose::{Algorithm, SigningKey};
+use oauth_core::{
+    AccessTokenType, BearerErrorKind, BearerOutcome, BearerRequest, Clock, ErrorCode, FormRequest,
+    ScopeSet, Storage, TokenOutcome, FORM_CONTENT_TYPE,
+};
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
+use serde_json::{json, Value};
+
+use crate::*;
+
+/// Where the test engines' token endpoint is.
+const TOKEN_URL: &str = "https://auth.example/token";
+/// A protected resource.
+const API_URL: &str = "https://api.example/users";
+
+/// A client's DPoP key (P-256), and the proofs it makes.
+struct DpopKey {
+    pair: EcdsaKeyPair,
+    counter: std::cell::Cell<u32>,
+}
+
+impl DpopKey {
+    fn new() -> Self {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            pkcs8.as_ref(),
+            &rng,
+        )
+        .unwrap();
+        Self {
+            pair,
+            counter: std::cell::Cell::new(0),
+        }
+    }
+
+    fn jwk(&self) -> Value {
+        let point = self.pair.public_key().as_ref();
+        json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..]),
+        })
+    }
+
+    /// The RFC 7638 thumbprint, from the JWK's members in lexicographic order.
+    fn thumbprint(&self) -> String {
+        let jwk = self.jwk();
+        let members = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":{},"y":{}}}"#,
+            jwk["x"], jwk["y"]
+        );
+        URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            members.as_bytes(),
+        ))
+    }
+
+    fn sign(&self, header: &Value, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self
+            .pair
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    }
+
+    /// A fresh proof (new `jti`) for `method` and `url` issued at `iat`, with `ath` for
+    /// `token` when given.
+    fn proof_at(&self, method: &str, url: &str, token: Option<&str>, iat: i64) -> String {
+        self.counter.set(self.counter.get() + 1);
+        let mut claims = json!({
+            "htm": method,
+            "htu": url,
+            "iat": iat,
+            "jti": format!("jti-{}", self.counter.get()),
+        });
+        if let Some(token) = token {
+            let hash = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+            claims["ath"] = URL_SAFE_NO_PAD.encode(hash).into();
+        }
+        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk()});
+        self.sign(&header, &claims)
+    }
+}
+
+fn now<S: Storage + 'static>(h: &Harness<S>) -> i64 {
+    h.clock.now().unix_timestamp()
+}
+
+fn proof<S: Storage + 'static>(h: &Harness<S>, key: &DpopKey, method: &str, url: &str) -> String {
+    key.proof_at(method, url, None, now(h))
+}
+
+/// A client-credentials request as `server`, with the given `DPoP` header values.
+async fn token_with<S: Storage + 'static>(
+    h: &Harness<S>,
+    proofs: &[&str],
+    method: &str,
+    url: &str,
+) -> TokenOutcome {
+    let body = encode(&[
+        ("grant_type", "client_credentials"),
+        ("scope", "read:users"),
+    ]);
+    let authorization = basic("server", SERVER_SECRET);
+    let request = FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+        .with_authorization(Some(&authorization))
+        .with_dpop(proofs.iter().copied(), method, url);
+    h.engine.token(&request).await.expect("no fault")
+}
+
+fn claims_of(token: &str) -> Value {
+    let segment = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+}
+
+#[track_caller]
+fn expect_bad_proof(outcome: &TokenOutcome, what: &str) {
+    let error = outcome
+        .error()
+        .unwrap_or_else(|| panic!("{what}: tokens were issued"));
+    assert_eq!(
+        (error.code(), error.status()),
+        (ErrorCode::InvalidDpopProof, 400),
+        "{what}: {error}"
+    );
+}
+
+/// DP-01 at the token endpoint: a valid proof binds the JWT access token to its key
+/// (`cnf.jkt`, `token_type: DPoP`); a replayed proof, one for another method or URL, and
+/// two proofs are refused; URLs compare normalised; without a proof nothing changes; an
+/// engine of opaque tokens refuses a proof rather than issue an unbound token.
+pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<S: Storage + 'static>(
+    h: Harness<S>,
+) {
+    let engine = h.jwt_engine(SigningKey::generate(Algorithm::Es256, "k1").unwrap().0);
+    let h = h.with_engine(engine);
+    let key = DpopKey::new();
+
+    let first = proof(&h, &key, "POST", TOKEN_URL);
+    let issued = expect_issued(token_with(&h, &[&first], "POST", TOKEN_URL).await);
+    assert_eq!(issued.token_type, AccessTokenType::DPoP);
+    assert_eq!(issued.to_json()["token_type"], "DPoP");
+    assert_eq!(
+        claims_of(&issued.access_token)["cnf"],
+        json!({"jkt": key.thumbprint()})
+    );
+
+    let replay = token_with(&h, &[&first], "POST", TOKEN_URL).await;
+    expect_bad_proof(&replay, "a replayed proof");
+    assert!(replay
+        .error()
+        .unwrap()
+        .description()
+        .contains("used before"));
+
+    let get = proof(&h, &key, "GET", TOKEN_URL);
+    expect_bad_proof(
+        &token_with(&h, &[&get], "POST", TOKEN_URL).await,
+        "another method",
+    );
+    let elsewhere = proof(&h, &key, "POST", "https://auth.example/other");
+    expect_bad_proof(
+        &token_with(&h, &[&elsewhere], "POST", TOKEN_URL).await,
+        "another URL",
+    );
+    let other_host = proof(&h, &key, "POST", "https://evil.example/token");
+    expect_bad_proof(
+        &token_with(&h, &[&other_host], "POST", TOKEN_URL).await,
+        "another host",
+    );
+    for (htu, url) in [
+        ("HTTPS://Auth.Example/token", TOKEN_URL),
+        ("https://auth.example:443/token", TOKEN_URL),
+        (
+            "https://auth.example/token",
+            "https://auth.example/token?x=1",
+        ),
+        ("https://auth.example/token?y=2#f", TOKEN_URL),
+    ] {
+        let normalised = proof(&h, &key, "POST", htu);
+        expect_issued(token_with(&h, &[&normalised], "POST", url).await);
+    }
+
+    let (a, b) = (
+        proof(&h, &key, "POST", TOKEN_URL),
+        proof(&h, &key, "POST", TOKEN_URL),
+    );
+    expect_bad_proof(
+        &token_with(&h, &[&a, &b], "POST", TOKEN_URL).await,
+        "two proofs",
+    );
+    let folded = format!("{a}, {b}");
+    expect_bad_proof(
+        &token_with(&h, &[&folded], "POST", TOKEN_URL).await,
+        "two proofs folded into one header",
+    );
+
+    let old = key.proof_at("POST", TOKEN_URL, None, now(&h) - 61);
+    expect_bad_proof(
+        &token_with(&h, &[&old], "POST", TOKEN_URL).await,
+        "an old iat",
+    );
+    let ahead = key.proof_at("POST", TOKEN_URL, None, now(&h) + 61);
+    expect_bad_proof(
+        &token_with(&h, &[&ahead], "POST", TOKEN_URL).await,
+        "a future iat",
+    );
+
+    let bearer = expect_issued(token_with(&h, &[], "POST", TOKEN_URL).await);
+    assert_eq!(bearer.token_type, AccessTokenType::Bearer);
+    assert_eq!(bearer.to_json()["token_type"], "Bearer");
+    assert!(claims_of(&bearer.access_token).get("cnf").is_none());
+
+    assert_eq!(
+        h.engine.metadata().dpop_signing_alg_values_supported,
+        ["ES256", "EdDSA", "RS256"]
+    );
+}
+
+/// DP-01: an engine of opaque access tokens cannot bind one, and says so.
+pub async fn dp01_opaque_access_tokens_refuse_a_proof<S: Storage + 'static>(h: Harness<S>) {
+    let key = DpopKey::new();
+    let refused = token_with(
+        &h,
+        &[&proof(&h, &key, "POST", TOKEN_URL)],
+        "POST",
+        TOKEN_URL,
+    )
+    .await;
+    expect_bad_proof(&refused, "a proof for an opaque token");
+    assert!(refused
+        .error()
+        .unwrap()
+        .description()
+        .contains("JWT access tokens"));
+    assert!(h
+        .engine
+        .metadata()
+        .dpop_signing_alg_values_supported
+        .is_empty());
+    let metadata = serde_json::to_value(h.engine.metadata()).unwrap();
+    assert!(metadata.get("dpop_signing_alg_values_supported").is_none());
+}
+
+/// DP-02 at the resource server: a bound token is accepted as `DPoP` with a fresh proof
+/// of its key for this request and token, and refused as `Bearer`, with a replayed
+/// proof, with a proof of another key, for another token (`ath`), method or URL, or
+/// with none.
+pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage + 'static>(
+    h: Harness<S>,
+) {
+    let engine = h.jwt_engine(SigningKey::generate(Algorithm::EdDsa, "k1").unwrap().0);
+    let h = h.with_engine(engine);
+    let key = DpopKey::new();
+    let issued = expect_issued(
+        token_with(
+            &h,
+            &[&proof(&h, &key, "POST", TOKEN_URL)],
+            "POST",
+            TOKEN_URL,
+        )
+        .await,
+    );
+    let token = issued.access_token.as_str();
+    let read = ScopeSet::parse("read:users").unwrap();
+    let dpop_auth = format!("DPoP {token}");
+    let check = |authorization: String, proofs: Vec<String>, method: &'static str| {
+        let h = &h;
+        let read = &read;
+        async move {
+            let request = BearerRequest::new(Some(&authorization), None).with_dpop(
+                proofs.iter().map(String::as_str),
+                method,
+                API_URL,
+            );
+            h.engine
+                .verify_bearer(&request, read)
+                .await
+                .expect("no fault")
+        }
+    };
+    let fresh = || key.proof_at("GET", API_URL, Some(token), now(&h));
+
+    let accepted = fresh();
+    let admitted = check(dpop_auth.clone(), vec![accepted.clone()], "GET").await;
+    let principal = admitted.principal().expect("admitted with a fresh proof");
+    assert_eq!(principal.jkt.as_deref(), Some(key.thumbprint().as_str()));
+    assert_eq!(principal.client_id, "server");
+    let again = fresh();
+    assert!(check(dpop_auth.clone(), vec![again], "GET")
+        .await
+        .principal()
+        .is_some());
+
+    #[track_caller]
+    fn expect_refused_at_api(outcome: &BearerOutcome, kind: BearerErrorKind, what: &str) {
+        let error = outcome
+            .refusal()
+            .unwrap_or_else(|| panic!("{what}: admitted"));
+        assert_eq!(
+            (error.kind(), error.status()),
+            (kind, 401),
+            "{what}: {error}"
+        );
+        if kind == BearerErrorKind::InvalidDpopProof {
+            assert_eq!(
+                error.www_authenticate(),
+                "DPoP error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is \
+                 missing or invalid\", algs=\"ES256 EdDSA RS256\"",
+                "{what}"
+            );
+        }
+    }
+
+    let replayed = check(dpop_auth.clone(), vec![accepted], "GET").await;
+    expect_refused_at_api(
+        &replayed,
+        BearerErrorKind::InvalidDpopProof,
+        "a replayed proof",
+    );
+
+    let as_bearer = check(format!("Bearer {token}"), vec![fresh()], "GET").await;
+    expect_refused_at_api(
+        &as_bearer,
+        BearerErrorKind::InvalidToken,
+        "a bound token as Bearer",
+    );
+    let as_bearer = check(format!("Bearer {token}"), vec![], "GET").await;
+    expect_refused_at_api(
+        &as_bearer,
+        BearerErrorKind::InvalidToken,
+        "as Bearer, no proof",
+    );
+
+    let stranger = DpopKey::new();
+    let foreign = stranger.proof_at("GET", API_URL, Some(token), now(&h));
+    let other_key = check(dpop_auth.clone(), vec![foreign], "GET").await;
+    expect_refused_at_api(&other_key, BearerErrorKind::InvalidDpopProof, "another key");
+    assert!(other_key
+        .refusal()
+        .unwrap()
+        .reason()
+        .unwrap()
+        .contains("bound to"));
+
+    let other_token = key.proof_at("GET", API_URL, Some("another-token"), now(&h));
+    let wrong_ath = check(dpop_auth.clone(), vec![other_token], "GET").await;
+    expect_refused_at_api(
+        &wrong_ath,
+        BearerErrorKind::InvalidDpopProof,
+        "ath for another token",
+    );
+    let no_ath = key.proof_at("GET", API_URL, None, now(&h));
+    let no_ath = check(dpop_auth.clone(), vec![no_ath], "GET").await;
+    expect_refused_at_api(&no_ath, BearerErrorKind::InvalidDpopProof, "no ath");
+
+    let for_post = check(dpop_auth.clone(), vec![fresh()], "POST").await;
+    expect_refused_at_api(
+        &for_post,
+        BearerErrorKind::InvalidDpopProof,
+        "another method",
+    );
+    let elsewhere = key.proof_at("GET", "https://api.example/admin", Some(token), now(&h));
+    let elsewhere = check(dpop_auth.clone(), vec![elsewhere], "GET").await;
+    expect_refused_at_api(&elsewhere, BearerErrorKind::InvalidDpopProof, "another URL");
+
+    let none = check(dpop_auth.clone(), vec![], "GET").await;
+    expect_refused_at_api(&none, BearerErrorKind::InvalidDpopProof, "no proof");
+    let two = check(dpop_auth.clone(), vec![fresh(), fresh()], "GET").await;
+    expect_refused_at_api(&two, BearerErrorKind::InvalidDpopProof, "two proofs");
+
+    // An unbound token is no DPoP token, and a bound one is refused by a verifier that
+    // has no store for the replay mark.
+    let bearer = expect_issued(token_with(&h, &[], "POST", TOKEN_URL).await);
+    let unbound = check(
+        format!("DPoP {}", bearer.access_token),
+        vec![fresh()],
+        "GET",
+    )
+    .await;
+    expect_refused_at_api(
+        &unbound,
+        BearerErrorKind::InvalidToken,
+        "an unbound token as DPoP",
+    );
+    let last = fresh();
+    let request =
+        BearerRequest::new(Some(&dpop_auth), None).with_dpop([last.as_str()], "GET", API_URL);
+    let storeless = h
+        .engine
+        .token_verifier()
+        .verify(&request, &read)
+        .unwrap_err();
+    assert_eq!(storeless.kind(), BearerErrorKind::InvalidDpopProof);
+}
