@@ -190,6 +190,10 @@ async fn show<S: ClientStore + ?Sized>(
             "confidential (a human-chosen secret, PBKDF2)",
             "set (hashed)",
         ),
+        ClientKind::PrivateKeyJwt { .. } => (
+            "confidential (private_key_jwt: signed assertions, its public keys registered)",
+            "none (no secret: it authenticates with its keys)",
+        ),
         _ => ("confidential", "set (hashed)"),
     };
     let mut text = format!("id: {}\nkind: {kind}\nsecret: {secret}\n", client.id());

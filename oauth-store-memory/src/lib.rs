@@ -12,13 +12,13 @@
 //! code, grant record and tokens have in common is stored once and shared by them, what
 //! many grants have in common (client, scope, redirect URI) is interned, and instants,
 //! short strings and PKCE challenges are packed inline. A live grant after a full
-//! authorization-code flow costs about 465 bytes at 200,000 grants (between about 425 and
-//! 685 as the hash tables go from full to just doubled): its shared data takes 176 (a
-//! 160-byte block, as the allocator rounds it; 8 of the 160 point to the user's sign-in,
-//! null for a plain OAuth grant), the rest is the four hash-table entries keyed by 32-byte
-//! hashes and the tables' spare room. An OpenID Connect grant's sign-in is one allocation
-//! more, of 88 bytes plus its strings (about 190 bytes in all with one `amr` and a nonce),
-//! shared by its code and its refresh tokens.
+//! authorization-code flow costs about 450 bytes at 200,000 grants (it moves with the
+//! hash tables' fill, from full to just doubled): its shared data takes 160 (a 152-byte
+//! block, as the allocator rounds it; 8 of them point to what few grants have, a token's
+//! own owner and an OpenID Connect sign-in, null for a plain OAuth grant), the rest is the
+//! four hash-table entries keyed by 32-byte hashes and the tables' spare room. An OpenID
+//! Connect grant's sign-in is one allocation more (about 200 bytes with one `amr` and a
+//! nonce), shared by its code and its refresh tokens.
 //!
 //! It also keeps a deployment's sealed signing keys
 //! ([`KeySetStore`](oauth_core::KeySetStore)), for a `KeyVault` in tests and demos; in one
