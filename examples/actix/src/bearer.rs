@@ -13,8 +13,8 @@ use oauth_core::{
     BearerGuard, BearerOutcome, BearerRequest, Fault, Principal, RequiredScope, ScopeSet,
 };
 
-use crate::request::header_text;
-use crate::OAuthResponse;
+use crate::request::{header_text, header_values, DPOP};
+use crate::{OAuthResponse, PublicBase};
 
 /// Admits a request only with a live access token holding every scope of `R`; otherwise
 /// the handler is not run and the answer is `401`, `400` or `403` with the RFC 6750
@@ -23,7 +23,8 @@ use crate::OAuthResponse;
 /// The guard is found in the app data as `web::Data<dyn BearerGuard>`, registered with
 /// `app_data(web::Data::from(guard))` where `guard: Arc<dyn BearerGuard>` (an `Engine` or
 /// a `TokenVerifier`). Without it every request gets `500` and the configuration fault is
-/// logged.
+/// logged. A token bound to a DPoP key is admitted only where a [`PublicBase`] is in
+/// the app data too, which the proof's URL is checked against.
 ///
 /// ```
 /// use oauth_actix::Bearer;
@@ -60,7 +61,7 @@ impl<R: RequiredScope> FromRequest for Bearer<R> {
         let guard = request
             .app_data::<web::Data<dyn BearerGuard>>()
             .map(|data| data.clone().into_inner());
-        let authorization = header_text(request, &AUTHORIZATION);
+        let seen = Seen::of(request);
         Box::pin(async move {
             let Some(guard) = guard else {
                 return Err(OAuthResponse::from_fault(&Fault::Config(
@@ -68,7 +69,7 @@ impl<R: RequiredScope> FromRequest for Bearer<R> {
                 )));
             };
             let required = required_scope(R::SCOPE)?;
-            let principal = admit(guard.as_ref(), authorization.as_deref(), &required).await?;
+            let principal = admit(guard.as_ref(), &seen, &required).await?;
             Ok(Self {
                 principal,
                 scope: PhantomData,
@@ -86,16 +87,43 @@ pub(crate) fn required_scope(scope: &str) -> Result<ScopeSet, OAuthResponse> {
     })
 }
 
-/// Asks `guard` about the `Authorization` header: the principal, or the answer to send.
+/// What the bearer check reads of a request, copied out so the check's future does not
+/// hold the request.
+pub(crate) struct Seen {
+    authorization: Option<String>,
+    proofs: Vec<String>,
+    method: String,
+    /// The URL a DPoP proof must name: `None` without a [`PublicBase`], since the
+    /// request's own `Host` is the sender's choice.
+    url: Option<String>,
+}
+
+impl Seen {
+    pub(crate) fn of(request: &HttpRequest) -> Self {
+        Self {
+            authorization: header_text(request, &AUTHORIZATION),
+            proofs: header_values(request, &DPOP),
+            method: request.method().as_str().to_owned(),
+            url: request
+                .app_data::<PublicBase>()
+                .map(|base| base.join(request.path())),
+        }
+    }
+}
+
+/// Asks `guard` about the `Authorization` and `DPoP` headers: the principal, or the
+/// answer to send.
 pub(crate) async fn admit(
     guard: &dyn BearerGuard,
-    authorization: Option<&str>,
+    seen: &Seen,
     required: &ScopeSet,
 ) -> Result<Principal, OAuthResponse> {
-    match guard
-        .check(&BearerRequest::new(authorization, None), required)
-        .await
-    {
+    let mut request = BearerRequest::new(seen.authorization.as_deref(), None);
+    // Without a URL no proof is passed, and the engine refuses a DPoP-bound token.
+    if let Some(url) = &seen.url {
+        request = request.with_dpop(seen.proofs.iter().map(String::as_str), &seen.method, url);
+    }
+    match guard.check(&request, required).await {
         Ok(BearerOutcome::Admitted(principal)) => Ok(principal),
         Ok(BearerOutcome::Refused(error)) => Err(OAuthResponse(error.to_response())),
         // An outcome this adapter does not know admits nobody.

@@ -9,7 +9,7 @@ use oauth_core::{
     CallerKey, Clock, Engine, Fault, FormRequest, OAuthError, Response, Storage, TrustedProxies,
 };
 
-use crate::request::{caller_key, header_text};
+use crate::request::{caller_key, header_text, header_values, DPOP};
 use crate::{OAuthResponse, ServerLimits};
 
 /// Where the metadata document is served for an issuer without a path (RFC 8414 §3); an
@@ -21,6 +21,10 @@ pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 /// the discovery document (`GET`, `HEAD`), at the paths of
 /// `engine.config().served_paths()`; an endpoint configured `None` is not mounted. Any
 /// other method gets `405` with `Allow`.
+///
+/// The token endpoint passes each `DPoP` header (RFC 9449) to the engine, with the
+/// endpoint's URL as the metadata advertises it (the issuer's origin and the token path),
+/// never one built from the request's `Host` header.
 ///
 /// ```no_run
 /// # use actix_web::{web, App};
@@ -42,6 +46,8 @@ pub struct MachineEndpoints<S, C> {
     engine: web::Data<Engine<S, C>>,
     proxies: Arc<TrustedProxies>,
     limits: ServerLimits,
+    /// The token endpoint's absolute URL, which a DPoP proof's `htu` must name.
+    token_url: Arc<str>,
 }
 
 impl<S, C> Clone for MachineEndpoints<S, C> {
@@ -50,6 +56,7 @@ impl<S, C> Clone for MachineEndpoints<S, C> {
             engine: self.engine.clone(),
             proxies: self.proxies.clone(),
             limits: self.limits,
+            token_url: self.token_url.clone(),
         }
     }
 }
@@ -65,6 +72,7 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
     /// The endpoints of `engine`, with no trusted proxy and [`ServerLimits::default`].
     pub fn new(engine: web::Data<Engine<S, C>>) -> Self {
         Self {
+            token_url: Arc::from(engine.metadata().token_endpoint),
             engine,
             proxies: Arc::new(TrustedProxies::none()),
             limits: ServerLimits::default(),
@@ -175,9 +183,14 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
         let content_type = header_text(request, &CONTENT_TYPE);
         let authorization = header_text(request, &AUTHORIZATION);
         let caller = caller_key(request, &self.proxies);
-        let form = FormRequest::new(content_type.as_deref(), &body)
+        let proofs = header_values(request, &DPOP);
+        let mut form = FormRequest::new(content_type.as_deref(), &body)
             .with_authorization(authorization.as_deref())
             .with_caller(caller.as_ref().map(CallerKey::as_str));
+        if let FormEndpoint::Token = endpoint {
+            // Only the token endpoint binds tokens; the form endpoints are always POST.
+            form = form.with_dpop(proofs.iter().map(String::as_str), "POST", &self.token_url);
+        }
         let engine = &self.engine;
         let answered = match endpoint {
             FormEndpoint::Token => engine.token(&form).await.map(|o| o.to_response()),

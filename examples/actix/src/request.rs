@@ -6,6 +6,9 @@ use oauth_core::{CallerKey, TrustedProxies};
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
+/// The request header carrying a DPoP proof (RFC 9449 §4.1).
+pub(crate) const DPOP: HeaderName = HeaderName::from_static("dpop");
+
 /// A header as text for the engine: repeated field lines joined with `", "` (their meaning
 /// in HTTP), so the engine sees and refuses a doubled credential instead of the first one
 /// alone. Bytes that are not UTF-8 become U+FFFD: a malformed value is refused, not lost.
@@ -17,6 +20,16 @@ pub(crate) fn header_text(request: &HttpRequest, name: &HeaderName) -> Option<St
         text.push_str(&String::from_utf8_lossy(value.as_bytes()));
     }
     Some(text)
+}
+
+/// Every value of the `name` header, each as text and apart: a DPoP proof is one value,
+/// and the engine refuses two rather than pick one.
+pub(crate) fn header_values(request: &HttpRequest, name: &HeaderName) -> Vec<String> {
+    request
+        .headers()
+        .get_all(name)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect()
 }
 
 /// The key the engine's limiter counts this caller's failures under: the peer address of

@@ -8,18 +8,18 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpMessage;
 use oauth_core::{BearerGuard, ScopeSet};
 
-use crate::bearer::{admit, required_scope};
-use crate::request::header_text;
+use crate::bearer::{admit, required_scope, Seen};
 use crate::OAuthResponse;
 
 /// Middleware that admits a request only with a live access token holding every scope
 /// of its `scope`; otherwise it answers `401`, `400` or `403` with the RFC 6750 challenge
 /// and the handler is not run. The admitted [`Principal`](oauth_core::Principal) is put
-/// in the request extensions: a handler takes it as `web::ReqData<Principal>`.
+/// in the request extensions: a handler takes it as `web::ReqData<Principal>`. A token
+/// bound to a DPoP key is admitted only where a [`PublicBase`](crate::PublicBase) is in
+/// the app data, which the proof's URL is checked against.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -97,11 +97,9 @@ where
         let service = self.service.clone();
         let rule = self.rule.clone();
         Box::pin(async move {
-            let authorization = header_text(request.request(), &AUTHORIZATION);
+            let seen = Seen::of(request.request());
             let admitted = match &rule.required {
-                Ok(required) => {
-                    admit(rule.guard.as_ref(), authorization.as_deref(), required).await
-                }
+                Ok(required) => admit(rule.guard.as_ref(), &seen, required).await,
                 Err(misconfigured) => Err(misconfigured.clone()),
             };
             match admitted {

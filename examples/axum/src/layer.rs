@@ -10,13 +10,15 @@ use axum::response::{IntoResponse, Response};
 use oauth_core::{BearerGuard, Fault, ScopeSet};
 use tower::{Layer, Service};
 
-use crate::bearer::check;
+use crate::bearer::{check, Seen};
 use crate::response::OAuthResponse;
 
 /// Refuses every request without a live access token holding the required scopes, before
 /// the handler runs, with the RFC 6750 challenge (401, 400 or 403). An admitted request
 /// carries the token's [`Principal`](oauth_core::Principal) in its extensions: take it
-/// with `Extension<Principal>`.
+/// with `Extension<Principal>`. A token bound to a DPoP key is admitted only where the
+/// routes carry a [`PublicBase`](crate::PublicBase), which the proof's URL is checked
+/// against.
 ///
 /// ```
 /// # fn routes(guard: std::sync::Arc<dyn oauth_core::BearerGuard>) -> Result<axum::Router, oauth_core::Fault> {
@@ -100,7 +102,13 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let RequireScope { guard, required } = self.guard.clone();
         Box::pin(async move {
-            match check(guard.as_ref(), request.headers(), &required).await {
+            let seen = Seen {
+                headers: request.headers(),
+                method: request.method(),
+                uri: request.uri(),
+                extensions: request.extensions(),
+            };
+            match check(guard.as_ref(), seen, &required).await {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                     inner.call(request).await

@@ -8,6 +8,9 @@
 //!   endpoints as one [`Router`](axum::Router), at the configured paths;
 //! - [`Bearer`] (an extractor) and [`RequireScope`] (a layer): the bearer guard for
 //!   resource routes, answering RFC 6750 challenges;
+//! - [`PublicBase`]: the protected API's public URL, which DPoP proofs (RFC 9449) at
+//!   its routes are checked against; the token endpoint checks them against the
+//!   issuer's token endpoint URL, never the request's `Host`;
 //! - [`Caller`]: the caller key for the engine's failure limiter;
 //! - [`OAuthResponse`]: any engine [`Response`](oauth_core::Response) as an axum response;
 //! - [`serve`]: a server with the timeouts a public server needs.
@@ -73,12 +76,12 @@
 //!
 //! ## Size
 //!
-//! About 770 lines of code outside tests, counted as the lines of `src/` that are not
+//! About 870 lines of code outside tests, counted as the lines of `src/` that are not
 //! blank, not comments (doc comments included) and not in a `#[cfg(test)]` module
 //! (`grep -v '^\s*$' | grep -v '^\s*//'` over each file up to its test module). Most of
 //! them are the server: the accept loop, the per-connection timers and the body wrappers
 //! (about 400); the adapter itself (responses, caller key, bearer guard, machine
-//! endpoints) is about 370.
+//! endpoints, and the DPoP public base) is about 470.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -89,6 +92,7 @@ mod caller;
 mod connection;
 mod layer;
 mod machine;
+mod public_base;
 mod response;
 mod server;
 mod watchdog;
@@ -97,6 +101,7 @@ pub use bearer::Bearer;
 pub use caller::Caller;
 pub use layer::{RequireScope, RequireScopeService};
 pub use machine::{MachineEndpoints, MAX_BODY_BYTES, METADATA_PATH};
+pub use public_base::PublicBase;
 pub use response::{harden_response, OAuthResponse};
 pub use server::{serve, ServerLimits};
 

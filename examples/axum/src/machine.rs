@@ -12,6 +12,7 @@ use axum::Router;
 use oauth_core::openid::UserInfoRequest;
 use oauth_core::{Clock, Engine, FormRequest, OAuthError, Response, Storage, TrustedProxies};
 
+use crate::bearer::{header_values, DPOP};
 use crate::caller::Caller;
 use crate::response::{fault_response, harden_response, OAuthResponse};
 
@@ -31,6 +32,10 @@ pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 /// method gets 405), the JWKS, and the metadata at [`METADATA_PATH`] (GET, and HEAD);
 /// for an OpenID provider also UserInfo (GET and POST) and the discovery document (GET).
 /// Bodies beyond [`MAX_BODY_BYTES`] get 413.
+///
+/// The token endpoint passes each `DPoP` header (RFC 9449) to the engine, with the
+/// endpoint's URL as the metadata advertises it (the issuer's origin and the token path),
+/// never one built from the request's `Host` header.
 ///
 /// ```
 /// # fn routes<S: oauth_core::Storage + 'static, C: oauth_core::Clock + 'static>(
@@ -90,6 +95,7 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(axum::middleware::map_response(harden_response))
             .with_state(Machine {
+                token_url: Arc::from(self.engine.metadata().token_endpoint),
                 engine: self.engine,
                 proxies: Arc::new(self.proxies),
             })
@@ -100,6 +106,8 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
 struct Machine<S, C> {
     engine: Arc<Engine<S, C>>,
     proxies: Arc<TrustedProxies>,
+    /// The token endpoint's absolute URL, which a DPoP proof's `htu` must name.
+    token_url: Arc<str>,
 }
 
 // By hand: a derive would require `S: Clone` and `C: Clone`.
@@ -108,6 +116,7 @@ impl<S, C> Clone for Machine<S, C> {
         Self {
             engine: self.engine.clone(),
             proxies: self.proxies.clone(),
+            token_url: self.token_url.clone(),
         }
     }
 }
@@ -126,7 +135,7 @@ const REVOCATION: u8 = 2;
 /// Copies the request into a [`FormRequest`] and the engine's answer back; the engine
 /// checks the media type, the form and the client.
 async fn answer<S: Storage, C: Clock>(
-    engine: &Engine<S, C>,
+    machine: &Machine<S, C>,
     form: u8,
     Caller(caller): Caller,
     headers: &HeaderMap,
@@ -144,9 +153,19 @@ async fn answer<S: Storage, C: Clock>(
     };
     let content_type = text(CONTENT_TYPE);
     let authorization = text(AUTHORIZATION);
-    let request = FormRequest::new(content_type.as_deref(), &body)
+    let mut request = FormRequest::new(content_type.as_deref(), &body)
         .with_authorization(authorization.as_deref())
         .with_caller(caller.as_ref().map(|key| key.as_str()));
+    let proofs = header_values(headers, &DPOP);
+    if form == TOKEN {
+        // Only the token endpoint binds tokens; the form endpoints are always POST.
+        request = request.with_dpop(
+            proofs.iter().map(String::as_str),
+            "POST",
+            &machine.token_url,
+        );
+    }
+    let engine = &machine.engine;
     let answered = match form {
         TOKEN => engine.token(&request).await.map(|o| o.to_response()),
         INTROSPECTION => engine.introspect(&request).await.map(|o| o.to_response()),
@@ -176,7 +195,7 @@ async fn form<S: Storage, C: Clock, const FORM: u8>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> OAuthResponse {
-    answer(&machine.engine, FORM, caller, &headers, body).await
+    answer(&machine, FORM, caller, &headers, body).await
 }
 
 async fn jwks<S: Storage, C: Clock>(State(machine): State<Machine<S, C>>) -> OAuthResponse {
