@@ -128,6 +128,8 @@ pub struct RotateArgs {
 #[derive(Debug, Args)]
 pub struct RetireArgs {
     /// The id of the previous key to drop, as `keys list` prints it.
+    // A kid is base64url, so it may start with `-`: it is still the kid, not an option.
+    #[arg(allow_hyphen_values = true)]
     pub kid: String,
 
     /// Where the key-encryption key is.
@@ -160,6 +162,8 @@ impl AlgorithmArg {
 #[derive(Debug, Args)]
 pub struct AddArgs {
     /// The client id: 1 to 255 printable ASCII characters.
+    // An id may start with `-`: it is still the id, not an option.
+    #[arg(allow_hyphen_values = true)]
     pub id: String,
 
     /// A redirect URI (repeat for several). The authorization_code grant needs one.
@@ -218,6 +222,7 @@ impl GrantArg {
 #[derive(Debug, Args)]
 pub struct IdArg {
     /// The client id.
+    #[arg(allow_hyphen_values = true)]
     pub id: String,
 }
 
@@ -243,5 +248,18 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Key ids are base64url and client ids may start with `-`: either is the argument,
+    /// never read as an option.
+    #[test]
+    fn ids_that_start_with_a_hyphen_are_arguments() {
+        for line in [
+            ["finrift", "keys", "retire", "-9abcDEF"],
+            ["finrift", "clients", "show", "-odd-client"],
+            ["finrift", "clients", "remove", "-odd-client"],
+        ] {
+            assert!(Cli::try_parse_from(line).is_ok(), "{line:?}");
+        }
     }
 }
