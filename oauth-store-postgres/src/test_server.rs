@@ -135,14 +135,16 @@ pub async fn fresh_store() -> PostgresStore {
     PostgresStore::open_with(options_in(&schema)).await.unwrap()
 }
 
-/// Waits until some session of the server waits for a lock (a statement of the test
-/// blocked behind a row another session holds), so a test knows it got that far.
-pub async fn wait_for_a_lock_wait(admin: &tokio_postgres::Client) {
+/// Waits until a session of the application `application_name` waits for a lock (a
+/// statement of the test blocked behind a row another session holds), so a test knows
+/// it got that far. Naming the application keeps other tests' waits out of it.
+pub async fn wait_for_a_lock_wait(admin: &tokio_postgres::Client, application_name: &str) {
     for _ in 0..500 {
         let row = admin
             .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
-                &[],
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND application_name = $1",
+                &[&application_name],
             )
             .await
             .unwrap();
@@ -151,5 +153,5 @@ pub async fn wait_for_a_lock_wait(admin: &tokio_postgres::Client) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("no session came to wait for a lock within 5 seconds");
+    panic!("no session of {application_name} came to wait for a lock within 5 seconds");
 }

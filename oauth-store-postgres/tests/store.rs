@@ -252,7 +252,12 @@ async fn a_statement_stuck_on_a_lock_times_out_as_unavailable_and_writes_nothing
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_with_no_free_connection_within_its_wait_is_busy() {
     let schema = common::fresh_schema().await;
-    let options = common::options_in(&schema)
+    // Its own application name, so that the wait below is this store's.
+    let url = format!("{}?application_name={schema}", common::server_url());
+    let options = PostgresOptions::from_url(&url)
+        .unwrap()
+        .schema(&schema)
+        .unwrap()
         .pool_size(1)
         .wait_timeout(Duration::from_millis(100))
         .statement_timeout(Duration::from_secs(3));
@@ -277,7 +282,7 @@ async fn a_pool_with_no_free_connection_within_its_wait_is_busy() {
         let store = store.clone();
         tokio::spawn(async move { store.consume_code(&SecretHash([8; 32])).await })
     };
-    common::wait_for_a_lock_wait(&common::admin_connection().await).await;
+    common::wait_for_a_lock_wait(&common::admin_connection().await, &schema).await;
     // ...so a second call finds none free.
     let error = store.get_token(&SecretHash([9; 32])).await.unwrap_err();
     assert_eq!(error.kind(), StorageErrorKind::Busy, "{}", chain(&error));
