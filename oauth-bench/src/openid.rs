@@ -257,7 +257,7 @@ pub fn bench(group: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, samples: us
     });
 }
 
-/// The table's rows for the benchmarks of [`bench`], from `est` (criterion's estimate of
+/// The table's rows for the benchmarks of [`bench()`], from `est` (criterion's estimate of
 /// a bench id, in ns).
 pub fn rows(est: impl Fn(&str) -> f64) -> Vec<Row> {
     let mut rows = Vec::new();
