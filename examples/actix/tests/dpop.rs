@@ -7,15 +7,13 @@ use std::sync::Arc;
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test, web, App};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use oauth_actix::{Bearer, MachineEndpoints, PublicBase, RequireScope};
 use oauth_core::jose::{Algorithm, KeySet, SigningKey};
-use oauth_core::testing::{basic_auth, confidential_client, ManualClock, TEST_ISSUER, TEST_START};
+use oauth_core::testing::{
+    basic_auth, confidential_client, DpopKey, ManualClock, TEST_ISSUER, TEST_START,
+};
 use oauth_core::{BearerGuard, Clock, Config, Engine, JwtAccessTokens, RequiredScope};
 use oauth_store_memory::MemoryStore;
-use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::{json, Value};
 
 const SECRET: &str = "a-client-secret-of-at-least-32-bytes";
@@ -23,45 +21,6 @@ const TOKEN_URL: &str = "https://auth.example/token";
 const API_BASE: &str = "https://api.example";
 
 type TestEngine = Engine<MemoryStore, Arc<ManualClock>>;
-
-/// A client's P-256 key, signing its own proofs with ring.
-struct Holder(EcdsaKeyPair);
-
-impl Holder {
-    fn new() -> Self {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        Self(
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap(),
-        )
-    }
-
-    /// A proof for `method` and `url` at `iat`, bound to `token` (`ath`) when given.
-    fn proof(&self, method: &str, url: &str, token: Option<&str>, iat: i64, jti: &str) -> String {
-        // An uncompressed point: 0x04, then x and y, 32 bytes each.
-        let point = self.0.public_key().as_ref();
-        let jwk = json!({
-            "kty": "EC",
-            "crv": "P-256",
-            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&point[33..]),
-        });
-        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk});
-        let mut claims = json!({"htm": method, "htu": url, "iat": iat, "jti": jti});
-        if let Some(token) = token {
-            let hash = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-            claims["ath"] = URL_SAFE_NO_PAD.encode(hash).into();
-        }
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature = self.0.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
-    }
-}
 
 struct ReadUsers;
 impl RequiredScope for ReadUsers {
@@ -164,7 +123,7 @@ async fn the_token_endpoint_hands_the_engine_a_malformed_dpop_header() {
 async fn the_token_endpoint_refuses_two_dpop_headers() {
     let engine = engine().await;
     let app = app(&engine).await;
-    let holder = Holder::new();
+    let holder = DpopKey::new();
     let (a, b) = (
         holder.proof("POST", TOKEN_URL, None, now(&engine), "a"),
         holder.proof("POST", TOKEN_URL, None, now(&engine), "b"),
@@ -176,7 +135,7 @@ async fn the_token_endpoint_refuses_two_dpop_headers() {
 async fn the_token_endpoint_binds_to_a_proof_for_the_issuers_url_not_the_host() {
     let engine = engine().await;
     let app = app(&engine).await;
-    let holder = Holder::new();
+    let holder = DpopKey::new();
     let by_host = holder.proof("POST", &format!("{BY_HOST}/token"), None, now(&engine), "h");
     assert_bad_proof(&token(&app, &[&by_host]).await, "another URL");
 
@@ -193,7 +152,7 @@ async fn the_token_endpoint_binds_to_a_proof_for_the_issuers_url_not_the_host() 
 async fn the_guard_checks_a_bound_tokens_proof_against_the_public_base() {
     let engine = engine().await;
     let app = app(&engine).await;
-    let holder = Holder::new();
+    let holder = DpopKey::new();
     let proof = holder.proof("POST", TOKEN_URL, None, now(&engine), "t");
     let (_, body) = token(&app, &[&proof]).await;
     let access = body["access_token"].as_str().unwrap().to_owned();

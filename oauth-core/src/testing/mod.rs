@@ -20,6 +20,7 @@
 //!   line each.
 //! - [`ReferenceStore`] is a complete store in plain maps behind one lock: the template
 //!   for a store of your own, and a store for tests.
+//! - [`DpopKey`] is a client's DPoP key that signs its own proofs.
 //! - [`Guarded`] keeps a temporary directory (or any guard) alive beside a store.
 //! - [`ManualClock`] is re-exported: advance it to test expiry.
 //!
@@ -29,6 +30,7 @@
 //! See the [`guide`] chapter for worked examples.
 
 mod assertions;
+mod dpop_key;
 mod driver;
 mod guarded;
 pub mod guide;
@@ -42,6 +44,7 @@ pub use assertions::{
     assert_bearer_error, assert_error_page, assert_redirect_error, assert_token_error,
     expect_tokens,
 };
+pub use dpop_key::DpopKey;
 pub use driver::{Flow, FlowClient};
 pub use guarded::Guarded;
 pub use pkce_pair::{random_state, PkcePair};

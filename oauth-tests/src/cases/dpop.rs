@@ -1,16 +1,16 @@
 //! DPoP (RFC 9449) through the engine: JWT access tokens bound at the token endpoint
 //! (DP-01) and checked with their proof at the resource server (DP-02). The client's
-//! proofs are built here with `ring` directly, not with finrift's own JWS code.
+//! proofs are built by `oauth_core::testing::DpopKey`, on `ring` directly, not with
+//! finrift's own JWS code.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use oauth_core::jose::{Algorithm, SigningKey};
+use oauth_core::testing::DpopKey;
 use oauth_core::{
     AccessTokenType, BearerErrorKind, BearerOutcome, BearerRequest, Clock, ErrorCode, FormRequest,
     ScopeSet, Storage, TokenOutcome, FORM_CONTENT_TYPE,
 };
-use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
 use serde_json::{json, Value};
 
 use crate::*;
@@ -20,90 +20,12 @@ const TOKEN_URL: &str = "https://auth.example/token";
 /// A protected resource.
 const API_URL: &str = "https://api.example/users";
 
-/// A client's DPoP key (P-256), and the proofs it makes.
-struct DpopKey {
-    pair: EcdsaKeyPair,
-    counter: std::cell::Cell<u32>,
-}
-
-impl DpopKey {
-    fn new() -> Self {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .unwrap();
-        let pair = EcdsaKeyPair::from_pkcs8(
-            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            pkcs8.as_ref(),
-            &rng,
-        )
-        .unwrap();
-        Self {
-            pair,
-            counter: std::cell::Cell::new(0),
-        }
-    }
-
-    fn jwk(&self) -> Value {
-        let point = self.pair.public_key().as_ref();
-        json!({
-            "kty": "EC",
-            "crv": "P-256",
-            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&point[33..]),
-        })
-    }
-
-    /// The RFC 7638 thumbprint, from the JWK's members in lexicographic order.
-    fn thumbprint(&self) -> String {
-        let jwk = self.jwk();
-        let members = format!(
-            r#"{{"crv":"P-256","kty":"EC","x":{},"y":{}}}"#,
-            jwk["x"], jwk["y"]
-        );
-        URL_SAFE_NO_PAD.encode(ring::digest::digest(
-            &ring::digest::SHA256,
-            members.as_bytes(),
-        ))
-    }
-
-    fn sign(&self, header: &Value, claims: &Value) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature = self
-            .pair
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
-    }
-
-    /// A fresh proof (new `jti`) for `method` and `url` issued at `iat`, with `ath` for
-    /// `token` when given.
-    fn proof_at(&self, method: &str, url: &str, token: Option<&str>, iat: i64) -> String {
-        self.counter.set(self.counter.get() + 1);
-        let mut claims = json!({
-            "htm": method,
-            "htu": url,
-            "iat": iat,
-            "jti": format!("jti-{}", self.counter.get()),
-        });
-        if let Some(token) = token {
-            let hash = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-            claims["ath"] = URL_SAFE_NO_PAD.encode(hash).into();
-        }
-        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk()});
-        self.sign(&header, &claims)
-    }
-}
-
 fn now<S: Storage + 'static>(h: &Harness<S>) -> i64 {
     h.clock.now().unix_timestamp()
 }
 
 fn proof<S: Storage + 'static>(h: &Harness<S>, key: &DpopKey, method: &str, url: &str) -> String {
-    key.proof_at(method, url, None, now(h))
+    key.next_proof(method, url, None, now(h))
 }
 
 /// A client-credentials request as `server`, with the given `DPoP` header values.
@@ -211,12 +133,12 @@ pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<S: Sto
         "two proofs folded into one header",
     );
 
-    let old = key.proof_at("POST", TOKEN_URL, None, now(&h) - 61);
+    let old = key.next_proof("POST", TOKEN_URL, None, now(&h) - 61);
     expect_bad_proof(
         &token_with(&h, &[&old], "POST", TOKEN_URL).await,
         "an old iat",
     );
-    let ahead = key.proof_at("POST", TOKEN_URL, None, now(&h) + 61);
+    let ahead = key.next_proof("POST", TOKEN_URL, None, now(&h) + 61);
     expect_bad_proof(
         &token_with(&h, &[&ahead], "POST", TOKEN_URL).await,
         "a future iat",
@@ -295,7 +217,7 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
                 .expect("no fault")
         }
     };
-    let fresh = || key.proof_at("GET", API_URL, Some(token), now(&h));
+    let fresh = || key.next_proof("GET", API_URL, Some(token), now(&h));
 
     let accepted = fresh();
     let admitted = check(dpop_auth.clone(), vec![accepted.clone()], "GET").await;
@@ -349,7 +271,7 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
     );
 
     let stranger = DpopKey::new();
-    let foreign = stranger.proof_at("GET", API_URL, Some(token), now(&h));
+    let foreign = stranger.next_proof("GET", API_URL, Some(token), now(&h));
     let other_key = check(dpop_auth.clone(), vec![foreign], "GET").await;
     expect_refused_at_api(&other_key, BearerErrorKind::InvalidDpopProof, "another key");
     assert!(other_key
@@ -359,14 +281,14 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
         .unwrap()
         .contains("bound to"));
 
-    let other_token = key.proof_at("GET", API_URL, Some("another-token"), now(&h));
+    let other_token = key.next_proof("GET", API_URL, Some("another-token"), now(&h));
     let wrong_ath = check(dpop_auth.clone(), vec![other_token], "GET").await;
     expect_refused_at_api(
         &wrong_ath,
         BearerErrorKind::InvalidDpopProof,
         "ath for another token",
     );
-    let no_ath = key.proof_at("GET", API_URL, None, now(&h));
+    let no_ath = key.next_proof("GET", API_URL, None, now(&h));
     let no_ath = check(dpop_auth.clone(), vec![no_ath], "GET").await;
     expect_refused_at_api(&no_ath, BearerErrorKind::InvalidDpopProof, "no ath");
 
@@ -376,7 +298,7 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
         BearerErrorKind::InvalidDpopProof,
         "another method",
     );
-    let elsewhere = key.proof_at("GET", "https://api.example/admin", Some(token), now(&h));
+    let elsewhere = key.next_proof("GET", "https://api.example/admin", Some(token), now(&h));
     let elsewhere = check(dpop_auth.clone(), vec![elsewhere], "GET").await;
     expect_refused_at_api(&elsewhere, BearerErrorKind::InvalidDpopProof, "another URL");
 
