@@ -155,3 +155,25 @@ pub async fn wait_for_a_lock_wait(admin: &tokio_postgres::Client, application_na
     }
     panic!("no session of {application_name} came to wait for a lock within 5 seconds");
 }
+
+/// Every row of a table, locked by another session (`SELECT … FOR UPDATE` in an open
+/// transaction) until [`HeldRows::release`]: what a slow or stuck request looks like to
+/// the store under test.
+pub struct HeldRows(tokio_postgres::Client);
+
+impl HeldRows {
+    /// Ends the holding transaction, so the rows are free again when this returns.
+    pub async fn release(self) {
+        self.0.batch_execute("ROLLBACK").await.unwrap();
+    }
+}
+
+/// Locks every row of `table` in `schema` from a session of its own.
+pub async fn hold_rows(schema: &str, table: &str) -> HeldRows {
+    let admin = admin_connection().await;
+    admin
+        .batch_execute(&format!("BEGIN; SELECT 1 FROM {schema}.{table} FOR UPDATE"))
+        .await
+        .unwrap();
+    HeldRows(admin)
+}

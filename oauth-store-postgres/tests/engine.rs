@@ -199,28 +199,18 @@ async fn sc09_database_dump_holds_no_code_token_secret_or_private_key() {
     );
 }
 
-/// Holds every row of `table` in `schema` locked from another session until dropped.
-async fn lock_rows(schema: &str, table: &str) -> tokio_postgres::Client {
-    let admin = common::admin_connection().await;
-    admin
-        .batch_execute(&format!("BEGIN; SELECT 1 FROM {schema}.{table} FOR UPDATE"))
-        .await
-        .unwrap();
-    admin
-}
-
 #[tokio::test]
 async fn sc09_a_redemption_the_database_cannot_finish_is_temporarily_unavailable_and_undone() {
     let (engine, secret, schema) = engine(StdDuration::from_millis(300)).await;
     let (code, verifier) = code(&engine).await;
     let body = redeem_body(&code, &verifier, &secret);
 
-    let holder = lock_rows(&schema, "finrift_codes").await;
+    let holder = common::hold_rows(&schema, "finrift_codes").await;
     let fault = engine.token(&form(&body)).await.unwrap_err();
     let error = fault.to_oauth_error();
     assert_eq!(error.code(), ErrorCode::TemporarilyUnavailable);
     assert_eq!(error.status(), 503);
-    drop(holder);
+    holder.release().await;
 
     // Nothing was half done: the code was not spent, and redeems now, once.
     let tokens = engine.token(&form(&body)).await.unwrap();
@@ -242,13 +232,13 @@ async fn sc09_a_rotation_the_database_cannot_finish_is_temporarily_unavailable_a
         "grant_type=refresh_token&refresh_token={refresh}&client_id=server&client_secret={secret}"
     );
 
-    let holder = lock_rows(&schema, "finrift_tokens").await;
+    let holder = common::hold_rows(&schema, "finrift_tokens").await;
     let fault = engine.token(&form(&body)).await.unwrap_err();
     assert_eq!(
         fault.to_oauth_error().code(),
         ErrorCode::TemporarilyUnavailable
     );
-    drop(holder);
+    holder.release().await;
 
     // The refresh token was not rotated by the failed attempt: it rotates now, once, and
     // its grant lives (a half-done rotation would read as a reuse and revoke it).

@@ -223,15 +223,7 @@ async fn a_statement_stuck_on_a_lock_times_out_as_unavailable_and_writes_nothing
         .unwrap();
 
     // Another session holds the code's row.
-    let mut admin = common::admin_connection().await;
-    let holder = admin.transaction().await.unwrap();
-    holder
-        .execute(
-            &format!("SELECT 1 FROM {schema}.finrift_codes FOR UPDATE"),
-            &[],
-        )
-        .await
-        .unwrap();
+    let holder = common::hold_rows(&schema, "finrift_codes").await;
 
     let error = store.consume_code(&SecretHash([7; 32])).await.unwrap_err();
     assert_eq!(
@@ -240,7 +232,7 @@ async fn a_statement_stuck_on_a_lock_times_out_as_unavailable_and_writes_nothing
         "{}",
         chain(&error)
     );
-    holder.rollback().await.unwrap();
+    holder.release().await;
 
     // Nothing was consumed: the code is redeemable once the lock is gone.
     assert!(matches!(
@@ -268,15 +260,7 @@ async fn a_pool_with_no_free_connection_within_its_wait_is_busy() {
         .await
         .unwrap();
 
-    let mut admin = common::admin_connection().await;
-    let holder = admin.transaction().await.unwrap();
-    holder
-        .execute(
-            &format!("SELECT 1 FROM {schema}.finrift_codes FOR UPDATE"),
-            &[],
-        )
-        .await
-        .unwrap();
+    let holder = common::hold_rows(&schema, "finrift_codes").await;
     // The pool's one connection waits on the lock...
     let stuck = {
         let store = store.clone();
@@ -286,7 +270,7 @@ async fn a_pool_with_no_free_connection_within_its_wait_is_busy() {
     // ...so a second call finds none free.
     let error = store.get_token(&SecretHash([9; 32])).await.unwrap_err();
     assert_eq!(error.kind(), StorageErrorKind::Busy, "{}", chain(&error));
-    holder.rollback().await.unwrap();
+    holder.release().await;
     assert!(stuck.await.unwrap().is_ok());
 }
 
