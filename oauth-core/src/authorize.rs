@@ -109,6 +109,10 @@ pub struct PendingAuthorization {
     /// plain OAuth request should not carry their size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) openid: Option<Box<OpenIdRequest>>,
+    /// The thumbprint of the DPoP key the code must be redeemed with (`dpop_jkt`, RFC
+    /// 9449 §10), when the request named one or was pushed with a proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 impl PendingAuthorization {
@@ -179,6 +183,70 @@ impl VerifiedTarget<'_> {
     }
 }
 
+/// Where an authorization request came from: the endpoints check it alike, except that
+/// only a request sent straight to the authorization endpoint can break a requirement to
+/// push it first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestOrigin {
+    /// Sent to the authorization endpoint with its parameters.
+    Direct,
+    /// Pushed (RFC 9126), checked at the pushed request endpoint or redeemed with its
+    /// `request_uri`.
+    Pushed,
+}
+
+/// What checking an authorization request found.
+pub(crate) enum Checked<'p> {
+    /// Valid.
+    Pending(PendingAuthorization),
+    /// Refused before the client and redirect URI were verified: nothing may go there.
+    Page(OAuthError),
+    /// Refused after: the error may go to the verified redirect URI.
+    Redirect {
+        error: OAuthError,
+        redirect_uri: String,
+        state: Option<&'p str>,
+    },
+}
+
+impl Checked<'_> {
+    fn page(description: &'static str) -> Self {
+        Checked::Page(OAuthError::new(ErrorCode::InvalidRequest, description))
+    }
+
+    /// The authorization endpoint's answer.
+    pub(crate) fn into_outcome(self, issuer: &str) -> AuthorizeOutcome {
+        match self {
+            Checked::Pending(pending) => AuthorizeOutcome::Pending(pending),
+            Checked::Page(error) => AuthorizeOutcome::ErrorPage(error),
+            Checked::Redirect {
+                error,
+                redirect_uri,
+                state,
+            } => VerifiedTarget {
+                redirect_uri: &redirect_uri,
+                state,
+                issuer,
+            }
+            .error(&error),
+        }
+    }
+}
+
+/// Checks a `dpop_jkt` parameter: a SHA-256 JWK thumbprint, 43 base64url characters.
+fn check_thumbprint(jkt: &str) -> Result<String, OAuthError> {
+    let well_formed = jkt.len() == 43
+        && jkt
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(OAuthError::invalid_request(
+            "dpop_jkt is not a SHA-256 JWK thumbprint",
+        ));
+    }
+    Ok(jkt.to_owned())
+}
+
 /// The redirect URI a request resolves to: the sent one if it matches a registration, the
 /// only registered one if none was sent, otherwise an error page.
 pub(crate) fn resolve_redirect_uri(
@@ -201,11 +269,6 @@ pub(crate) fn resolve_redirect_uri(
     }
 }
 
-/// An error page for an unverifiable client or redirect URI.
-pub(crate) fn page(description: &'static str) -> AuthorizeOutcome {
-    AuthorizeOutcome::ErrorPage(OAuthError::new(ErrorCode::InvalidRequest, description))
-}
-
 /// The scope that makes a request an OpenID Connect one.
 pub(crate) const OPENID: &str = "openid";
 
@@ -220,7 +283,7 @@ const UNSUPPORTED: [(&str, ErrorCode, &str); 3] = [
     (
         "request_uri",
         ErrorCode::RequestUriNotSupported,
-        "request_uri is not supported",
+        "only the request_uri of a pushed authorization request is taken",
     ),
     (
         "registration",
@@ -245,6 +308,7 @@ mod endpoint {
     use crate::error::Fault;
     use crate::events::EventKind;
     use crate::jose;
+    use crate::pushed_request::is_pushed;
     use crate::request::Params;
     use crate::scope::resolve_requested;
     use crate::secret::SecretHash;
@@ -265,25 +329,45 @@ mod endpoint {
         /// The client and redirect URI are checked first; until both are verified every
         /// error is an [`AuthorizeOutcome::ErrorPage`]. After that, errors redirect to the
         /// client with `error`, `state` and `iss`.
+        ///
+        /// A request with the `request_uri` of a pushed request (RFC 9126) is answered
+        /// from the pushed parameters alone: see [`Engine::push_authorization_request`].
         pub async fn authorize(&self, params: &Params) -> Result<AuthorizeOutcome, Fault> {
+            if let Some(request_uri) = params.get("request_uri").filter(|uri| is_pushed(uri)) {
+                return self.authorize_pushed(params, request_uri).await;
+            }
+            Ok(self
+                .check_authorization_request(params, RequestOrigin::Direct)
+                .await?
+                .into_outcome(self.config.issuer()))
+        }
+
+        /// Checks an authorization request, from wherever it came.
+        pub(crate) async fn check_authorization_request<'p>(
+            &self,
+            params: &'p Params,
+            origin: RequestOrigin,
+        ) -> Result<Checked<'p>, Fault> {
             for name in ["client_id", "redirect_uri"] {
                 if params.is_repeated(name) {
-                    return Ok(page("the client_id or redirect_uri parameter is repeated"));
+                    return Ok(Checked::page(
+                        "the client_id or redirect_uri parameter is repeated",
+                    ));
                 }
             }
             let Some(client_id) = params.get("client_id") else {
-                return Ok(page("the client_id parameter is missing"));
+                return Ok(Checked::page("the client_id parameter is missing"));
             };
             let Ok(client_id) = ClientId::new(client_id) else {
-                return Ok(page("unknown client"));
+                return Ok(Checked::page("unknown client"));
             };
             let Some(client) = self.storage.get_client(&client_id).await? else {
-                return Ok(page("unknown client"));
+                return Ok(Checked::page("unknown client"));
             };
             let sent_redirect = params.get("redirect_uri");
             let redirect_uri = match resolve_redirect_uri(&client, sent_redirect) {
                 Ok(uri) => uri,
-                Err(error) => return Ok(AuthorizeOutcome::ErrorPage(error)),
+                Err(error) => return Ok(Checked::Page(error)),
             };
 
             // The redirect URI is verified: from here on, errors go back to the client.
@@ -293,26 +377,28 @@ mod endpoint {
                 .ok()
                 .flatten()
                 .filter(|state| state.len() <= MAX_STATE_LEN);
-            let target = VerifiedTarget {
-                redirect_uri: &redirect_uri,
+            let refuse = |error: OAuthError| Checked::Redirect {
+                error,
+                redirect_uri: redirect_uri.clone(),
                 state,
-                issuer: self.config.issuer(),
             };
             if !params.repeated().is_empty() {
-                return Ok(target.error(&OAuthError::invalid_request("a parameter is repeated")));
+                return Ok(refuse(OAuthError::invalid_request(
+                    "a parameter is repeated",
+                )));
             }
             if params.get("state").is_some_and(|s| s.len() > MAX_STATE_LEN) {
-                return Ok(target.error(&OAuthError::invalid_request("the state is too long")));
+                return Ok(refuse(OAuthError::invalid_request("the state is too long")));
             }
             match params.get("response_type") {
                 None => {
-                    return Ok(target.error(&OAuthError::invalid_request(
+                    return Ok(refuse(OAuthError::invalid_request(
                         "the response_type parameter is missing",
                     )))
                 }
                 Some("code") => {}
                 Some(_) => {
-                    return Ok(target.error(&OAuthError::new(
+                    return Ok(refuse(OAuthError::new(
                         ErrorCode::UnsupportedResponseType,
                         "only the code response type is supported",
                     )))
@@ -320,19 +406,27 @@ mod endpoint {
             }
             for (name, code, description) in UNSUPPORTED {
                 if params.get(name).is_some() {
-                    return Ok(target.error(&OAuthError::new(code, description)));
+                    return Ok(refuse(OAuthError::new(code, description)));
                 }
+            }
+            if origin == RequestOrigin::Direct
+                && (self.config.requires_pushed_authorization_requests()
+                    || client.requires_pushed_authorization_requests())
+            {
+                return Ok(refuse(OAuthError::invalid_request(
+                    "authorization requests must be pushed first (RFC 9126)",
+                )));
             }
             if params
                 .get("response_mode")
                 .is_some_and(|mode| mode != "query")
             {
-                return Ok(target.error(&OAuthError::invalid_request(
+                return Ok(refuse(OAuthError::invalid_request(
                     "only response_mode=query is supported",
                 )));
             }
             if !client.allows_grant(GrantType::AuthorizationCode) {
-                return Ok(target.error(&OAuthError::new(
+                return Ok(refuse(OAuthError::new(
                     ErrorCode::UnauthorizedClient,
                     "the client may not use the authorization code grant",
                 )));
@@ -343,18 +437,22 @@ mod endpoint {
             ) {
                 (None, None) if client.danger_pkce_optional() => None,
                 (None, _) => {
-                    return Ok(target.error(&OAuthError::invalid_request(
+                    return Ok(refuse(OAuthError::invalid_request(
                         "code_challenge is required (PKCE with S256)",
                     )))
                 }
                 (Some(challenge), method) => match CodeChallenge::s256(challenge, method) {
                     Ok(challenge) => Some(challenge),
-                    Err(e) => return Ok(target.error(&OAuthError::invalid_request(e.to_string()))),
+                    Err(e) => return Ok(refuse(OAuthError::invalid_request(e.to_string()))),
                 },
+            };
+            let dpop_jkt = match params.get("dpop_jkt").map(check_thumbprint).transpose() {
+                Ok(jkt) => jkt,
+                Err(error) => return Ok(refuse(error)),
             };
             let scope = match resolve_requested(&client, params.get("scope")) {
                 Ok(scope) => scope,
-                Err(error) => return Ok(target.error(&error)),
+                Err(error) => return Ok(refuse(error)),
             };
             let now = self.clock.now();
             let openid = if scope.contains(OPENID) {
@@ -362,7 +460,7 @@ mod endpoint {
                     Some(hint) => match self.hinted_subject(hint, &client_id) {
                         Some(subject) => Some(subject),
                         None => {
-                            return Ok(target.error(&OAuthError::invalid_request(
+                            return Ok(refuse(OAuthError::invalid_request(
                                 "the id_token_hint is not an ID token of this issuer for \
                                  this client",
                             )))
@@ -372,12 +470,12 @@ mod endpoint {
                 };
                 match OpenIdRequest::read(params, hinted, now) {
                     Ok(request) => Some(Box::new(request)),
-                    Err(error) => return Ok(target.error(&error)),
+                    Err(error) => return Ok(refuse(error)),
                 }
             } else {
                 None
             };
-            Ok(AuthorizeOutcome::Pending(PendingAuthorization {
+            Ok(Checked::Pending(PendingAuthorization {
                 id: self.random.id()?,
                 client_id,
                 redirect_uri: redirect_uri.clone(),
@@ -387,6 +485,7 @@ mod endpoint {
                 code_challenge,
                 expires_at: now + self.config.pending_lifetime(),
                 openid,
+                dpop_jkt,
             }))
         }
 

@@ -206,6 +206,9 @@ struct ClientData {
     /// OpenID Connect Registration §2; absent in registrations stored before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token_signed_response_alg: Option<Algorithm>,
+    /// RFC 9126 §6; absent (false) in registrations stored before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    require_pushed_authorization_requests: bool,
 }
 
 impl Client {
@@ -350,6 +353,13 @@ impl Client {
             .unwrap_or(Algorithm::Rs256)
     }
 
+    /// Whether this client's authorization requests must be pushed (RFC 9126 §6): the
+    /// authorization endpoint refuses one of its requests that comes without a
+    /// `request_uri`. The engine's configuration can require it of every client.
+    pub fn requires_pushed_authorization_requests(&self) -> bool {
+        self.data.require_pushed_authorization_requests
+    }
+
     /// The ID-token algorithm the client registered, if it named one.
     pub(crate) fn registered_id_token_alg(&self) -> Option<Algorithm> {
         self.data.id_token_signed_response_alg
@@ -435,6 +445,7 @@ impl ClientBuilder {
                 default_scopes: ScopeSet::empty(),
                 danger_pkce_optional: false,
                 id_token_signed_response_alg: None,
+                require_pushed_authorization_requests: false,
             },
         })
     }
@@ -482,6 +493,14 @@ impl ClientBuilder {
     /// is registered). HS256 is refused by [`ClientBuilder::build`].
     pub fn id_token_signed_response_alg(mut self, alg: Algorithm) -> Self {
         self.client.id_token_signed_response_alg = Some(alg);
+        self
+    }
+
+    /// Requires this client to push its authorization requests (RFC 9126 §6): one sent
+    /// straight to the authorization endpoint is refused, so its parameters never travel
+    /// through the browser.
+    pub fn require_pushed_authorization_requests(mut self) -> Self {
+        self.client.require_pushed_authorization_requests = true;
         self
     }
 

@@ -25,6 +25,8 @@ pub struct Config {
     grant_lifetime: Duration,
     pending_lifetime: Duration,
     dpop_proof_window: Duration,
+    pushed_request_lifetime: Duration,
+    require_pushed_requests: bool,
     endpoints: Endpoints,
     scopes_supported: Vec<String>,
     introspectors: Vec<ClientId>,
@@ -35,8 +37,9 @@ pub struct Config {
 
 /// Where the adapter serves each endpoint, as paths under the issuer; they appear in the
 /// metadata document (RFC 8414). The defaults are `/authorize`, `/token`, `/introspect`,
-/// `/revoke`, `/jwks.json` and `/userinfo`. Introspection and revocation are optional: set
-/// one to `None` and the adapters do not mount it and the metadata does not advertise it.
+/// `/revoke`, `/par`, `/jwks.json` and `/userinfo`. Introspection, revocation and pushed
+/// authorization requests are optional: set one to `None` and the adapters do not mount it
+/// and the metadata does not advertise it.
 /// UserInfo is served only by an OpenID provider (see [`ServedPaths::userinfo`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -49,6 +52,8 @@ pub struct Endpoints {
     pub introspection: Option<String>,
     /// The revocation endpoint path, if served.
     pub revocation: Option<String>,
+    /// The pushed authorization request endpoint path (RFC 9126), if served.
+    pub pushed_authorization_request: Option<String>,
     /// The JWKS document path.
     pub jwks: String,
     /// The UserInfo endpoint path (OpenID Connect Core 1.0 §5.3), served by an OpenID
@@ -63,6 +68,7 @@ impl Default for Endpoints {
             token: "/token".into(),
             introspection: Some("/introspect".into()),
             revocation: Some("/revoke".into()),
+            pushed_authorization_request: Some("/par".into()),
             jwks: "/jwks.json".into(),
             userinfo: "/userinfo".into(),
         }
@@ -93,6 +99,8 @@ pub struct ServedPaths {
     pub introspection: Option<String>,
     /// The revocation endpoint, if served.
     pub revocation: Option<String>,
+    /// The pushed authorization request endpoint, if served.
+    pub pushed_authorization_request: Option<String>,
     /// The JWKS document.
     pub jwks: String,
     /// The metadata document.
@@ -112,6 +120,7 @@ impl Endpoints {
             Some(&self.token),
             self.introspection.as_ref(),
             self.revocation.as_ref(),
+            self.pushed_authorization_request.as_ref(),
             Some(&self.jwks),
             Some(&self.userinfo),
         ];
@@ -143,6 +152,8 @@ impl Config {
                 grant_lifetime: Duration::days(90),
                 pending_lifetime: Duration::minutes(10),
                 dpop_proof_window: crate::dpop::DEFAULT_DPOP_PROOF_WINDOW,
+                pushed_request_lifetime: Duration::seconds(60),
+                require_pushed_requests: false,
                 endpoints: Endpoints::default(),
                 scopes_supported: Vec::new(),
                 introspectors: Vec::new(),
@@ -186,6 +197,19 @@ impl Config {
         self.dpop_proof_window
     }
 
+    /// How long a pushed authorization request's `request_uri` may be used (RFC 9126
+    /// §2.2): a minute by default.
+    pub fn pushed_request_lifetime(&self) -> Duration {
+        self.pushed_request_lifetime
+    }
+
+    /// Whether every client must push its authorization requests (RFC 9126 §5): the
+    /// authorization endpoint then takes only a `request_uri`. A client can require it for
+    /// itself alone ([`ClientBuilder::require_pushed_authorization_requests`](crate::ClientBuilder::require_pushed_authorization_requests)).
+    pub fn requires_pushed_authorization_requests(&self) -> bool {
+        self.require_pushed_requests
+    }
+
     /// The endpoint paths advertised in the metadata.
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
@@ -201,6 +225,11 @@ impl Config {
             token: under(&self.endpoints.token),
             introspection: self.endpoints.introspection.as_deref().map(under),
             revocation: self.endpoints.revocation.as_deref().map(under),
+            pushed_authorization_request: self
+                .endpoints
+                .pushed_authorization_request
+                .as_deref()
+                .map(under),
             jwks: under(&self.endpoints.jwks),
             metadata: format!("{METADATA_WELL_KNOWN}{base}"),
             userinfo: self.openid.then(|| under(&self.endpoints.userinfo)),
@@ -303,6 +332,22 @@ impl ConfigBuilder {
         self
     }
 
+    /// How long a pushed request's `request_uri` may be used (between 5 seconds and 10
+    /// minutes; a minute by default). Short: it stands for a whole authorization request.
+    pub fn pushed_request_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.pushed_request_lifetime = lifetime;
+        self
+    }
+
+    /// Requires every client to push its authorization requests (RFC 9126 §5): a request
+    /// at the authorization endpoint without a `request_uri` is refused, and the metadata
+    /// says so (`require_pushed_authorization_requests`). Needs the pushed authorization
+    /// request endpoint to be served.
+    pub fn require_pushed_authorization_requests(mut self) -> Self {
+        self.config.require_pushed_requests = true;
+        self
+    }
+
     /// The configuration, or the first thing wrong with it as [`Fault::Config`].
     pub fn build(self) -> Result<Config, Fault> {
         let config = self.config;
@@ -344,6 +389,19 @@ impl ConfigBuilder {
             Duration::seconds(5),
             Duration::minutes(5),
         )?;
+        in_range(
+            "pushed request lifetime",
+            config.pushed_request_lifetime,
+            Duration::seconds(5),
+            Duration::minutes(10),
+        )?;
+        if config.require_pushed_requests && config.endpoints.pushed_authorization_request.is_none()
+        {
+            return Err(Fault::Config(
+                "pushed authorization requests are required but their endpoint is not served"
+                    .into(),
+            ));
+        }
         Ok(config)
     }
 }

@@ -15,6 +15,7 @@ use crate::issuer_binding::{belongs_to, issuer_tag, tagged_grant_id, IssuerTag};
 use crate::jose::{KeySet, SigningKey, VerificationKey, VerificationKeys};
 use crate::limits::{Limiter, NoLimits};
 use crate::openid::{OpenId, OpenIdProvider};
+use crate::pushed_request_seal::PushedRequestKey;
 use crate::resource::TokenVerifier;
 use crate::scope::{PermitAll, ScopePolicy};
 use crate::secret::RandomSource;
@@ -47,6 +48,9 @@ pub struct Engine<S, C> {
     pub(crate) limiter: Arc<dyn Limiter>,
     /// Seals pending authorizations and binds consent forms to them.
     pub(crate) sealing_key: ring::hmac::Key,
+    /// Seals pushed authorization requests into their `request_uri`: derived from the
+    /// sealing key, so every instance that shares one redeems the others' requests.
+    pub(crate) pushed_request_key: PushedRequestKey,
     /// Where PBKDF2 client secrets (and the embedder's passwords) are derived.
     pub(crate) slow_hashing: Arc<dyn SlowHashing>,
     /// Recent successful checks of password-style client secrets.
@@ -233,6 +237,7 @@ impl<S: Storage, C: Clock> EngineBuilder<S, C> {
             openid,
             events: self.events,
             limiter: self.limiter,
+            pushed_request_key: PushedRequestKey::derive(&sealing_key)?,
             sealing_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &sealing_key),
         })
     }

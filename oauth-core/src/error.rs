@@ -11,7 +11,8 @@ use std::fmt;
 use crate::storage::StorageError;
 
 /// The error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1 for bearer tokens,
-/// OpenID Connect Core 1.0 §3.1.2.6 for the authorization endpoint, and RFC 9449 for DPoP.
+/// OpenID Connect Core 1.0 §3.1.2.6 for the authorization endpoint, RFC 9126 for pushed
+/// requests, and RFC 9449 for DPoP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -48,8 +49,12 @@ pub enum ErrorCode {
     InteractionRequired,
     /// The request carried a `request` object, which this server does not take.
     RequestNotSupported,
-    /// The request carried a `request_uri`, which this server does not take.
+    /// The request carried a `request_uri` this server did not hand out: only the
+    /// `request_uri` of a pushed authorization request is taken.
     RequestUriNotSupported,
+    /// The `request_uri` is unknown, expired, used before, or another client's (RFC 9126
+    /// §4, OpenID Connect Core 1.0 §3.1.2.6).
+    InvalidRequestUri,
     /// The request carried a `registration` parameter, which this server does not take.
     RegistrationNotSupported,
     /// The DPoP proof is missing where one is needed, or invalid (RFC 9449 §5, §7.1).
@@ -79,6 +84,7 @@ impl ErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestUri => "invalid_request_uri",
             Self::RegistrationNotSupported => "registration_not_supported",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",

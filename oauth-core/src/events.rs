@@ -41,6 +41,19 @@ pub enum EventKind {
         /// The grant the code starts.
         grant_id: String,
     },
+    /// A client pushed an authorization request (RFC 9126) and was given a `request_uri`.
+    AuthorizationRequestPushed {
+        /// The client.
+        client_id: String,
+    },
+    /// The authorization endpoint refused a pushed request's `request_uri`: altered,
+    /// expired, used before, or named with another client's id.
+    RequestUriRefused {
+        /// The `client_id` the request named, if any.
+        client_id: Option<String>,
+        /// Why, for logs.
+        reason: &'static str,
+    },
     /// A user denied an authorization request.
     AuthorizationDenied {
         /// The client.
@@ -143,6 +156,8 @@ impl EventKind {
         match self {
             Self::AuthorizationApproved { .. } => "authorization_approved",
             Self::AuthorizationDenied { .. } => "authorization_denied",
+            Self::AuthorizationRequestPushed { .. } => "authorization_request_pushed",
+            Self::RequestUriRefused { .. } => "request_uri_refused",
             Self::TokenIssued { .. } => "token_issued",
             Self::ClientAuthenticationFailed { .. } => "client_authentication_failed",
             Self::InvalidGrant { .. } => "invalid_grant",
@@ -250,6 +265,7 @@ impl EventSink for TracingSink {
             EventKind::CodeReplayDetected { .. }
             | EventKind::RefreshReuseDetected { .. }
             | EventKind::ClientAuthenticationFailed { .. }
+            | EventKind::RequestUriRefused { .. }
             | EventKind::RateLimited { .. } => {
                 tracing::warn!(target: "finrift::audit", event = name, at, detail = ?event.kind)
             }

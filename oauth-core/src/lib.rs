@@ -144,6 +144,8 @@ mod metadata;
 pub mod openid;
 mod pending_seal;
 mod pkce;
+mod pushed_request;
+mod pushed_request_seal;
 mod redirect_location;
 mod redirect_uri;
 mod request;
@@ -192,6 +194,8 @@ pub use introspect::IntrospectionOutcome;
 pub use metadata::Metadata;
 pub use pending_seal::MAX_SEALED_LEN;
 pub use pkce::{CodeChallenge, PkceError, CHALLENGE_LEN, MAX_VERIFIER_LEN, MIN_VERIFIER_LEN};
+pub use pushed_request::{PushOutcome, PushedAuthorization};
+pub use pushed_request_seal::{MAX_REQUEST_URI_LEN, REQUEST_URI_PREFIX};
 pub use redirect_uri::{RedirectUri, RedirectUriError, MAX_REDIRECT_URI_LEN};
 pub use request::{
     form_decode, Authorization, BasicCredentials, Params, MAX_AUTHORIZATION_LEN, MAX_PARAMS_BYTES,

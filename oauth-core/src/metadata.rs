@@ -26,6 +26,11 @@ pub struct Metadata {
     /// The revocation endpoint (RFC 7009), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
+    /// The pushed authorization request endpoint (RFC 9126 §5), when served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// Whether every authorization request must be pushed first (RFC 9126 §5).
+    pub require_pushed_authorization_requests: bool,
     /// Scopes clients may ask for, when configured.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
@@ -97,6 +102,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             jwks_uri: url(&endpoints.jwks),
             introspection_endpoint: endpoints.introspection.as_deref().map(url),
             revocation_endpoint: endpoints.revocation.as_deref().map(url),
+            pushed_authorization_request_endpoint: endpoints
+                .pushed_authorization_request
+                .as_deref()
+                .map(url),
+            require_pushed_authorization_requests: config.requires_pushed_authorization_requests(),
             scopes_supported: config.scopes_supported().to_vec(),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],

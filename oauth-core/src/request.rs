@@ -205,7 +205,7 @@ impl Params {
     }
 
     /// The kept parameters, in request order.
-    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.kept
             .iter()
             .map(|kept| (self.slice(kept.name), self.slice(kept.value)))

@@ -16,15 +16,16 @@ use crate::{OAuthResponse, ServerLimits};
 /// issuer with one serves it at `METADATA_PATH` followed by that path.
 pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 
-/// The token, introspection and revocation endpoints (`POST`), the JWKS and the metadata
+/// The token, introspection, revocation and pushed authorization request endpoints
+/// (`POST`), the JWKS and the metadata
 /// document (`GET` and `HEAD`), and for an OpenID provider UserInfo (`GET`, `POST`) and
 /// the discovery document (`GET`, `HEAD`), at the paths of
 /// `engine.config().served_paths()`; an endpoint configured `None` is not mounted. Any
 /// other method gets `405` with `Allow`.
 ///
-/// The token endpoint passes each `DPoP` header (RFC 9449) to the engine, with the
-/// endpoint's URL as the metadata advertises it (the issuer's origin and the token path),
-/// never one built from the request's `Host` header.
+/// The token and pushed request endpoints pass each `DPoP` header (RFC 9449) to the
+/// engine, with the endpoint's URL as the metadata advertises it (the issuer's origin and
+/// the endpoint's path), never one built from the request's `Host` header.
 ///
 /// ```no_run
 /// # use actix_web::{web, App};
@@ -48,6 +49,8 @@ pub struct MachineEndpoints<S, C> {
     limits: ServerLimits,
     /// The token endpoint's absolute URL, which a DPoP proof's `htu` must name.
     token_url: Arc<str>,
+    /// The pushed request endpoint's absolute URL, likewise (empty when not served).
+    pushed_request_url: Arc<str>,
 }
 
 impl<S, C> Clone for MachineEndpoints<S, C> {
@@ -57,6 +60,7 @@ impl<S, C> Clone for MachineEndpoints<S, C> {
             proxies: self.proxies.clone(),
             limits: self.limits,
             token_url: self.token_url.clone(),
+            pushed_request_url: self.pushed_request_url.clone(),
         }
     }
 }
@@ -66,13 +70,20 @@ enum FormEndpoint {
     Token,
     Introspection,
     Revocation,
+    PushedRequest,
 }
 
 impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
     /// The endpoints of `engine`, with no trusted proxy and [`ServerLimits::default`].
     pub fn new(engine: web::Data<Engine<S, C>>) -> Self {
+        let metadata = engine.metadata();
         Self {
-            token_url: Arc::from(engine.metadata().token_endpoint),
+            token_url: Arc::from(metadata.token_endpoint),
+            pushed_request_url: Arc::from(
+                metadata
+                    .pushed_authorization_request_endpoint
+                    .unwrap_or_default(),
+            ),
             engine,
             proxies: Arc::new(TrustedProxies::none()),
             limits: ServerLimits::default(),
@@ -104,6 +115,9 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
         }
         if let Some(path) = &endpoints.revocation {
             config.service(self.form(path, FormEndpoint::Revocation));
+        }
+        if let Some(path) = &endpoints.pushed_authorization_request {
+            config.service(self.form(path, FormEndpoint::PushedRequest));
         }
         let engine = self.engine.clone();
         config.service(document(&endpoints.jwks, move || engine.jwks_response()));
@@ -187,15 +201,25 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
         let mut form = FormRequest::new(content_type.as_deref(), &body)
             .with_authorization(authorization.as_deref())
             .with_caller(caller.as_ref().map(CallerKey::as_str));
-        if let FormEndpoint::Token = endpoint {
-            // Only the token endpoint binds tokens; the form endpoints are always POST.
-            form = form.with_dpop(proofs.iter().map(String::as_str), "POST", &self.token_url);
+        // The token endpoint binds tokens and the pushed request endpoint codes to a
+        // proof's key; the form endpoints are always POST.
+        let bound_at = match endpoint {
+            FormEndpoint::Token => Some(&self.token_url),
+            FormEndpoint::PushedRequest => Some(&self.pushed_request_url),
+            FormEndpoint::Introspection | FormEndpoint::Revocation => None,
+        };
+        if let Some(url) = bound_at {
+            form = form.with_dpop(proofs.iter().map(String::as_str), "POST", url);
         }
         let engine = &self.engine;
         let answered = match endpoint {
             FormEndpoint::Token => engine.token(&form).await.map(|o| o.to_response()),
             FormEndpoint::Introspection => engine.introspect(&form).await.map(|o| o.to_response()),
             FormEndpoint::Revocation => engine.revoke(&form).await.map(|o| o.to_response()),
+            FormEndpoint::PushedRequest => engine
+                .push_authorization_request(&form)
+                .await
+                .map(|o| o.to_response()),
         };
         answered.map_or_else(|fault| OAuthResponse::from_fault(&fault), OAuthResponse)
     }

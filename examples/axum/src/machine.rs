@@ -28,14 +28,15 @@ pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 ///
 /// [`router`](Self::router) mounts, at `engine.config().served_paths()` (the issuer's own
 /// path, if it has one, then each configured endpoint path): the
-/// token endpoint, introspection and revocation when configured (POST only; any other
+/// token endpoint, introspection, revocation and pushed authorization requests when
+/// configured (POST only; any other
 /// method gets 405), the JWKS, and the metadata at [`METADATA_PATH`] (GET, and HEAD);
 /// for an OpenID provider also UserInfo (GET and POST) and the discovery document (GET).
 /// Bodies beyond [`MAX_BODY_BYTES`] get 413.
 ///
-/// The token endpoint passes each `DPoP` header (RFC 9449) to the engine, with the
-/// endpoint's URL as the metadata advertises it (the issuer's origin and the token path),
-/// never one built from the request's `Host` header.
+/// The token and pushed request endpoints pass each `DPoP` header (RFC 9449) to the
+/// engine, with the endpoint's URL as the metadata advertises it (the issuer's origin and
+/// the endpoint's path), never one built from the request's `Host` header.
 ///
 /// ```
 /// # fn routes<S: oauth_core::Storage + 'static, C: oauth_core::Clock + 'static>(
@@ -75,6 +76,7 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
     /// engine's limiter counts failed client authentications per caller.
     pub fn router(self) -> Router {
         let endpoints = self.engine.config().served_paths();
+        let advertised = self.engine.metadata();
         let mut router = Router::new()
             .route(&endpoints.token, post(form::<S, C, TOKEN>))
             .route(&endpoints.jwks, get(jwks::<S, C>))
@@ -84,6 +86,9 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
         }
         if let Some(path) = &endpoints.revocation {
             router = router.route(path, post(form::<S, C, REVOCATION>));
+        }
+        if let Some(path) = &endpoints.pushed_authorization_request {
+            router = router.route(path, post(form::<S, C, PUSHED_REQUEST>));
         }
         if let Some(path) = &endpoints.userinfo {
             router = router.route(path, get(userinfo::<S, C>).post(userinfo::<S, C>));
@@ -95,7 +100,12 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(axum::middleware::map_response(harden_response))
             .with_state(Machine {
-                token_url: Arc::from(self.engine.metadata().token_endpoint),
+                token_url: Arc::from(advertised.token_endpoint),
+                pushed_request_url: Arc::from(
+                    advertised
+                        .pushed_authorization_request_endpoint
+                        .unwrap_or_default(),
+                ),
                 engine: self.engine,
                 proxies: Arc::new(self.proxies),
             })
@@ -108,6 +118,8 @@ struct Machine<S, C> {
     proxies: Arc<TrustedProxies>,
     /// The token endpoint's absolute URL, which a DPoP proof's `htu` must name.
     token_url: Arc<str>,
+    /// The pushed request endpoint's absolute URL, likewise (empty when not served).
+    pushed_request_url: Arc<str>,
 }
 
 // By hand: a derive would require `S: Clone` and `C: Clone`.
@@ -117,6 +129,7 @@ impl<S, C> Clone for Machine<S, C> {
             engine: self.engine.clone(),
             proxies: self.proxies.clone(),
             token_url: self.token_url.clone(),
+            pushed_request_url: self.pushed_request_url.clone(),
         }
     }
 }
@@ -127,10 +140,11 @@ impl<S, C> FromRef<Machine<S, C>> for TrustedProxies {
     }
 }
 
-/// The three client-authenticated form endpoints, as a handler's const parameter.
+/// The four client-authenticated form endpoints, as a handler's const parameter.
 const TOKEN: u8 = 0;
 const INTROSPECTION: u8 = 1;
 const REVOCATION: u8 = 2;
+const PUSHED_REQUEST: u8 = 3;
 
 /// Copies the request into a [`FormRequest`] and the engine's answer back; the engine
 /// checks the media type, the form and the client.
@@ -157,18 +171,24 @@ async fn answer<S: Storage, C: Clock>(
         .with_authorization(authorization.as_deref())
         .with_caller(caller.as_ref().map(|key| key.as_str()));
     let proofs = header_values(headers, &DPOP);
-    if form == TOKEN {
-        // Only the token endpoint binds tokens; the form endpoints are always POST.
-        request = request.with_dpop(
-            proofs.iter().map(String::as_str),
-            "POST",
-            &machine.token_url,
-        );
+    // The token endpoint binds tokens and the pushed request endpoint codes to a proof's
+    // key; the form endpoints are always POST.
+    let bound_at = match form {
+        TOKEN => Some(&machine.token_url),
+        PUSHED_REQUEST => Some(&machine.pushed_request_url),
+        _ => None,
+    };
+    if let Some(url) = bound_at {
+        request = request.with_dpop(proofs.iter().map(String::as_str), "POST", url);
     }
     let engine = &machine.engine;
     let answered = match form {
         TOKEN => engine.token(&request).await.map(|o| o.to_response()),
         INTROSPECTION => engine.introspect(&request).await.map(|o| o.to_response()),
+        PUSHED_REQUEST => engine
+            .push_authorization_request(&request)
+            .await
+            .map(|o| o.to_response()),
         _ => engine.revoke(&request).await.map(|o| o.to_response()),
     };
     OAuthResponse(answered.unwrap_or_else(|fault| fault_response(&fault)))

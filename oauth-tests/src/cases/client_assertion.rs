@@ -35,7 +35,9 @@ async fn register<S: Storage + 'static>(h: &Harness<S>) -> (EncodingKey, Value) 
     let (pkcs8, jwk) = es256_key(KID);
     let client = Client::private_key_jwt(CLIENT, &json!({"keys": [jwk]}).to_string())
         .unwrap()
-        .grant_types([GrantType::ClientCredentials])
+        .redirect_uri(SERVER_REDIRECT)
+        .unwrap()
+        .grant_types([GrantType::ClientCredentials, GrantType::AuthorizationCode])
         .allowed_scopes(ScopeSet::parse("read:payments").unwrap())
         .default_scopes(ScopeSet::parse("read:payments").unwrap())
         .build()
@@ -96,8 +98,9 @@ async fn refused<S: Storage + 'static>(h: &Harness<S>, assertion: &str, why: &st
     );
 }
 
-/// DP-05: a valid assertion gets tokens, introspects and revokes; the metadata lists the
-/// method and its algorithms.
+/// DP-05: a valid assertion gets tokens, introspects, revokes and pushes an authorization
+/// request (once: replayed there too, it is refused); the metadata lists the method and
+/// its algorithms.
 pub async fn dp05_a_valid_assertion_authenticates_at_every_endpoint<S: Storage + 'static>(
     h: Harness<S>,
 ) {
@@ -154,6 +157,32 @@ pub async fn dp05_a_valid_assertion_authenticates_at_every_endpoint<S: Storage +
         .await;
     assert!(matches!(outcome, RevocationOutcome::Done), "{outcome:?}");
     assert!(!h.is_active(&issued.access_token).await);
+
+    let challenge = oauth_core::CodeChallenge::from_verifier(VERIFIER);
+    let pushed = es256(&claims(&h, CLIENT), &key);
+    let pairs = [
+        ("response_type", "code"),
+        ("redirect_uri", SERVER_REDIRECT),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", &pushed),
+    ];
+    let push = || async {
+        h.engine
+            .push_authorization_request(&FormRequest::new(
+                Some(FORM_CONTENT_TYPE),
+                encode(&pairs).as_bytes(),
+            ))
+            .await
+            .unwrap()
+    };
+    assert_eq!(push().await.to_response().status, 201);
+    let replayed = push().await;
+    assert_eq!(
+        replayed.error().map(|e| e.code()),
+        Some(ErrorCode::InvalidClient)
+    );
 
     let metadata = serde_json::to_value(h.engine.metadata()).unwrap();
     let methods = metadata["token_endpoint_auth_methods_supported"].to_string();
