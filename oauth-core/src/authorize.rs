@@ -417,6 +417,12 @@ mod endpoint {
                     "authorization requests must be pushed first (RFC 9126)",
                 )));
             }
+            if self.config.is_fapi2() && !client.is_confidential() {
+                return Ok(refuse(OAuthError::new(
+                    ErrorCode::UnauthorizedClient,
+                    "the FAPI 2.0 profile serves confidential clients only",
+                )));
+            }
             if params
                 .get("response_mode")
                 .is_some_and(|mode| mode != "query")
@@ -435,7 +441,7 @@ mod endpoint {
                 params.get("code_challenge"),
                 params.get("code_challenge_method"),
             ) {
-                (None, None) if client.danger_pkce_optional() => None,
+                (None, None) if client.danger_pkce_optional() && !self.config.is_fapi2() => None,
                 (None, _) => {
                     return Ok(refuse(OAuthError::invalid_request(
                         "code_challenge is required (PKCE with S256)",

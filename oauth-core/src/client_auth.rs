@@ -77,6 +77,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 .await?
                 .map_err(|error| (error, None)),
         };
+        // The FAPI 2.0 profile takes signed assertions only (its §5.3.2.1): a client that
+        // proved a secret, or a public one, is refused all the same.
+        let result = result.and_then(|client| {
+            if self.config.is_fapi2() && client.token_endpoint_auth_method() != "private_key_jwt" {
+                Err((
+                    OAuthError::invalid_client("the FAPI 2.0 profile requires private_key_jwt"),
+                    Some("a FAPI 2.0 client authenticated without private_key_jwt"),
+                ))
+            } else {
+                Ok(client)
+            }
+        });
         Ok(result.map_err(|(error, detail)| {
             if error.code() == ErrorCode::InvalidClient {
                 self.emit(|| EventKind::ClientAuthenticationFailed {

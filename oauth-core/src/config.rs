@@ -27,6 +27,7 @@ pub struct Config {
     dpop_proof_window: Duration,
     pushed_request_lifetime: Duration,
     require_pushed_requests: bool,
+    fapi2: bool,
     endpoints: Endpoints,
     scopes_supported: Vec<String>,
     introspectors: Vec<ClientId>,
@@ -154,6 +155,7 @@ impl Config {
                 dpop_proof_window: crate::dpop::DEFAULT_DPOP_PROOF_WINDOW,
                 pushed_request_lifetime: Duration::seconds(60),
                 require_pushed_requests: false,
+                fapi2: false,
                 endpoints: Endpoints::default(),
                 scopes_supported: Vec::new(),
                 introspectors: Vec::new(),
@@ -208,6 +210,12 @@ impl Config {
     /// itself alone ([`ClientBuilder::require_pushed_authorization_requests`](crate::ClientBuilder::require_pushed_authorization_requests)).
     pub fn requires_pushed_authorization_requests(&self) -> bool {
         self.require_pushed_requests
+    }
+
+    /// Whether the engine enforces the FAPI 2.0 Security Profile (see
+    /// [`ConfigBuilder::fapi2_security_profile`]).
+    pub fn is_fapi2(&self) -> bool {
+        self.fapi2
     }
 
     /// The endpoint paths advertised in the metadata.
@@ -348,6 +356,31 @@ impl ConfigBuilder {
         self
     }
 
+    /// Enforces the baseline of the FAPI 2.0 Security Profile (OpenID Foundation, final),
+    /// for APIs such as payments where a stolen token hurts most:
+    ///
+    /// - every authorization request is pushed (RFC 9126; this sets
+    ///   [`require_pushed_authorization_requests`](Self::require_pushed_authorization_requests));
+    /// - PKCE with `S256` for every client (a client registered with
+    ///   [`danger_allow_missing_pkce`](crate::ClientBuilder::danger_allow_missing_pkce)
+    ///   is refused);
+    /// - confidential clients only, authenticated with `private_key_jwt`: public clients
+    ///   and client secrets are refused as `invalid_client`;
+    /// - every access token sender-constrained with DPoP (RFC 9449): a token request
+    ///   without a proof is refused with `invalid_dpop_proof`;
+    /// - proofs and client assertions signed with `ES256` or `EdDSA` only (`RS256` is not
+    ///   among the algorithms the profile allows; `PS256`, which it does allow, is not
+    ///   offered yet);
+    /// - codes live at most 60 seconds (checked by [`build`](Self::build));
+    /// - `iss` in every authorization response (always the case).
+    ///
+    /// The engine also needs JWT access tokens or opaque ones alike; both can be bound.
+    pub fn fapi2_security_profile(mut self) -> Self {
+        self.config.fapi2 = true;
+        self.config.require_pushed_requests = true;
+        self
+    }
+
     /// The configuration, or the first thing wrong with it as [`Fault::Config`].
     pub fn build(self) -> Result<Config, Fault> {
         let config = self.config;
@@ -395,6 +428,11 @@ impl ConfigBuilder {
             Duration::seconds(5),
             Duration::minutes(10),
         )?;
+        if config.fapi2 && config.code_lifetime > Duration::seconds(60) {
+            return Err(Fault::Config(
+                "the FAPI 2.0 profile allows codes of at most 60 seconds".into(),
+            ));
+        }
         if config.require_pushed_requests && config.endpoints.pushed_authorization_request.is_none()
         {
             return Err(Fault::Config(

@@ -95,6 +95,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let origin = origin_of(config.issuer());
         let url = |path: &str| format!("{origin}{path}");
         let endpoints = config.served_paths();
+        let fapi2 = config.is_fapi2();
         Metadata {
             issuer: config.issuer().to_owned(),
             authorization_endpoint: url(&endpoints.authorization),
@@ -115,14 +116,23 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 "client_credentials",
                 "refresh_token",
             ],
-            token_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-                "private_key_jwt",
-                "none",
-            ],
-            token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS.to_vec(),
+            token_endpoint_auth_methods_supported: if fapi2 {
+                vec!["private_key_jwt"]
+            } else {
+                vec![
+                    "client_secret_basic",
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "none",
+                ]
+            },
+            token_endpoint_auth_signing_alg_values_supported: if fapi2 {
+                FAPI2_ALGORITHMS.to_vec()
+            } else {
+                ASSERTION_ALGORITHMS.to_vec()
+            },
             introspection_endpoint_auth_methods_supported: match endpoints.introspection {
+                Some(_) if fapi2 => vec!["private_key_jwt"],
                 Some(_) => vec![
                     "client_secret_basic",
                     "client_secret_post",
@@ -131,6 +141,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 None => Vec::new(),
             },
             revocation_endpoint_auth_methods_supported: match endpoints.revocation {
+                Some(_) if fapi2 => vec!["private_key_jwt"],
                 Some(_) => vec![
                     "client_secret_basic",
                     "client_secret_post",
@@ -142,6 +153,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             code_challenge_methods_supported: vec!["S256"],
             authorization_response_iss_parameter_supported: true,
             dpop_signing_alg_values_supported: match self.jwt {
+                Some(_) if fapi2 => FAPI2_ALGORITHMS.to_vec(),
                 Some(_) => DPOP_ALGORITHMS.iter().map(|alg| alg.as_str()).collect(),
                 None => Vec::new(),
             },
@@ -152,6 +164,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 /// The algorithms a client's registered keys may have (HS256 is never one: a client
 /// registers public keys only).
 pub(crate) const ASSERTION_ALGORITHMS: [&str; 3] = ["ES256", "EdDSA", "RS256"];
+
+/// The algorithms the FAPI 2.0 profile lets proofs and assertions use, of those finrift
+/// verifies (the profile also allows PS256).
+pub(crate) const FAPI2_ALGORITHMS: [&str; 2] = ["ES256", "EdDSA"];
 
 /// `scheme://authority` of a URL, without its path.
 pub(crate) fn origin_of(issuer: &str) -> &str {

@@ -172,7 +172,22 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 "the client_id is not the authenticated client",
             )));
         }
-        let pushed = parameters_to_seal(params, client.id());
+        let mut pushed = parameters_to_seal(params, client.id());
+        // RFC 9449 §10.1: a proof sent with the pushed request binds the code to its key,
+        // as `dpop_jkt` does; when both come they must name the same key.
+        if let Some(dpop) = request.dpop() {
+            let proof = refuse_push!(self.check_request_proof(dpop).await?);
+            match params.get("dpop_jkt") {
+                Some(named) if named != proof.jkt => {
+                    return Ok(PushOutcome::Refused(OAuthError::new(
+                        ErrorCode::InvalidDpopProof,
+                        "dpop_jkt is not the thumbprint of the proof's key",
+                    )))
+                }
+                Some(_) => {}
+                None => pushed.push(("dpop_jkt".to_owned(), proof.jkt)),
+            }
+        }
         let checked_params = refuse_push!(Params::from_pairs(pushed.iter().cloned()));
         match self
             .check_authorization_request(&checked_params, RequestOrigin::Pushed)

@@ -24,7 +24,7 @@ use crate::error::{Fault, OAuthError};
 use crate::jose::client_assertion::{
     claimed_subject, verify_assertion, AssertionExpectations, CLIENT_ASSERTION_TYPE,
 };
-use crate::jose::ClientJwks;
+use crate::jose::{Algorithm, ClientJwks};
 use crate::metadata::origin_of;
 use crate::request::{Authorization, Params};
 use crate::secret::SecretHash;
@@ -172,6 +172,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             Ok(verified) => verified,
             Err(error) => return Ok(Err(error.reason())),
         };
+        // Before the mark: FAPI 2.0 §5.4.1 allows PS256, ES256 and EdDSA, not RS256.
+        if self.config.is_fapi2() && verified.alg == Algorithm::Rs256 {
+            return Ok(Err("the FAPI 2.0 profile does not allow RS256 assertions"));
+        }
         let mark = jti_mark(client.id(), &verified.jti);
         if !self
             .storage

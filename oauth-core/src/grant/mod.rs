@@ -13,7 +13,7 @@ use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
 use crate::form_request::FormRequest;
-use crate::jose::{DpopError, VerifiedProof};
+use crate::jose::{Algorithm, DpopError, VerifiedProof};
 use crate::response::Response;
 use crate::scope::ScopeSet;
 use crate::storage::{GrantRecord, SignIn, Storage, TokenKind, TokenRecord};
@@ -112,6 +112,13 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         // Before the grant is carried out, so that a bad proof spends no code or
         // refresh token.
         let proof = match request.dpop() {
+            None if self.config.is_fapi2() => {
+                return Ok(OAuthError::new(
+                    ErrorCode::InvalidDpopProof,
+                    "the FAPI 2.0 profile requires a DPoP proof for every token",
+                )
+                .into())
+            }
             None => None,
             Some(dpop) => Some(refuse_on_error!(self.check_token_proof(dpop).await?)),
         };
@@ -148,6 +155,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 "DPoP binding needs JWT access tokens here",
             )));
         }
+        self.check_request_proof(dpop).await
+    }
+
+    /// Checks the DPoP proof of a request to one of the engine's own endpoints (token,
+    /// pushed request), and marks it used: `use_dpop_nonce` for a wrong nonce,
+    /// `invalid_dpop_proof` for anything else wrong with it.
+    pub(crate) async fn check_request_proof(
+        &self,
+        dpop: &DpopContext<'_>,
+    ) -> Result<Result<VerifiedProof, OAuthError>, Fault> {
         let checked = dpop
             .check(
                 &self.storage,
@@ -156,13 +173,23 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 self.config.dpop_proof_window(),
             )
             .await?;
-        Ok(checked.map_err(|error| {
-            let code = match error {
-                DpopError::WrongNonce => ErrorCode::UseDpopNonce,
-                _ => ErrorCode::InvalidDpopProof,
-            };
-            OAuthError::new(code, error.to_string())
-        }))
+        Ok(match checked {
+            // FAPI 2.0 §5.4.1 allows PS256, ES256 and EdDSA, not RS256.
+            Ok(proof) if self.config.is_fapi2() && proof.alg == Algorithm::Rs256 => {
+                Err(OAuthError::new(
+                    ErrorCode::InvalidDpopProof,
+                    "the FAPI 2.0 profile does not allow RS256 proofs",
+                ))
+            }
+            Ok(proof) => Ok(proof),
+            Err(error) => {
+                let code = match error {
+                    DpopError::WrongNonce => ErrorCode::UseDpopNonce,
+                    _ => ErrorCode::InvalidDpopProof,
+                };
+                Err(OAuthError::new(code, error.to_string()))
+            }
+        })
     }
 
     /// Reports tokens issued for `grant`.

@@ -15,6 +15,7 @@ use super::claims::{Claim, ClaimSet};
 use super::jws;
 use super::keys::VerificationKeys;
 use super::strict_json::Field;
+use super::Algorithm;
 
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -46,6 +47,8 @@ pub(crate) struct VerifiedAssertion {
     /// Until when the `jti` must be remembered: `exp` plus the leeway, the last instant
     /// at which the assertion is accepted.
     pub remember_until: OffsetDateTime,
+    /// The algorithm it was signed with (the registered key's).
+    pub alg: Algorithm,
 }
 
 /// Why an assertion was refused. The client is only told `invalid_client`; the reason
@@ -160,6 +163,7 @@ pub(crate) fn verify_assertion(
     Ok(VerifiedAssertion {
         jti,
         remember_until: expires_at.saturating_add(ASSERTION_LEEWAY),
+        alg,
     })
 }
 

@@ -116,6 +116,8 @@ pub(crate) struct VerifiedProof {
     pub jti: String,
     /// The proof's `iat`.
     pub issued_at: OffsetDateTime,
+    /// The algorithm it was signed with.
+    pub alg: Algorithm,
 }
 
 /// Checks one DPoP proof (RFC 9449 §4.3, points 2 to 11; the replay mark of point 12 is
@@ -199,6 +201,7 @@ pub(crate) fn verify_proof(
         jkt: key.kid().to_owned(),
         jti: jti.to_owned(),
         issued_at: iat,
+        alg,
     })
 }
 

@@ -12,14 +12,14 @@ use serde_json::{json, Value};
 
 use crate::*;
 
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// The `private_key_jwt` client of these cases.
-const CLIENT: &str = "signer";
+pub(crate) const CLIENT: &str = "signer";
 /// The kid of its registered ES256 key.
-const KID: &str = "signer-1";
+pub(crate) const KID: &str = "signer-1";
 
 /// A fresh ES256 key: its PKCS#8 document, and its public JWK under `kid`.
-fn es256_key(kid: &str) -> (Vec<u8>, Value) {
+pub(crate) fn es256_key(kid: &str) -> (Vec<u8>, Value) {
     let rng = ring::rand::SystemRandom::new();
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
     let jwk = SigningKey::from_pkcs8(Algorithm::Es256, kid, pkcs8.as_ref())
@@ -31,7 +31,7 @@ fn es256_key(kid: &str) -> (Vec<u8>, Value) {
 }
 
 /// Registers [`CLIENT`] with one ES256 key; answers the key, to sign with.
-async fn register<S: Storage + 'static>(h: &Harness<S>) -> (EncodingKey, Value) {
+pub(crate) async fn register<S: Storage + 'static>(h: &Harness<S>) -> (EncodingKey, Value) {
     let (pkcs8, jwk) = es256_key(KID);
     let client = Client::private_key_jwt(CLIENT, &json!({"keys": [jwk]}).to_string())
         .unwrap()
@@ -48,7 +48,7 @@ async fn register<S: Storage + 'static>(h: &Harness<S>) -> (EncodingKey, Value) 
 }
 
 /// The claims of a valid assertion by `client`, now, with a unique `jti`.
-fn claims<S>(h: &Harness<S>, client: &str) -> Value {
+pub(crate) fn claims<S>(h: &Harness<S>, client: &str) -> Value {
     let now = h.clock.now().unix_timestamp();
     json!({
         "iss": client, "sub": client, "aud": ISSUER,
@@ -64,14 +64,19 @@ fn rand_suffix() -> u64 {
 }
 
 /// `claims` signed with `key` under `alg` and `kid`.
-fn sign(claims: &Value, key: &EncodingKey, alg: jsonwebtoken::Algorithm, kid: &str) -> String {
+pub(crate) fn sign(
+    claims: &Value,
+    key: &EncodingKey,
+    alg: jsonwebtoken::Algorithm,
+    kid: &str,
+) -> String {
     let mut header = Header::new(alg);
     header.kid = Some(kid.to_owned());
     jsonwebtoken::encode(&header, claims, key).unwrap()
 }
 
 /// `claims` signed with the client's ES256 key.
-fn es256(claims: &Value, key: &EncodingKey) -> String {
+pub(crate) fn es256(claims: &Value, key: &EncodingKey) -> String {
     sign(claims, key, jsonwebtoken::Algorithm::ES256, KID)
 }
 
