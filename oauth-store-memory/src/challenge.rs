@@ -1,4 +1,5 @@
-//! PKCE challenges packed six bits a character.
+//! PKCE challenges (and DPoP key thumbprints, the same 43 characters) packed six bits a
+//! character.
 
 use oauth_core::{CodeChallenge, StorageError, StorageErrorKind, CHALLENGE_LEN as LEN};
 /// Bytes that hold [`LEN`] six-bit characters (258 bits).
@@ -8,7 +9,9 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// A code's PKCE challenge, its 43 base64url characters packed in 33 bytes, kept inline
 /// instead of as a 43-byte string on the heap behind a 24-byte `String`. The packing is of
-/// the characters, not a base64 decoding, so any string of the alphabet round-trips.
+/// the characters, not a base64 decoding, so any string of the alphabet round-trips: a
+/// DPoP key's thumbprint (also a SHA-256 digest in base64url) is packed the same way
+/// ([`crate::bound_key::BoundKey`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PackedChallenge([u8; PACKED]);
 
@@ -16,19 +19,23 @@ impl PackedChallenge {
     /// Packs `challenge`. `CodeChallenge` only ever holds 43 base64url characters, so the
     /// error is for a future core that allowed other challenges.
     pub(crate) fn new(challenge: &CodeChallenge) -> Result<Self, StorageError> {
-        let text = challenge.as_str().as_bytes();
-        let unpackable = || {
+        Self::pack(challenge.as_str()).ok_or_else(|| {
             StorageError::new(
                 StorageErrorKind::Backend,
                 "a code challenge that is not 43 base64url characters",
             )
-        };
+        })
+    }
+
+    /// Packs `text` if it is 43 base64url characters, any of them (`None` otherwise).
+    pub(crate) fn pack(text: &str) -> Option<Self> {
+        let text = text.as_bytes();
         if text.len() != LEN {
-            return Err(unpackable());
+            return None;
         }
         let mut packed = [0u8; PACKED];
         for (index, &character) in text.iter().enumerate() {
-            let value = sextet(character).ok_or_else(unpackable)?;
+            let value = sextet(character)?;
             // Bits [6·index, 6·index + 6) of the big-endian stream, which span at most two
             // bytes: shifted into place within a 16-bit window over those bytes.
             let bit = index * 6;
@@ -39,11 +46,18 @@ impl PackedChallenge {
                 packed[bit / 8 + 1] |= low;
             }
         }
-        Ok(Self(packed))
+        Some(Self(packed))
     }
 
     /// The challenge.
     pub(crate) fn get(&self) -> Result<CodeChallenge, StorageError> {
+        CodeChallenge::try_from(self.text()).map_err(|e| {
+            StorageError::with_source(StorageErrorKind::Corrupt, "a packed code challenge", e)
+        })
+    }
+
+    /// The 43 characters, as [`PackedChallenge::pack`] took them.
+    pub(crate) fn text(&self) -> String {
         let mut text = String::with_capacity(LEN);
         for index in 0..LEN {
             let bit = index * 6;
@@ -52,9 +66,7 @@ impl PackedChallenge {
             let value = (window >> (10 - bit % 8)) & 0x3f;
             text.push(char::from(ALPHABET[usize::from(value)]));
         }
-        CodeChallenge::try_from(text).map_err(|e| {
-            StorageError::with_source(StorageErrorKind::Corrupt, "a packed code challenge", e)
-        })
+        text
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use oauth_core::storage::{CodeRecord, GrantId, GrantRecord, SignIn, TokenRecord};
 use oauth_core::{ClientId, ScopeSet, SecretHash, StorageError, StorageErrorKind};
 
+use crate::bound_key::BoundKey;
 use crate::challenge::PackedChallenge;
 use crate::moment::Moment;
 use crate::profile::Profile;
@@ -37,7 +38,9 @@ const LIVE: u64 = (1 << 48) - 1;
 /// A code's data keeps the code's sign-in, nonce included; a token that points at it
 /// reads that sign-in less its nonce (what the engine gives a grant's refresh tokens)
 /// when its entry says it has one (see [`Grant::carries`]). A token's own identity keeps
-/// the token's sign-in as it is.
+/// the token's sign-in as it is. The DPoP key binding is kept the same way, but read
+/// back as it is from either: a token that points at a code's data reads the code's key
+/// when its entry says it is bound (the engine binds a bound code's tokens to its key).
 #[derive(Debug)]
 pub(crate) struct Grant {
     id: Text,
@@ -46,9 +49,10 @@ pub(crate) struct Grant {
     created_at: Moment,
     expires_at: Moment,
     code: Option<CodeFacts>,
-    /// What few grants have (a token's own identity's owner, an OpenID Connect sign-in),
-    /// behind one pointer: the plain OAuth grant, most of them, pays 8 null bytes for
-    /// both, which keeps its data in the allocator's smaller size class.
+    /// What few grants have (a token's own identity's owner, an OpenID Connect sign-in,
+    /// a DPoP key binding), behind one pointer: the plain OAuth grant, most of them,
+    /// pays 8 null bytes for all three, which keeps its data in the allocator's smaller
+    /// size class.
     extras: Option<Box<Extras>>,
     /// `REVOKED`, `ISSUED`, `CONSUMED` and the `LIVE` count. Atomic so that a token can
     /// read its grant's revocation, and a token revoked or purged alone can update the
@@ -64,12 +68,25 @@ struct Extras {
     owner: Option<Arc<Grant>>,
     /// The sign-in, kept whole, so that fields a later `SignIn` gains are kept too.
     sign_in: Option<SignIn>,
+    /// The DPoP key bound to, behind a pointer of its own: in 8 bytes, the extras of an
+    /// OpenID Connect grant stay in their size class (see the size test below).
+    dpop_jkt: Option<Box<BoundKey>>,
 }
 
 impl Extras {
     /// `None` when there is nothing to keep.
-    fn of(owner: Option<Arc<Grant>>, sign_in: Option<SignIn>) -> Option<Box<Self>> {
-        (owner.is_some() || sign_in.is_some()).then(|| Box::new(Self { owner, sign_in }))
+    fn of(
+        owner: Option<Arc<Grant>>,
+        sign_in: Option<SignIn>,
+        dpop_jkt: Option<&str>,
+    ) -> Option<Box<Self>> {
+        (owner.is_some() || sign_in.is_some() || dpop_jkt.is_some()).then(|| {
+            Box::new(Self {
+                owner,
+                sign_in,
+                dpop_jkt: dpop_jkt.map(BoundKey::new),
+            })
+        })
     }
 }
 
@@ -98,7 +115,7 @@ impl Grant {
                 challenge,
                 expires_at: Moment::new(code.expires_at)?,
             }),
-            extras: Extras::of(None, code.sign_in.clone()),
+            extras: Extras::of(None, code.sign_in.clone(), code.dpop_jkt.as_deref()),
             state: AtomicU64::new(0),
         })
     }
@@ -118,8 +135,8 @@ impl Grant {
             created_at,
             expires_at,
             code: None,
-            // No owner, and no sign-in (a grant record has none: tokens with one get
-            // their own identity).
+            // No owner, no sign-in and no DPoP key (a grant record has neither: tokens
+            // with one get their own identity).
             extras: None,
             state: AtomicU64::new(ISSUED),
         }
@@ -141,13 +158,17 @@ impl Grant {
             created_at: owner.created_at,
             expires_at: grant_expires_at,
             code: None,
-            extras: Extras::of(Some(owner), token.sign_in.clone()),
+            extras: Extras::of(
+                Some(owner),
+                token.sign_in.clone(),
+                token.dpop_jkt.as_deref(),
+            ),
             state: AtomicU64::new(0),
         }
     }
 
-    /// Whether this is the data of `grant` (a code's redirect URI, code facts and
-    /// sign-in aside, which a grant record does not have).
+    /// Whether this is the data of `grant` (a code's redirect URI, code facts, sign-in
+    /// and DPoP key aside, which a grant record does not have).
     pub(crate) fn describes(
         &self,
         grant: &GrantRecord,
@@ -174,6 +195,10 @@ impl Grant {
                 .sign_in
                 .as_ref()
                 .is_none_or(|sign_in| self.carries(sign_in))
+            && token
+                .dpop_jkt
+                .as_deref()
+                .is_none_or(|jkt| self.dpop_jkt().is_some_and(|own| own.is(jkt)))
     }
 
     /// Whether `sign_in` is what a token pointing here reads back as its own: see
@@ -203,6 +228,17 @@ impl Grant {
         })
     }
 
+    /// The DPoP key binding of a token that points here and has one: what is kept here,
+    /// the code's or the token's own identity's (see [`Grant::identifies`]).
+    pub(crate) fn token_dpop_jkt(&self) -> Result<String, StorageError> {
+        self.dpop_jkt().map(BoundKey::to_text).ok_or_else(|| {
+            StorageError::new(
+                StorageErrorKind::Corrupt,
+                "a token bound to a DPoP key points at data with none",
+            )
+        })
+    }
+
     /// The code record this data was made from, with its `hash`.
     pub(crate) fn code_record(&self, hash: SecretHash) -> Result<CodeRecord, StorageError> {
         let (Some(code), Some(subject)) = (self.code, &self.subject) else {
@@ -228,6 +264,7 @@ impl Grant {
             .map(PackedChallenge::get)
             .transpose()?;
         record.sign_in = self.sign_in().cloned();
+        record.dpop_jkt = self.dpop_jkt().map(BoundKey::to_text);
         Ok(record)
     }
 
@@ -288,6 +325,13 @@ impl Grant {
         self.extras
             .as_ref()
             .and_then(|extras| extras.sign_in.as_ref())
+    }
+
+    /// The DPoP key binding kept here, if any.
+    fn dpop_jkt(&self) -> Option<&BoundKey> {
+        self.extras
+            .as_ref()
+            .and_then(|extras| extras.dpop_jkt.as_deref())
     }
 
     pub(crate) fn is_revoked(&self) -> bool {
@@ -393,11 +437,20 @@ mod tests {
     use super::*;
 
     /// A grant's data is what every live grant pays; a plain OAuth grant pays one null
-    /// pointer of it for the owner and the sign-in it does not have. 136 bytes and the
-    /// `Arc`'s 16 fit glibc's 160-byte chunk; 8 more would take the 176-byte one.
+    /// pointer of it for the owner, the sign-in and the DPoP key it does not have. 136
+    /// bytes and the `Arc`'s 16 fit glibc's 160-byte chunk; 8 more would take the
+    /// 176-byte one.
     #[test]
-    fn grant_data_is_136_bytes_with_one_pointer_for_owner_and_sign_in() {
+    fn grant_data_is_136_bytes_with_one_pointer_for_owner_sign_in_and_dpop_key() {
         assert_eq!(std::mem::size_of::<Option<Box<Extras>>>(), 8);
         assert_eq!(std::mem::size_of::<Grant>(), 136);
+    }
+
+    /// The extras of an OpenID Connect grant, bound or not, take a 112-byte chunk of
+    /// glibc's (104 bytes and its 8-byte header); a DPoP key kept in two words rather
+    /// than one would take them to the 128-byte one.
+    #[test]
+    fn extras_are_104_bytes_with_one_pointer_for_the_dpop_key() {
+        assert_eq!(std::mem::size_of::<Extras>(), 104);
     }
 }

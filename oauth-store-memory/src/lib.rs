@@ -15,10 +15,14 @@
 //! authorization-code flow costs about 450 bytes at 200,000 grants (it moves with the
 //! hash tables' fill, from full to just doubled): its shared data takes 160 (a 152-byte
 //! block, as the allocator rounds it; 8 of them point to what few grants have, a token's
-//! own owner and an OpenID Connect sign-in, null for a plain OAuth grant), the rest is the
-//! four hash-table entries keyed by 32-byte hashes and the tables' spare room. An OpenID
-//! Connect grant's sign-in is one allocation more (about 200 bytes with one `amr` and a
-//! nonce), shared by its code and its refresh tokens.
+//! own owner, an OpenID Connect sign-in and a DPoP key binding, null for a plain OAuth
+//! grant), the rest is the four hash-table entries keyed by 32-byte hashes and the tables'
+//! spare room. An OpenID Connect grant's sign-in is one allocation more (about 200 bytes
+//! with one `amr` and a nonce), shared by its code and its refresh tokens. A code bound to
+//! a DPoP key costs 160 bytes more (48 when it has a sign-in: the key's thumbprint, packed,
+//! beside it), shared by the tokens bound to the same key; a token bound to a key that its
+//! grant's data does not hold (a code redeemed with DPoP but not bound to a key, a client
+//! acting for itself with DPoP) gets an identity of its own, about 320 bytes.
 //!
 //! It also keeps a deployment's sealed signing keys
 //! ([`KeySetStore`](oauth_core::KeySetStore)), for a `KeyVault` in tests and demos; in one
@@ -41,6 +45,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bound_key;
 mod challenge;
 mod digest_hash;
 mod grant;

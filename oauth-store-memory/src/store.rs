@@ -810,6 +810,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn tokens_bound_to_the_codes_dpop_key_share_its_data_and_others_keep_their_own() {
+        let store = MemoryStore::new();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let (mut code, grant) = code_and_grant("g", start);
+        let key = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        code.dpop_jkt = Some(key.into());
+        store.insert_code(code.clone()).await.unwrap();
+        store.consume_code(&code.hash).await.unwrap();
+        let mut access = token(&grant, TokenKind::Access, start + Duration::hours(1));
+        access.dpop_jkt = Some(key.into());
+        let mut refresh = token(&grant, TokenKind::Refresh, grant.expires_at);
+        refresh.dpop_jkt = Some(key.into());
+        // Not what the engine stores for a bound code, but a store keeps what it is given.
+        let unbound = token(&grant, TokenKind::Access, start + Duration::hours(1));
+        let mut other_key = token(&grant, TokenKind::Refresh, grant.expires_at);
+        other_key.dpop_jkt = Some("not a thumbprint: kept as it is".into());
+        let tokens = [
+            access.clone(),
+            refresh.clone(),
+            unbound.clone(),
+            other_key.clone(),
+        ];
+        store.issue(&grant, &tokens).await.unwrap();
+
+        let shared = registered_grant(&store, &grant.id).unwrap();
+        for t in [&access, &refresh, &unbound] {
+            assert!(Arc::ptr_eq(&shared, &token_entry_grant(&store, &t.hash)));
+        }
+        let own = token_entry_grant(&store, &other_key.hash);
+        assert!(!Arc::ptr_eq(&shared, &own));
+        assert!(own.owner_is(&shared));
+        for t in &tokens {
+            assert_eq!(store.get_token(&t.hash).await.unwrap().as_ref(), Some(t));
+        }
+        assert_eq!(
+            store.consume_code(&code.hash).await.unwrap(),
+            CodeConsumption::AlreadyConsumed(code),
+            "the code keeps its key"
+        );
+    }
+
+    #[tokio::test]
     async fn a_grant_record_unlike_its_code_gets_data_of_its_own() {
         let store = MemoryStore::new();
         let start = OffsetDateTime::UNIX_EPOCH;

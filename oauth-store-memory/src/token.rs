@@ -18,11 +18,14 @@ const ROTATED: u8 = 1 << 3;
 /// It has a sign-in: its grant's, or its own identity's ([`Grant::token_sign_in`]). A
 /// bit rather than a field, so that a token pays nothing for it.
 const SIGN_IN: u8 = 1 << 4;
+/// It is bound to a DPoP key: its grant's, or its own identity's
+/// ([`Grant::token_dpop_jkt`]). A bit, as `SIGN_IN` is.
+const DPOP_JKT: u8 = 1 << 5;
 
 /// A token as the tokens map holds it, beside its 32-byte hash: a pointer to its grant's
 /// data (or to its own identity, for a token that differs from its grant), its two own
-/// instants, and its kind and state in one byte. 32 bytes, where a `TokenRecord` is 184
-/// plus four heap blocks.
+/// instants, and its kind and state in one byte. 32 bytes, where a `TokenRecord` is 280
+/// plus four heap blocks or more.
 #[derive(Debug)]
 pub(crate) struct TokenEntry {
     grant: Arc<Grant>,
@@ -32,8 +35,8 @@ pub(crate) struct TokenEntry {
 }
 
 impl TokenEntry {
-    /// `record`, pointing at `grant` (which carries its identity, sign-in included: see
-    /// [`Grant::identifies`]).
+    /// `record`, pointing at `grant` (which carries its identity, sign-in and DPoP key
+    /// included: see [`Grant::identifies`]).
     pub(crate) fn new(record: &TokenRecord, grant: Arc<Grant>) -> Result<Self, StorageError> {
         let kind = match record.kind {
             TokenKind::Access => ACCESS,
@@ -43,11 +46,16 @@ impl TokenEntry {
         let revoked = if record.revoked { REVOKED } else { 0 };
         let rotated = if record.rotated { ROTATED } else { 0 };
         let sign_in = if record.sign_in.is_some() { SIGN_IN } else { 0 };
+        let dpop_jkt = if record.dpop_jkt.is_some() {
+            DPOP_JKT
+        } else {
+            0
+        };
         Ok(Self {
             grant,
             issued_at: Moment::new(record.issued_at)?,
             expires_at: Moment::new(record.expires_at)?,
-            flags: kind | revoked | rotated | sign_in,
+            flags: kind | revoked | rotated | sign_in | dpop_jkt,
         })
     }
 
@@ -131,6 +139,9 @@ impl TokenEntry {
         record.rotated = self.is_rotated();
         if self.flags & SIGN_IN != 0 {
             record.sign_in = Some(self.grant.token_sign_in()?);
+        }
+        if self.flags & DPOP_JKT != 0 {
+            record.dpop_jkt = Some(self.grant.token_dpop_jkt()?);
         }
         Ok(record)
     }

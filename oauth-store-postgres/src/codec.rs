@@ -97,7 +97,7 @@ fn sign_in(json: Option<&str>) -> Result<Option<SignIn>, StorageError> {
 
 /// The columns [`code_from_row`] reads, in its order.
 pub(crate) const CODE_COLUMNS: &str = "hash, grant_id, client_id, subject, redirect_uri, \
-     scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in";
+     scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in, dpop_jkt";
 
 /// A code record from a row of [`CODE_COLUMNS`].
 pub(crate) fn code_from_row(row: &Row) -> Result<CodeRecord, StorageError> {
@@ -123,12 +123,13 @@ pub(crate) fn code_from_row(row: &Row) -> Result<CodeRecord, StorageError> {
         .map(|c| CodeChallenge::try_from(c).map_err(|_| corrupt("code challenge")))
         .transpose()?;
     code.sign_in = sign_in(get(row, 10, WHAT)?)?;
+    code.dpop_jkt = get(row, 11, WHAT)?;
     Ok(code)
 }
 
 /// The columns [`token_from_row`] reads, in its order.
 pub(crate) const TOKEN_COLUMNS: &str = "hash, kind, grant_id, client_id, subject, scope, \
-     issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in";
+     issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in, dpop_jkt";
 
 /// A token record from a row of [`TOKEN_COLUMNS`].
 pub(crate) fn token_from_row(row: &Row) -> Result<TokenRecord, StorageError> {
@@ -157,5 +158,6 @@ pub(crate) fn token_from_row(row: &Row) -> Result<TokenRecord, StorageError> {
     token.revoked = get(row, 9, WHAT)?;
     token.rotated = get(row, 10, WHAT)?;
     token.sign_in = sign_in(get(row, 11, WHAT)?)?;
+    token.dpop_jkt = get(row, 12, WHAT)?;
     Ok(token)
 }

@@ -74,8 +74,9 @@ impl CodeStore for PostgresStore {
             &tx,
             "store a code",
             "INSERT INTO finrift_codes (hash, grant_id, client_id, subject, redirect_uri, \
-             scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in, \
+             dpop_jkt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
                 &&code.hash.0[..],
                 &code.grant_id.as_str(),
@@ -88,6 +89,7 @@ impl CodeStore for PostgresStore {
                 &seconds(code.expires_at),
                 &seconds(code.grant_expires_at),
                 &sign_in,
+                &code.dpop_jkt,
             ],
         )
         .await?;

@@ -9,7 +9,8 @@
 //! the primary key of codes and tokens); instants are unix seconds (`bigint`); scopes are
 //! the space-separated text of a scope set; a client registration is its JSON (which holds
 //! the secret's hash or derivation, never the secret), and so is the sign-in of a code or
-//! a token. Every table name starts with
+//! a token; the DPoP key a code or a token is bound to is its thumbprint's text. Every
+//! table name starts with
 //! `finrift_`, so the tables can share a schema with the application's own.
 
 use oauth_core::{StorageError, StorageErrorKind};
@@ -99,6 +100,13 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE finrift_codes ADD COLUMN sign_in text;
     ALTER TABLE finrift_tokens ADD COLUMN sign_in text;
+    ",
+    // Version 3: the DPoP key a code or a token is bound to: the record's `dpop_jkt` (a
+    // key's thumbprint) as it is, NULL when unbound (every row written before). As in
+    // version 2, a nullable column with no default rewrites no row.
+    "
+    ALTER TABLE finrift_codes ADD COLUMN dpop_jkt text;
+    ALTER TABLE finrift_tokens ADD COLUMN dpop_jkt text;
     ",
 ];
 

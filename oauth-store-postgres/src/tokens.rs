@@ -110,14 +110,15 @@ async fn insert_tokens(
         .iter()
         .map(|t| sign_in_json(t.sign_in.as_ref()))
         .collect::<Result<_, _>>()?;
+    let dpop_jkts: Vec<Option<&str>> = tokens.iter().map(|t| t.dpop_jkt.as_deref()).collect();
     execute(
         client,
         "store tokens",
         "INSERT INTO finrift_tokens (hash, kind, grant_id, client_id, subject, scope, \
-         issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in) \
+         issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in, dpop_jkt) \
          SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
          $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[], $11::boolean[], \
-         $12::text[])",
+         $12::text[], $13::text[])",
         &[
             &hashes,
             &kinds,
@@ -131,6 +132,7 @@ async fn insert_tokens(
             &revoked,
             &rotated,
             &sign_ins,
+            &dpop_jkts,
         ],
     )
     .await?;

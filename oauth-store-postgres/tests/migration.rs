@@ -96,15 +96,23 @@ const VERSION_1: &str = "
     INSERT INTO finrift_schema (version) VALUES (1);
 ";
 
+/// What version 2 added (its migration, verbatim, and the version it wrote): after
+/// [`VERSION_1`], a schema of version 2.
+const VERSION_2: &str = "
+    ALTER TABLE finrift_codes ADD COLUMN sign_in text;
+    ALTER TABLE finrift_tokens ADD COLUMN sign_in text;
+    UPDATE finrift_schema SET version = 2;
+";
+
 const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 
-/// A schema of version 1 (the one before sign-ins were kept) migrates to version 2 and
-/// keeps its codes and tokens, which read back as written, with no sign-in; the new
-/// columns then keep the sign-in of what is stored after.
+/// A schema of version 1 (the one before sign-ins were kept) migrates to the current
+/// version and keeps its codes and tokens, which read back as written, with no sign-in;
+/// the new columns then keep the sign-in of what is stored after.
 #[tokio::test]
 async fn postgres_schema_of_version_1_migrates_and_its_rows_read_back_without_a_sign_in() {
     assert_eq!(
-        SCHEMA_VERSION, 2,
+        SCHEMA_VERSION, 3,
         "this test writes the schema of version 1"
     );
     let ends = START + Duration::days(90);
@@ -217,4 +225,152 @@ async fn postgres_schema_of_version_1_migrates_and_its_rows_read_back_without_a_
         Rotation::Rotated
     );
     assert_eq!(store.get_token(&next.hash).await.unwrap(), Some(next));
+}
+
+/// A schema of version 2 (the one before DPoP key bindings were kept) migrates to the
+/// current version and keeps its codes and tokens, sign-ins included, which read back as
+/// written, bound to no key; the new columns then keep the binding of what is stored
+/// after.
+#[tokio::test]
+async fn postgres_schema_of_version_2_migrates_and_its_rows_read_back_bound_to_no_key() {
+    assert_eq!(
+        SCHEMA_VERSION, 3,
+        "this test writes the schema of version 2"
+    );
+    let ends = START + Duration::days(90);
+    let mut sign_in = SignIn::new(START);
+    sign_in.amr = vec!["pwd".into()];
+    sign_in.nonce = Some("n-0S6".into());
+    let pending = GrantRecord::new(
+        GrantId("grant-pending".into()),
+        ClientId::new("app").unwrap(),
+        Some("alice".into()),
+        ScopeSet::parse("openid read").unwrap(),
+        START,
+        ends,
+    );
+    let mut code = CodeRecord::new(
+        SecretHash([1; 32]),
+        &pending,
+        "alice",
+        START + Duration::minutes(1),
+    );
+    code.redirect_uri = Some("https://app.example/cb".into());
+    code.sign_in = Some(sign_in.clone());
+    let issued = GrantRecord::new(
+        GrantId("grant-issued".into()),
+        ClientId::new("app").unwrap(),
+        Some("alice".into()),
+        ScopeSet::parse("openid read").unwrap(),
+        START,
+        ends,
+    );
+    let mut refresh = TokenRecord::new(
+        SecretHash([2; 32]),
+        TokenKind::Refresh,
+        issued.clone(),
+        issued.scope.clone(),
+        START,
+        ends,
+    );
+    refresh.sign_in = Some(sign_in.without_nonce());
+
+    let schema = common::fresh_schema().await;
+    let admin = common::admin_connection().await;
+    admin
+        .batch_execute(&format!(
+            "SET search_path TO {schema}; {VERSION_1} {VERSION_2}"
+        ))
+        .await
+        .unwrap();
+    let (start, expires, end) = (
+        START.unix_timestamp(),
+        code.expires_at.unix_timestamp(),
+        ends.unix_timestamp(),
+    );
+    let (code_sign_in, token_sign_in) = (
+        serde_json::to_string(&sign_in).unwrap(),
+        serde_json::to_string(&sign_in.without_nonce()).unwrap(),
+    );
+    admin
+        .execute(
+            "INSERT INTO finrift_codes (hash, grant_id, client_id, subject, redirect_uri, \
+             scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in) \
+             VALUES ($1, 'grant-pending', 'app', 'alice', 'https://app.example/cb', \
+             'openid read', NULL, $2, $3, $4, $5)",
+            &[&&code.hash.0[..], &start, &expires, &end, &code_sign_in],
+        )
+        .await
+        .unwrap();
+    admin
+        .execute(
+            "INSERT INTO finrift_grants (id, client_id, subject, scope, created_at, expires_at) \
+             VALUES ('grant-issued', 'app', 'alice', 'openid read', $1, $2)",
+            &[&start, &end],
+        )
+        .await
+        .unwrap();
+    admin
+        .execute(
+            "INSERT INTO finrift_tokens (hash, kind, grant_id, client_id, subject, scope, \
+             issued_at, expires_at, grant_expires_at, sign_in) \
+             VALUES ($1, 'refresh', 'grant-issued', 'app', 'alice', 'openid read', $2, $3, $3, \
+             $4)",
+            &[&&refresh.hash.0[..], &start, &end, &token_sign_in],
+        )
+        .await
+        .unwrap();
+
+    let store = PostgresStore::open_with(common::options_in(&schema))
+        .await
+        .unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+    let read = store.get_token(&refresh.hash).await.unwrap();
+    assert_eq!(read.as_ref(), Some(&refresh), "the token written before");
+    assert_eq!(read.and_then(|token| token.dpop_jkt), None);
+    assert_eq!(
+        store.consume_code(&code.hash).await.unwrap(),
+        CodeConsumption::Consumed(code.clone()),
+        "the code written before, with its sign-in and no key"
+    );
+    assert_eq!(
+        store.consume_code(&code.hash).await.unwrap(),
+        CodeConsumption::AlreadyConsumed(code)
+    );
+
+    // What is stored after the migration keeps its key.
+    let key = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+    let mut next = TokenRecord::new(
+        SecretHash([3; 32]),
+        TokenKind::Refresh,
+        issued.clone(),
+        issued.scope.clone(),
+        START + Duration::hours(1),
+        ends,
+    );
+    next.sign_in = Some(sign_in.without_nonce());
+    next.dpop_jkt = Some(key.into());
+    assert_eq!(
+        store
+            .rotate_refresh(&refresh.hash, std::slice::from_ref(&next))
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(store.get_token(&next.hash).await.unwrap(), Some(next));
+    let mut bound = CodeRecord::new(
+        SecretHash([4; 32]),
+        &pending,
+        "alice",
+        START + Duration::minutes(1),
+    );
+    bound.dpop_jkt = Some(key.into());
+    assert!(store
+        .use_once_and_insert_code(&SecretHash([5; 32]), bound.expires_at, bound.clone())
+        .await
+        .unwrap());
+    assert_eq!(
+        store.consume_code(&bound.hash).await.unwrap(),
+        CodeConsumption::Consumed(bound)
+    );
 }

@@ -99,7 +99,7 @@ fn sign_in(json: Option<String>) -> Result<Option<SignIn>, StorageError> {
 
 /// The columns [`code_from_row`] reads, in its order.
 pub(crate) const CODE_COLUMNS: &str = "hash, grant_id, client_id, subject, redirect_uri, \
-     scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in";
+     scope, code_challenge, issued_at, expires_at, grant_expires_at, sign_in, dpop_jkt";
 
 /// A code record from a row of [`CODE_COLUMNS`].
 pub(crate) fn code_from_row(row: &Row<'_>) -> Result<CodeRecord, StorageError> {
@@ -125,12 +125,13 @@ pub(crate) fn code_from_row(row: &Row<'_>) -> Result<CodeRecord, StorageError> {
         .map(|c| CodeChallenge::try_from(c).map_err(|_| corrupt("code challenge")))
         .transpose()?;
     code.sign_in = sign_in(row.get(10).map_err(&read)?)?;
+    code.dpop_jkt = row.get(11).map_err(&read)?;
     Ok(code)
 }
 
 /// The columns [`token_from_row`] reads, in its order.
 pub(crate) const TOKEN_COLUMNS: &str = "hash, kind, grant_id, client_id, subject, scope, \
-     issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in";
+     issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in, dpop_jkt";
 
 /// A token record from a row of [`TOKEN_COLUMNS`].
 pub(crate) fn token_from_row(row: &Row<'_>) -> Result<TokenRecord, StorageError> {
@@ -159,5 +160,6 @@ pub(crate) fn token_from_row(row: &Row<'_>) -> Result<TokenRecord, StorageError>
     token.revoked = row.get(9).map_err(&read)?;
     token.rotated = row.get(10).map_err(&read)?;
     token.sign_in = sign_in(row.get(11).map_err(&read)?)?;
+    token.dpop_jkt = row.get(12).map_err(&read)?;
     Ok(token)
 }

@@ -6,7 +6,8 @@
 //! Layout rules: secrets appear only as their SHA-256 (`hash BLOB`, the primary key of
 //! codes and tokens); instants are unix seconds (`INTEGER`); scopes are the space-separated
 //! text of a scope set; client registrations, and the sign-in of a code or a token, are
-//! their JSON (a registration holds the secret's hash, never the secret).
+//! their JSON (a registration holds the secret's hash, never the secret); the DPoP key a
+//! code or a token is bound to is its thumbprint's text.
 
 use oauth_core::{StorageError, StorageErrorKind};
 use std::path::Path;
@@ -101,6 +102,12 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE codes ADD COLUMN sign_in TEXT;
     ALTER TABLE tokens ADD COLUMN sign_in TEXT;
+    ",
+    // Version 6: the DPoP key a code or a token is bound to: the record's `dpop_jkt` (a
+    // key's thumbprint) as it is, NULL when unbound (every row written before).
+    "
+    ALTER TABLE codes ADD COLUMN dpop_jkt TEXT;
+    ALTER TABLE tokens ADD COLUMN dpop_jkt TEXT;
     ",
 ];
 

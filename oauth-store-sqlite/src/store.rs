@@ -277,8 +277,8 @@ fn insert_tokens(tx: &Transaction<'_>, tokens: &[TokenRecord]) -> Result<(), Sto
     let mut statement = tx
         .prepare_cached(
             "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, \
-             expires_at, grant_expires_at, revoked, rotated, sign_in) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             expires_at, grant_expires_at, revoked, rotated, sign_in, dpop_jkt) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )
         .map_err(sql_error("store a token"))?;
     for token in tokens {
@@ -296,6 +296,7 @@ fn insert_tokens(tx: &Transaction<'_>, tokens: &[TokenRecord]) -> Result<(), Sto
                 token.revoked,
                 token.rotated,
                 sign_in_json(token.sign_in.as_ref())?,
+                token.dpop_jkt,
             ])
             .map_err(sql_error("store a token"))?;
     }
@@ -485,8 +486,8 @@ fn insert_code(tx: &Transaction<'_>, code: &CodeRecord) -> Result<(), StorageErr
     let sign_in = sign_in_json(code.sign_in.as_ref())?;
     tx.prepare_cached(
         "INSERT INTO codes (hash, grant_id, client_id, subject, redirect_uri, scope, \
-         code_challenge, issued_at, expires_at, grant_expires_at, sign_in) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         code_challenge, issued_at, expires_at, grant_expires_at, sign_in, dpop_jkt) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .and_then(|mut statement| {
         statement.execute(params![
@@ -501,6 +502,7 @@ fn insert_code(tx: &Transaction<'_>, code: &CodeRecord) -> Result<(), StorageErr
             seconds(code.expires_at),
             seconds(code.grant_expires_at),
             sign_in,
+            code.dpop_jkt,
         ])
     })
     .map_err(sql_error("store a code"))?;

@@ -88,12 +88,19 @@ const VERSIONS_3_AND_4: &str = "
     ) STRICT;
 ";
 
+/// What version 5 added (its migration, verbatim): after [`VERSIONS_3_AND_4`], the schema
+/// of a file of version 5.
+const VERSION_5: &str = "
+    ALTER TABLE codes ADD COLUMN sign_in TEXT;
+    ALTER TABLE tokens ADD COLUMN sign_in TEXT;
+";
+
 const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 
 #[tokio::test]
 async fn sqlite_file_of_the_previous_schema_migrates_and_keeps_its_data() {
     assert_eq!(
-        SCHEMA_VERSION, 5,
+        SCHEMA_VERSION, 6,
         "this test writes the file of version {}",
         2
     );
@@ -208,12 +215,12 @@ async fn sqlite_file_of_the_previous_schema_migrates_and_keeps_its_data() {
     assert_eq!(version, SCHEMA_VERSION);
 }
 
-/// A file of version 4 (the one before sign-ins were kept) migrates to version 5 and
-/// keeps its codes and tokens, which read back as written, with no sign-in; the new
-/// columns then keep the sign-in of what is stored after.
+/// A file of version 4 (the one before sign-ins were kept) migrates to the current
+/// version and keeps its codes and tokens, which read back as written, with no sign-in;
+/// the new columns then keep the sign-in of what is stored after.
 #[tokio::test]
 async fn sqlite_file_of_version_4_migrates_and_its_rows_read_back_without_a_sign_in() {
-    assert_eq!(SCHEMA_VERSION, 5, "this test writes the file of version 4");
+    assert_eq!(SCHEMA_VERSION, 6, "this test writes the file of version 4");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("finrift.db");
     let ends = START + Duration::days(90);
@@ -320,6 +327,151 @@ async fn sqlite_file_of_version_4_migrates_and_its_rows_read_back_without_a_sign
         Rotation::Rotated
     );
     assert_eq!(store.get_token(&next.hash).await.unwrap(), Some(next));
+    drop(store);
+
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+/// A file of version 5 (the one before DPoP key bindings were kept) migrates to the
+/// current version and keeps its codes and tokens, sign-ins included, which read back as
+/// written, bound to no key; the new columns then keep the binding of what is stored
+/// after.
+#[tokio::test]
+async fn sqlite_file_of_version_5_migrates_and_its_rows_read_back_bound_to_no_key() {
+    assert_eq!(SCHEMA_VERSION, 6, "this test writes the file of version 5");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("finrift.db");
+    let ends = START + Duration::days(90);
+    let mut sign_in = SignIn::new(START);
+    sign_in.amr = vec!["pwd".into()];
+    sign_in.nonce = Some("n-0S6".into());
+    let pending = GrantRecord::new(
+        GrantId("grant-pending".into()),
+        ClientId::new("app").unwrap(),
+        Some("alice".into()),
+        ScopeSet::parse("openid read").unwrap(),
+        START,
+        ends,
+    );
+    let mut code = CodeRecord::new(
+        SecretHash([1; 32]),
+        &pending,
+        "alice",
+        START + Duration::minutes(1),
+    );
+    code.redirect_uri = Some("https://app.example/cb".into());
+    code.sign_in = Some(sign_in.clone());
+    let issued = GrantRecord::new(
+        GrantId("grant-issued".into()),
+        ClientId::new("app").unwrap(),
+        Some("alice".into()),
+        ScopeSet::parse("openid read").unwrap(),
+        START,
+        ends,
+    );
+    let mut refresh = TokenRecord::new(
+        SecretHash([2; 32]),
+        TokenKind::Refresh,
+        issued.clone(),
+        issued.scope.clone(),
+        START,
+        ends,
+    );
+    refresh.sign_in = Some(sign_in.without_nonce());
+    {
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(VERSION_2).unwrap();
+        old.execute_batch(VERSIONS_3_AND_4).unwrap();
+        old.execute_batch(VERSION_5).unwrap();
+        old.execute(
+            "INSERT INTO codes (hash, grant_id, client_id, subject, redirect_uri, scope, \
+             code_challenge, issued_at, expires_at, grant_expires_at, sign_in) \
+             VALUES (?1, 'grant-pending', 'app', 'alice', 'https://app.example/cb', \
+             'openid read', NULL, ?2, ?3, ?4, ?5)",
+            params![
+                &code.hash.0[..],
+                START.unix_timestamp(),
+                code.expires_at.unix_timestamp(),
+                ends.unix_timestamp(),
+                serde_json::to_string(&sign_in).unwrap()
+            ],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO grants (id, client_id, subject, scope, created_at, expires_at) \
+             VALUES ('grant-issued', 'app', 'alice', 'openid read', ?1, ?2)",
+            params![START.unix_timestamp(), ends.unix_timestamp()],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, \
+             expires_at, grant_expires_at, sign_in) \
+             VALUES (?1, 'refresh', 'grant-issued', 'app', 'alice', 'openid read', ?2, ?3, ?3, \
+             ?4)",
+            params![
+                &refresh.hash.0[..],
+                START.unix_timestamp(),
+                ends.unix_timestamp(),
+                serde_json::to_string(&sign_in.without_nonce()).unwrap()
+            ],
+        )
+        .unwrap();
+        old.execute_batch("PRAGMA user_version = 5").unwrap();
+    }
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let read = store.get_token(&refresh.hash).await.unwrap();
+    assert_eq!(read.as_ref(), Some(&refresh), "the token written before");
+    assert_eq!(read.and_then(|token| token.dpop_jkt), None);
+    assert_eq!(
+        store.consume_code(&code.hash).await.unwrap(),
+        CodeConsumption::Consumed(code.clone()),
+        "the code written before, with its sign-in and no key"
+    );
+    assert_eq!(
+        store.consume_code(&code.hash).await.unwrap(),
+        CodeConsumption::AlreadyConsumed(code)
+    );
+
+    // What is stored after the migration keeps its key.
+    let key = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+    let mut next = TokenRecord::new(
+        SecretHash([3; 32]),
+        TokenKind::Refresh,
+        issued.clone(),
+        issued.scope.clone(),
+        START + Duration::hours(1),
+        ends,
+    );
+    next.sign_in = Some(sign_in.without_nonce());
+    next.dpop_jkt = Some(key.into());
+    assert_eq!(
+        store
+            .rotate_refresh(&refresh.hash, std::slice::from_ref(&next))
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(store.get_token(&next.hash).await.unwrap(), Some(next));
+    let mut bound = CodeRecord::new(
+        SecretHash([4; 32]),
+        &pending,
+        "alice",
+        START + Duration::minutes(1),
+    );
+    bound.dpop_jkt = Some(key.into());
+    assert!(store
+        .use_once_and_insert_code(&SecretHash([5; 32]), bound.expires_at, bound.clone())
+        .await
+        .unwrap());
+    assert_eq!(
+        store.consume_code(&bound.hash).await.unwrap(),
+        CodeConsumption::Consumed(bound)
+    );
     drop(store);
 
     let version: i64 = Connection::open(&path)

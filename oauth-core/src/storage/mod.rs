@@ -78,7 +78,8 @@ pub const MAX_CLIENT_PAGE: usize = 500;
 /// no store (nor a wrapper around one) can split that step in two.
 ///
 /// A code reads back exactly as it was stored, every field of it: its
-/// [`sign_in`](CodeRecord::sign_in) (absent, or whole, nonce included) like the others.
+/// [`sign_in`](CodeRecord::sign_in) (absent, or whole, nonce included) and its
+/// [`dpop_jkt`](CodeRecord::dpop_jkt) (absent, or the string) like the others.
 #[async_trait]
 pub trait CodeStore: Send + Sync {
     /// Consumes the code with `hash`, atomically.
@@ -130,7 +131,8 @@ pub trait CodeStore: Send + Sync {
 ///
 /// A token reads back exactly as it was stored, every field of it (only `revoked` and
 /// `rotated` change, as the methods below say): its [`sign_in`](TokenRecord::sign_in)
-/// (absent, or whole) like the others.
+/// (absent, or whole) and its [`dpop_jkt`](TokenRecord::dpop_jkt) (absent, or the
+/// string) like the others.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Stores `tokens` for `grant`, creating the grant record if it is new (a grant

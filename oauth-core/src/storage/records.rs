@@ -56,6 +56,11 @@ pub struct CodeRecord {
     /// `openid`): what its ID tokens say of it, and the request's `nonce`. `None` for a
     /// plain OAuth request.
     pub sign_in: Option<SignIn>,
+    /// The RFC 7638 SHA-256 thumbprint (base64url, unpadded) of the DPoP public key the
+    /// code is bound to (the authorization request's `dpop_jkt`, RFC 9449 §10): the
+    /// token request must prove possession of that key. `None` when unbound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// What an OpenID Connect grant's ID tokens say of the user's sign-in (OpenID Connect
@@ -107,7 +112,7 @@ impl CodeRecord {
     /// `expires_at`: its grant id, client and scope are the grant's, it is issued at the
     /// grant's `created_at`, and `grant_expires_at` is the grant's `expires_at` (the
     /// grant's own subject is not read: a code's subject is never absent). It has no
-    /// `redirect_uri` and no `code_challenge` until they are set.
+    /// `redirect_uri`, `code_challenge`, `sign_in` or `dpop_jkt` until they are set.
     ///
     /// Taking the grant, rather than its fields one by one, keeps the instants apart:
     /// three times passed in a row are easily swapped.
@@ -129,6 +134,7 @@ impl CodeRecord {
             expires_at,
             grant_expires_at: grant.expires_at,
             sign_in: None,
+            dpop_jkt: None,
         }
     }
 
@@ -191,13 +197,19 @@ pub struct TokenRecord {
     /// For a refresh token of an OpenID Connect grant: the user's sign-in, without the
     /// nonce, for the ID tokens its refreshes issue. `None` otherwise.
     pub sign_in: Option<SignIn>,
+    /// The RFC 7638 SHA-256 thumbprint (base64url, unpadded) of the DPoP public key the
+    /// token is bound to (RFC 9449): the request presenting the token must prove
+    /// possession of that key. `None` when unbound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl TokenRecord {
     /// A live token (neither revoked nor rotated) of `kind`, stored under `hash`, that
     /// belongs to `grant`: its grant id, client, subject and `grant_expires_at` are the
     /// grant's; its `scope` (the grant's, or narrower after a refresh) and its times are
-    /// its own. A store rebuilding a revoked or rotated token sets those flags after.
+    /// its own. It has no `sign_in` and no `dpop_jkt` until they are set. A store
+    /// rebuilding a revoked or rotated token sets those flags after.
     /// The grant is taken by value, so that a store rebuilding a row moves its strings in
     /// instead of copying them twice.
     pub fn new(
@@ -221,6 +233,7 @@ impl TokenRecord {
             revoked: false,
             rotated: false,
             sign_in: None,
+            dpop_jkt: None,
         }
     }
 

@@ -87,12 +87,13 @@ pub async fn duplicate_token_is_a_conflict<S: Storage>(store: S) {
 
 /// Every field of a code comes back: Unicode subject, both states of each `Option`,
 /// scope sets (several, and empty), times to the second (before 1970, past the 32-bit
-/// limit of 2038, and in year 9999), and the sign-in whole (every field set, only its
-/// `auth_time`, or none).
+/// limit of 2038, and in year 9999), the sign-in whole (every field set, only its
+/// `auth_time`, or none), and the DPoP key binding (a thumbprint, or none).
 pub async fn code_record_round_trip<S: Storage>(store: S) {
     let kit = Kit::new();
     let mut full = kit.code(60, 90 * 86_400);
     full.sign_in = Some(kit.sign_in());
+    full.dpop_jkt = Some(kit.jkt());
     let mut bare = kit.code(60, 90 * 86_400);
     bare.redirect_uri = None;
     bare.code_challenge = None;
@@ -192,10 +193,123 @@ pub async fn sign_in_round_trip_from_code_to_rotated_tokens<S: Storage>(store: S
     }
 }
 
+/// The DPoP key binding of a code and of the tokens issued from it comes back exactly at
+/// every step the engine takes with it, for a bound code and an unbound one, each with a
+/// sign-in (an OpenID Connect request) and without: the code's, when it is consumed and
+/// when it is replayed; that of tokens of every kind issued bound to the code's key, to
+/// another key and to none, beside sign-ins kept whole, less the nonce, or not at all;
+/// and that of the tokens four rotations in turn store, bound to the key of the token
+/// they replace, then to none, then to a new key without a sign-in and with one, while
+/// the token each replaced keeps its own. What a store keeps once for a grant it must
+/// tell apart from what differs token by token.
+pub async fn dpop_jkt_round_trips_from_code_to_rotated_tokens<S: Storage>(store: S) {
+    let kit = Kit::new();
+    for (bound, openid) in [(true, false), (false, false), (true, true), (false, true)] {
+        let mut code = kit.code(60, 90 * 86_400);
+        code.dpop_jkt = bound.then(|| kit.jkt());
+        if openid {
+            code.sign_in = Some(kit.sign_in());
+        }
+        insert_code(&store, &kit, code.clone()).await;
+        let consumed = match ok(store.consume_code(&code.hash).await, "consume_code") {
+            CodeConsumption::Consumed(consumed) => consumed,
+            other => panic!("storage conformance: a new code must be Consumed, got {other:?}"),
+        };
+        assert_eq!(
+            consumed, code,
+            "storage conformance: a code's DPoP key binding must survive a round trip"
+        );
+        assert_eq!(
+            ok(store.consume_code(&code.hash).await, "consume_code"),
+            CodeConsumption::AlreadyConsumed(code.clone()),
+            "storage conformance: a consumed code's DPoP key binding must survive a round trip"
+        );
+
+        let grant = consumed.grant();
+        let kept = code.sign_in.as_ref().map(SignIn::without_nonce);
+        let mut tokens = Vec::new();
+        for jkt in [code.dpop_jkt.clone(), Some(kit.jkt()), None] {
+            for kind in [TokenKind::Access, TokenKind::Refresh, TokenKind::JwtAccess] {
+                let mut token = kit.token(&grant, kind, 3600);
+                token.dpop_jkt.clone_from(&jkt);
+                token.sign_in = match kind {
+                    TokenKind::Access => None,
+                    TokenKind::Refresh => kept.clone(),
+                    TokenKind::JwtAccess => code.sign_in.clone(),
+                };
+                tokens.push(token);
+            }
+        }
+        issue_ok(&store, &grant, &tokens).await;
+        for token in &tokens {
+            assert_eq!(
+                token_of(&store, &token.hash).await.as_ref(),
+                Some(token),
+                "storage conformance: the DPoP key binding of a {:?} token issued from a \
+                 code must survive a round trip",
+                token.kind
+            );
+        }
+
+        // The first refresh token bound to a key: the code's, or for an unbound code the
+        // other one.
+        let Some(mut old) = tokens
+            .iter()
+            .find(|t| t.kind == TokenKind::Refresh && t.dpop_jkt.is_some())
+            .cloned()
+        else {
+            panic!("storage conformance kit: no bound refresh token among those issued");
+        };
+        let new_key = Some(kit.jkt());
+        for (jkt, sign_in) in [
+            (old.dpop_jkt.clone(), kept.clone()),
+            (None, kept.clone()),
+            (new_key.clone(), None),
+            (new_key.clone(), Some(kit.sign_in())),
+        ] {
+            let mut next = kit.pair(&grant);
+            for token in &mut next {
+                token.dpop_jkt.clone_from(&jkt);
+            }
+            next[1].sign_in = sign_in;
+            assert_eq!(
+                ok(
+                    store.rotate_refresh(&old.hash, &next).await,
+                    "rotate_refresh"
+                ),
+                Rotation::Rotated
+            );
+            for token in &next {
+                assert_eq!(
+                    token_of(&store, &token.hash).await.as_ref(),
+                    Some(token),
+                    "storage conformance: the DPoP key binding of a {:?} token a rotation \
+                     stored must survive a round trip",
+                    token.kind
+                );
+            }
+            old.rotated = true;
+            assert_eq!(
+                token_of(&store, &old.hash).await.as_ref(),
+                Some(&old),
+                "storage conformance: a rotated refresh token must keep its DPoP key binding"
+            );
+            old = next[1].clone();
+        }
+        assert_eq!(
+            ok(store.consume_code(&code.hash).await, "consume_code"),
+            CodeConsumption::AlreadyConsumed(code),
+            "storage conformance: a code's DPoP key binding must be unchanged by its grant's \
+             tokens"
+        );
+    }
+}
+
 /// Every field of a token comes back, for every [`TokenKind`], with and without a
-/// subject, with and without a sign-in (and with one that kept its nonce); and
-/// `revoked` / `rotated` come back set once a revocation or a rotation set them, every
-/// other field unchanged; the tokens a rotation stores come back whole, sign-in included.
+/// subject, with and without a sign-in (and with one that kept its nonce), with and
+/// without a DPoP key binding; and `revoked` / `rotated` come back set once a revocation
+/// or a rotation set them, every other field unchanged; the tokens a rotation stores come
+/// back whole, sign-in and binding included.
 pub async fn token_record_round_trip<S: Storage>(store: S) {
     let kit = Kit::new();
     let user = kit.grant(90 * 86_400);
@@ -218,6 +332,9 @@ pub async fn token_record_round_trip<S: Storage>(store: S) {
                     TokenKind::Refresh => Some(kit.sign_in().without_nonce()),
                     TokenKind::JwtAccess => Some(kit.sign_in()),
                 };
+            } else {
+                // A client acting for itself with DPoP: its tokens bound to its key.
+                token.dpop_jkt = Some(kit.jkt());
             }
             tokens.push(token);
         }
@@ -256,6 +373,10 @@ pub async fn token_record_round_trip<S: Storage>(store: S) {
     let mut later = SignIn::new(kit.t(1800));
     later.amr = vec!["face".to_owned()];
     next[1].sign_in = Some(later);
+    let jkt = kit.jkt();
+    for token in &mut next {
+        token.dpop_jkt = Some(jkt.clone());
+    }
     assert_eq!(
         ok(
             store.rotate_refresh(&refresh.hash, &next).await,

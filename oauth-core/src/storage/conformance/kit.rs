@@ -125,6 +125,14 @@ impl Kit {
         sign_in
     }
 
+    /// A DPoP key binding of its own (random): a SHA-256 thumbprint as RFC 7638 writes
+    /// one, 43 characters of base64url.
+    pub(super) fn jkt(&self) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        URL_SAFE_NO_PAD.encode(self.hash().0)
+    }
+
     /// A code for a new grant, expiring at `t(expires)`, its grant ending at `t(grant_ends)`.
     pub(super) fn code(&self, expires: i64, grant_ends: i64) -> CodeRecord {
         let grant = GrantRecord::new(

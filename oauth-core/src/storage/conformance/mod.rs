@@ -120,6 +120,7 @@ macro_rules! __storage_conformance_each {
                 code_record_round_trip,
                 token_record_round_trip,
                 sign_in_round_trip_from_code_to_rotated_tokens,
+                dpop_jkt_round_trips_from_code_to_rotated_tokens,
                 refresh_rotation_is_single_use,
                 rotation_of_revoked_token_or_grant_is_refused,
                 rotation_of_unknown_or_non_refresh_token_is_not_found,
