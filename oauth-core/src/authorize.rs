@@ -610,6 +610,7 @@ mod endpoint {
                 .then(|| pending.redirect_uri.clone());
             record.code_challenge = pending.code_challenge.clone();
             record.sign_in = sign_in;
+            record.dpop_jkt = pending.dpop_jkt.clone();
             // Built now, while the record is at hand, if anyone listens.
             let approved = self
                 .events

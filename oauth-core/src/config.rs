@@ -374,7 +374,8 @@ impl ConfigBuilder {
     /// - codes live at most 60 seconds (checked by [`build`](Self::build));
     /// - `iss` in every authorization response (always the case).
     ///
-    /// The engine also needs JWT access tokens or opaque ones alike; both can be bound.
+    /// JWT and opaque access tokens can both be bound; a resource server checks the proof
+    /// with [`TokenVerifier::verify_with_store`](crate::TokenVerifier::verify_with_store).
     pub fn fapi2_security_profile(mut self) -> Self {
         self.config.fapi2 = true;
         self.config.require_pushed_requests = true;

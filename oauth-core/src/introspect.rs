@@ -118,11 +118,19 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             "iss": self.config.issuer(),
         });
         if let Some(object) = body.as_object_mut() {
+            // RFC 9449 §6.2: a bound token says so, and names its key.
+            let token_type = match record.dpop_jkt {
+                Some(_) => "DPoP",
+                None => "Bearer",
+            };
             match record.kind {
                 TokenKind::Access | TokenKind::JwtAccess => {
-                    object.insert("token_type".into(), "Bearer".into());
+                    object.insert("token_type".into(), token_type.into());
                 }
                 TokenKind::Refresh => {}
+            }
+            if let Some(jkt) = &record.dpop_jkt {
+                object.insert("cnf".into(), json!({ "jkt": jkt }));
             }
             if let (TokenKind::JwtAccess, Some(jwt)) = (record.kind, &self.jwt) {
                 object.insert("aud".into(), jwt.audience().into());

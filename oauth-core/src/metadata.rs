@@ -55,9 +55,8 @@ pub struct Metadata {
     pub code_challenge_methods_supported: Vec<&'static str>,
     /// `true`: every authorization response carries `iss` (RFC 9207).
     pub authorization_response_iss_parameter_supported: bool,
-    /// The algorithms a DPoP proof may be signed with (RFC 9449 §5.1), for an engine that
-    /// issues JWT access tokens, the ones a proof can bind; absent otherwise.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The algorithms a DPoP proof may be signed with (RFC 9449 §5.1): a proof binds JWT
+    /// and opaque access tokens alike.
     pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
@@ -152,10 +151,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             },
             code_challenge_methods_supported: vec!["S256"],
             authorization_response_iss_parameter_supported: true,
-            dpop_signing_alg_values_supported: match self.jwt {
-                Some(_) if fapi2 => FAPI2_ALGORITHMS.to_vec(),
-                Some(_) => DPOP_ALGORITHMS.iter().map(|alg| alg.as_str()).collect(),
-                None => Vec::new(),
+            dpop_signing_alg_values_supported: if fapi2 {
+                FAPI2_ALGORITHMS.to_vec()
+            } else {
+                DPOP_ALGORITHMS.iter().map(|alg| alg.as_str()).collect()
             },
         }
     }

@@ -188,8 +188,8 @@ pub struct Principal {
     pub expires_at: OffsetDateTime,
     /// The JWT's `jti` (for JWT access tokens).
     pub token_id: Option<String>,
-    /// The thumbprint of the DPoP key a JWT access token is bound to (`cnf.jkt`, RFC 9449
-    /// §6.1); `None` for a bearer token.
+    /// The thumbprint of the DPoP key the access token is bound to (a JWT's `cnf.jkt`,
+    /// RFC 9449 §6.1, or an opaque token's stored binding); `None` for a bearer token.
     pub jkt: Option<String>,
     /// Every claim of a JWT access token (empty for opaque tokens).
     pub claims: Claims,
@@ -533,7 +533,7 @@ impl<C: Clock> TokenVerifier<C> {
     /// then refused if it was revoked (its `jti` record is marked revoked); an opaque
     /// token is looked up by hash and must be a live access token.
     ///
-    /// A JWT bound to a DPoP key (`cnf.jkt`) must come as `Authorization: DPoP` with a
+    /// A token bound to a DPoP key (a JWT's `cnf.jkt`, an opaque token's record) must come as `Authorization: DPoP` with a
     /// proof (see [`BearerRequest::with_dpop`]) made with that key, for this request's
     /// method and URL and for this token (`ath`), and not used before: the proof's `jti`
     /// is marked used in the store ([`CodeStore::use_once`]). A bound token presented as
@@ -585,28 +585,7 @@ impl<C: Clock> TokenVerifier<C> {
                     _ => {}
                 }
             }
-            let dpop = match binding(scheme, &principal, request) {
-                Ok(dpop) => dpop,
-                Err(error) => return Ok(Err(error)),
-            };
-            if let (Some(dpop), Some(jkt)) = (dpop, principal.jkt.as_deref()) {
-                let checked = dpop
-                    .check(
-                        store,
-                        Some((token, jkt)),
-                        self.clock.now(),
-                        self.dpop_window,
-                    )
-                    .await?;
-                if let Err(error) = checked {
-                    return Ok(Err(BearerError::invalid_dpop_proof(error)));
-                }
-            }
             principal
-        } else if scheme == Scheme::DPoP {
-            return Ok(Err(BearerError::invalid_token(
-                "an opaque access token is never DPoP-bound",
-            )));
         } else {
             let now = self.clock.now();
             match store.get_token(&SecretHash::of(token)).await? {
@@ -623,7 +602,7 @@ impl<C: Clock> TokenVerifier<C> {
                         scope: record.scope,
                         expires_at: record.expires_at,
                         token_id: None,
-                        jkt: None,
+                        jkt: record.dpop_jkt,
                         claims: Claims::none(),
                     }
                 }
@@ -634,6 +613,24 @@ impl<C: Clock> TokenVerifier<C> {
                 }
             }
         };
+        // A bound token, JWT or opaque, comes with a fresh proof of its key.
+        let dpop = match binding(scheme, &principal, request) {
+            Ok(dpop) => dpop,
+            Err(error) => return Ok(Err(error)),
+        };
+        if let (Some(dpop), Some(jkt)) = (dpop, principal.jkt.as_deref()) {
+            let checked = dpop
+                .check(
+                    store,
+                    Some((token, jkt)),
+                    self.clock.now(),
+                    self.dpop_window,
+                )
+                .await?;
+            if let Err(error) = checked {
+                return Ok(Err(BearerError::invalid_dpop_proof(error)));
+            }
+        }
         Ok(require_scope(principal, required))
     }
 }

@@ -7,11 +7,11 @@
 //! (RFC 6749 §4.1.2, RFC 9700 §4.5). A replay that fails its own checks revokes nothing,
 //! so a stranger holding only a leaked code cannot end a victim's session.
 
-use super::{refuse_on_error, TokenOutcome};
+use super::{refuse_on_error, Binding, TokenOutcome};
 use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::engine::Engine;
-use crate::error::{Fault, OAuthError};
+use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
 use crate::secret::SecretHash;
 use crate::storage::{CodeConsumption, CodeRecord, Issuance, Storage};
@@ -41,7 +41,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             CodeConsumption::Consumed(record) => record,
             CodeConsumption::AlreadyConsumed(record) => {
                 // Expiry is not checked: a replay after the code expired is still a replay.
-                if check_redemption(&record, client, redirect_uri, verifier).is_ok() {
+                if check_redemption(&record, client, redirect_uri, verifier, jkt).is_ok() {
                     let revoked_tokens = self.storage.revoke_grant(&record.grant_id).await?;
                     self.emit(|| EventKind::CodeReplayDetected {
                         client_id: client.id().as_str().to_owned(),
@@ -57,7 +57,13 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 return Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into())
             }
         };
-        refuse_on_error!(check_redemption(&record, client, redirect_uri, verifier));
+        refuse_on_error!(check_redemption(
+            &record,
+            client,
+            redirect_uri,
+            verifier,
+            jkt
+        ));
         if now >= record.expires_at {
             return Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into());
         }
@@ -65,7 +71,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let grant = record.grant();
         let with_refresh = client.allows_grant(GrantType::RefreshToken);
         let sign_in = record.sign_in.as_ref();
-        let mut minted = self.mint_tokens(&grant, record.scope, with_refresh, sign_in, jkt, now)?;
+        let binding = Binding::for_client(client, jkt);
+        let mut minted =
+            self.mint_tokens(&grant, record.scope, with_refresh, sign_in, binding, now)?;
         // The first ID token of the grant: the only one that echoes the request's nonce.
         minted.issued.id_token = self.id_token_for(
             client,
@@ -93,17 +101,28 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 }
 
 /// The checks a redemption must pass, whether first or replayed: same client, same
-/// redirect URI as the authorization request, and the PKCE proof.
+/// redirect URI as the authorization request, the PKCE proof, and for a code bound to a
+/// DPoP key (`dpop_jkt`, RFC 9449 §10) a proof of that key (`jkt`, the thumbprint of the
+/// request's checked proof). A replay without the key revokes nothing.
 fn check_redemption(
     record: &CodeRecord,
     client: &Client,
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
+    jkt: Option<&str>,
 ) -> Result<(), OAuthError> {
     if record.client_id != *client.id() {
         return Err(OAuthError::invalid_grant(
             "the code was issued to another client",
         ));
+    }
+    if let Some(bound) = record.dpop_jkt.as_deref() {
+        if jkt != Some(bound) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "the code is bound to another DPoP key",
+            ));
+        }
     }
     match (&record.redirect_uri, redirect_uri) {
         (Some(expected), Some(sent)) if expected == sent => {}

@@ -1,7 +1,7 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself.
 //! It never issues a refresh token (RFC 6749 §4.4.3).
 
-use super::{refuse_on_error, TokenOutcome};
+use super::{refuse_on_error, Binding, TokenOutcome};
 use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::engine::Engine;
@@ -52,7 +52,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             now,
             now + self.config.access_token_lifetime(),
         );
-        let minted = self.mint_tokens(&grant, scope, false, None, jkt, now)?;
+        let minted = self.mint_tokens(
+            &grant,
+            scope,
+            false,
+            None,
+            Binding::for_client(client, jkt),
+            now,
+        )?;
         match self.storage.issue(&grant, &minted.records).await? {
             Issuance::Issued => {
                 self.report_issued(

@@ -6,7 +6,7 @@ mod refresh_token;
 
 use time::OffsetDateTime;
 
-use crate::client::GrantType;
+use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::dpop::DpopContext;
 use crate::engine::Engine;
@@ -70,6 +70,27 @@ pub(crate) struct MintedTokens {
     pub token_id: Option<String>,
 }
 
+/// The DPoP key the tokens of one token request are bound to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Binding<'a> {
+    /// The thumbprint of the request's proof key: the access token is bound to it.
+    access: Option<&'a str>,
+    /// The same, for the refresh token: a public client's only. A confidential client
+    /// proves itself at every refresh, so its refresh token stays unbound and each access
+    /// token is bound to the proof it was asked with (RFC 9449 §5).
+    refresh: Option<&'a str>,
+}
+
+impl<'a> Binding<'a> {
+    /// The binding of tokens issued to `client` for a request proved with `jkt`.
+    pub(crate) fn for_client(client: &Client, jkt: Option<&'a str>) -> Self {
+        Self {
+            access: jkt,
+            refresh: jkt.filter(|_| !client.is_confidential()),
+        }
+    }
+}
+
 /// Returns the OAuth error early from a `Result<_, OAuthError>` inside a grant handler.
 macro_rules! refuse_on_error {
     ($checked:expr) => {
@@ -120,7 +141,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 .into())
             }
             None => None,
-            Some(dpop) => Some(refuse_on_error!(self.check_token_proof(dpop).await?)),
+            Some(dpop) => Some(refuse_on_error!(self.check_request_proof(dpop).await?)),
         };
         let jkt = proof.as_ref().map(|proof| proof.jkt.as_str());
         let outcome = match grant_type {
@@ -138,24 +159,6 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             }
         }
         Ok(outcome)
-    }
-
-    /// Checks the DPoP proof of a token request, and marks it used.
-    ///
-    /// Only JWT access tokens can carry the binding (`cnf.jkt`): an opaque token's record
-    /// has no room for the key yet, so a proof sent to an engine that issues opaque tokens
-    /// is refused rather than answered with a token that is silently unbound.
-    async fn check_token_proof(
-        &self,
-        dpop: &DpopContext<'_>,
-    ) -> Result<Result<VerifiedProof, OAuthError>, Fault> {
-        if self.jwt.is_none() {
-            return Ok(Err(OAuthError::new(
-                ErrorCode::InvalidDpopProof,
-                "DPoP binding needs JWT access tokens here",
-            )));
-        }
-        self.check_request_proof(dpop).await
     }
 
     /// Checks the DPoP proof of a request to one of the engine's own endpoints (token,
@@ -221,9 +224,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         access_scope: ScopeSet,
         with_refresh: bool,
         sign_in: Option<&SignIn>,
-        jkt: Option<&str>,
+        binding: Binding<'_>,
         now: OffsetDateTime,
     ) -> Result<MintedTokens, Fault> {
+        let jkt = binding.access;
         let access_expires = (now + self.config.access_token_lifetime()).min(grant.expires_at);
         let access = match &self.jwt {
             None => mint(
@@ -245,7 +249,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 jkt,
             )?,
         };
-        let mut records = vec![access.record];
+        let mut access_record = access.record;
+        access_record.dpop_jkt = jkt.map(str::to_owned);
+        let mut records = vec![access_record];
         let mut refresh_token = None;
         if with_refresh {
             let refresh_expires =
@@ -262,13 +268,13 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             record.sign_in = sign_in
                 .filter(|_| grant.scope.contains(crate::openid::OPENID_SCOPE))
                 .map(SignIn::without_nonce);
+            record.dpop_jkt = binding.refresh.map(str::to_owned);
             records.push(record);
             refresh_token = Some(refresh.value);
         }
-        // An opaque access token is never bound: `token` refused the proof before.
-        let token_type = match (&self.jwt, jkt) {
-            (Some(_), Some(_)) => AccessTokenType::DPoP,
-            _ => AccessTokenType::Bearer,
+        let token_type = match jkt {
+            Some(_) => AccessTokenType::DPoP,
+            None => AccessTokenType::Bearer,
         };
         let issued = IssuedTokens {
             access_token: access.value,

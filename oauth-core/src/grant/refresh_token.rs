@@ -4,11 +4,11 @@
 //! call. A retired token presented again means two parties hold it, so the whole grant
 //! (its live refresh token and access tokens) is revoked.
 
-use super::{refuse_on_error, TokenOutcome};
+use super::{refuse_on_error, Binding, TokenOutcome};
 use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::engine::Engine;
-use crate::error::{Fault, OAuthError};
+use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
 use crate::request::Params;
 use crate::scope::ScopeSet;
@@ -39,6 +39,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
         if record.revoked || now >= record.expires_at {
             return Ok(invalid().into());
+        }
+        // A bound refresh token (a public client's, RFC 9449 §5) is used only with a
+        // proof of its key; checked before the reuse test, so that a thief without the
+        // key cannot revoke the victim's grant by replaying a rotated token.
+        if let Some(bound) = record.dpop_jkt.as_deref() {
+            if jkt != Some(bound) {
+                return Ok(OAuthError::new(
+                    ErrorCode::InvalidDpopProof,
+                    "the refresh token is bound to another DPoP key",
+                )
+                .into());
+            }
         }
         if record.rotated {
             self.report_reuse(&record.grant_id, client).await?;
@@ -90,7 +102,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         // The refresh token carries the sign-in onward (without nonce), and so does every
         // rotation after it.
         let sign_in = record.sign_in.as_ref();
-        let mut minted = self.mint_tokens(&grant, access_scope, true, sign_in, jkt, now)?;
+        let binding = Binding::for_client(client, jkt);
+        let mut minted = self.mint_tokens(&grant, access_scope, true, sign_in, binding, now)?;
         // A refreshed ID token never carries a nonce (Core §12.2), whatever was stored.
         minted.issued.id_token = self.id_token_for(
             client,

@@ -155,32 +155,50 @@ pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<S: Sto
     );
 }
 
-/// DP-01: an engine of opaque access tokens cannot bind one, and says so.
-pub async fn dp01_opaque_access_tokens_refuse_a_proof<S: Storage + 'static>(h: Harness<S>) {
+/// DP-01: opaque access tokens are bound as JWTs are: `token_type` DPoP, and
+/// introspection says so with the key's thumbprint (`cnf.jkt`, RFC 9449 §6.2); an unbound
+/// token introspects as Bearer without `cnf`.
+pub async fn dp01_opaque_access_tokens_are_bound_and_introspect_with_cnf<S: Storage + 'static>(
+    h: Harness<S>,
+) {
     let key = DpopKey::new();
-    let refused = token_with(
-        &h,
-        &[&proof(&h, &key, "POST", TOKEN_URL)],
-        "POST",
-        TOKEN_URL,
-    )
-    .await;
-    expect_bad_proof(&refused, "a proof for an opaque token");
-    assert!(refused
-        .error()
-        .unwrap()
-        .description()
-        .contains("JWT access tokens"));
-    assert!(h
-        .engine
-        .metadata()
-        .dpop_signing_alg_values_supported
-        .is_empty());
-    let metadata = serde_json::to_value(h.engine.metadata()).unwrap();
-    assert!(metadata.get("dpop_signing_alg_values_supported").is_none());
+    let bound = expect_issued(
+        token_with(
+            &h,
+            &[&proof(&h, &key, "POST", TOKEN_URL)],
+            "POST",
+            TOKEN_URL,
+        )
+        .await,
+    );
+    assert_eq!(bound.token_type, AccessTokenType::DPoP);
+    assert!(!bound.access_token.contains('.'), "opaque");
+    let oauth_core::IntrospectionOutcome::Active(body) = h
+        .introspect_as("server", SERVER_SECRET, &bound.access_token, &[])
+        .await
+    else {
+        panic!("the bound token is active");
+    };
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(body["cnf"], json!({"jkt": key.thumbprint()}));
+
+    let unbound = expect_issued(token_with(&h, &[], "POST", TOKEN_URL).await);
+    assert_eq!(unbound.token_type, AccessTokenType::Bearer);
+    let oauth_core::IntrospectionOutcome::Active(body) = h
+        .introspect_as("server", SERVER_SECRET, &unbound.access_token, &[])
+        .await
+    else {
+        panic!("the unbound token is active");
+    };
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body.get("cnf").is_none());
+    assert_eq!(
+        h.engine.metadata().dpop_signing_alg_values_supported,
+        ["ES256", "EdDSA", "RS256"]
+    );
 }
 
-/// DP-02 at the resource server: a bound token is accepted as `DPoP` with a fresh proof
+/// DP-02 at the resource server: a bound JWT is accepted as `DPoP` with a fresh proof
 /// of its key for this request and token, and refused as `Bearer`, with a replayed
 /// proof, with a proof of another key, for another token (`ath`), method or URL, or
 /// with none.
@@ -188,7 +206,17 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
     h: Harness<S>,
 ) {
     let engine = h.jwt_engine(SigningKey::generate(Algorithm::EdDsa, "k1").unwrap().0);
-    let h = h.with_engine(engine);
+    bound_token_needs_its_proof(&h.with_engine(engine)).await;
+}
+
+/// DP-02 for opaque access tokens: the same checks as for a bound JWT.
+pub async fn dp02_an_opaque_bound_token_requires_the_proof_of_its_key<S: Storage + 'static>(
+    h: Harness<S>,
+) {
+    bound_token_needs_its_proof(&h).await;
+}
+
+async fn bound_token_needs_its_proof<S: Storage + 'static>(h: &Harness<S>) {
     let key = DpopKey::new();
     let issued = expect_issued(
         token_with(
@@ -329,5 +357,250 @@ pub async fn dp02_resource_server_requires_the_proof_of_the_bound_key<S: Storage
         .token_verifier()
         .verify(&request, &read)
         .unwrap_err();
-    assert_eq!(storeless.kind(), BearerErrorKind::InvalidDpopProof);
+    // Without a store an opaque token cannot be looked up at all.
+    let expected = match token.contains('.') {
+        true => BearerErrorKind::InvalidDpopProof,
+        false => BearerErrorKind::InvalidToken,
+    };
+    assert_eq!(storeless.kind(), expected);
+}
+
+/// The token endpoint on form `pairs`, with one proof for it when given.
+async fn token_proved<S: Storage + 'static>(
+    h: &Harness<S>,
+    pairs: &[(&str, &str)],
+    authorization: Option<&str>,
+    proof: Option<&str>,
+) -> TokenOutcome {
+    let body = encode(pairs);
+    let mut request = FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+        .with_authorization(authorization);
+    if let Some(proof) = proof {
+        request = request.with_dpop([proof], "POST", TOKEN_URL);
+    }
+    h.engine.token(&request).await.expect("no fault")
+}
+
+/// Redeems a `spa` code with `VERIFIER`, with a proof by `key` when given.
+async fn redeem_spa_with<S: Storage + 'static>(
+    h: &Harness<S>,
+    code: &str,
+    key: Option<&DpopKey>,
+) -> TokenOutcome {
+    let proof = key.map(|key| proof(h, key, "POST", TOKEN_URL));
+    token_proved(
+        h,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", "spa"),
+            ("redirect_uri", SPA_REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+        None,
+        proof.as_deref(),
+    )
+    .await
+}
+
+/// A `spa` code approved by alice, from a request with `extra` pairs.
+async fn spa_code_with<S: Storage + 'static>(
+    h: &Harness<S>,
+    extra: &[(&'static str, &str)],
+) -> String {
+    let mut pairs = Harness::<S>::spa_request(&[]);
+    for (name, value) in extra {
+        pairs.push((name, (*value).to_owned()));
+    }
+    let pending = h.pending(&pairs).await;
+    h.approve(&pending, "alice").await.param("code").unwrap()
+}
+
+/// DP-03: `dpop_jkt` at the authorization endpoint binds the code: redeemed without a
+/// proof, or with a proof of another key, it is refused (`invalid_dpop_proof`) and
+/// nothing is issued; with the named key it gives a bound token. A replay of a spent code
+/// by someone without the key revokes nothing. A malformed `dpop_jkt` is refused.
+pub async fn dp03_dpop_jkt_at_authorization_binds_the_code<S: Storage + 'static>(h: Harness<S>) {
+    let key = DpopKey::new();
+    let jkt = key.thumbprint();
+    let stranger = DpopKey::new();
+    for attempt in [None, Some(&stranger)] {
+        let code = spa_code_with(&h, &[("dpop_jkt", &jkt)]).await;
+        let refused = redeem_spa_with(&h, &code, attempt).await;
+        expect_refused(&refused, ErrorCode::InvalidDpopProof, 400);
+    }
+    let code = spa_code_with(&h, &[("dpop_jkt", &jkt)]).await;
+    let issued = expect_issued(redeem_spa_with(&h, &code, Some(&key)).await);
+    assert_eq!(issued.token_type, AccessTokenType::DPoP);
+    assert!(h.is_active(&issued.access_token).await);
+    // The thief replays the spent code with its own key: refused, and the grant lives.
+    let replayed = redeem_spa_with(&h, &code, Some(&stranger)).await;
+    assert!(replayed.issued().is_none());
+    assert!(h.is_active(&issued.access_token).await);
+
+    for bad in ["short", &format!("{jkt}x"), &"*".repeat(43)] {
+        let mut pairs = Harness::<S>::spa_request(&[]);
+        pairs.push(("dpop_jkt", bad.to_owned()));
+        let outcome = h.authorize_owned(&pairs).await;
+        expect_error_redirect(&outcome, SPA_REDIRECT, ErrorCode::InvalidRequest);
+    }
+}
+
+/// DP-03: a pushed request binds its code too, by `dpop_jkt` or by the proof it was
+/// pushed with (RFC 9449 §10.1); both at once must name the same key.
+pub async fn dp03_a_pushed_request_binds_the_code_to_its_proof<S: Storage + 'static>(
+    h: Harness<S>,
+) {
+    const PAR_URL: &str = "https://auth.example/par";
+    let key = DpopKey::new();
+    let push = |proof: Option<String>, extra: Vec<(&'static str, String)>| {
+        let h = &h;
+        async move {
+            let mut pairs = Harness::<S>::spa_request(&[]);
+            pairs.extend(extra);
+            let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let body = encode(&borrowed);
+            let mut request = FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes());
+            if let Some(proof) = &proof {
+                request = request.with_dpop([proof.as_str()], "POST", PAR_URL);
+            }
+            h.engine.push_authorization_request(&request).await.unwrap()
+        }
+    };
+    let code_of = |outcome: oauth_core::PushOutcome| {
+        let h = &h;
+        async move {
+            let uri = outcome.pushed().expect("pushed").request_uri().to_owned();
+            let pending = h
+                .pending(&[("client_id", "spa".to_owned()), ("request_uri", uri)])
+                .await;
+            h.approve(&pending, "alice").await.param("code").unwrap()
+        }
+    };
+    let pushed = push(Some(proof(&h, &key, "POST", PAR_URL)), vec![]).await;
+    let code = code_of(pushed).await;
+    let stolen = redeem_spa_with(&h, &code, Some(&DpopKey::new())).await;
+    expect_refused(&stolen, ErrorCode::InvalidDpopProof, 400);
+
+    let pushed = push(Some(proof(&h, &key, "POST", PAR_URL)), vec![]).await;
+    let code = code_of(pushed).await;
+    let issued = expect_issued(redeem_spa_with(&h, &code, Some(&key)).await);
+    assert_eq!(issued.token_type, AccessTokenType::DPoP);
+
+    let mismatch = push(
+        Some(proof(&h, &key, "POST", PAR_URL)),
+        vec![("dpop_jkt", DpopKey::new().thumbprint())],
+    )
+    .await;
+    assert_eq!(
+        mismatch.error().map(|e| e.code()),
+        Some(ErrorCode::InvalidDpopProof)
+    );
+    let named = push(None, vec![("dpop_jkt", key.thumbprint())]).await;
+    let code = code_of(named).await;
+    expect_refused(
+        &redeem_spa_with(&h, &code, None).await,
+        ErrorCode::InvalidDpopProof,
+        400,
+    );
+    // A proof for another URL than the pushed request endpoint's is refused there.
+    let elsewhere = push(Some(proof(&h, &key, "POST", TOKEN_URL)), vec![]).await;
+    assert_eq!(
+        elsewhere.error().map(|e| e.code()),
+        Some(ErrorCode::InvalidDpopProof)
+    );
+}
+
+/// DP-02 for refresh tokens: a public client's refresh token is bound to the key of the
+/// proof it was issued with; a refresh without a proof, or with another key, is refused
+/// and revokes nothing (not even a rotated-away token replayed by a thief); with the key,
+/// the new refresh token stays bound. A confidential client's refresh token is unbound:
+/// it authenticates at every refresh.
+pub async fn dp02_a_public_clients_refresh_token_is_bound_to_its_key<S: Storage + 'static>(
+    h: Harness<S>,
+) {
+    let key = DpopKey::new();
+    let stranger = DpopKey::new();
+    let code = h.spa_code().await;
+    let issued = expect_issued(redeem_spa_with(&h, &code, Some(&key)).await);
+    let first = issued.refresh_token.clone().unwrap();
+    let refresh = |token: String, by: Option<&'static str>| {
+        let h = &h;
+        let key = &key;
+        let stranger = &stranger;
+        async move {
+            let proof = match by {
+                Some("owner") => Some(proof(h, key, "POST", TOKEN_URL)),
+                Some(_) => Some(proof(h, stranger, "POST", TOKEN_URL)),
+                None => None,
+            };
+            token_proved(
+                h,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &token),
+                    ("client_id", "spa"),
+                ],
+                None,
+                proof.as_deref(),
+            )
+            .await
+        }
+    };
+    for by in [None, Some("stranger")] {
+        expect_refused(
+            &refresh(first.clone(), by).await,
+            ErrorCode::InvalidDpopProof,
+            400,
+        );
+    }
+    let rotated = expect_issued(refresh(first.clone(), Some("owner")).await);
+    assert_eq!(rotated.token_type, AccessTokenType::DPoP);
+    let second = rotated.refresh_token.clone().unwrap();
+    // The thief replays the rotated-away token without the key: no reuse detection
+    // fires, so the owner's grant lives on.
+    expect_refused(
+        &refresh(first.clone(), Some("stranger")).await,
+        ErrorCode::InvalidDpopProof,
+        400,
+    );
+    assert!(h.is_active(&rotated.access_token).await);
+    expect_refused(
+        &refresh(second.clone(), Some("stranger")).await,
+        ErrorCode::InvalidDpopProof,
+        400,
+    );
+    expect_issued(refresh(second, Some("owner")).await);
+
+    // A confidential client's refresh token is not bound.
+    let code = h.server_code("read:users").await;
+    let server = basic("server", SERVER_SECRET);
+    let issued = expect_issued(
+        token_proved(
+            &h,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", SERVER_REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(&server),
+            Some(&proof(&h, &key, "POST", TOKEN_URL)),
+        )
+        .await,
+    );
+    assert_eq!(issued.token_type, AccessTokenType::DPoP);
+    let refreshed = expect_issued(
+        token_proved(
+            &h,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", issued.refresh_token.as_deref().unwrap()),
+            ],
+            Some(&server),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(refreshed.token_type, AccessTokenType::Bearer);
 }
