@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::http::header::{HeaderName, CONTENT_TYPE, COOKIE};
 use actix_web::{web, App, HttpRequest, HttpServer};
-use oauth_actix::{caller_key, Bearer, MachineEndpoints, OAuthResponse, ServerLimits};
+use oauth_actix::{caller_key, Bearer, MachineEndpoints, OAuthResponse, PublicBase, ServerLimits};
 use oauth_core::{BearerGuard, TrustedProxies};
 
 use crate::demo::{self, api, Demo, ReadPayments, ReadUsers, WriteUsers};
@@ -26,10 +26,13 @@ pub fn server(
     let authorization = demo.engine().config().served_paths().authorization;
     let machine = MachineEndpoints::new(web::Data::from(demo.engine().clone())).limits(limits);
     let guard: web::Data<dyn BearerGuard> = web::Data::from(demo.guard());
+    // What DPoP proofs at the API name: the issuer's origin, never the `Host` header.
+    let api_base = PublicBase::new(&demo.api_base()).map_err(std::io::Error::other)?;
     let demo = web::Data::from(demo);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(guard.clone())
+            .app_data(api_base.clone())
             .app_data(demo.clone())
             .app_data(web::Data::new(limits))
             // For actix-web's own answers (405); an OAuthResponse already has it.

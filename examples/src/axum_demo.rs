@@ -8,8 +8,10 @@ use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::header::{HeaderName, CONTENT_TYPE, COOKIE};
 use axum::http::{HeaderMap, Uri};
 use axum::routing::get;
-use axum::Router;
-use oauth_axum::{Bearer, Caller, MachineEndpoints, OAuthResponse, ServerLimits, MAX_BODY_BYTES};
+use axum::{Extension, Router};
+use oauth_axum::{
+    Bearer, Caller, MachineEndpoints, OAuthResponse, PublicBase, ServerLimits, MAX_BODY_BYTES,
+};
 use oauth_core::{BearerGuard, TrustedProxies};
 
 use crate::demo::{self, api, Demo, ReadPayments, ReadUsers, WriteUsers};
@@ -41,14 +43,22 @@ impl FromRef<AppState> for TrustedProxies {
 pub fn app(demo: Arc<Demo>) -> Router {
     let engine = demo.engine().clone();
     let authorization = engine.config().served_paths().authorization;
+    let mut api = Router::new()
+        .route("/api/users", get(list_users).post(create_user))
+        .route("/api/payments", get(list_payments));
+    // The issuer was checked as an http(s) URL, so its origin is a valid base; without
+    // one the API would still admit bearer tokens and refuse DPoP-bound ones.
+    match PublicBase::new(&demo.api_base()) {
+        Ok(base) => api = api.layer(Extension(base)),
+        Err(fault) => tracing::error!("the API checks no DPoP proof: {fault}"),
+    }
     let state = AppState {
         guard: demo.guard(),
         demo,
     };
     Router::new()
         .route(&authorization, get(authorize_page).post(authorize_submit))
-        .route("/api/users", get(list_users).post(create_user))
-        .route("/api/payments", get(list_payments))
+        .merge(api)
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -312,6 +312,14 @@ impl Demo {
         &self.engine
     }
 
+    /// Where the protected API (`/api/...`) is reached from outside: the issuer's origin.
+    /// DPoP proofs for the API name URLs under it, never under the request's `Host`.
+    pub fn api_base(&self) -> String {
+        url::Url::parse(self.engine.config().issuer())
+            .map(|issuer| issuer.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
     /// The engine as the protected API's guard, each check timed into the metrics.
     pub fn guard(&self) -> Arc<dyn BearerGuard> {
         self.guard.clone()

@@ -135,8 +135,8 @@ impl Grant {
             created_at,
             expires_at,
             code: None,
-            // No owner, no sign-in and no DPoP key (a grant record has neither: tokens
-            // with one get their own identity).
+            // No owner, no sign-in and no DPoP key (a grant record has none of them:
+            // tokens with one get their own identity).
             extras: None,
             state: AtomicU64::new(ISSUED),
         }

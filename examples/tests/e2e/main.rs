@@ -82,6 +82,7 @@ macro_rules! all_cases {
             oidcc_refresh_token,
             oidcc_hints_are_accepted,
             oidcc_ensure_post_request_succeeds,
+            dp03_pushed_request_and_dpop_bound_tokens_end_to_end,
         );
     };
 }

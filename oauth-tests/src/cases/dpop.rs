@@ -219,19 +219,12 @@ pub async fn dp02_an_opaque_bound_token_requires_the_proof_of_its_key<S: Storage
 async fn bound_token_needs_its_proof<S: Storage + 'static>(h: &Harness<S>) {
     let key = DpopKey::new();
     let issued = expect_issued(
-        token_with(
-            &h,
-            &[&proof(&h, &key, "POST", TOKEN_URL)],
-            "POST",
-            TOKEN_URL,
-        )
-        .await,
+        token_with(h, &[&proof(h, &key, "POST", TOKEN_URL)], "POST", TOKEN_URL).await,
     );
     let token = issued.access_token.as_str();
     let read = ScopeSet::parse("read:users").unwrap();
     let dpop_auth = format!("DPoP {token}");
     let check = |authorization: String, proofs: Vec<String>, method: &'static str| {
-        let h = &h;
         let read = &read;
         async move {
             let request = BearerRequest::new(Some(&authorization), None).with_dpop(
@@ -245,7 +238,7 @@ async fn bound_token_needs_its_proof<S: Storage + 'static>(h: &Harness<S>) {
                 .expect("no fault")
         }
     };
-    let fresh = || key.next_proof("GET", API_URL, Some(token), now(&h));
+    let fresh = || key.next_proof("GET", API_URL, Some(token), now(h));
 
     let accepted = fresh();
     let admitted = check(dpop_auth.clone(), vec![accepted.clone()], "GET").await;
@@ -299,7 +292,7 @@ async fn bound_token_needs_its_proof<S: Storage + 'static>(h: &Harness<S>) {
     );
 
     let stranger = DpopKey::new();
-    let foreign = stranger.next_proof("GET", API_URL, Some(token), now(&h));
+    let foreign = stranger.next_proof("GET", API_URL, Some(token), now(h));
     let other_key = check(dpop_auth.clone(), vec![foreign], "GET").await;
     expect_refused_at_api(&other_key, BearerErrorKind::InvalidDpopProof, "another key");
     assert!(other_key
@@ -309,14 +302,14 @@ async fn bound_token_needs_its_proof<S: Storage + 'static>(h: &Harness<S>) {
         .unwrap()
         .contains("bound to"));
 
-    let other_token = key.next_proof("GET", API_URL, Some("another-token"), now(&h));
+    let other_token = key.next_proof("GET", API_URL, Some("another-token"), now(h));
     let wrong_ath = check(dpop_auth.clone(), vec![other_token], "GET").await;
     expect_refused_at_api(
         &wrong_ath,
         BearerErrorKind::InvalidDpopProof,
         "ath for another token",
     );
-    let no_ath = key.next_proof("GET", API_URL, None, now(&h));
+    let no_ath = key.next_proof("GET", API_URL, None, now(h));
     let no_ath = check(dpop_auth.clone(), vec![no_ath], "GET").await;
     expect_refused_at_api(&no_ath, BearerErrorKind::InvalidDpopProof, "no ath");
 
@@ -326,7 +319,7 @@ async fn bound_token_needs_its_proof<S: Storage + 'static>(h: &Harness<S>) {
         BearerErrorKind::InvalidDpopProof,
         "another method",
     );
-    let elsewhere = key.next_proof("GET", "https://api.example/admin", Some(token), now(&h));
+    let elsewhere = key.next_proof("GET", "https://api.example/admin", Some(token), now(h));
     let elsewhere = check(dpop_auth.clone(), vec![elsewhere], "GET").await;
     expect_refused_at_api(&elsewhere, BearerErrorKind::InvalidDpopProof, "another URL");
 
@@ -337,7 +330,7 @@ async fn bound_token_needs_its_proof<S: Storage + 'static>(h: &Harness<S>) {
 
     // An unbound token is no DPoP token, and a bound one is refused by a verifier that
     // has no store for the replay mark.
-    let bearer = expect_issued(token_with(&h, &[], "POST", TOKEN_URL).await);
+    let bearer = expect_issued(token_with(h, &[], "POST", TOKEN_URL).await);
     let unbound = check(
         format!("DPoP {}", bearer.access_token),
         vec![fresh()],

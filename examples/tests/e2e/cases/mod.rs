@@ -236,6 +236,7 @@ pub mod instances;
 mod limits;
 mod metrics;
 mod openid;
+mod pushed_dpop;
 mod tokens;
 
 pub use browser::*;
@@ -243,4 +244,5 @@ pub use headers::*;
 pub use limits::*;
 pub use metrics::*;
 pub use openid::*;
+pub use pushed_dpop::*;
 pub use tokens::*;
