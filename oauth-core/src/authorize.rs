@@ -423,6 +423,13 @@ mod endpoint {
                     "the FAPI 2.0 profile serves confidential clients only",
                 )));
             }
+            // FAPI 2.0 §5.3.2.2: the pushed request names its redirect URI, even when the
+            // client registered one only.
+            if self.config.is_fapi2() && sent_redirect.is_none() {
+                return Ok(refuse(OAuthError::invalid_request(
+                    "the FAPI 2.0 profile requires the redirect_uri parameter",
+                )));
+            }
             if params
                 .get("response_mode")
                 .is_some_and(|mode| mode != "query")

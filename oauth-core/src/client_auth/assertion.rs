@@ -165,7 +165,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let expect = AssertionExpectations {
             keys: jwks.keys(),
             client_id: client.id().as_str(),
-            audiences: &[issuer, &token_endpoint],
+            // FAPI 2.0 §5.3.2.1: the issuer identifier is the only audience accepted.
+            audiences: if self.config.is_fapi2() {
+                &[issuer]
+            } else {
+                &[issuer, &token_endpoint]
+            },
             now,
         };
         let verified = match verify_assertion(assertion, &expect) {

@@ -326,3 +326,38 @@ pub async fn dp06_an_unbound_access_token_is_never_issued<S: Storage + 'static>(
     .await;
     assert_eq!(expect_issued(bound).token_type, AccessTokenType::DPoP);
 }
+
+/// DP-06: under the profile a pushed request must name its redirect URI (FAPI 2.0
+/// §5.3.2.2), and a client assertion must name the issuer as its audience, not the
+/// token endpoint's URL (§5.3.2.1).
+pub async fn dp06_redirect_uri_and_issuer_audience_are_required<S: Storage + 'static>(
+    h: Harness<S>,
+) {
+    let engine = fapi_engine(&h);
+    let client = FapiClient::register(&h).await;
+    let mut pairs = authorization_pairs();
+    pairs.retain(|(name, _)| *name != "redirect_uri");
+    pairs.push(("client_assertion_type", ASSERTION_TYPE.into()));
+    pairs.push(("client_assertion", client.assertion(&h)));
+    let outcome = push(&engine, &pairs, None, None).await;
+    assert_eq!(
+        outcome.error().map(|e| e.code()),
+        Some(ErrorCode::InvalidRequest)
+    );
+
+    let mut at_token_url = claims(&h, CLIENT);
+    at_token_url["aud"] = TOKEN_URL.into();
+    let assertion = es256(&at_token_url, &client.assertion_key);
+    let outcome = token(
+        &engine,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &assertion),
+        ],
+        None,
+        Some(&client.proof(&h, TOKEN_URL)),
+    )
+    .await;
+    expect_refused(&outcome, ErrorCode::InvalidClient, 401);
+}
