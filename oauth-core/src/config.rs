@@ -28,6 +28,7 @@ pub struct Config {
     pushed_request_lifetime: Duration,
     require_pushed_requests: bool,
     fapi2: bool,
+    dpop_nonces: bool,
     endpoints: Endpoints,
     scopes_supported: Vec<String>,
     introspectors: Vec<ClientId>,
@@ -156,6 +157,7 @@ impl Config {
                 pushed_request_lifetime: Duration::seconds(60),
                 require_pushed_requests: false,
                 fapi2: false,
+                dpop_nonces: false,
                 endpoints: Endpoints::default(),
                 scopes_supported: Vec::new(),
                 introspectors: Vec::new(),
@@ -210,6 +212,12 @@ impl Config {
     /// itself alone ([`ClientBuilder::require_pushed_authorization_requests`](crate::ClientBuilder::require_pushed_authorization_requests)).
     pub fn requires_pushed_authorization_requests(&self) -> bool {
         self.require_pushed_requests
+    }
+
+    /// Whether DPoP proofs at the token and pushed request endpoints must carry a nonce of
+    /// the engine's (see [`ConfigBuilder::require_dpop_nonces`]).
+    pub fn requires_dpop_nonce(&self) -> bool {
+        self.dpop_nonces
     }
 
     /// Whether the engine enforces the FAPI 2.0 Security Profile (see
@@ -353,6 +361,18 @@ impl ConfigBuilder {
     /// request endpoint to be served.
     pub fn require_pushed_authorization_requests(mut self) -> Self {
         self.config.require_pushed_requests = true;
+        self
+    }
+
+    /// Requires a server nonce in every DPoP proof at the token and pushed request
+    /// endpoints (RFC 9449 §8), so that a proof cannot be made ahead of time: a proof
+    /// without one, or with a stale one, is answered `400 use_dpop_nonce` with the nonce
+    /// to use in a `DPoP-Nonce` header, and the client retries. A nonce is no stored
+    /// state: it is the current time window (the DPoP proof window) authenticated under
+    /// the sealing key, so every instance sharing that key accepts the others'; the
+    /// nonce of the window before is accepted too.
+    pub fn require_dpop_nonces(mut self) -> Self {
+        self.config.dpop_nonces = true;
         self
     }
 

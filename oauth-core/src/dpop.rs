@@ -70,16 +70,18 @@ impl<'a> DpopContext<'a> {
     /// Checks the proof, and marks its `jti` used through `store`, so that the mark holds
     /// across every instance sharing it. At a resource server the proof comes with the
     /// `access_token` it must hash (`ath`) and the thumbprint `bound_to` of the key that
-    /// token is bound to; at the token endpoint with neither. `Err` only for a fault of
-    /// the store.
+    /// token is bound to; at the token endpoint with neither. `nonces` are the server
+    /// nonces the proof may carry, when the server requires one (none: no nonce is
+    /// required). `Err` only for a fault of the store.
     pub(crate) async fn check<S: CodeStore + ?Sized>(
         &self,
         store: &S,
         presented: Option<(&str, &str)>,
+        nonces: &[&str],
         now: OffsetDateTime,
         window: Duration,
     ) -> Result<Result<VerifiedProof, DpopError>, Fault> {
-        let proof = match self.verify(presented.map(|(token, _)| token), now, window) {
+        let proof = match self.verify(presented.map(|(token, _)| token), nonces, now, window) {
             Ok(proof) => proof,
             Err(error) => return Ok(Err(error)),
         };
@@ -99,6 +101,7 @@ impl<'a> DpopContext<'a> {
     fn verify(
         &self,
         access_token: Option<&str>,
+        nonces: &[&str],
         now: OffsetDateTime,
         window: Duration,
     ) -> Result<VerifiedProof, DpopError> {
@@ -111,8 +114,7 @@ impl<'a> DpopContext<'a> {
                 method: self.method,
                 url: self.url,
                 access_token,
-                // The seam for server nonces (RFC 9449 §8): none is issued yet.
-                nonce: None,
+                nonces,
                 now,
                 window,
             },

@@ -121,6 +121,7 @@ pub struct OAuthError {
     status: u16,
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
+    dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -132,6 +133,7 @@ impl OAuthError {
             status: code.default_status(),
             www_authenticate: None,
             retry_after: None,
+            dpop_nonce: None,
         }
     }
 
@@ -185,6 +187,18 @@ impl OAuthError {
     pub fn with_www_authenticate(mut self, value: impl Into<String>) -> Self {
         self.www_authenticate = Some(value.into());
         self
+    }
+
+    /// Sets the server nonce a DPoP proof must carry (the `DPoP-Nonce` header sent with
+    /// `use_dpop_nonce`, RFC 9449 §8).
+    pub fn with_dpop_nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.dpop_nonce = Some(nonce.into());
+        self
+    }
+
+    /// The `DPoP-Nonce` header value, when the error asks for a nonce.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop_nonce.as_deref()
     }
 
     /// The RFC error code.

@@ -129,6 +129,7 @@ mod clock;
 mod config;
 mod consent;
 mod dpop;
+mod dpop_nonce;
 mod engine;
 mod error;
 pub mod events;

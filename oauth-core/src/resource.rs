@@ -623,6 +623,9 @@ impl<C: Clock> TokenVerifier<C> {
                 .check(
                     store,
                     Some((token, jkt)),
+                    // A resource server here asks for no nonce (RFC 9449 §9 leaves it
+                    // to the resource server).
+                    &[],
                     self.clock.now(),
                     self.dpop_window,
                 )

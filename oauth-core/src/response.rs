@@ -30,7 +30,8 @@ impl Response {
     }
 
     /// The token-endpoint form of an OAuth error: its status, a JSON body,
-    /// `Cache-Control: no-store`, and `WWW-Authenticate` when it has one.
+    /// `Cache-Control: no-store`, and `WWW-Authenticate`, `Retry-After` and `DPoP-Nonce`
+    /// when it has them.
     pub fn from_error(error: &OAuthError) -> Self {
         let mut response = Self::json_no_store(error.status(), &error.to_json());
         if let Some(challenge) = error.www_authenticate() {
@@ -40,6 +41,9 @@ impl Response {
         }
         if let Some(seconds) = error.retry_after() {
             response.headers.push(("Retry-After", seconds.to_string()));
+        }
+        if let Some(nonce) = error.dpop_nonce() {
+            response.headers.push(("DPoP-Nonce", nonce.to_owned()));
         }
         response
     }

@@ -93,6 +93,7 @@ macro_rules! flow_tests {
             jw11_resource_server_bearer_rules,
             dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key,
             dp01_opaque_access_tokens_are_bound_and_introspect_with_cnf,
+            dp01_a_required_server_nonce_is_asked_for_and_checked,
             dp02_an_opaque_bound_token_requires_the_proof_of_its_key,
             dp02_a_public_clients_refresh_token_is_bound_to_its_key,
             dp03_dpop_jkt_at_authorization_binds_the_code,

@@ -162,17 +162,25 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     }
 
     /// Checks the DPoP proof of a request to one of the engine's own endpoints (token,
-    /// pushed request), and marks it used: `use_dpop_nonce` for a wrong nonce,
+    /// pushed request), and marks it used: `use_dpop_nonce` (with the nonce to use, in
+    /// `DPoP-Nonce`) for a missing or wrong nonce where the engine requires one,
     /// `invalid_dpop_proof` for anything else wrong with it.
     pub(crate) async fn check_request_proof(
         &self,
         dpop: &DpopContext<'_>,
     ) -> Result<Result<VerifiedProof, OAuthError>, Fault> {
+        let now = self.clock.now();
+        let accepted = self
+            .config
+            .requires_dpop_nonce()
+            .then(|| self.accepted_dpop_nonces(now));
+        let nonces: Vec<&str> = accepted.iter().flatten().map(String::as_str).collect();
         let checked = dpop
             .check(
                 &self.storage,
                 None,
-                self.clock.now(),
+                &nonces,
+                now,
                 self.config.dpop_proof_window(),
             )
             .await?;
@@ -185,13 +193,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 ))
             }
             Ok(proof) => Ok(proof),
-            Err(error) => {
-                let code = match error {
-                    DpopError::WrongNonce => ErrorCode::UseDpopNonce,
-                    _ => ErrorCode::InvalidDpopProof,
-                };
-                Err(OAuthError::new(code, error.to_string()))
-            }
+            Err(DpopError::WrongNonce) => Err(OAuthError::new(
+                ErrorCode::UseDpopNonce,
+                DpopError::WrongNonce.to_string(),
+            )
+            .with_dpop_nonce(self.dpop_nonce(now))),
+            Err(error) => Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                error.to_string(),
+            )),
         })
     }
 

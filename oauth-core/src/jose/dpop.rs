@@ -100,8 +100,8 @@ pub(crate) struct ProofExpectations<'a> {
     /// The access token presented with the proof (at a resource server): `ath` must be
     /// its hash.
     pub access_token: Option<&'a str>,
-    /// The nonce the server requires, if it requires one.
-    pub nonce: Option<&'a str>,
+    /// The nonces the server accepts, if it requires one (empty: no nonce required).
+    pub nonces: &'a [&'a str],
     pub now: OffsetDateTime,
     /// How far `iat` may be from `now`, either way.
     pub window: Duration,
@@ -192,8 +192,9 @@ pub(crate) fn verify_proof(
             return Err(DpopError::WrongTokenHash);
         }
     }
-    if let Some(nonce) = expect.nonce {
-        if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
+    if !expect.nonces.is_empty() {
+        let sent = claims.get("nonce").and_then(Value::as_str);
+        if !sent.is_some_and(|sent| expect.nonces.contains(&sent)) {
             return Err(DpopError::WrongNonce);
         }
     }

@@ -597,3 +597,96 @@ pub async fn dp02_a_public_clients_refresh_token_is_bound_to_its_key<S: Storage 
     );
     assert_eq!(refreshed.token_type, AccessTokenType::Bearer);
 }
+
+/// DP-01 with server nonces (RFC 9449 §8): an engine that requires them answers a proof
+/// without one, or with one it did not issue, `400 use_dpop_nonce` with the nonce to use
+/// in `DPoP-Nonce`; the retry with it gets tokens. A nonce stays good through the next
+/// window and not after; another issuer's nonce is refused. Nothing is issued or spent by
+/// a refused proof.
+pub async fn dp01_a_required_server_nonce_is_asked_for_and_checked<S: Storage + 'static>(
+    h: Harness<S>,
+) {
+    let engine = oauth_core::Engine::builder(
+        h.store.clone(),
+        h.clock.clone(),
+        oauth_core::Config::builder(ISSUER)
+            .require_dpop_nonces()
+            .build()
+            .unwrap(),
+    )
+    .build()
+    .unwrap();
+    let h = h.with_engine(engine);
+    let key = DpopKey::new();
+    let with_nonce = |nonce: Option<&str>| {
+        let mut claims = json!({
+            "htm": "POST", "htu": TOKEN_URL, "iat": now(&h),
+            "jti": format!("n-{}-{}", now(&h), nonce.unwrap_or("none")),
+        });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = nonce.into();
+        }
+        key.sign(
+            &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": key.jwk()}),
+            &claims,
+        )
+    };
+    let asked = token_with(&h, &[&with_nonce(None)], "POST", TOKEN_URL).await;
+    let error = expect_refused(&asked, ErrorCode::UseDpopNonce, 400);
+    let nonce = error.dpop_nonce().expect("a nonce to use").to_owned();
+    assert_eq!(
+        asked.to_response().header("DPoP-Nonce"),
+        Some(nonce.as_str())
+    );
+    let made_up = token_with(&h, &[&with_nonce(Some("made-up"))], "POST", TOKEN_URL).await;
+    expect_refused(&made_up, ErrorCode::UseDpopNonce, 400);
+
+    let issued =
+        expect_issued(token_with(&h, &[&with_nonce(Some(&nonce))], "POST", TOKEN_URL).await);
+    assert_eq!(issued.token_type, AccessTokenType::DPoP);
+    // Still good in the next window, not in the one after.
+    h.clock.advance(time::Duration::seconds(60));
+    expect_issued(token_with(&h, &[&with_nonce(Some(&nonce))], "POST", TOKEN_URL).await);
+    h.clock.advance(time::Duration::seconds(60));
+    let stale = token_with(&h, &[&with_nonce(Some(&nonce))], "POST", TOKEN_URL).await;
+    let fresh = expect_refused(&stale, ErrorCode::UseDpopNonce, 400)
+        .dpop_nonce()
+        .unwrap()
+        .to_owned();
+    assert_ne!(fresh, nonce);
+
+    // Another tenant's nonce (same sealing key, another issuer) is not this engine's.
+    let tenant = oauth_core::Engine::builder(
+        h.store.clone(),
+        h.clock.clone(),
+        oauth_core::Config::builder("https://auth.example/tenant-b")
+            .require_dpop_nonces()
+            .build()
+            .unwrap(),
+    )
+    .build()
+    .unwrap();
+    let theirs =
+        tenant
+            .token(
+                &FormRequest::new(Some(FORM_CONTENT_TYPE), b"grant_type=client_credentials")
+                    .with_authorization(Some(&basic("server", SERVER_SECRET)))
+                    .with_dpop(
+                        [key.next_proof(
+                            "POST",
+                            "https://auth.example/tenant-b/token",
+                            None,
+                            now(&h),
+                        )
+                        .as_str()],
+                        "POST",
+                        "https://auth.example/tenant-b/token",
+                    ),
+            )
+            .await
+            .unwrap();
+    let their_nonce = theirs.error().unwrap().dpop_nonce().unwrap().to_owned();
+    assert_ne!(their_nonce, fresh);
+    let crossed = token_with(&h, &[&with_nonce(Some(&their_nonce))], "POST", TOKEN_URL).await;
+    expect_refused(&crossed, ErrorCode::UseDpopNonce, 400);
+}
