@@ -72,23 +72,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let result = match assertion::presented_assertion(params, authorization) {
             Err(error) => Err((error, None)),
             Ok(Some(presented)) => self.authenticate_assertion(presented, &limits).await?,
+            // The FAPI 2.0 profile takes signed assertions only (its §5.3.2.1): nothing
+            // else is looked at, so the answer says nothing of whether a secret was right
+            // or which clients are public.
+            Ok(None) if self.config.is_fapi2() => Err((
+                OAuthError::invalid_client("client authentication failed"),
+                Some("a FAPI 2.0 request without a client assertion"),
+            )),
             Ok(None) => self
                 .authenticate_client(params, authorization, &limits)
                 .await?
                 .map_err(|error| (error, None)),
         };
-        // The FAPI 2.0 profile takes signed assertions only (its §5.3.2.1): a client that
-        // proved a secret, or a public one, is refused all the same.
-        let result = result.and_then(|client| {
-            if self.config.is_fapi2() && client.token_endpoint_auth_method() != "private_key_jwt" {
-                Err((
-                    OAuthError::invalid_client("the FAPI 2.0 profile requires private_key_jwt"),
-                    Some("a FAPI 2.0 client authenticated without private_key_jwt"),
-                ))
-            } else {
-                Ok(client)
-            }
-        });
         Ok(result.map_err(|(error, detail)| {
             if error.code() == ErrorCode::InvalidClient {
                 self.emit(|| EventKind::ClientAuthenticationFailed {

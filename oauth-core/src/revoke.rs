@@ -14,6 +14,11 @@
 //!
 //! Every answer to a well-formed, authenticated request is `200` with an empty body,
 //! whether the token was found, was another client's (left untouched), or was garbage.
+//!
+//! **DPoP.** A refresh token bound to a DPoP key (a public client's) is revoked only by a
+//! request with a proof of that key (RFC 9449 §4, `htu` the revocation endpoint's URL):
+//! revoking it ends the grant, and a thief holding the token without the key must not be
+//! able to do that to its owner.
 
 use crate::clock::Clock;
 use crate::engine::Engine;
@@ -77,6 +82,22 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             return Ok(RevocationOutcome::Done);
         }
         let whole_grant = record.kind == TokenKind::Refresh;
+        // A refresh token bound to a DPoP key (a public client's) ends its grant only for
+        // whoever holds the key: a thief with the token and the public client id alone
+        // must not be able to end the victim's session. Without a proof of that key the
+        // answer is the same `200`, and nothing is revoked.
+        if let (true, Some(bound)) = (whole_grant, record.dpop_jkt.as_deref()) {
+            let proved = match request.dpop() {
+                Some(dpop) => self
+                    .check_request_proof(dpop)
+                    .await?
+                    .is_ok_and(|proof| proof.jkt == bound),
+                None => false,
+            };
+            if !proved {
+                return Ok(RevocationOutcome::Done);
+            }
+        }
         if whole_grant {
             self.storage.revoke_grant(&record.grant_id).await?;
         } else {

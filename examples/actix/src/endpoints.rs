@@ -23,7 +23,7 @@ pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 /// `engine.config().served_paths()`; an endpoint configured `None` is not mounted. Any
 /// other method gets `405` with `Allow`.
 ///
-/// The token and pushed request endpoints pass each `DPoP` header (RFC 9449) to the
+/// The token, pushed request and revocation endpoints pass each `DPoP` header (RFC 9449) to the
 /// engine, with the endpoint's URL as the metadata advertises it (the issuer's origin and
 /// the endpoint's path), never one built from the request's `Host` header.
 ///
@@ -51,6 +51,8 @@ pub struct MachineEndpoints<S, C> {
     token_url: Arc<str>,
     /// The pushed request endpoint's absolute URL, likewise (empty when not served).
     pushed_request_url: Arc<str>,
+    /// The revocation endpoint's absolute URL, likewise (empty when not served).
+    revocation_url: Arc<str>,
 }
 
 impl<S, C> Clone for MachineEndpoints<S, C> {
@@ -61,6 +63,7 @@ impl<S, C> Clone for MachineEndpoints<S, C> {
             limits: self.limits,
             token_url: self.token_url.clone(),
             pushed_request_url: self.pushed_request_url.clone(),
+            revocation_url: self.revocation_url.clone(),
         }
     }
 }
@@ -84,6 +87,7 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
                     .pushed_authorization_request_endpoint
                     .unwrap_or_default(),
             ),
+            revocation_url: Arc::from(metadata.revocation_endpoint.unwrap_or_default()),
             engine,
             proxies: Arc::new(TrustedProxies::none()),
             limits: ServerLimits::default(),
@@ -202,11 +206,13 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
             .with_authorization(authorization.as_deref())
             .with_caller(caller.as_ref().map(CallerKey::as_str));
         // The token endpoint binds tokens and the pushed request endpoint codes to a
-        // proof's key; the form endpoints are always POST.
+        // proof's key, and revoking a bound refresh token takes one; the form endpoints
+        // are always POST.
         let bound_at = match endpoint {
             FormEndpoint::Token => Some(&self.token_url),
             FormEndpoint::PushedRequest => Some(&self.pushed_request_url),
-            FormEndpoint::Introspection | FormEndpoint::Revocation => None,
+            FormEndpoint::Revocation => Some(&self.revocation_url),
+            FormEndpoint::Introspection => None,
         };
         if let Some(url) = bound_at {
             form = form.with_dpop(proofs.iter().map(String::as_str), "POST", url);

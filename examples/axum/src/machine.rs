@@ -34,7 +34,7 @@ pub const METADATA_PATH: &str = oauth_core::METADATA_WELL_KNOWN;
 /// for an OpenID provider also UserInfo (GET and POST) and the discovery document (GET).
 /// Bodies beyond [`MAX_BODY_BYTES`] get 413.
 ///
-/// The token and pushed request endpoints pass each `DPoP` header (RFC 9449) to the
+/// The token, pushed request and revocation endpoints pass each `DPoP` header (RFC 9449) to the
 /// engine, with the endpoint's URL as the metadata advertises it (the issuer's origin and
 /// the endpoint's path), never one built from the request's `Host` header.
 ///
@@ -106,6 +106,7 @@ impl<S: Storage + 'static, C: Clock + 'static> MachineEndpoints<S, C> {
                         .pushed_authorization_request_endpoint
                         .unwrap_or_default(),
                 ),
+                revocation_url: Arc::from(advertised.revocation_endpoint.unwrap_or_default()),
                 engine: self.engine,
                 proxies: Arc::new(self.proxies),
             })
@@ -120,6 +121,8 @@ struct Machine<S, C> {
     token_url: Arc<str>,
     /// The pushed request endpoint's absolute URL, likewise (empty when not served).
     pushed_request_url: Arc<str>,
+    /// The revocation endpoint's absolute URL, likewise (empty when not served).
+    revocation_url: Arc<str>,
 }
 
 // By hand: a derive would require `S: Clone` and `C: Clone`.
@@ -130,6 +133,7 @@ impl<S, C> Clone for Machine<S, C> {
             proxies: self.proxies.clone(),
             token_url: self.token_url.clone(),
             pushed_request_url: self.pushed_request_url.clone(),
+            revocation_url: self.revocation_url.clone(),
         }
     }
 }
@@ -172,10 +176,12 @@ async fn answer<S: Storage, C: Clock>(
         .with_caller(caller.as_ref().map(|key| key.as_str()));
     let proofs = header_values(headers, &DPOP);
     // The token endpoint binds tokens and the pushed request endpoint codes to a proof's
-    // key; the form endpoints are always POST.
+    // key, and revoking a bound refresh token takes one; the form endpoints are always
+    // POST.
     let bound_at = match form {
         TOKEN => Some(&machine.token_url),
         PUSHED_REQUEST => Some(&machine.pushed_request_url),
+        REVOCATION => Some(&machine.revocation_url),
         _ => None,
     };
     if let Some(url) = bound_at {

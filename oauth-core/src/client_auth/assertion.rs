@@ -161,16 +161,26 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         now: OffsetDateTime,
     ) -> Result<Result<(), &'static str>, Fault> {
         let issuer = self.config.issuer();
-        let token_endpoint = format!("{}{}", origin_of(issuer), self.config.served_paths().token);
+        let paths = self.config.served_paths();
+        let origin = origin_of(issuer);
+        let token_endpoint = format!("{origin}{}", paths.token);
+        // RFC 9126 §2: the pushed request endpoint's URL is an audience too.
+        let pushed_endpoint = paths
+            .pushed_authorization_request
+            .map(|path| format!("{origin}{path}"))
+            .unwrap_or_else(|| token_endpoint.clone());
+        let fapi2 = self.config.is_fapi2();
         let expect = AssertionExpectations {
             keys: jwks.keys(),
             client_id: client.id().as_str(),
-            // FAPI 2.0 §5.3.2.1: the issuer identifier is the only audience accepted.
-            audiences: if self.config.is_fapi2() {
+            // FAPI 2.0 §5.3.2.1: the issuer identifier, as one string, is the only
+            // audience accepted.
+            audiences: if fapi2 {
                 &[issuer]
             } else {
-                &[issuer, &token_endpoint]
+                &[issuer, &token_endpoint, &pushed_endpoint]
             },
+            single_audience: fapi2,
             now,
         };
         let verified = match verify_assertion(assertion, &expect) {

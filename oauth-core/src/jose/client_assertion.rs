@@ -36,6 +36,9 @@ pub(crate) struct AssertionExpectations<'a> {
     pub client_id: &'a str,
     /// The values of which `aud` must contain one.
     pub audiences: &'a [&'a str],
+    /// Whether `aud` must be one string (FAPI 2.0 §5.3.2.1), not an array holding one of
+    /// the audiences among others.
+    pub single_audience: bool,
     pub now: OffsetDateTime,
 }
 
@@ -146,7 +149,7 @@ pub(crate) fn verify_assertion(
     }
     let audience_matches = match claims.get(Claim::Audience) {
         Some(Field::Str(aud)) => expect.audiences.contains(&aud.as_ref()),
-        Some(Field::Strings(auds)) => auds
+        Some(Field::Strings(auds)) if !expect.single_audience => auds
             .iter()
             .any(|aud| expect.audiences.contains(&aud.as_ref())),
         _ => false,

@@ -183,6 +183,22 @@ pub async fn dp05_a_valid_assertion_authenticates_at_every_endpoint<S: Storage +
             .unwrap()
     };
     assert_eq!(push().await.to_response().status, 201);
+    // RFC 9126 §2: the pushed request endpoint's URL is an audience there.
+    let mut at_par = claims(&h, CLIENT);
+    at_par["aud"] = json!(format!("{ISSUER}/par"));
+    let at_par = es256(&at_par, &key);
+    let mut par_pairs = pairs.to_vec();
+    par_pairs.retain(|(name, _)| *name != "client_assertion");
+    par_pairs.push(("client_assertion", &at_par));
+    let outcome = h
+        .engine
+        .push_authorization_request(&FormRequest::new(
+            Some(FORM_CONTENT_TYPE),
+            encode(&par_pairs).as_bytes(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(outcome.to_response().status, 201);
     let replayed = push().await;
     assert_eq!(
         replayed.error().map(|e| e.code()),

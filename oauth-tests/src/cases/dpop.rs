@@ -563,7 +563,36 @@ pub async fn dp02_a_public_clients_refresh_token_is_bound_to_its_key<S: Storage 
         ErrorCode::InvalidDpopProof,
         400,
     );
-    expect_issued(refresh(second, Some("owner")).await);
+    let latest = expect_issued(refresh(second, Some("owner")).await);
+
+    // Revoking the bound refresh token takes a proof of its key: without one, or with
+    // another key's, the answer is the same 200 and the grant lives on.
+    const REVOKE_URL: &str = "https://auth.example/revoke";
+    let latest_refresh = latest.refresh_token.clone().unwrap();
+    let revoke = |proof: Option<String>| {
+        let h = &h;
+        let token = latest_refresh.clone();
+        async move {
+            let body = encode(&[("token", token.as_str()), ("client_id", "spa")]);
+            let mut request = FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes());
+            if let Some(proof) = &proof {
+                request = request.with_dpop([proof.as_str()], "POST", REVOKE_URL);
+            }
+            h.engine.revoke(&request).await.unwrap()
+        }
+    };
+    for proof in [None, Some(proof(&h, &stranger, "POST", REVOKE_URL))] {
+        let outcome = revoke(proof).await;
+        assert!(matches!(outcome, oauth_core::RevocationOutcome::Done));
+        assert!(
+            h.is_active(&latest_refresh).await,
+            "revoked without the key"
+        );
+    }
+    let outcome = revoke(Some(proof(&h, &key, "POST", REVOKE_URL))).await;
+    assert!(matches!(outcome, oauth_core::RevocationOutcome::Done));
+    assert!(!h.is_active(&latest_refresh).await, "revoked with the key");
+    assert!(!h.is_active(&latest.access_token).await);
 
     // A confidential client's refresh token is not bound.
     let code = h.server_code("read:users").await;

@@ -252,6 +252,13 @@ pub async fn dp06_secret_based_client_authentication_is_refused<S: Storage + 'st
         pushed.error().map(|e| e.code()),
         Some(ErrorCode::InvalidClient)
     );
+    // The answer to the right secret is the answer to a wrong one: no oracle.
+    let wrong = push(&engine, &pairs, Some(&basic("server", OTHER_SECRET)), None).await;
+    assert_eq!(pushed.error(), wrong.error());
+    assert_eq!(
+        pushed.error().unwrap().description(),
+        "client authentication failed"
+    );
     let key = DpopKey::new();
     let proof = key.next_proof("POST", TOKEN_URL, None, h.clock.now().unix_timestamp());
     let outcome = token(
@@ -328,8 +335,8 @@ pub async fn dp06_an_unbound_access_token_is_never_issued<S: Storage + 'static>(
 }
 
 /// DP-06: under the profile a pushed request must name its redirect URI (FAPI 2.0
-/// §5.3.2.2), and a client assertion must name the issuer as its audience, not the
-/// token endpoint's URL (§5.3.2.1).
+/// §5.3.2.2), and a client assertion must name the issuer as its audience, as one string:
+/// not the token endpoint's URL, nor an array holding the issuer (§5.3.2.1).
 pub async fn dp06_redirect_uri_and_issuer_audience_are_required<S: Storage + 'static>(
     h: Harness<S>,
 ) {
@@ -345,19 +352,24 @@ pub async fn dp06_redirect_uri_and_issuer_audience_are_required<S: Storage + 'st
         Some(ErrorCode::InvalidRequest)
     );
 
-    let mut at_token_url = claims(&h, CLIENT);
-    at_token_url["aud"] = TOKEN_URL.into();
-    let assertion = es256(&at_token_url, &client.assertion_key);
-    let outcome = token(
-        &engine,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", &assertion),
-        ],
-        None,
-        Some(&client.proof(&h, TOKEN_URL)),
-    )
-    .await;
-    expect_refused(&outcome, ErrorCode::InvalidClient, 401);
+    for aud in [
+        serde_json::json!(TOKEN_URL),
+        serde_json::json!(["https://elsewhere.example", ISSUER]),
+    ] {
+        let mut other_audience = claims(&h, CLIENT);
+        other_audience["aud"] = aud.clone();
+        let assertion = es256(&other_audience, &client.assertion_key);
+        let outcome = token(
+            &engine,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &assertion),
+            ],
+            None,
+            Some(&client.proof(&h, TOKEN_URL)),
+        )
+        .await;
+        expect_refused(&outcome, ErrorCode::InvalidClient, 401);
+    }
 }

@@ -40,7 +40,7 @@ impl ProofKey {
     /// A fresh proof for `method` and `url`, with `ath` for `token` when given.
     fn proof(&self, method: &str, url: &str, token: Option<&str>) -> String {
         self.count.set(self.count.get() + 1);
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let now = oauth_core::Clock::now(&oauth_core::SystemClock).unix_timestamp();
         let mut claims = json!({
             "htm": method, "htu": url, "iat": now,
             "jti": format!("{}-{}", self.count.get(), now),
