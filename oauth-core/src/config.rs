@@ -388,9 +388,8 @@ impl ConfigBuilder {
     ///   and client secrets are refused as `invalid_client`;
     /// - every access token sender-constrained with DPoP (RFC 9449): a token request
     ///   without a proof is refused with `invalid_dpop_proof`;
-    /// - proofs and client assertions signed with `ES256` or `EdDSA` only (`RS256` is not
-    ///   among the algorithms the profile allows; `PS256`, which it does allow, is not
-    ///   offered yet);
+    /// - proofs and client assertions signed with `ES256`, `EdDSA` or `PS256` only
+    ///   (`RS256` is not among the algorithms the profile allows);
     /// - codes live at most 60 seconds (checked by [`build`](Self::build));
     /// - `iss` in every authorization response (always the case).
     ///

@@ -43,7 +43,7 @@ pub struct Metadata {
     /// Client authentication at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// The algorithms of `private_key_jwt` client assertions, at every endpoint that
-    /// authenticates clients: `ES256`, `EdDSA`, `RS256`.
+    /// authenticates clients: `ES256`, `EdDSA`, `PS256`, `RS256`.
     pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// Client authentication at the introspection endpoint (confidential clients only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -162,11 +162,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 
 /// The algorithms a client's registered keys may have (HS256 is never one: a client
 /// registers public keys only).
-pub(crate) const ASSERTION_ALGORITHMS: [&str; 3] = ["ES256", "EdDSA", "RS256"];
+pub(crate) const ASSERTION_ALGORITHMS: [&str; 4] = ["ES256", "EdDSA", "PS256", "RS256"];
 
-/// The algorithms the FAPI 2.0 profile lets proofs and assertions use, of those finrift
-/// verifies (the profile also allows PS256).
-pub(crate) const FAPI2_ALGORITHMS: [&str; 2] = ["ES256", "EdDSA"];
+/// The algorithms the FAPI 2.0 profile lets proofs and assertions use (§5.4.1).
+pub(crate) const FAPI2_ALGORITHMS: [&str; 3] = ["ES256", "EdDSA", "PS256"];
 
 /// `scheme://authority` of a URL, without its path.
 pub(crate) fn origin_of(issuer: &str) -> &str {

@@ -117,6 +117,7 @@ macro_rules! flow_tests {
             dp06_secret_based_client_authentication_is_refused,
             dp06_an_unbound_access_token_is_never_issued,
             dp06_redirect_uri_and_issuer_audience_are_required,
+            dp06_ps256_proofs_and_assertions_are_taken,
             dp05_a_replayed_assertion_is_invalid_client,
             dp05_expired_or_long_lived_assertions_are_refused,
             dp05_an_assertion_for_another_audience_is_refused,

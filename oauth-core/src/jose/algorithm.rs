@@ -19,6 +19,10 @@ pub enum Algorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys or larger.
     #[serde(rename = "RS256")]
     Rs256,
+    /// RSASSA-PSS with SHA-256 (MGF1 with SHA-256, a 32-byte salt), 2048-bit keys or
+    /// larger: the RSA algorithm the FAPI 2.0 Security Profile allows.
+    #[serde(rename = "PS256")]
+    Ps256,
     /// HMAC with SHA-256: a shared secret, for a single service that both issues and checks.
     #[serde(rename = "HS256")]
     Hs256,
@@ -31,6 +35,7 @@ impl Algorithm {
             Self::Es256 => "ES256",
             Self::EdDsa => "EdDSA",
             Self::Rs256 => "RS256",
+            Self::Ps256 => "PS256",
             Self::Hs256 => "HS256",
         }
     }
@@ -41,6 +46,7 @@ impl Algorithm {
             "ES256" => Some(Self::Es256),
             "EdDSA" => Some(Self::EdDsa),
             "RS256" => Some(Self::Rs256),
+            "PS256" => Some(Self::Ps256),
             "HS256" => Some(Self::Hs256),
             _ => None,
         }

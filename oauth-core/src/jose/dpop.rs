@@ -20,7 +20,12 @@ use super::strict_json;
 
 /// The algorithms a DPoP proof may be signed with: asymmetric ones only (RFC 9449 §4.2),
 /// advertised as `dpop_signing_alg_values_supported`.
-pub const DPOP_ALGORITHMS: [Algorithm; 3] = [Algorithm::Es256, Algorithm::EdDsa, Algorithm::Rs256];
+pub const DPOP_ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::Es256,
+    Algorithm::EdDsa,
+    Algorithm::Ps256,
+    Algorithm::Rs256,
+];
 
 /// Longest `jti` a proof may carry: it is kept (hashed) until the proof expires, and a
 /// client needs no more than a random 128-bit value in any encoding.

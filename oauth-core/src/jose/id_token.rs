@@ -73,7 +73,9 @@ struct MintedClaims<'a> {
 /// left half of its hash.
 pub(crate) fn at_hash(alg: Algorithm, access_token: &str) -> String {
     let hash = match alg {
-        Algorithm::Rs256 | Algorithm::Es256 | Algorithm::Hs256 => &digest::SHA256,
+        Algorithm::Rs256 | Algorithm::Ps256 | Algorithm::Es256 | Algorithm::Hs256 => {
+            &digest::SHA256
+        }
         Algorithm::EdDsa => &digest::SHA512,
     };
     let digest = digest::digest(hash, access_token.as_bytes());

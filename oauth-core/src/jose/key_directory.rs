@@ -29,7 +29,7 @@ pub const MANIFEST_FILE: &str = "keys.json";
 /// the manifest atomically, so a crash leaves the old manifest or the new one. Key ids are
 /// [`kid_for_pkcs8`] of the key's DER, so a key keeps its `kid` wherever it is loaded.
 ///
-/// Only asymmetric keys (ES256, EdDSA, RS256) are kept: an HS256 secret is refused.
+/// Only asymmetric keys (ES256, EdDSA, PS256, RS256) are kept: an HS256 secret is refused.
 ///
 /// Typical use: at start, [`KeyDirectory::load_or_create`] and hand the set to the
 /// engine; then, every hour or so, [`KeyDirectory::advance`], and when it did something,

@@ -200,7 +200,8 @@ fn check_kid(kid: &str) -> Result<(), KeyError> {
 enum SecretMaterial {
     Es256(EcdsaKeyPair),
     EdDsa(Ed25519KeyPair),
-    Rs256(RsaKeyPair),
+    /// RS256 or PS256: the same key pair, signing with the padding of `alg`.
+    Rsa(RsaKeyPair, Algorithm),
     Hs256(hmac::Key),
 }
 
@@ -241,13 +242,13 @@ impl SigningKey {
                 ring::rand::SecureRandom::fill(&rng, &mut secret).map_err(|_| KeyError::Random)?;
                 return Ok((Self::hmac(kid, &secret)?, secret));
             }
-            Algorithm::Rs256 => return Err(KeyError::CannotGenerate(alg)),
+            Algorithm::Rs256 | Algorithm::Ps256 => return Err(KeyError::CannotGenerate(alg)),
         };
         Ok((Self::from_pkcs8(alg, kid, &secret)?, secret))
     }
 
     /// Loads a private key from a PKCS#8 v1 or v2 DER document (ES256: P-256; EdDSA:
-    /// Ed25519; RS256: RSA of 2048 bits or more).
+    /// Ed25519; RS256 and PS256: RSA of 2048 bits or more).
     pub fn from_pkcs8(alg: Algorithm, kid: &str, pkcs8: &[u8]) -> Result<Self, KeyError> {
         check_kid(kid)?;
         let (material, public) = match alg {
@@ -267,9 +268,9 @@ impl SigningKey {
                 let public = PublicMaterial::EdDsa(pair.public_key().as_ref().to_vec());
                 (SecretMaterial::EdDsa(pair), public)
             }
-            Algorithm::Rs256 => {
+            Algorithm::Rs256 | Algorithm::Ps256 => {
                 let pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| KeyError::Invalid(alg))?;
-                Self::rsa_parts(pair)?
+                Self::rsa_parts(pair, alg)?
             }
             Algorithm::Hs256 => return Err(KeyError::Invalid(alg)),
         };
@@ -284,7 +285,7 @@ impl SigningKey {
         check_kid(kid)?;
         let pair = RsaKeyPair::from_components(components)
             .map_err(|_| KeyError::Invalid(Algorithm::Rs256))?;
-        let (material, public) = Self::rsa_parts(pair)?;
+        let (material, public) = Self::rsa_parts(pair, Algorithm::Rs256)?;
         Ok(Self::assemble(kid, material, public))
     }
 
@@ -308,16 +309,21 @@ impl SigningKey {
         Ok(Self::assemble(kid, SecretMaterial::Hs256(key), public))
     }
 
-    fn rsa_parts(pair: RsaKeyPair) -> Result<(SecretMaterial, PublicMaterial), KeyError> {
+    /// The parts of an RSA key that signs with `alg` (RS256 or PS256).
+    fn rsa_parts(
+        pair: RsaKeyPair,
+        alg: Algorithm,
+    ) -> Result<(SecretMaterial, PublicMaterial), KeyError> {
         if pair.public().modulus_len() * 8 < MIN_RSA_BITS {
-            return Err(KeyError::TooShort(Algorithm::Rs256));
+            return Err(KeyError::TooShort(alg));
         }
         let components = rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
-        let public = PublicMaterial::Rs256 {
+        let public = PublicMaterial::Rsa {
             n: components.n,
             e: components.e,
+            alg,
         };
-        Ok((SecretMaterial::Rs256(pair), public))
+        Ok((SecretMaterial::Rsa(pair, alg), public))
     }
 
     fn assemble(kid: &str, material: SecretMaterial, public: PublicMaterial) -> Self {
@@ -355,9 +361,13 @@ impl SigningKey {
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| Fault::Random),
             SecretMaterial::EdDsa(pair) => Ok(pair.sign(message).as_ref().to_vec()),
-            SecretMaterial::Rs256(pair) => {
+            SecretMaterial::Rsa(pair, alg) => {
+                let padding: &'static dyn signature::RsaEncoding = match alg {
+                    Algorithm::Ps256 => &signature::RSA_PSS_SHA256,
+                    _ => &signature::RSA_PKCS1_SHA256,
+                };
                 let mut out = vec![0u8; pair.public().modulus_len()];
-                pair.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut out)
+                pair.sign(padding, &rng, message, &mut out)
                     .map_err(|_| Fault::Encoding("RSA signing failed".into()))?;
                 Ok(out)
             }
@@ -371,8 +381,12 @@ enum PublicMaterial {
     Es256(Vec<u8>),
     /// 32-byte Ed25519 public key.
     EdDsa(Vec<u8>),
-    /// Modulus and exponent, big-endian.
-    Rs256 { n: Vec<u8>, e: Vec<u8> },
+    /// Modulus and exponent, big-endian, and the algorithm (RS256 or PS256) they verify.
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+        alg: Algorithm,
+    },
     /// The shared secret: never exported.
     Hs256(hmac::Key),
 }
@@ -405,7 +419,7 @@ impl VerificationKey {
         match &*self.material {
             PublicMaterial::Es256(_) => Algorithm::Es256,
             PublicMaterial::EdDsa(_) => Algorithm::EdDsa,
-            PublicMaterial::Rs256 { .. } => Algorithm::Rs256,
+            PublicMaterial::Rsa { alg, .. } => *alg,
             PublicMaterial::Hs256(_) => Algorithm::Hs256,
         }
     }
@@ -428,13 +442,15 @@ impl VerificationKey {
             PublicMaterial::EdDsa(key) => UnparsedPublicKey::new(&signature::ED25519, key)
                 .verify(message, signature_bytes)
                 .is_ok(),
-            PublicMaterial::Rs256 { n, e } => rsa::PublicKeyComponents { n, e }
-                .verify(
-                    &signature::RSA_PKCS1_2048_8192_SHA256,
-                    message,
-                    signature_bytes,
-                )
-                .is_ok(),
+            PublicMaterial::Rsa { n, e, alg } => {
+                let parameters = match alg {
+                    Algorithm::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
+                    _ => &signature::RSA_PKCS1_2048_8192_SHA256,
+                };
+                rsa::PublicKeyComponents { n, e }
+                    .verify(parameters, message, signature_bytes)
+                    .is_ok()
+            }
             PublicMaterial::Hs256(key) => hmac::verify(key, message, signature_bytes).is_ok(),
         }
     }
@@ -448,7 +464,7 @@ impl VerificationKey {
                 json!({"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)})
             }
             PublicMaterial::EdDsa(key) => json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key)}),
-            PublicMaterial::Rs256 { n, e } => json!({"kty": "RSA", "n": b64(n), "e": b64(e)}),
+            PublicMaterial::Rsa { n, e, .. } => json!({"kty": "RSA", "n": b64(n), "e": b64(e)}),
             PublicMaterial::Hs256(_) => return None,
         };
         let object = jwk.as_object_mut()?;
@@ -458,7 +474,7 @@ impl VerificationKey {
         Some(jwk)
     }
 
-    /// Reads a public JWK. The key must name its `alg` (one of ES256, EdDSA, RS256) and
+    /// Reads a public JWK. The key must name its `alg` (one of ES256, EdDSA, PS256, RS256) and
     /// `kid`, and the `kty`/`crv` must agree with it. Symmetric (`oct`) keys are refused:
     /// load an HMAC secret with [`VerificationKey::hmac`].
     pub fn from_jwk(jwk: &Value) -> Result<Self, KeyError> {
@@ -512,7 +528,7 @@ impl VerificationKey {
             PublicMaterial::EdDsa(key) => {
                 format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b64(key))
             }
-            PublicMaterial::Rs256 { n, e } => {
+            PublicMaterial::Rsa { n, e, .. } => {
                 format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b64(e), b64(n))
             }
             PublicMaterial::Hs256(_) => return None,
@@ -563,13 +579,13 @@ fn public_material(alg: Algorithm, jwk: &Value) -> Result<PublicMaterial, KeyErr
             }
             PublicMaterial::EdDsa(x)
         }
-        (Algorithm::Rs256, "RSA") => {
+        (Algorithm::Rs256 | Algorithm::Ps256, "RSA") => {
             let (n, e) = (bytes("n")?, bytes("e")?);
             let significant = n.iter().skip_while(|b| **b == 0).count();
             if significant * 8 < MIN_RSA_BITS {
                 return Err(KeyError::TooShort(alg));
             }
-            PublicMaterial::Rs256 { n, e }
+            PublicMaterial::Rsa { n, e, alg }
         }
         _ => return Err(KeyError::MalformedJwk("kty")),
     })

@@ -585,3 +585,35 @@ fn jw12_iat_is_required_and_not_in_the_future_past_the_leeway() {
     );
     assert!(check_at(&t, &k.trusted, NOW, 30).is_ok());
 }
+
+#[test]
+fn ps256_round_trips_and_is_not_rs256() {
+    let k = keys();
+    let rsa = include_bytes!("../../testdata/rsa2048.pk8.der");
+    let ps = SigningKey::from_pkcs8(Algorithm::Ps256, "ps", rsa).unwrap();
+    assert_eq!(ps.algorithm(), Algorithm::Ps256);
+    let trusted = VerificationKeys::new([ps.verification_key().clone()]);
+    let verified = check(&token(&header(&ps), &claims(), &ps), &trusted).unwrap();
+    assert_eq!(verified.subject, "alice");
+    // Its JWK names PS256 and reads back as a PS256 key with the RS256 key's thumbprint.
+    let jwk = ps.verification_key().to_jwk().unwrap();
+    assert_eq!(jwk["alg"], "PS256");
+    let back = VerificationKey::from_jwk(&jwk).unwrap();
+    assert_eq!(back.algorithm(), Algorithm::Ps256);
+    assert_eq!(
+        back.thumbprint(),
+        k.rs.verification_key().thumbprint(),
+        "the same RSA key"
+    );
+    // The same RSA key under the other padding verifies neither way.
+    let message = b"signing input";
+    let pss = ps.sign(message).unwrap();
+    let pkcs1 = k.rs.sign(message).unwrap();
+    assert!(ps.verification_key().verify(message, &pss));
+    assert!(!ps.verification_key().verify(message, &pkcs1));
+    assert!(!k.rs.verification_key().verify(message, &pss));
+    assert!(matches!(
+        SigningKey::generate(Algorithm::Ps256, "ps"),
+        Err(KeyError::CannotGenerate(Algorithm::Ps256))
+    ));
+}

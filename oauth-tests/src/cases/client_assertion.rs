@@ -210,7 +210,7 @@ pub async fn dp05_a_valid_assertion_authenticates_at_every_endpoint<S: Storage +
     assert!(methods.contains("private_key_jwt"), "{methods}");
     assert_eq!(
         metadata["token_endpoint_auth_signing_alg_values_supported"],
-        json!(["ES256", "EdDSA", "RS256"])
+        json!(["ES256", "EdDSA", "PS256", "RS256"])
     );
 }
 

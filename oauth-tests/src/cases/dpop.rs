@@ -151,7 +151,7 @@ pub async fn dp01_token_endpoint_binds_jwt_access_tokens_to_the_proof_key<S: Sto
 
     assert_eq!(
         h.engine.metadata().dpop_signing_alg_values_supported,
-        ["ES256", "EdDSA", "RS256"]
+        ["ES256", "EdDSA", "PS256", "RS256"]
     );
 }
 
@@ -194,7 +194,7 @@ pub async fn dp01_opaque_access_tokens_are_bound_and_introspect_with_cnf<S: Stor
     assert!(body.get("cnf").is_none());
     assert_eq!(
         h.engine.metadata().dpop_signing_alg_values_supported,
-        ["ES256", "EdDSA", "RS256"]
+        ["ES256", "EdDSA", "PS256", "RS256"]
     );
 }
 
@@ -265,7 +265,7 @@ async fn bound_token_needs_its_proof<S: Storage + 'static>(h: &Harness<S>) {
             assert_eq!(
                 error.www_authenticate(),
                 "DPoP error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is \
-                 missing or invalid\", algs=\"ES256 EdDSA RS256\"",
+                 missing or invalid\", algs=\"ES256 EdDSA PS256 RS256\"",
                 "{what}"
             );
         }

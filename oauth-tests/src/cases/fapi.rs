@@ -183,7 +183,7 @@ pub async fn dp06_the_fapi2_flow_and_its_metadata<S: Storage + 'static>(h: Harne
     );
     assert_eq!(
         metadata["dpop_signing_alg_values_supported"],
-        serde_json::json!(["ES256", "EdDSA"])
+        serde_json::json!(["ES256", "EdDSA", "PS256"])
     );
     assert_eq!(
         metadata["code_challenge_methods_supported"],
@@ -372,4 +372,79 @@ pub async fn dp06_redirect_uri_and_issuer_audience_are_required<S: Storage + 'st
         .await;
         expect_refused(&outcome, ErrorCode::InvalidClient, 401);
     }
+}
+
+/// DP-06 with FAPI 2.0 §5.4.1: PS256, the RSA algorithm the profile allows, is taken for
+/// client assertions (from a key the client registered as PS256) and DPoP proofs, both
+/// signed by `jsonwebtoken`; the same RSA key's RS256 assertion is refused.
+pub async fn dp06_ps256_proofs_and_assertions_are_taken<S: Storage + 'static>(h: Harness<S>) {
+    let engine = fapi_engine(&h);
+    let pem = include_str!("../../../examples/keys/demo-rs256.pem");
+    let rsa = SigningKey::from_pkcs8_pem(Algorithm::Ps256, "ps-1", pem).unwrap();
+    let jwk = rsa.verification_key().to_jwk().unwrap();
+    assert_eq!(jwk["alg"], "PS256");
+    let client = oauth_core::Client::private_key_jwt(
+        "ps-signer",
+        &serde_json::json!({"keys": [jwk.clone()]}).to_string(),
+    )
+    .unwrap()
+    .grant_types([oauth_core::GrantType::ClientCredentials])
+    .allowed_scopes(oauth_core::ScopeSet::parse("read:payments").unwrap())
+    .default_scopes(oauth_core::ScopeSet::parse("read:payments").unwrap())
+    .build()
+    .unwrap();
+    engine.register_client(client).await.unwrap();
+    let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    let now = h.clock.now().unix_timestamp();
+    let assertion = |alg: jsonwebtoken::Algorithm, jti: &str| {
+        let mut header = jsonwebtoken::Header::new(alg);
+        header.kid = Some("ps-1".into());
+        let claims = serde_json::json!({
+            "iss": "ps-signer", "sub": "ps-signer", "aud": ISSUER,
+            "iat": now, "exp": now + 60, "jti": jti,
+        });
+        jsonwebtoken::encode(&header, &claims, &encoding).unwrap()
+    };
+    let proof = |jti: &str| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
+        header.typ = Some("dpop+jwt".into());
+        let mut public = jwk.clone();
+        for private_or_naming in ["kid", "alg", "use"] {
+            public.as_object_mut().unwrap().remove(private_or_naming);
+        }
+        header.jwk = Some(serde_json::from_value(public).unwrap());
+        let claims = serde_json::json!({"htm": "POST", "htu": TOKEN_URL, "iat": now, "jti": jti});
+        jsonwebtoken::encode(&header, &claims, &encoding).unwrap()
+    };
+    let request = |assertion: String, proof: String| {
+        let engine = &engine;
+        async move {
+            token(
+                engine,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", &assertion),
+                ],
+                None,
+                Some(&proof),
+            )
+            .await
+        }
+    };
+    let issued = expect_issued(
+        request(
+            assertion(jsonwebtoken::Algorithm::PS256, "a-1"),
+            proof("p-1"),
+        )
+        .await,
+    );
+    assert_eq!(issued.token_type, AccessTokenType::DPoP);
+    // The same RSA key signing RS256 is not the key the client registered.
+    let rs256 = request(
+        assertion(jsonwebtoken::Algorithm::RS256, "a-2"),
+        proof("p-2"),
+    )
+    .await;
+    expect_refused(&rs256, ErrorCode::InvalidClient, 401);
 }
