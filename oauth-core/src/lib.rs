@@ -122,6 +122,7 @@
 mod authentication;
 mod authorize;
 mod authorize_oidc;
+mod authorize_request;
 mod caller;
 mod client;
 mod client_auth;

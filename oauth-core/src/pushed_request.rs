@@ -15,7 +15,8 @@
 
 use serde_json::json;
 
-use crate::authorize::{AuthorizeOutcome, Checked, RequestOrigin};
+use crate::authorize::AuthorizeOutcome;
+use crate::authorize_request::{Checked, RequestOrigin};
 use crate::client::ClientId;
 use crate::clock::Clock;
 use crate::engine::Engine;
