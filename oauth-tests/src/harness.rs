@@ -405,3 +405,23 @@ impl<S: Storage + 'static> Harness<S> {
             .expect("no fault")
     }
 }
+
+/// The token endpoint's URL on every test engine: what a DPoP proof for it names.
+pub const TOKEN_URL: &str = "https://auth.example/token";
+
+/// The token endpoint of `engine` on form `pairs`, with an optional `Authorization`
+/// header and, when given, one DPoP proof (made for `POST` [`TOKEN_URL`]).
+pub async fn token_proved<S: Storage + 'static>(
+    engine: &TestEngine<S>,
+    pairs: &[(&str, &str)],
+    authorization: Option<&str>,
+    proof: Option<&str>,
+) -> TokenOutcome {
+    let body = encode(pairs);
+    let mut request = FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
+        .with_authorization(authorization);
+    if let Some(proof) = proof {
+        request = request.with_dpop([proof], "POST", TOKEN_URL);
+    }
+    engine.token(&request).await.expect("no fault")
+}

@@ -15,8 +15,6 @@ use serde_json::{json, Value};
 
 use crate::*;
 
-/// Where the test engines' token endpoint is.
-pub(crate) const TOKEN_URL: &str = "https://auth.example/token";
 /// A protected resource.
 const API_URL: &str = "https://api.example/users";
 

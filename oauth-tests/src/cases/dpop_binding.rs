@@ -8,24 +8,8 @@ use oauth_core::{
 };
 use serde_json::json;
 
-use super::dpop::{now, proof, token_with, TOKEN_URL};
+use super::dpop::{now, proof, token_with};
 use crate::*;
-
-/// The token endpoint on form `pairs`, with one proof for it when given.
-async fn token_proved<S: Storage + 'static>(
-    h: &Harness<S>,
-    pairs: &[(&str, &str)],
-    authorization: Option<&str>,
-    proof: Option<&str>,
-) -> TokenOutcome {
-    let body = encode(pairs);
-    let mut request = FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
-        .with_authorization(authorization);
-    if let Some(proof) = proof {
-        request = request.with_dpop([proof], "POST", TOKEN_URL);
-    }
-    h.engine.token(&request).await.expect("no fault")
-}
 
 /// Redeems a `spa` code with `VERIFIER`, with a proof by `key` when given.
 async fn redeem_spa_with<S: Storage + 'static>(
@@ -35,7 +19,7 @@ async fn redeem_spa_with<S: Storage + 'static>(
 ) -> TokenOutcome {
     let proof = key.map(|key| proof(h, key, "POST", TOKEN_URL));
     token_proved(
-        h,
+        &h.engine,
         &[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -181,7 +165,7 @@ pub async fn dp02_a_public_clients_refresh_token_is_bound_to_its_key<S: Storage 
                 None => None,
             };
             token_proved(
-                h,
+                &h.engine,
                 &[
                     ("grant_type", "refresh_token"),
                     ("refresh_token", &token),
@@ -252,7 +236,7 @@ pub async fn dp02_a_public_clients_refresh_token_is_bound_to_its_key<S: Storage 
     let server = basic("server", SERVER_SECRET);
     let issued = expect_issued(
         token_proved(
-            &h,
+            &h.engine,
             &[
                 ("grant_type", "authorization_code"),
                 ("code", &code),
@@ -267,7 +251,7 @@ pub async fn dp02_a_public_clients_refresh_token_is_bound_to_its_key<S: Storage 
     assert_eq!(issued.token_type, AccessTokenType::DPoP);
     let refreshed = expect_issued(
         token_proved(
-            &h,
+            &h.engine,
             &[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", issued.refresh_token.as_deref().unwrap()),

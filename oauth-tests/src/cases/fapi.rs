@@ -13,7 +13,6 @@ use time::Duration;
 use super::client_assertion::{claims, es256, register, ASSERTION_TYPE, CLIENT};
 use crate::*;
 
-const TOKEN_URL: &str = "https://auth.example/token";
 const PAR_URL: &str = "https://auth.example/par";
 
 /// An engine over the harness's store and clock under the FAPI 2.0 profile, issuing
@@ -86,21 +85,6 @@ async fn push<S: Storage + 'static>(
     engine.push_authorization_request(&request).await.unwrap()
 }
 
-async fn token<S: Storage + 'static>(
-    engine: &TestEngine<S>,
-    pairs: &[(&str, &str)],
-    authorization: Option<&str>,
-    proof: Option<&str>,
-) -> TokenOutcome {
-    let body = encode(pairs);
-    let mut request = FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes())
-        .with_authorization(authorization);
-    if let Some(proof) = proof {
-        request = request.with_dpop([proof], "POST", TOKEN_URL);
-    }
-    engine.token(&request).await.unwrap()
-}
-
 /// A code for the FAPI client, through a pushed request with a proof.
 async fn fapi_code<S: Storage + 'static>(
     h: &Harness<S>,
@@ -140,7 +124,7 @@ async fn exchange<S: Storage + 'static>(
     proof: Option<&str>,
 ) -> TokenOutcome {
     let assertion = client.assertion(h);
-    token(
+    token_proved(
         engine,
         &[
             ("grant_type", "authorization_code"),
@@ -222,7 +206,7 @@ pub async fn dp06_a_public_client_is_refused<S: Storage + 'static>(h: Harness<S>
     );
     let key = DpopKey::new();
     let proof = key.next_proof("POST", TOKEN_URL, None, h.clock.now().unix_timestamp());
-    let refreshed = token(
+    let refreshed = token_proved(
         &engine,
         &[
             ("grant_type", "refresh_token"),
@@ -261,7 +245,7 @@ pub async fn dp06_secret_based_client_authentication_is_refused<S: Storage + 'st
     );
     let key = DpopKey::new();
     let proof = key.next_proof("POST", TOKEN_URL, None, h.clock.now().unix_timestamp());
-    let outcome = token(
+    let outcome = token_proved(
         &engine,
         &[("grant_type", "client_credentials")],
         Some(&right),
@@ -287,7 +271,7 @@ pub async fn dp06_secret_based_client_authentication_is_refused<S: Storage + 'st
     )
     .unwrap();
     let assertion = client.assertion(&h);
-    let outcome = token(
+    let outcome = token_proved(
         &engine,
         &[
             ("grant_type", "client_credentials"),
@@ -307,7 +291,7 @@ pub async fn dp06_an_unbound_access_token_is_never_issued<S: Storage + 'static>(
     let engine = fapi_engine(&h);
     let client = FapiClient::register(&h).await;
     let assertion = client.assertion(&h);
-    let outcome = token(
+    let outcome = token_proved(
         &engine,
         &[
             ("grant_type", "client_credentials"),
@@ -359,7 +343,7 @@ pub async fn dp06_redirect_uri_and_issuer_audience_are_required<S: Storage + 'st
         let mut other_audience = claims(&h, CLIENT);
         other_audience["aud"] = aud.clone();
         let assertion = es256(&other_audience, &client.assertion_key);
-        let outcome = token(
+        let outcome = token_proved(
             &engine,
             &[
                 ("grant_type", "client_credentials"),
@@ -419,7 +403,7 @@ pub async fn dp06_ps256_proofs_and_assertions_are_taken<S: Storage + 'static>(h:
     let request = |assertion: String, proof: String| {
         let engine = &engine;
         async move {
-            token(
+            token_proved(
                 engine,
                 &[
                     ("grant_type", "client_credentials"),

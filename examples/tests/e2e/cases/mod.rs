@@ -128,6 +128,35 @@ async fn approve(base: &str, page: &LoginPage, user: &str, password: &str) -> re
     .await
 }
 
+/// Opens the authorization `url` like a browser, logs alice in on its login page and
+/// approves; checks the `303` and answers where it goes.
+async fn approve_as_alice(base: &str, url: url::Url) -> String {
+    let response = http().get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the login page");
+    let cookie = response.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = response.text().await.unwrap();
+    let answer = submit(
+        base,
+        &cookie,
+        &[
+            ("pending", &hidden(&html, "pending")),
+            ("csrf", &hidden(&html, "csrf")),
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("decision", "approve"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    answer.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
 /// Logs `user` in, approves, and checks the 303 back to the client: its code.
 async fn authorize(base: &str, user: &str, password: &str, scopes: &str) -> (String, LoginPage) {
     let page = open_login(base, scopes).await;

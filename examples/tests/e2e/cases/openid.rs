@@ -79,30 +79,7 @@ fn request<'a>(
 
 /// Follows `request` to the login page, logs alice in, approves: the code.
 async fn login(base: &str, request: &Request) -> String {
-    let response = http().get(request.url.clone()).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "the login page");
-    let cookie = response.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let html = response.text().await.unwrap();
-    let answer = submit(
-        base,
-        &cookie,
-        &[
-            ("pending", &hidden(&html, "pending")),
-            ("csrf", &hidden(&html, "csrf")),
-            ("username", "alice"),
-            ("password", "alice-password"),
-            ("decision", "approve"),
-        ],
-    )
-    .await;
-    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-    let location = answer.headers()[LOCATION].to_str().unwrap().to_owned();
+    let location = approve_as_alice(base, request.url.clone()).await;
     assert_eq!(
         query_param(&location, "state").as_deref(),
         Some(request.state.secret().as_str())

@@ -85,41 +85,27 @@ async fn push(base: &str, key: &ProofKey) -> (String, PkceCodeVerifier) {
     (uri, verifier)
 }
 
-/// Opens the authorization endpoint with only `client_id` and `request_uri`.
-async fn open_pushed(base: &str, request_uri: &str) -> reqwest::Response {
+/// The authorization endpoint's URL with only `client_id` and `request_uri`.
+fn pushed_url(base: &str, request_uri: &str) -> url::Url {
     let mut url = url::Url::parse(&format!("{base}/authorize")).unwrap();
     url.query_pairs_mut()
         .append_pair("client_id", "demo-spa")
         .append_pair("request_uri", request_uri);
-    http().get(url).send().await.unwrap()
+    url
+}
+
+/// Opens the authorization endpoint with only `client_id` and `request_uri`.
+async fn open_pushed(base: &str, request_uri: &str) -> reqwest::Response {
+    http()
+        .get(pushed_url(base, request_uri))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Logs alice in on the login page of a pushed request; answers the code.
 async fn login_pushed(base: &str, request_uri: &str) -> String {
-    let response = open_pushed(base, request_uri).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let cookie = response.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let html = response.text().await.unwrap();
-    let answer = submit(
-        base,
-        &cookie,
-        &[
-            ("pending", &hidden(&html, "pending")),
-            ("csrf", &hidden(&html, "csrf")),
-            ("username", "alice"),
-            ("password", "alice-password"),
-            ("decision", "approve"),
-        ],
-    )
-    .await;
-    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-    let location = answer.headers()[LOCATION].to_str().unwrap().to_owned();
+    let location = approve_as_alice(base, pushed_url(base, request_uri)).await;
     assert!(location.starts_with(REDIRECT_URI), "{location}");
     assert_eq!(
         query_param(&location, "state").as_deref(),
