@@ -6,7 +6,7 @@ use oauth_core::{KeySetStore, StorageError, StorageErrorKind, StoredKeySet};
 use rusqlite::{params, OptionalExtension};
 
 use crate::codec::sql_error;
-use crate::store::{write, SqliteStore};
+use crate::store::SqliteStore;
 
 #[async_trait]
 impl KeySetStore for SqliteStore {
@@ -44,28 +44,25 @@ impl KeySetStore for SqliteStore {
             Some(Ok(version)) if version < i64::MAX => Some(version),
             Some(_) => return Ok(false),
         };
-        self.pool
-            .run(move |connection| {
-                write(connection, "replace the key set", |tx| {
-                    // The compare and the swap are one statement: of any number of
-                    // writers expecting the same version, in any number of processes,
-                    // one changes the row and the others change nothing.
-                    let changed = match expected {
-                        None => tx.execute(
-                            "INSERT INTO key_set (id, version, sealed) VALUES (1, 1, ?1) \
-                             ON CONFLICT (id) DO NOTHING",
-                            params![sealed],
-                        ),
-                        Some(version) => tx.execute(
-                            "UPDATE key_set SET version = version + 1, sealed = ?2 \
-                             WHERE id = 1 AND version = ?1",
-                            params![version, sealed],
-                        ),
-                    }
-                    .map_err(sql_error("replace the key set"))?;
-                    Ok(changed == 1)
-                })
-            })
-            .await
+        self.write("replace the key set", move |tx| {
+            // The compare and the swap are one statement: of any number of
+            // writers expecting the same version, in any number of processes,
+            // one changes the row and the others change nothing.
+            let changed = match expected {
+                None => tx.execute(
+                    "INSERT INTO key_set (id, version, sealed) VALUES (1, 1, ?1) \
+                     ON CONFLICT (id) DO NOTHING",
+                    params![sealed],
+                ),
+                Some(version) => tx.execute(
+                    "UPDATE key_set SET version = version + 1, sealed = ?2 \
+                     WHERE id = 1 AND version = ?1",
+                    params![version, sealed],
+                ),
+            }
+            .map_err(sql_error("replace the key set"))?;
+            Ok(changed == 1)
+        })
+        .await
     }
 }

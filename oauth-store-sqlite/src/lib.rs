@@ -30,10 +30,20 @@
 //!   `RETURNING` and 3.37 for `STRICT` tables), and the whole workspace builds with cargo
 //!   alone. `sqlx` would bring its own runtime glue and compile-time query checking that
 //!   wants a database at build time; a handful of hand-written statements do not need it.
-//! - **Blocking work off the executor.** Every database call runs on tokio's blocking
-//!   threads (`spawn_blocking`) with one connection from a small pool (4 by default, 1
-//!   in memory); a task waiting for a connection waits asynchronously. So a write
-//!   waiting for SQLite's lock never stalls the async workers.
+//! - **Blocking work off the executor.** Reads run on tokio's blocking threads
+//!   (`spawn_blocking`) with one connection from a small pool (4 by default, 1 in
+//!   memory); a task waiting for a connection waits asynchronously. Writes to a file go
+//!   to the store's writer thread (below). So a write waiting for SQLite's lock or a
+//!   flush never stalls the async workers.
+//! - **Group commit.** A file's store has one writer thread with a connection of its own.
+//!   The writes that wait while it commits a batch go together into its next
+//!   `BEGIN IMMEDIATE` transaction (at most 64), each in a savepoint of its own, and share
+//!   one commit and one flush; each caller is answered only once that commit returned. So
+//!   concurrent writers gain from each other instead of queueing behind one another's
+//!   flushes, a write alone costs what it did, and an acknowledged write is as durable
+//!   as before. A write that fails (a conflict, a refused state) rolls back to its
+//!   savepoint and changes nothing; a batch that cannot commit fails every write in it,
+//!   with nothing of it stored. In memory the one connection takes every call in turn.
 //! - **WAL mode, `synchronous = FULL`.** Readers never wait for the writer; a commit is on
 //!   disk before the call returns, so what was consumed stays consumed after a crash or a
 //!   power loss. [`Durability::ProcessCrash`] (`synchronous = NORMAL`) is the opt-in
@@ -78,6 +88,7 @@
 
 mod codec;
 mod durability;
+mod group_commit;
 mod key_set;
 mod pool;
 mod schema;

@@ -22,6 +22,7 @@ use crate::codec::{
     TOKEN_COLUMNS,
 };
 use crate::durability::Durability;
+use crate::group_commit::GroupWriter;
 use crate::pool::Pool;
 use crate::schema::{migrate, refuse_newer};
 
@@ -106,7 +107,7 @@ impl SqliteOptions {
     /// they are not, and (rarely, in WAL mode) up to the busy timeout while another
     /// connection recovers the write-ahead log. Turn it on when the database fits in
     /// memory and nothing latency-critical shares the runtime's workers. Writes always
-    /// run on blocking threads: they wait for the write lock and flush.
+    /// run off the caller's thread: they wait for the write lock and flush.
     pub fn inline_reads(mut self, inline: bool) -> Self {
         self.inline_reads = inline;
         self
@@ -155,14 +156,17 @@ impl SqliteOptions {
 /// A [`Storage`](oauth_core::Storage) on SQLite: durable, for one machine (any number of
 /// processes on it may share the file).
 ///
-/// Its methods run database work on tokio's blocking threads, so they need a tokio
-/// runtime. A call whose future is dropped once its work has started still finishes that
+/// Its methods run reads on tokio's blocking threads and writes on the store's writer
+/// thread (group commit, see the crate's documentation), so they need a tokio runtime. A call whose future is dropped once its work has started still finishes that
 /// work (commits or rolls back as a whole); it is never left half done. Cloning is cheap
 /// and shares the connections. Dropping the last clone closes them (SQLite then folds the
 /// write-ahead log into the database file).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: Arc<Pool>,
+    /// The group-commit writer of a file; `None` in memory, where the one connection of
+    /// the pool is the whole database and writes take it in turn.
+    writer: Option<Arc<GroupWriter>>,
 }
 
 impl SqliteStore {
@@ -180,17 +184,22 @@ impl SqliteStore {
     /// Opens the database `options` describe, applying any pending schema migration.
     pub async fn open_with(options: SqliteOptions) -> Result<Self, StorageError> {
         let inline_reads = options.inline_reads;
-        let connections = tokio::task::spawn_blocking(move || {
+        let (connections, writer) = tokio::task::spawn_blocking(move || {
             if let Some(path) = &options.path {
                 refuse_newer(path)?;
             }
             let mut first = options.connect()?;
             migrate(&mut first)?;
+            // A file gets one more connection, the writer thread's own.
+            let writer = match options.path {
+                Some(_) => Some(GroupWriter::start(options.connect()?)?),
+                None => None,
+            };
             let mut connections = vec![first];
             for _ in 1..options.pool_size {
                 connections.push(options.connect()?);
             }
-            Ok::<_, StorageError>(connections)
+            Ok::<_, StorageError>((connections, writer))
         })
         .await
         .map_err(|e| {
@@ -202,7 +211,27 @@ impl SqliteStore {
         })??;
         Ok(Self {
             pool: Arc::new(Pool::new(connections, inline_reads)),
+            writer: writer.map(Arc::new),
         })
+    }
+
+    /// Runs `work` in a `BEGIN IMMEDIATE` transaction and returns once it committed: for
+    /// a file through the group-commit writer (with the writes waiting beside it, one
+    /// flush for all), in memory on the pool's connection. An error of `work` stores
+    /// nothing of it.
+    pub(crate) async fn write<T, F>(&self, what: &'static str, work: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write(what, work).await,
+            None => {
+                self.pool
+                    .run(move |connection| in_transaction(connection, what, work))
+                    .await
+            }
+        }
     }
 }
 
@@ -259,7 +288,7 @@ const PURGES: [(Purged, &str); 6] = [
 /// (waiting up to the busy timeout), so it never fails halfway on a lock upgrade, and
 /// everything it reads stays true until it commits, in this process or any other.
 /// An error rolls everything back.
-pub(crate) fn write<T>(
+fn in_transaction<T>(
     connection: &mut Connection,
     what: &'static str,
     work: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
@@ -329,19 +358,16 @@ impl ClientStore for SqliteStore {
     async fn put_client(&self, client: Client) -> Result<(), StorageError> {
         let json = client_json(&client)?;
         let id = client.id().as_str().to_owned();
-        self.pool
-            .run(move |connection| {
-                write(connection, "store a client", |tx| {
-                    tx.execute(
-                        "INSERT INTO clients (id, record) VALUES (?1, ?2) \
-                         ON CONFLICT (id) DO UPDATE SET record = excluded.record",
-                        params![id, json],
-                    )
-                    .map_err(sql_error("store a client"))?;
-                    Ok(())
-                })
-            })
-            .await
+        self.write("store a client", move |tx| {
+            tx.execute(
+                "INSERT INTO clients (id, record) VALUES (?1, ?2) \
+                 ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+                params![id, json],
+            )
+            .map_err(sql_error("store a client"))?;
+            Ok(())
+        })
+        .await
     }
 
     async fn list_clients(
@@ -373,16 +399,13 @@ impl ClientStore for SqliteStore {
 
     async fn remove_client(&self, id: &ClientId) -> Result<bool, StorageError> {
         let id = id.as_str().to_owned();
-        self.pool
-            .run(move |connection| {
-                write(connection, "remove a client", |tx| {
-                    let removed = tx
-                        .execute("DELETE FROM clients WHERE id = ?1", [&id])
-                        .map_err(sql_error("remove a client"))?;
-                    Ok(removed > 0)
-                })
-            })
-            .await
+        self.write("remove a client", move |tx| {
+            let removed = tx
+                .execute("DELETE FROM clients WHERE id = ?1", [&id])
+                .map_err(sql_error("remove a client"))?;
+            Ok(removed > 0)
+        })
+        .await
     }
 }
 
@@ -396,39 +419,34 @@ fn client_from_json(json: &str) -> Result<Client, StorageError> {
 impl CodeStore for SqliteStore {
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         let hash = *hash;
-        self.pool
-            .run(move |connection| {
-                write(connection, "consume a code", |tx| {
-                    // The single-use step: one conditional UPDATE. Of any number of
-                    // callers, in any number of processes, one sees the row come back.
-                    let mut consume = tx
-                        .prepare_cached(&format!(
-                            "UPDATE codes SET consumed = 1 WHERE hash = ?1 AND consumed = 0 \
-                             RETURNING {CODE_COLUMNS}"
-                        ))
-                        .map_err(sql_error("consume a code"))?;
-                    let mut rows = consume
-                        .query([&hash.0[..]])
-                        .map_err(sql_error("consume a code"))?;
-                    if let Some(row) = rows.next().map_err(sql_error("consume a code"))? {
-                        return Ok(CodeConsumption::Consumed(code_from_row(row)?));
-                    }
-                    drop(rows);
-                    let mut find = tx
-                        .prepare_cached(&format!(
-                            "SELECT {CODE_COLUMNS} FROM codes WHERE hash = ?1"
-                        ))
-                        .map_err(sql_error("read a code"))?;
-                    let mut rows = find
-                        .query([&hash.0[..]])
-                        .map_err(sql_error("read a code"))?;
-                    match rows.next().map_err(sql_error("read a code"))? {
-                        Some(row) => Ok(CodeConsumption::AlreadyConsumed(code_from_row(row)?)),
-                        None => Ok(CodeConsumption::NotFound),
-                    }
-                })
-            })
-            .await
+        self.write("consume a code", move |tx| {
+            // The single-use step: one conditional UPDATE. Of any number of
+            // callers, in any number of processes, one sees the row come back.
+            let mut consume = tx
+                .prepare_cached(&format!(
+                    "UPDATE codes SET consumed = 1 WHERE hash = ?1 AND consumed = 0 \
+                     RETURNING {CODE_COLUMNS}"
+                ))
+                .map_err(sql_error("consume a code"))?;
+            let mut rows = consume
+                .query([&hash.0[..]])
+                .map_err(sql_error("consume a code"))?;
+            if let Some(row) = rows.next().map_err(sql_error("consume a code"))? {
+                return Ok(CodeConsumption::Consumed(code_from_row(row)?));
+            }
+            drop(rows);
+            let mut find = tx
+                .prepare_cached(&format!("SELECT {CODE_COLUMNS} FROM codes WHERE hash = ?1"))
+                .map_err(sql_error("read a code"))?;
+            let mut rows = find
+                .query([&hash.0[..]])
+                .map_err(sql_error("read a code"))?;
+            match rows.next().map_err(sql_error("read a code"))? {
+                Some(row) => Ok(CodeConsumption::AlreadyConsumed(code_from_row(row)?)),
+                None => Ok(CodeConsumption::NotFound),
+            }
+        })
+        .await
     }
 
     async fn use_once(
@@ -437,13 +455,10 @@ impl CodeStore for SqliteStore {
         expires_at: OffsetDateTime,
     ) -> Result<bool, StorageError> {
         let (key, expires_at) = (*key, seconds(expires_at));
-        self.pool
-            .run(move |connection| {
-                write(connection, "record a one-time use", |tx| {
-                    mark_use(tx, &key, expires_at)
-                })
-            })
-            .await
+        self.write("record a one-time use", move |tx| {
+            mark_use(tx, &key, expires_at)
+        })
+        .await
     }
 
     async fn use_once_and_insert_code(
@@ -453,19 +468,16 @@ impl CodeStore for SqliteStore {
         code: CodeRecord,
     ) -> Result<bool, StorageError> {
         let (key, expires_at) = (*key, seconds(expires_at));
-        self.pool
-            .run(move |connection| {
-                // One transaction, one durable commit: the mark and the code together,
-                // or (when the insertion fails) neither.
-                write(connection, "approve a pending authorization", |tx| {
-                    if !mark_use(tx, &key, expires_at)? {
-                        return Ok(false);
-                    }
-                    insert_code(tx, &code)?;
-                    Ok(true)
-                })
-            })
-            .await
+        // One transaction, one durable commit: the mark and the code together,
+        // or (when the insertion fails) neither.
+        self.write("approve a pending authorization", move |tx| {
+            if !mark_use(tx, &key, expires_at)? {
+                return Ok(false);
+            }
+            insert_code(tx, &code)?;
+            Ok(true)
+        })
+        .await
     }
 }
 
@@ -517,44 +529,41 @@ impl TokenStore for SqliteStore {
         tokens: &[TokenRecord],
     ) -> Result<Issuance, StorageError> {
         let (grant, tokens) = (grant.clone(), tokens.to_vec());
-        self.pool
-            .run(move |connection| {
-                write(connection, "issue tokens", |tx| {
-                    // Inside the write lock: a revoke_grant either committed before
-                    // (and its mark is seen here) or waits until these tokens are
-                    // stored (and revokes them).
-                    let revoked: Option<bool> = tx
-                        .prepare_cached("SELECT revoked FROM grants WHERE id = ?1")
-                        .and_then(|mut statement| {
-                            statement
-                                .query_row([grant.id.as_str()], |row| row.get(0))
-                                .optional()
-                        })
-                        .map_err(sql_error("read a grant"))?;
-                    if revoked == Some(true) {
-                        return Ok(Issuance::GrantRevoked);
-                    }
-                    tx.prepare_cached(
-                        "INSERT INTO grants (id, client_id, subject, scope, created_at, \
-                         expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                         ON CONFLICT (id) DO NOTHING",
-                    )
-                    .and_then(|mut statement| {
-                        statement.execute(params![
-                            grant.id.as_str(),
-                            grant.client_id.as_str(),
-                            grant.subject,
-                            grant.scope.to_string(),
-                            seconds(grant.created_at),
-                            seconds(grant.expires_at),
-                        ])
-                    })
-                    .map_err(sql_error("store a grant"))?;
-                    insert_tokens(tx, &tokens)?;
-                    Ok(Issuance::Issued)
+        self.write("issue tokens", move |tx| {
+            // Inside the write lock: a revoke_grant either committed before
+            // (and its mark is seen here) or waits until these tokens are
+            // stored (and revokes them).
+            let revoked: Option<bool> = tx
+                .prepare_cached("SELECT revoked FROM grants WHERE id = ?1")
+                .and_then(|mut statement| {
+                    statement
+                        .query_row([grant.id.as_str()], |row| row.get(0))
+                        .optional()
                 })
+                .map_err(sql_error("read a grant"))?;
+            if revoked == Some(true) {
+                return Ok(Issuance::GrantRevoked);
+            }
+            tx.prepare_cached(
+                "INSERT INTO grants (id, client_id, subject, scope, created_at, \
+                 expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    grant.id.as_str(),
+                    grant.client_id.as_str(),
+                    grant.subject,
+                    grant.scope.to_string(),
+                    seconds(grant.created_at),
+                    seconds(grant.expires_at),
+                ])
             })
-            .await
+            .map_err(sql_error("store a grant"))?;
+            insert_tokens(tx, &tokens)?;
+            Ok(Issuance::Issued)
+        })
+        .await
     }
 
     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
@@ -583,122 +592,108 @@ impl TokenStore for SqliteStore {
         new_tokens: &[TokenRecord],
     ) -> Result<Rotation, StorageError> {
         let (old, new_tokens) = (*old, new_tokens.to_vec());
-        self.pool
-            .run(move |connection| {
-                write(connection, "rotate a refresh token", |tx| {
-                    // The single-use step: one conditional UPDATE that only a live refresh
-                    // token of a live grant passes, once.
-                    let rotated = tx
-                        .prepare_cached(
-                            "UPDATE tokens SET rotated = 1 \
-                             WHERE hash = ?1 AND kind = 'refresh' AND rotated = 0 \
-                             AND revoked = 0 AND EXISTS (SELECT 1 FROM grants \
-                             WHERE grants.id = tokens.grant_id AND grants.revoked = 0)",
-                        )
-                        .and_then(|mut statement| statement.execute([&old.0[..]]))
-                        .map_err(sql_error("rotate a refresh token"))?;
-                    if rotated == 1 {
-                        // A Conflict here rolls the rotation back with the rest.
-                        insert_tokens(tx, &new_tokens)?;
-                        return Ok(Rotation::Rotated);
-                    }
-                    // Why not: read the state the UPDATE saw (the lock is still ours).
-                    let state: Option<(bool, bool, Option<bool>)> = tx
-                        .prepare_cached(
-                            "SELECT tokens.revoked, tokens.rotated, grants.revoked \
-                             FROM tokens LEFT JOIN grants ON grants.id = tokens.grant_id \
-                             WHERE tokens.hash = ?1 AND tokens.kind = 'refresh'",
-                        )
-                        .and_then(|mut statement| {
-                            statement
-                                .query_row([&old.0[..]], |row| {
-                                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                                })
-                                .optional()
+        self.write("rotate a refresh token", move |tx| {
+            // The single-use step: one conditional UPDATE that only a live refresh
+            // token of a live grant passes, once.
+            let rotated = tx
+                .prepare_cached(
+                    "UPDATE tokens SET rotated = 1 \
+                     WHERE hash = ?1 AND kind = 'refresh' AND rotated = 0 \
+                     AND revoked = 0 AND EXISTS (SELECT 1 FROM grants \
+                     WHERE grants.id = tokens.grant_id AND grants.revoked = 0)",
+                )
+                .and_then(|mut statement| statement.execute([&old.0[..]]))
+                .map_err(sql_error("rotate a refresh token"))?;
+            if rotated == 1 {
+                // A Conflict here rolls the rotation back with the rest.
+                insert_tokens(tx, &new_tokens)?;
+                return Ok(Rotation::Rotated);
+            }
+            // Why not: read the state the UPDATE saw (the lock is still ours).
+            let state: Option<(bool, bool, Option<bool>)> = tx
+                .prepare_cached(
+                    "SELECT tokens.revoked, tokens.rotated, grants.revoked \
+                     FROM tokens LEFT JOIN grants ON grants.id = tokens.grant_id \
+                     WHERE tokens.hash = ?1 AND tokens.kind = 'refresh'",
+                )
+                .and_then(|mut statement| {
+                    statement
+                        .query_row([&old.0[..]], |row| {
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                         })
-                        .map_err(sql_error("read a refresh token"))?;
-                    Ok(match state {
-                        // No such refresh token, or its grant is gone (purged).
-                        None | Some((_, _, None)) => Rotation::NotFound,
-                        Some((true, _, _)) | Some((_, _, Some(true))) => Rotation::Revoked,
-                        Some((false, true, Some(false))) => Rotation::AlreadyRotated,
-                        Some((false, false, Some(false))) => {
-                            return Err(StorageError::new(
-                                StorageErrorKind::Backend,
-                                "a live refresh token did not rotate",
-                            ))
-                        }
-                    })
+                        .optional()
                 })
+                .map_err(sql_error("read a refresh token"))?;
+            Ok(match state {
+                // No such refresh token, or its grant is gone (purged).
+                None | Some((_, _, None)) => Rotation::NotFound,
+                Some((true, _, _)) | Some((_, _, Some(true))) => Rotation::Revoked,
+                Some((false, true, Some(false))) => Rotation::AlreadyRotated,
+                Some((false, false, Some(false))) => {
+                    return Err(StorageError::new(
+                        StorageErrorKind::Backend,
+                        "a live refresh token did not rotate",
+                    ))
+                }
             })
-            .await
+        })
+        .await
     }
 
     async fn revoke_token(&self, hash: &SecretHash) -> Result<bool, StorageError> {
         let hash = *hash;
-        self.pool
-            .run(move |connection| {
-                write(connection, "revoke a token", |tx| {
-                    let found = tx
-                        .prepare_cached("UPDATE tokens SET revoked = 1 WHERE hash = ?1")
-                        .and_then(|mut statement| statement.execute([&hash.0[..]]))
-                        .map_err(sql_error("revoke a token"))?;
-                    Ok(found > 0)
-                })
-            })
-            .await
+        self.write("revoke a token", move |tx| {
+            let found = tx
+                .prepare_cached("UPDATE tokens SET revoked = 1 WHERE hash = ?1")
+                .and_then(|mut statement| statement.execute([&hash.0[..]]))
+                .map_err(sql_error("revoke a token"))?;
+            Ok(found > 0)
+        })
+        .await
     }
 
     async fn revoke_grant(&self, id: &GrantId) -> Result<u64, StorageError> {
         let id = id.as_str().to_owned();
-        self.pool
-            .run(move |connection| {
-                write(connection, "revoke a grant", |tx| {
-                    // The mark first: from this commit on, issue and rotate_refresh refuse.
-                    tx.prepare_cached(
-                        "INSERT INTO grants (id, revoked) VALUES (?1, 1) \
-                         ON CONFLICT (id) DO UPDATE SET revoked = 1",
-                    )
-                    .and_then(|mut statement| statement.execute([&id]))
-                    .map_err(sql_error("revoke a grant"))?;
-                    let revoked = tx
-                        .prepare_cached(
-                            "UPDATE tokens SET revoked = 1 WHERE grant_id = ?1 AND revoked = 0",
-                        )
-                        .and_then(|mut statement| statement.execute([&id]))
-                        .map_err(sql_error("revoke a grant's tokens"))?;
-                    Ok(revoked as u64)
-                })
-            })
-            .await
+        self.write("revoke a grant", move |tx| {
+            // The mark first: from this commit on, issue and rotate_refresh refuse.
+            tx.prepare_cached(
+                "INSERT INTO grants (id, revoked) VALUES (?1, 1) \
+                 ON CONFLICT (id) DO UPDATE SET revoked = 1",
+            )
+            .and_then(|mut statement| statement.execute([&id]))
+            .map_err(sql_error("revoke a grant"))?;
+            let revoked = tx
+                .prepare_cached("UPDATE tokens SET revoked = 1 WHERE grant_id = ?1 AND revoked = 0")
+                .and_then(|mut statement| statement.execute([&id]))
+                .map_err(sql_error("revoke a grant's tokens"))?;
+            Ok(revoked as u64)
+        })
+        .await
     }
 
     async fn revoke_subject(&self, subject: &str) -> Result<u64, StorageError> {
         let subject = subject.to_owned();
-        self.pool
-            .run(move |connection| {
-                write(connection, "revoke a subject's grants", |tx| {
-                    // Marks first, as revoke_grant: the grants of codes not redeemed yet
-                    // (issue will refuse them), then the grants issued.
-                    // (`WHERE true` lets SQLite parse the upsert after a SELECT.)
-                    tx.prepare_cached(
-                        "INSERT INTO grants (id, revoked)                          SELECT DISTINCT grant_id, 1 FROM codes WHERE subject = ?1 AND true                          ON CONFLICT (id) DO UPDATE SET revoked = 1",
-                    )
-                    .and_then(|mut statement| statement.execute([&subject]))
-                    .map_err(sql_error("revoke a subject's codes"))?;
-                    tx.prepare_cached("UPDATE grants SET revoked = 1 WHERE subject = ?1")
-                        .and_then(|mut statement| statement.execute([&subject]))
-                        .map_err(sql_error("revoke a subject's grants"))?;
-                    let revoked = tx
-                        .prepare_cached(
-                            "UPDATE tokens SET revoked = 1 WHERE revoked = 0 AND grant_id IN                              (SELECT id FROM grants WHERE subject = ?1)",
-                        )
-                        .and_then(|mut statement| statement.execute([&subject]))
-                        .map_err(sql_error("revoke a subject's tokens"))?;
-                    Ok(revoked as u64)
-                })
-            })
-            .await
+        self.write("revoke a subject's grants", move |tx| {
+            // Marks first, as revoke_grant: the grants of codes not redeemed yet
+            // (issue will refuse them), then the grants issued.
+            // (`WHERE true` lets SQLite parse the upsert after a SELECT.)
+            tx.prepare_cached(
+                "INSERT INTO grants (id, revoked)                          SELECT DISTINCT grant_id, 1 FROM codes WHERE subject = ?1 AND true                          ON CONFLICT (id) DO UPDATE SET revoked = 1",
+            )
+            .and_then(|mut statement| statement.execute([&subject]))
+            .map_err(sql_error("revoke a subject's codes"))?;
+            tx.prepare_cached("UPDATE grants SET revoked = 1 WHERE subject = ?1")
+                .and_then(|mut statement| statement.execute([&subject]))
+                .map_err(sql_error("revoke a subject's grants"))?;
+            let revoked = tx
+                .prepare_cached(
+                    "UPDATE tokens SET revoked = 1 WHERE revoked = 0 AND grant_id IN                              (SELECT id FROM grants WHERE subject = ?1)",
+                )
+                .and_then(|mut statement| statement.execute([&subject]))
+                .map_err(sql_error("revoke a subject's tokens"))?;
+            Ok(revoked as u64)
+        })
+        .await
     }
 
     /// One `BEGIN IMMEDIATE` transaction runs every statement of `PURGES`, each kind
@@ -711,38 +706,35 @@ impl TokenStore for SqliteStore {
     ) -> Result<PurgeReport, StorageError> {
         let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
         let before = seconds(before);
-        self.pool
-            .run(move |connection| {
-                write(connection, "purge expired rows", |tx| {
-                    let mut report = PurgeReport::default();
-                    for (what, sql) in PURGES {
-                        let count = match what {
-                            Purged::Codes => &mut report.codes,
-                            Purged::Tokens => &mut report.tokens,
-                            Purged::Grants => &mut report.grants,
-                            Purged::Uses => &mut report.uses,
-                        };
-                        // What this kind's earlier statements left of the limit.
-                        let left = limit - i64::try_from(*count).unwrap_or(i64::MAX);
-                        if left <= 0 {
-                            continue;
-                        }
-                        let deleted = tx
-                            .prepare_cached(sql)
-                            .and_then(|mut statement| statement.execute(params![before, left]))
-                            .map_err(sql_error("purge expired rows"))?;
-                        *count += deleted as u64;
-                    }
-                    // A kind that reached the limit may have more rows waiting.
-                    let full = |n: u64| i64::try_from(n).unwrap_or(i64::MAX) >= limit;
-                    report.more = full(report.codes)
-                        || full(report.tokens)
-                        || full(report.grants)
-                        || full(report.uses);
-                    Ok(report)
-                })
-            })
-            .await
+        self.write("purge expired rows", move |tx| {
+            let mut report = PurgeReport::default();
+            for (what, sql) in PURGES {
+                let count = match what {
+                    Purged::Codes => &mut report.codes,
+                    Purged::Tokens => &mut report.tokens,
+                    Purged::Grants => &mut report.grants,
+                    Purged::Uses => &mut report.uses,
+                };
+                // What this kind's earlier statements left of the limit.
+                let left = limit - i64::try_from(*count).unwrap_or(i64::MAX);
+                if left <= 0 {
+                    continue;
+                }
+                let deleted = tx
+                    .prepare_cached(sql)
+                    .and_then(|mut statement| statement.execute(params![before, left]))
+                    .map_err(sql_error("purge expired rows"))?;
+                *count += deleted as u64;
+            }
+            // A kind that reached the limit may have more rows waiting.
+            let full = |n: u64| i64::try_from(n).unwrap_or(i64::MAX) >= limit;
+            report.more = full(report.codes)
+                || full(report.tokens)
+                || full(report.grants)
+                || full(report.uses);
+            Ok(report)
+        })
+        .await
     }
 }
 

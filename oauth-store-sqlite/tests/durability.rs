@@ -1,5 +1,5 @@
-//! Durability and locking of the SQLite store: SC-03 (state survives a restart and a
-//! SIGKILL), SC-04 (concurrent writers, busy reported as busy) and SC-05 and SC-09
+//! Durability and locking of the SQLite store: SC-03 (state survives a restart; the
+//! SIGKILL under load is `killed_writer.rs`), SC-04 (concurrent writers, busy reported as busy) and SC-05 and SC-09
 //! (nothing secret at rest, no private signing key either), named after SECURITY.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,97 +7,24 @@
 mod common;
 
 use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use common::records::{approve, code, grant, pair, START};
 use common::{db_path, temp_store, temp_store_with, TempStore};
 use oauth_core::jose::{
     pkcs8_from_pem, Algorithm, KeyDirectory, KeyEncryptionKey, KeyVault, RotationSchedule,
 };
-use oauth_core::storage::{
-    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, Rotation, TokenKind, TokenRecord,
-};
+use oauth_core::storage::{CodeConsumption, GrantId, Issuance, Rotation};
 use oauth_core::KeySetStore;
 use oauth_core::{
-    AuthorizationResponse, AuthorizeOutcome, Client, ClientId, CodeChallenge, CodeStore, Config,
-    Engine, ErrorCode, GrantType, ManualClock, RandomSource, Response, ScopeSet, SecretHash,
+    AuthorizationResponse, AuthorizeOutcome, Client, CodeChallenge, CodeStore, Config, Engine,
+    ErrorCode, GrantType, ManualClock, RandomSource, Response, ScopeSet, SecretHash,
     StorageErrorKind, TokenOutcome, TokenStore,
 };
 use oauth_store_sqlite::SqliteStore;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-
-const START: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
-
-fn random_hash(random: &RandomSource) -> SecretHash {
-    let mut bytes = [0u8; 32];
-    random.fill(&mut bytes).unwrap();
-    SecretHash(bytes)
-}
-
-fn grant(random: &RandomSource) -> GrantRecord {
-    GrantRecord::new(
-        GrantId(format!("grant-{}", random.id().unwrap())),
-        ClientId::new("app").unwrap(),
-        Some("alice".to_owned()),
-        ScopeSet::parse("read:users").unwrap(),
-        START,
-        START + Duration::days(90),
-    )
-}
-
-fn token(random: &RandomSource, grant: &GrantRecord, kind: TokenKind) -> TokenRecord {
-    TokenRecord::new(
-        random_hash(random),
-        kind,
-        grant.clone(),
-        grant.scope.clone(),
-        START,
-        START + Duration::hours(1),
-    )
-}
-
-fn pair(random: &RandomSource, grant: &GrantRecord) -> Vec<TokenRecord> {
-    vec![
-        token(random, grant, TokenKind::Access),
-        token(random, grant, TokenKind::Refresh),
-    ]
-}
-
-fn code(random: &RandomSource, grant_id: &GrantId) -> CodeRecord {
-    let grant = GrantRecord::new(
-        grant_id.clone(),
-        ClientId::new("app").unwrap(),
-        Some("alice".to_owned()),
-        ScopeSet::parse("read:users").unwrap(),
-        START,
-        START + Duration::days(90),
-    );
-    let mut code = CodeRecord::new(
-        random_hash(random),
-        &grant,
-        "alice",
-        START + Duration::seconds(60),
-    );
-    code.redirect_uri = Some("https://app.example/cb".to_owned());
-    code.code_challenge = Some(CodeChallenge::from_verifier(&"v".repeat(43)));
-    code
-}
-
-fn hex(hash: &SecretHash) -> String {
-    hash.to_hex()
-}
-
-fn from_hex(text: &str) -> SecretHash {
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap();
-    }
-    SecretHash(out)
-}
+use time::Duration;
 
 // ---------------------------------------------------------------------------------------
 // SC-03: what was consumed, rotated or revoked stays so.
@@ -166,187 +93,6 @@ async fn sc03_consumed_rotated_and_revoked_stay_so_after_reopen() {
     );
     drop(store);
     drop(dir);
-}
-
-/// The environment variable that makes the SC-03 test binary the child writer.
-const CHILD_DB: &str = "FINRIFT_SC03_CHILD_DB";
-/// How many acknowledged grants the parent waits for before it kills the child.
-const KILL_AFTER: usize = 200;
-
-/// SC-03: a writer killed with SIGKILL in the middle of its write loop leaves a database
-/// that opens, passes `PRAGMA integrity_check`, and holds every write the child had
-/// acknowledged (printed after the store call returned): grants issued, codes consumed,
-/// refresh tokens rotated, tokens revoked.
-#[test]
-fn sc03_killed_writer_leaves_sound_database_with_every_acknowledged_write() {
-    if let Ok(path) = std::env::var(CHILD_DB) {
-        child_write_loop(&path);
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("killed.db");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "sc03_killed_writer_leaves_sound_database_with_every_acknowledged_write",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DB, &path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut acknowledged = Vec::new();
-    let mut issued = 0;
-    while issued < KILL_AFTER {
-        let Some(line) = lines.next() else {
-            panic!("the child stopped after {issued} grants, before it was killed");
-        };
-        let line = line.unwrap();
-        issued += usize::from(line.starts_with("issued "));
-        acknowledged.push(line);
-    }
-    child.kill().unwrap(); // SIGKILL on Unix
-                           // Whatever the child printed before it died was acknowledged too.
-    acknowledged.extend(lines.map_while(Result::ok));
-    let status = child.wait().unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "the child died of SIGKILL mid-loop"
-        );
-    }
-    #[cfg(not(unix))]
-    assert!(!status.success());
-
-    // The file opens and is sound.
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    let check: String = raw
-        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
-    drop(raw);
-
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let store = SqliteStore::open(&path).await.unwrap();
-        let random = RandomSource::new();
-        let mut counts = [0usize; 4];
-        for line in &acknowledged {
-            let words: Vec<&str> = line.split(' ').collect();
-            match words.as_slice() {
-                ["issued", access, refresh] => {
-                    counts[0] += 1;
-                    for hash in [access, refresh] {
-                        assert!(
-                            store.get_token(&from_hex(hash)).await.unwrap().is_some(),
-                            "an acknowledged issuance was lost"
-                        );
-                    }
-                }
-                ["consumed", hash] => {
-                    counts[1] += 1;
-                    assert!(
-                        matches!(
-                            store.consume_code(&from_hex(hash)).await.unwrap(),
-                            CodeConsumption::AlreadyConsumed(_)
-                        ),
-                        "an acknowledged consumption was lost"
-                    );
-                }
-                ["rotated", old, access, refresh] => {
-                    counts[2] += 1;
-                    let old = store.get_token(&from_hex(old)).await.unwrap().unwrap();
-                    assert!(old.rotated, "an acknowledged rotation was lost");
-                    let g = grant(&random);
-                    assert_eq!(
-                        store
-                            .rotate_refresh(&old.hash, &pair(&random, &g))
-                            .await
-                            .unwrap(),
-                        Rotation::AlreadyRotated
-                    );
-                    for hash in [access, refresh] {
-                        assert!(store.get_token(&from_hex(hash)).await.unwrap().is_some());
-                    }
-                }
-                ["revoked", hash] => {
-                    counts[3] += 1;
-                    assert!(
-                        store
-                            .get_token(&from_hex(hash))
-                            .await
-                            .unwrap()
-                            .unwrap()
-                            .revoked,
-                        "an acknowledged revocation was lost"
-                    );
-                }
-                _ => {} // the test harness's own lines
-            }
-        }
-        assert!(
-            counts.iter().all(|&n| n > 0),
-            "every kind of write was checked: {counts:?}"
-        );
-    });
-}
-
-/// The child: four tasks write as fast as they can and acknowledge each write on stdout
-/// once the store returned. Bounded, and it stops when stdout closes (its parent died).
-fn child_write_loop(path: &str) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let store = Arc::new(SqliteStore::open(path).await.unwrap());
-        let writers: Vec<_> = (0..4)
-            .map(|_| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let random = RandomSource::new();
-                    for i in 0..100_000u32 {
-                        let g = grant(&random);
-                        let tokens = pair(&random, &g);
-                        store.issue(&g, &tokens).await.unwrap();
-                        let mut lines = vec![format!(
-                            "issued {} {}",
-                            hex(&tokens[0].hash),
-                            hex(&tokens[1].hash)
-                        )];
-                        let c = code(&random, &g.id);
-                        approve(&store, c.clone()).await.unwrap();
-                        store.consume_code(&c.hash).await.unwrap();
-                        lines.push(format!("consumed {}", hex(&c.hash)));
-                        let next = pair(&random, &g);
-                        store.rotate_refresh(&tokens[1].hash, &next).await.unwrap();
-                        lines.push(format!(
-                            "rotated {} {} {}",
-                            hex(&tokens[1].hash),
-                            hex(&next[0].hash),
-                            hex(&next[1].hash)
-                        ));
-                        if i % 3 == 0 {
-                            store.revoke_token(&next[0].hash).await.unwrap();
-                            lines.push(format!("revoked {}", hex(&next[0].hash)));
-                        }
-                        let mut out = std::io::stdout().lock();
-                        for line in lines {
-                            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-                                return; // the parent is gone
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        for writer in writers {
-            writer.await.unwrap();
-        }
-    });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -755,21 +501,4 @@ fn hash_as_json(hash: &SecretHash) -> String {
 fn serde_json_array(bytes: &[u8]) -> String {
     let items: Vec<String> = bytes.iter().map(u8::to_string).collect();
     format!("[{}]", items.join(","))
-}
-
-/// Stores `code` as approving a pending authorization does, under a one-time key of its
-/// own (the only way a code enters a store).
-async fn approve<S: oauth_core::CodeStore>(
-    store: &S,
-    code: oauth_core::storage::CodeRecord,
-) -> Result<(), oauth_core::StorageError> {
-    let mut key = [0u8; 32];
-    RandomSource::new().fill(&mut key).unwrap();
-    let expires_at = code.expires_at;
-    assert!(
-        store
-            .use_once_and_insert_code(&oauth_core::SecretHash(key), expires_at, code)
-            .await?
-    );
-    Ok(())
 }

@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test file uses a part
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is the report
 
+pub mod records;
+
 use std::path::PathBuf;
 
 use oauth_core::testing::Guarded;
