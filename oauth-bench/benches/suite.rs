@@ -476,6 +476,11 @@ fn main() {
     //     UserInfo with an ES256 access token, each beside its bare JWS work.
     oauth_bench::openid::bench(&mut group, &rt, plan.samples);
 
+    // 4c. DPoP: the code exchange binding the tokens to the proof's key, and the resource
+    //     server's check of a bound token with its proof (ES256 JWT, opaque), each beside
+    //     the bare proof check and the token's own cryptography.
+    oauth_bench::dpop::bench(&mut group, &rt);
+
     // Shared by the multi-threaded measurements below.
     let shared_requests = Arc::new(requests.clone());
 
@@ -491,7 +496,6 @@ fn main() {
     } = scaling(&rt, &shared_requests, plan.throughput_time);
     eprintln!("memory flows/s: 1 thread {one_thread:.0}, 2 threads {two_threads:.0}");
     let floor_scaling = floor_two / floor_one;
-    eprintln!("memory flows/s: 1 thread {one_thread:.0}, 2 threads {two_threads:.0}");
 
     // 5. SQLite, a file in a temporary directory, WAL: one flow at a time, and the cost of
     //    one durable commit on the same disk (the floor a durable store cannot go under).
@@ -800,6 +804,7 @@ fn main() {
         1_000.0,
     ));
     rows.extend(oauth_bench::openid::rows(est));
+    rows.extend(oauth_bench::dpop::rows(est));
     rows.push(Row::per_second(
         "Full flow on SQLite (file, WAL, synchronous=FULL, the default), one at a time",
         1e9 / sqlite_flow,

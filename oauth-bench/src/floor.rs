@@ -14,6 +14,11 @@
 //! - A **bare ID-token mint** hashes the access token issued beside it for `at_hash`
 //!   (SHA-256, the left half base64url-encoded), then mints the ID token's claims as above,
 //!   with `typ: JWT`.
+//! - A **bare DPoP proof check** decodes and parses the proof's header and claims into
+//!   typed structs, verifies its ES256 signature with the key its header carries, checks
+//!   the claims the request fixes, and hashes the key for its thumbprint (and the token for
+//!   `ath` at a resource server). A bound JWT access token's bare mint and verify carry
+//!   `cnf.jkt` beside the other claims.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -23,6 +28,8 @@ use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use serde::{Deserialize, Serialize};
+
+pub mod proof;
 
 /// The system generator, as the engine uses it.
 #[derive(Debug, Clone)]
@@ -273,6 +280,24 @@ pub struct Claims<'a> {
     pub jti: &'a str,
 }
 
+/// The claims of a DPoP-bound access token: those of [`Claims`] and `cnf.jkt`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct BoundClaims<'a> {
+    /// The claims every access token has.
+    #[serde(flatten, borrow)]
+    pub claims: Claims<'a>,
+    /// The confirmation: the thumbprint of the key the token is bound to.
+    #[serde(borrow)]
+    pub cnf: Confirmation<'a>,
+}
+
+/// `cnf` (RFC 9449 §6.1).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Confirmation<'a> {
+    /// The RFC 7638 thumbprint of the proof's key, base64url.
+    pub jkt: &'a str,
+}
+
 /// The claims of an ID token, as the engine mints them for a code with a nonce, except
 /// `at_hash`, which [`mint_id_token`] computes from the access token.
 #[derive(Debug, Clone, Copy)]
@@ -308,6 +333,11 @@ struct IdPayload<'a> {
 
 /// A bare JWS mint of `claims` with `key`.
 pub fn mint(key: &BareKey, rng: &SystemRandom, claims: &Claims<'_>) -> String {
+    sign_jwt(key, rng, "at+jwt", claims)
+}
+
+/// A bare JWS mint of a DPoP-bound access token's `claims` with `key`.
+pub fn mint_bound(key: &BareKey, rng: &SystemRandom, claims: &BoundClaims<'_>) -> String {
     sign_jwt(key, rng, "at+jwt", claims)
 }
 
@@ -355,31 +385,47 @@ fn sign_jwt(key: &BareKey, rng: &SystemRandom, typ: &str, claims: &impl Serializ
 }
 
 /// A bare JWS verify of `token`: decode and parse the header and claims, verify the
-/// signature, check `exp`, `iss` and `aud`. Returns the `sub`.
+/// signature, check `exp`, `iss` and `aud`.
 pub fn verify(public: &BarePublic, token: &str, now: i64, issuer: &str, audience: &str) -> bool {
-    let mut parts = token.splitn(3, '.');
-    let (Some(h), Some(p), Some(s)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    let Ok(header) = URL_SAFE_NO_PAD.decode(h) else {
-        return false;
-    };
-    let Ok(header) = serde_json::from_slice::<Header<'_>>(&header) else {
-        return false;
-    };
-    let Ok(sig) = URL_SAFE_NO_PAD.decode(s) else {
-        return false;
-    };
-    if header.kid != "k1" || !public.verify(&token.as_bytes()[..h.len() + 1 + p.len()], &sig) {
-        return false;
+    verified_payload(public, token).is_some_and(|payload| {
+        serde_json::from_slice::<Claims<'_>>(&payload)
+            .is_ok_and(|claims| claims.are_valid(now, issuer, audience))
+    })
+}
+
+/// A bare verify of a DPoP-bound JWT access token: [`verify`], with its `cnf.jkt` compared
+/// with `jkt` (the thumbprint of the proof's key, from [`proof::verify_proof`]).
+pub fn verify_bound(
+    public: &BarePublic,
+    token: &str,
+    now: i64,
+    (issuer, audience): (&str, &str),
+    jkt: &str,
+) -> bool {
+    verified_payload(public, token).is_some_and(|payload| {
+        serde_json::from_slice::<BoundClaims<'_>>(&payload).is_ok_and(|bound| {
+            bound.claims.are_valid(now, issuer, audience) && bound.cnf.jkt == jkt
+        })
+    })
+}
+
+impl Claims<'_> {
+    fn are_valid(&self, now: i64, issuer: &str, audience: &str) -> bool {
+        self.exp > now && self.iss == issuer && self.aud == audience && !self.sub.is_empty()
     }
-    let Ok(payload) = URL_SAFE_NO_PAD.decode(p) else {
-        return false;
-    };
-    let Ok(claims) = serde_json::from_slice::<Claims<'_>>(&payload) else {
-        return false;
-    };
-    claims.exp > now && claims.iss == issuer && claims.aud == audience && !claims.sub.is_empty()
+}
+
+/// The decoded claims of `token`, once its header is parsed and its signature verified.
+fn verified_payload(public: &BarePublic, token: &str) -> Option<Vec<u8>> {
+    let mut parts = token.splitn(3, '.');
+    let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
+    let header = URL_SAFE_NO_PAD.decode(h).ok()?;
+    let header = serde_json::from_slice::<Header<'_>>(&header).ok()?;
+    let sig = URL_SAFE_NO_PAD.decode(s).ok()?;
+    if header.kid != "k1" || !public.verify(&token.as_bytes()[..h.len() + 1 + p.len()], &sig) {
+        return None;
+    }
+    URL_SAFE_NO_PAD.decode(p).ok()
 }
 
 /// Checks that a token made by [`mint`] verifies with the matching key.

@@ -8,7 +8,8 @@
 //!
 //! This library holds what the suite is built from, so that each piece can be read (and
 //! tested) on its own: [`floor`] (the raw work), [`fixture`] (engines, clients and the
-//! requests of each flow), [`openid`] (the OpenID Connect code exchange and UserInfo),
+//! requests of each flow), [`openid`] (the OpenID Connect code exchange and UserInfo), [`dpop`] (the
+//! DPoP-bound code exchange and resource check),
 //! [`populate`] (many live grants, fast), [`postgres`] (the flow on
 //! PostgreSQL beside the database's own floor), [`measure`] (timing
 //! loops and resident memory) and [`report`] (the Markdown table and the SVG chart).
@@ -22,6 +23,7 @@
 // keeps the engine itself off the wall clock.
 #![allow(clippy::disallowed_methods)]
 
+pub mod dpop;
 pub mod fixture;
 pub mod floor;
 pub mod measure;
