@@ -147,9 +147,8 @@ fn bench_verify(
                 if maybe_recycle(engine, &marked, iters).await || token.borrow().is_empty() {
                     let code = fixture::seed_code(engine, &random).await;
                     let proof = &token_proofs(engine, key, 1)[0];
-                    *token.borrow_mut() = exchange(engine, &requests, &code, proof)
-                        .await
-                        .access_token;
+                    *token.borrow_mut() =
+                        exchange(engine, &requests, &code, proof).await.access_token;
                 }
                 marked.set(marked.get() + iters);
                 let token = token.borrow().clone();
@@ -217,7 +216,11 @@ pub fn bench(group: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime) {
     let token_proof = key.next_proof("POST", TOKEN_URL, None, now);
     assert_eq!(verify_proof(&token_proof, &at_token), Some(jkt.clone()));
     let bare_token = floor::mint_bound(&bare, &rng, &claims);
-    assert_eq!(bare_token.len(), token.len(), "the bound ES256 access token");
+    assert_eq!(
+        bare_token.len(),
+        token.len(),
+        "the bound ES256 access token"
+    );
     assert!(floor::verify_bound(
         &public,
         &token,
@@ -293,7 +296,12 @@ pub fn rows(est: impl Fn(&str) -> f64) -> Vec<Row> {
             "bare mint of the bound claims (cnf.jkt)",
             "bare verify + typed claim parse, cnf.jkt compared",
         ),
-        ("opaque", "opaque, memory", "1 random draw + SHA-256", "1 SHA-256"),
+        (
+            "opaque",
+            "opaque, memory",
+            "1 random draw + SHA-256",
+            "1 SHA-256",
+        ),
     ];
     let mut rows = Vec::new();
     for (name, token, mint, check) in kinds {

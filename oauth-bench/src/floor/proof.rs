@@ -57,8 +57,7 @@ pub fn verify_proof(proof: &str, target: &ProofTarget<'_>) -> Option<String> {
     let header_bytes = URL_SAFE_NO_PAD.decode(h).ok()?;
     let header = serde_json::from_slice::<ProofHeader<'_>>(&header_bytes).ok()?;
     let jwk = &header.jwk;
-    if header.typ != "dpop+jwt" || header.alg != "ES256" || jwk.kty != "EC" || jwk.crv != "P-256"
-    {
+    if header.typ != "dpop+jwt" || header.alg != "ES256" || jwk.kty != "EC" || jwk.crv != "P-256" {
         return None;
     }
     let mut point = Vec::with_capacity(65);
@@ -110,7 +109,13 @@ mod tests {
         assert_eq!(verify_proof(&proof, &target), Some(key.thumbprint()));
         let wrong = [
             key.proof("POST", target.url, Some("token"), 1_000, "j-2"),
-            key.proof("GET", "https://api.example/other", Some("token"), 1_000, "j-3"),
+            key.proof(
+                "GET",
+                "https://api.example/other",
+                Some("token"),
+                1_000,
+                "j-3",
+            ),
             key.proof("GET", target.url, Some("another"), 1_000, "j-4"),
             key.proof("GET", target.url, None, 1_000, "j-5"),
             key.proof("GET", target.url, Some("token"), 1_061, "j-6"),
