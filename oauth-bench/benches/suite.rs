@@ -1452,17 +1452,17 @@ redemption, builds each grant of owned strings and a `HashSet` and clones it out
 token lookup, and writes its \
 token answer as JSON, which finrift leaves to its adapter (this comparison counts that on \
 oxide-auth's side only). After the authorization, that outweighs finrift's extra draws and \
-hashes: in quick runs the exchange comes out at 0.74–0.79× (once 1.00×), refresh at \
-0.73–0.76×, and the signed \
+hashes: in seven quick runs the exchange came out at 0.70–0.79× (once 1.00×), refresh at \
+0.72–0.76×, and the signed \
 exchange, where oxide-auth serializes and signs the grant twice (access and refresh token) \
-and finrift signs one JWT and stores a hashed refresh token, at 0.69–0.81×. The full flow \
+and finrift signs one JWT and stores a hashed refresh token, at 0.65–0.81×. The full flow \
 misses 0.8× (0.85–0.95×): finrift's authorization half (the query's checks, the pending \
 authorization, its single-use mark and the code, two draws and two hashes) costs about what \
 oxide-auth's whole authorization does (about 43,000 against 47,000 instructions). The \
 resource check is one map lookup on both sides: finrift first hashes the presented token \
 (one SHA-256, about 0.15 µs), oxide-auth clones the grant it finds (strings, the scope's \
 `HashSet`, the `Url`) and reads the system clock where finrift reads its bench clock; about \
-even, 0.81–1.03× in quick runs, so staying ahead holds in some runs and not in others.\n\
+even, 0.81–1.03×, so staying ahead holds in some runs and not in others.\n\
 - **Memory per live grant (≤ 512 bytes).** The memory store keeps a grant's data (identity, \
 scope, lifetime, its code's challenge) once, shared by its code, grant record and tokens, \
 interns what grants share (client, scope, redirect URI), packs instants into 10 bytes and \
