@@ -11,7 +11,8 @@
 //! (NORMAL and inline reads), `growth-sqlite N`
 //! (the NORMAL flow on a file bulk-populated with N grants), `verify-hs256`,
 //! `verify-opaque`, `exchange-hs256`, `introspect`; and the floors `floor-flow` and
-//! `floor-verify-hs256`, to compare instruction counts with; and `scale`, which prints the
+//! `floor-verify-hs256`, to compare instruction counts with; `peer-flow` (the same full flow
+//! through oxide-auth, `oauth_bench::peer`); and `scale`, which prints the
 //! memory-store flow's throughput with 1 and 2 worker threads (for `perf`, not callgrind).
 
 // A profiling harness: a step that fails is a broken harness, and a panic says which.
@@ -166,6 +167,17 @@ fn main() {
                         fixture::ISSUER,
                         fixture::AUDIENCE
                     )));
+                }
+            }
+            "peer-flow" => {
+                let mut peer = oauth_bench::peer::oxide::OpaqueServer::opaque();
+                for i in 0..iterations {
+                    // Its `TokenMap` keeps every token; drop them now and then, as the
+                    // measurement does.
+                    if i % fixture::RECYCLE_AFTER == 0 {
+                        peer.recycle();
+                    }
+                    black_box(peer.full_flow(&requests));
                 }
             }
             other => panic!("unknown operation {other}"),

@@ -9,7 +9,8 @@
 //! This library holds what the suite is built from, so that each piece can be read (and
 //! tested) on its own: [`floor`] (the raw work), [`fixture`] (engines, clients and the
 //! requests of each flow), [`openid`] (the OpenID Connect code exchange and UserInfo), [`dpop`] (the
-//! DPoP-bound code exchange and resource check),
+//! DPoP-bound code exchange and resource check), [`peer`] (the same flows through
+//! oxide-auth, another Rust authorization server, measured in interleaved rounds),
 //! [`populate`] (many live grants, fast), [`postgres`] (the flow on
 //! PostgreSQL beside the database's own floor), [`measure`] (timing
 //! loops and resident memory) and [`report`] (the Markdown table and the SVG chart).
@@ -28,6 +29,7 @@ pub mod fixture;
 pub mod floor;
 pub mod measure;
 pub mod openid;
+pub mod peer;
 pub mod populate;
 pub mod postgres;
 pub mod report;

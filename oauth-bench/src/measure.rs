@@ -30,6 +30,57 @@ where
     median(&mut samples)
 }
 
+/// Two implementations of one operation measured in the same rounds (see [`interleaved`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Paired {
+    /// The first side's median round, in nanoseconds per operation.
+    pub first_ns: f64,
+    /// The second side's median round, in nanoseconds per operation.
+    pub second_ns: f64,
+    /// The median over the rounds of first / second, each round's pair measured back to
+    /// back: what a slower or faster stretch of a shared machine does to both cancels out.
+    pub ratio: f64,
+}
+
+/// Measures two sides of one operation in alternating rounds: each round runs `first`
+/// and `second` once each with `per_round` operations, and each answers the time its
+/// operations took (any set-up it does for them, untimed, is not counted). The side that
+/// runs first alternates from round to round, so that neither always follows the other
+/// (a warm cache, a CPU boost). One warm-up round of each comes before the `rounds`.
+pub async fn interleaved<First, Second>(
+    rounds: usize,
+    per_round: usize,
+    mut first: First,
+    mut second: Second,
+) -> Paired
+where
+    First: AsyncFnMut(usize) -> Duration,
+    Second: AsyncFnMut(usize) -> Duration,
+{
+    let per_round = per_round.max(1);
+    first(per_round).await;
+    second(per_round).await;
+    let per_op = |elapsed: Duration| elapsed.as_nanos() as f64 / per_round as f64;
+    let (mut firsts, mut seconds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds.max(1) {
+        let (a, b) = if round % 2 == 0 {
+            let a = per_op(first(per_round).await);
+            (a, per_op(second(per_round).await))
+        } else {
+            let b = per_op(second(per_round).await);
+            (per_op(first(per_round).await), b)
+        };
+        firsts.push(a);
+        seconds.push(b);
+        ratios.push(a / b.max(f64::MIN_POSITIVE));
+    }
+    Paired {
+        first_ns: median(&mut firsts),
+        second_ns: median(&mut seconds),
+        ratio: median(&mut ratios),
+    }
+}
+
 /// The median of `samples` (sorted in place); 0 for none.
 pub fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
@@ -110,6 +161,31 @@ mod tests {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(median(&mut []), 0.0);
+    }
+
+    #[test]
+    fn interleaved_rounds_alternate_and_pair_up() {
+        let order = std::cell::RefCell::new(Vec::new());
+        let paired = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(interleaved(
+                3,
+                4,
+                async |n| {
+                    order.borrow_mut().push('a');
+                    Duration::from_nanos(30 * n as u64)
+                },
+                async |n| {
+                    order.borrow_mut().push('b');
+                    Duration::from_nanos(10 * n as u64)
+                },
+            ));
+        // The warm-up pair, then a b, b a, a b.
+        assert_eq!(order.into_inner(), ['a', 'b', 'a', 'b', 'b', 'a', 'a', 'b']);
+        assert_eq!(paired.first_ns, 30.0);
+        assert_eq!(paired.second_ns, 10.0);
+        assert_eq!(paired.ratio, 3.0);
     }
 
     #[test]

@@ -57,6 +57,24 @@ impl Row {
         }
     }
 
+    /// An operation beside another implementation of it, measured in the same rounds:
+    /// `ratio` is the median of the per-round ratios (see [`crate::measure::interleaved`]),
+    /// which need not equal the quotient of the two medians shown.
+    pub fn paired(
+        operation: &str,
+        op_ns: f64,
+        other: &str,
+        other_ns: f64,
+        ratio: f64,
+        max: Option<f64>,
+    ) -> Self {
+        Self {
+            ratio: format!("{ratio:.2}×"),
+            met: max.map(|m| ratio <= m),
+            ..Self::ratio(operation, op_ns, other, other_ns, max)
+        }
+    }
+
     /// An operation with an absolute time target.
     pub fn under(operation: &str, op_ns: f64, floor: &str, floor_ns: f64, max_ns: f64) -> Self {
         Self {
@@ -343,6 +361,17 @@ mod tests {
         assert_eq!(row.ratio, "3.00×");
         assert_eq!(row.met, Some(false));
         assert!(table(&[row]).contains("| op | 300 | floor | 100 | 3.00× | ≤ 2× | **no** |"));
+    }
+
+    #[test]
+    fn a_paired_row_shows_the_median_ratio() {
+        let row = Row::paired("op", 300.0, "peer", 100.0, 0.75, Some(0.8));
+        assert_eq!((row.ratio.as_str(), row.met), ("0.75×", Some(true)));
+        assert_eq!(
+            (row.value.as_str(), row.floor_value.as_str()),
+            ("300", "100")
+        );
+        assert_eq!(row.target, "≤ 0.8×");
     }
 
     #[test]
