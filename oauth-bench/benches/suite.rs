@@ -1421,7 +1421,17 @@ ES256 signature check, tens of microseconds, is most of every row.
 commit is flushed to the disk, and a flow makes three (approval, now one transaction for the \
 single-use mark and the code; the code's consumption; the issuance): the next row shows the \
 store within a few percent of three bare commits on this disk, so no code change reaches \
-5,000/s here. `Durability::ProcessCrash` (`synchronous = NORMAL`, an opt-in with its \
+5,000/s here. Writes to a file are committed in groups: the store's one writer thread takes every write \
+that queued while it flushed the last batch into its next transaction, so concurrent flows \
+share flushes. With 16 tasks on 2 workers the run that wrote this file did 2,630 flows/s \
+against 619 one at a time (4.25×; before group commit a run did 963 against 804). It does not \
+reach 5,000/s: a flow's three writes are separated by its reads, each handed to a blocking \
+thread and back (tens of microseconds), so a task whose write was just answered is usually \
+still reading when the next batch starts, and a batch holds only part of the 16 tasks' \
+writes; the two cores also run the flows themselves, the blocking threads and the writer. \
+Reads on the caller's thread (`inline_reads`) or fewer calls per flow would let more writes \
+meet in each batch. One flow alone keeps its cost: 1.13× three bare commits in this run, \
+within the 1.09–1.45× of earlier runs. `Durability::ProcessCrash` (`synchronous = NORMAL`, an opt-in with its \
 trade-off documented) removes the flushes, and then most of what remains is not SQLite: each \
 of a flow's six store calls runs on a tokio blocking thread, and handing work to that thread \
 and being woken with the answer costs tens of microseconds on this VM (an idle virtual CPU \
@@ -1466,8 +1476,7 @@ as finrift's store is purged), and a replayed old refresh token is merely unknow
 HMAC-SHA256, about 190 characters here (MessagePack writes the bytes as a list of integers \
 of one or two bytes each, so the length varies) against finrift's 384-character JWT, and is \
 kept nowhere, so it cannot be revoked. finrift does more cryptography and less of everything else: \
-callgrind counts about 82,000 instructions per full flow for finrift (about 15,000 of them \
-SHA-256) and 97,000 for oxide-auth (`profile -- flow` and `profile -- peer-flow`), which \
+callgrind counts about 79,000 instructions per full flow for finrift (about 15,000 of them SHA-256; 83,000 before parameter lookups compared names as bytes and escapes were decoded in place) and 97,000 for oxide-auth (`profile -- flow` and `profile -- peer-flow`), which \
 spends about 30% of them decoding requests into its `NormalizedParameter` maps (owned \
 strings, SipHash), parses the redirect URI with `url` at authorization and again at \
 redemption, builds each grant of owned strings and a `HashSet` and clones it out at each \
@@ -1477,8 +1486,7 @@ oxide-auth's side only). After the authorization, that outweighs finrift's extra
 hashes: in seven quick runs the exchange came out at 0.70–0.79× (once 1.00×), refresh at \
 0.72–0.76×, and the signed \
 exchange, where oxide-auth serializes and signs the grant twice (access and refresh token) \
-and finrift signs one JWT and stores a hashed refresh token, at 0.65–0.81×. The full flow \
-misses 0.8× (0.85–0.95×): finrift's authorization half (the query's checks, the pending \
+and finrift signs one JWT and stores a hashed refresh token, at 0.65–0.81×. The full flow misses 0.8× (0.85–0.95× in quick runs, 0.88× in the run that wrote this file): finrift's authorization half (the query's checks, the pending \
 authorization, its single-use mark and the code, two draws and two hashes) costs about what \
 oxide-auth's whole authorization does (about 43,000 against 47,000 instructions). The \
 resource check is one map lookup on both sides: finrift first hashes the presented token \
