@@ -99,8 +99,11 @@ code flows at 16 and 64 connections); from separate addresses they measure the s
 that many separate callers would see it.
 
 Client credentials and revocations write to the store on every request (the grant
-issued, the grant revoked): on SQLite each is a durable commit (`synchronous = FULL`), and
-that, not the HTTP layer, is what separates them from the memory store. The API calls
+issued, the grant revoked): on SQLite each is durable (`synchronous = FULL`) before it is
+answered, and the flushes, not the HTTP layer, are what separate them from the memory
+store. Concurrent requests share flushes: the store's writer thread commits the writes
+waiting together in one transaction, so 16 connections get several times what one gets.
+The API calls
 verify the JWT's signature and read the store (a revoked token must be refused).
 
 The load generator runs on the same machine as the server and takes its share of the same
