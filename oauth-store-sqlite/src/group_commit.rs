@@ -21,7 +21,7 @@ use std::error::Error;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -35,13 +35,19 @@ use crate::codec::sql_error;
 /// write lock, and so on how long a reader in another process waits behind it.
 pub(crate) const MAX_BATCH: usize = 64;
 
+/// The most writes that may wait for the writer. Past it a write is refused at once as
+/// busy (the engine answers `temporarily_unavailable`) instead of queueing without end:
+/// a flood of writes (each DPoP proof's `jti` is one) then costs its senders retries, not
+/// the process its memory and every caller an ever longer wait.
+pub(crate) const MAX_QUEUED: usize = 1024;
+
 /// The writer thread's queue. Dropping it (with the last clone of the store) lets the
 /// thread finish what is queued, and waits until it has closed its connection, so that
 /// the store is closed when its last clone is gone, as a pool of connections is.
 #[derive(Debug)]
 pub(crate) struct GroupWriter {
     /// `None` only while dropping.
-    jobs: Option<Sender<Box<dyn Job>>>,
+    jobs: Option<SyncSender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
     /// Transactions committed so far (what the tests count batches by).
     #[cfg_attr(not(test), allow(dead_code))]
@@ -52,6 +58,10 @@ impl Drop for GroupWriter {
     fn drop(&mut self) {
         drop(self.jobs.take());
         if let Some(thread) = self.thread.take() {
+            // The writer thread itself never waits for its own end (it would wait forever).
+            if thread.thread().id() == std::thread::current().id() {
+                return;
+            }
             // A panic of the thread has already answered its callers with errors.
             let _ = thread.join();
         }
@@ -62,7 +72,7 @@ impl GroupWriter {
     /// Starts the writer thread on `connection` (a connection of its own: the thread keeps
     /// it for the life of the store).
     pub(crate) fn start(connection: Connection) -> Result<Self, StorageError> {
-        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let (jobs, queue) = mpsc::sync_channel::<Box<dyn Job>>(MAX_QUEUED);
         let batches = Arc::new(AtomicU64::new(0));
         let counted = Arc::clone(&batches);
         let thread = std::thread::Builder::new()
@@ -83,8 +93,11 @@ impl GroupWriter {
     }
 
     /// Runs `work` in the next batch's transaction and answers once that transaction has
-    /// committed: `work`'s outcome, or the batch's error. A caller that stops waiting does
-    /// not take its write back: queued, it runs and commits (or not) as a whole.
+    /// committed: `work`'s outcome, or the batch's error. A caller that stops waiting
+    /// before its batch starts has its write dropped unrun (nobody would learn its
+    /// outcome); once its batch has started, it runs and commits (or not) as a whole.
+    /// `work` must return at its first SQLite error: after some errors SQLite has ended
+    /// the transaction, and any statement run after that would commit on its own.
     pub(crate) async fn write<T, F>(&self, what: &'static str, work: F) -> Result<T, StorageError>
     where
         T: Send + 'static,
@@ -98,7 +111,16 @@ impl GroupWriter {
             reply,
         };
         let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
-        jobs.send(Box::new(job)).map_err(|_| stopped())?;
+        match jobs.try_send(Box::new(job)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(StorageError::new(
+                    StorageErrorKind::Busy,
+                    format!("SQLite could not {what}: too many writes are waiting"),
+                ))
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -120,6 +142,8 @@ fn stopped() -> StorageError {
 
 /// One caller's write, its work's type erased so that one queue carries them all.
 trait Job: Send {
+    /// Whether its caller still waits for the answer.
+    fn is_awaited(&self) -> bool;
     /// Runs the work in `tx`; whether it succeeded (its changes are to be kept).
     fn run(&mut self, tx: &Transaction<'_>) -> bool;
     /// Answers the caller with the work's outcome: after its batch committed, or when
@@ -141,6 +165,10 @@ where
     T: Send + 'static,
     F: FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
 {
+    fn is_awaited(&self) -> bool {
+        !self.reply.is_closed()
+    }
+
     fn run(&mut self, tx: &Transaction<'_>) -> bool {
         let Some(work) = self.work.take() else {
             return false;
@@ -239,7 +267,16 @@ fn serve(mut connection: Connection, queue: &Receiver<Box<dyn Job>>, batches: &A
                 Err(_) => break,
             }
         }
-        if commit_batch(&mut connection, batch) {
+        // Writes whose callers gave up before their batch began are not run.
+        batch.retain(|job| job.is_awaited());
+        if batch.is_empty() {
+            continue;
+        }
+        // A panic outside the jobs' own work (in answering, say) must not end the thread,
+        // which every later write needs; the batch's callers then see their answers
+        // dropped, as an error.
+        let committed = catch_unwind(AssertUnwindSafe(|| commit_batch(&mut connection, batch)));
+        if committed.unwrap_or(false) {
             batches.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -421,6 +458,68 @@ mod tests {
             2,
             "the eight waiting writes made one transaction"
         );
+    }
+
+    /// Holds the writer thread inside a write until the returned sender is used.
+    async fn hold(writer: &Arc<GroupWriter>) -> (mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (release, held) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        let held = std::sync::Mutex::new(held);
+        let task = tokio::spawn({
+            let writer = Arc::clone(writer);
+            async move {
+                writer
+                    .write("hold the writer", move |_tx: &Transaction<'_>| {
+                        started.send(()).unwrap();
+                        held.lock().unwrap().recv().unwrap();
+                        Ok(())
+                    })
+                    .await
+                    .unwrap();
+            }
+        });
+        tokio::task::spawn_blocking(move || running.recv().unwrap())
+            .await
+            .unwrap();
+        (release, task)
+    }
+
+    /// A write whose caller stopped waiting before its batch began is not run; past
+    /// [`MAX_QUEUED`] waiting writes, a write is refused at once as busy.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_writes_are_dropped_and_a_full_queue_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = writer(&dir);
+        let writer = Arc::new(writer);
+        let (release, held) = hold(&writer).await;
+        let abandoned = tokio::spawn({
+            let writer = Arc::clone(&writer);
+            async move { writer.write("insert a row", insert(1)).await }
+        });
+        let mut waiting = Vec::new();
+        for id in 2..(2 + MAX_QUEUED as i64 - 1) {
+            let writer = Arc::clone(&writer);
+            waiting.push(tokio::spawn(async move {
+                writer.write("insert a row", insert(id)).await
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let refused = writer.write("insert a row", insert(0)).await.unwrap_err();
+        assert_eq!(refused.kind(), StorageErrorKind::Busy);
+        abandoned.abort();
+        assert!(abandoned.await.unwrap_err().is_cancelled());
+        release.send(()).unwrap();
+        held.await.unwrap();
+        for task in waiting {
+            task.await.unwrap().unwrap();
+        }
+        let stored = stored(&reader);
+        assert_eq!(
+            stored.len(),
+            MAX_QUEUED - 1,
+            "every awaited write, and no other"
+        );
+        assert!(!stored.contains(&1) && !stored.contains(&0));
     }
 
     /// A write alone that fails stores nothing and gets its own error; the writer goes on.

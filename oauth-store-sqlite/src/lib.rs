@@ -43,7 +43,10 @@
 //!   flushes, a write alone costs what it did, and an acknowledged write is as durable
 //!   as before. A write that fails (a conflict, a refused state) rolls back to its
 //!   savepoint and changes nothing; a batch that cannot commit fails every write in it,
-//!   with nothing of it stored. In memory the one connection takes every call in turn.
+//!   with nothing of it stored. At most 1,024 writes wait: past that a write is refused
+//!   at once as busy (`temporarily_unavailable`), and a write whose caller stopped waiting
+//!   before its batch began is dropped unrun. In memory the one connection takes every
+//!   call in turn.
 //! - **WAL mode, `synchronous = FULL`.** Readers never wait for the writer; a commit is on
 //!   disk before the call returns, so what was consumed stays consumed after a crash or a
 //!   power loss. [`Durability::ProcessCrash`] (`synchronous = NORMAL`) is the opt-in
