@@ -151,18 +151,20 @@ pub async fn recycle<S: Storage>(engine: &BenchEngine<S>) {
 pub const RECYCLE_AFTER: u64 = 20_000;
 
 /// [`recycle`]s `engine` when `issued` plus the `next` grants about to be issued would
-/// pass [`RECYCLE_AFTER`], and then counts from zero. Whether it did.
+/// pass [`RECYCLE_AFTER`] (counting from zero again), then counts the `next` ones.
+/// Whether it recycled.
 pub async fn maybe_recycle<S: Storage>(
     engine: &BenchEngine<S>,
     issued: &std::cell::Cell<u64>,
     next: u64,
 ) -> bool {
-    if issued.get() + next > RECYCLE_AFTER {
+    let recycled = issued.get() + next > RECYCLE_AFTER;
+    if recycled {
         recycle(engine).await;
         issued.set(0);
-        return true;
     }
-    false
+    issued.set(issued.get() + next);
+    recycled
 }
 
 /// The fixed parts of the public client's requests: its authorization request (the

@@ -10,25 +10,33 @@ use time::OffsetDateTime;
 /// messages name tables and columns, never bound values, so no secret reaches a log.
 pub(crate) fn sql_error(what: &'static str) -> impl Fn(rusqlite::Error) -> StorageError {
     move |error| {
-        let kind = match &error {
-            rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
-                // Another connection held the lock past the busy timeout.
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StorageErrorKind::Busy,
-                ErrorCode::ConstraintViolation
-                    if failure.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY
-                        || failure.extended_code == SQLITE_CONSTRAINT_UNIQUE =>
-                {
-                    StorageErrorKind::Conflict
-                }
-                _ => StorageErrorKind::Backend,
-            },
-            rusqlite::Error::FromSqlConversionFailure(..)
-            | rusqlite::Error::InvalidColumnType(..)
-            | rusqlite::Error::IntegralValueOutOfRange(..)
-            | rusqlite::Error::Utf8Error(..) => StorageErrorKind::Corrupt,
+        StorageError::with_source(
+            error_kind(&error),
+            format!("SQLite could not {what}"),
+            error,
+        )
+    }
+}
+
+/// What kind of storage error a SQLite error is.
+pub(crate) fn error_kind(error: &rusqlite::Error) -> StorageErrorKind {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
+            // Another connection held the lock past the busy timeout.
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StorageErrorKind::Busy,
+            ErrorCode::ConstraintViolation
+                if failure.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY
+                    || failure.extended_code == SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                StorageErrorKind::Conflict
+            }
             _ => StorageErrorKind::Backend,
-        };
-        StorageError::with_source(kind, format!("SQLite could not {what}"), error)
+        },
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..)
+        | rusqlite::Error::Utf8Error(..) => StorageErrorKind::Corrupt,
+        _ => StorageErrorKind::Backend,
     }
 }
 

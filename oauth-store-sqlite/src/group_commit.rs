@@ -29,7 +29,7 @@ use oauth_core::{StorageError, StorageErrorKind};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use crate::codec::sql_error;
+use crate::codec::error_kind;
 
 /// The most writes one transaction takes: a bound on how long one batch holds SQLite's
 /// write lock, and so on how long a reader in another process waits behind it.
@@ -214,9 +214,8 @@ struct BatchFailure {
 impl BatchFailure {
     fn new(error: rusqlite::Error) -> Self {
         // The same classification as a write of its own (busy, conflict, backend).
-        let kind = sql_error("commit")(clone_error(&error)).kind();
         Self {
-            kind,
+            kind: error_kind(&error),
             cause: Arc::new(error),
         }
     }
@@ -227,17 +226,6 @@ impl BatchFailure {
             format!("SQLite could not {what}: its batch did not commit"),
             SharedCause(Arc::clone(&self.cause)),
         )
-    }
-}
-
-/// A copy of `error` good enough to classify: its code, or failing that the error itself
-/// as a generic failure.
-fn clone_error(error: &rusqlite::Error) -> rusqlite::Error {
-    match error {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            rusqlite::Error::SqliteFailure(*failure, message.clone())
-        }
-        _ => rusqlite::Error::InvalidQuery,
     }
 }
 
@@ -344,6 +332,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use crate::codec::sql_error;
 
     fn writer(dir: &tempfile::TempDir) -> (GroupWriter, Connection) {
         let path = dir.path().join("group.db");
