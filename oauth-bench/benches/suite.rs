@@ -177,6 +177,21 @@ fn runtime() -> Runtime {
 /// single-use mark and the code), the code's consumption, the issuance.
 const COMMITS_PER_FLOW: u8 = 3;
 
+/// Resident bytes per live grant: RSS before and after `flows` real flows on a fresh
+/// memory store.
+fn bytes_per_grant(rt: &Runtime, requests: &FlowRequests, flows: u64) -> f64 {
+    rt.block_on(async {
+        let engine = fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]).await;
+        fixture::full_flow(&engine, requests).await;
+        let before = resident_bytes();
+        for _ in 0..flows {
+            black_box(fixture::full_flow(&engine, requests).await);
+        }
+        let after = resident_bytes();
+        after.saturating_sub(before) as f64 / flows as f64
+    })
+}
+
 fn main() {
     let plan = Plan::new();
     // `FINRIFT_BENCH_ONLY=scaling` measures the thread scaling alone, in a fresh process,
@@ -209,6 +224,16 @@ fn main() {
         }
         return;
     }
+    // `FINRIFT_BENCH_ONLY=bytes` measures the memory per live grant alone, in a fresh
+    // process, and writes nothing.
+    if std::env::var("FINRIFT_BENCH_ONLY").as_deref() == Ok("bytes") {
+        let bytes = bytes_per_grant(&runtime(), &FlowRequests::new(), plan.bytes_flows);
+        eprintln!(
+            "bytes per live grant after {} flows: {bytes:.0}",
+            plan.bytes_flows
+        );
+        return;
+    }
     let root = workspace_root();
     let criterion_dir = root.join("target").join("finrift-criterion");
     let _ = std::fs::remove_dir_all(&criterion_dir);
@@ -223,16 +248,7 @@ fn main() {
     let mut notes: Vec<String> = Vec::new();
 
     // Bytes per live grant, first, on a fresh heap: RSS before and after real flows.
-    let bytes_per_grant = rt.block_on(async {
-        let engine = fixture::engine(MemoryStore::new(), Tokens::Opaque, &[]).await;
-        fixture::full_flow(&engine, &requests).await;
-        let before = resident_bytes();
-        for _ in 0..plan.bytes_flows {
-            black_box(fixture::full_flow(&engine, &requests).await);
-        }
-        let after = resident_bytes();
-        after.saturating_sub(before) as f64 / plan.bytes_flows as f64
-    });
+    let bytes_per_grant = bytes_per_grant(&rt, &requests, plan.bytes_flows);
     eprintln!("bytes per live grant: {bytes_per_grant:.0}");
 
     let mut c = Criterion::default()

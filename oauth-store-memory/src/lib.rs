@@ -8,6 +8,11 @@
 //! Single-use operations hold the one shard lock they need while they check and change a
 //! record, which is what makes them atomic.
 //!
+//! A purge goes in steps that each look at a bounded number of records (16 per record
+//! its limit lets it remove), resuming where the last step stopped, so that no step holds
+//! a lock for long however large the store: with no expiry index to keep (it would cost
+//! every record an entry), a whole purge reads every record once, spread over its steps.
+//!
 //! Records are not kept as such, but rebuilt on read from a compact layout: what a grant's
 //! code, grant record and tokens have in common is stored once and shared by them, what
 //! many grants have in common (client, scope, redirect URI) is interned, and instants,
@@ -52,6 +57,8 @@ mod grant;
 mod key_set;
 mod moment;
 mod profile;
+mod purge;
+mod shard;
 mod sharded;
 mod store;
 mod text;

@@ -71,7 +71,7 @@ impl Profiles {
             .hasher
             .hash_one((lane % LANES, client_id, scope, redirect_uri));
         let mut shard = self.by_hash.shard(&hash);
-        let bucket = shard.entry(hash).or_default();
+        let bucket = shard.get_or_insert_with(hash, Vec::new);
         if let Some(found) = bucket
             .iter()
             .find(|profile| profile.is(client_id, scope, redirect_uri))

@@ -1,11 +1,11 @@
 //! A map split into independently locked shards, so that unrelated keys never contend.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::digest_hash::DigestHashing;
+use crate::shard::Shard;
 
 const SHARDS: usize = 16;
 
@@ -13,8 +13,33 @@ const SHARDS: usize = 16;
 /// one hasher picks the shard, another places the key in the shard's table.
 #[derive(Debug)]
 pub(crate) struct ShardedMap<K, V, S = RandomState> {
-    shards: Vec<Mutex<HashMap<K, V, S>>>,
+    shards: Vec<Mutex<Shard<K, V, S>>>,
     hasher: S,
+}
+
+/// Where a sweep over a [`ShardedMap`] stands between its steps (each shard knows how far
+/// into it the sweep has come).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    shard: usize,
+    /// The sweep reached the end of the last shard; it stays there until restarted.
+    done: bool,
+}
+
+impl Cursor {
+    /// Whether the sweep has been over every shard.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
+/// What one step of [`ShardedMap::sweep`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Step {
+    /// How many entries it looked at.
+    pub(crate) visited: usize,
+    /// How many of those it removed.
+    pub(crate) removed: usize,
 }
 
 /// A pair of independent hashers for [`ShardedMap`]: the first places keys within a
@@ -41,7 +66,7 @@ impl<K: Hash + Eq, V, S: ShardHashing> ShardedMap<K, V, S> {
         let (within, shard) = S::pair();
         Self {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::with_hasher(within.clone())))
+                .map(|_| Mutex::new(Shard::with_hasher(within.clone())))
                 .collect(),
             hasher: shard,
         }
@@ -49,7 +74,7 @@ impl<K: Hash + Eq, V, S: ShardHashing> ShardedMap<K, V, S> {
 
     /// Locks the shard that holds `key`, given as the key or as a borrowed form of it
     /// (`Borrow` promises both hash alike, so they pick the same shard).
-    pub(crate) fn shard<Q>(&self, key: &Q) -> MutexGuard<'_, HashMap<K, V, S>>
+    pub(crate) fn shard<Q>(&self, key: &Q) -> MutexGuard<'_, Shard<K, V, S>>
     where
         K: Borrow<Q>,
         Q: Hash + ?Sized,
@@ -59,9 +84,48 @@ impl<K: Hash + Eq, V, S: ShardHashing> ShardedMap<K, V, S> {
         lock(&self.shards[index])
     }
 
-    /// Locks each shard in turn (for sweeps such as purging).
-    pub(crate) fn each_shard(&self) -> impl Iterator<Item = MutexGuard<'_, HashMap<K, V, S>>> {
+    /// Locks each shard in turn (for whole scans, which are rare: listing clients,
+    /// revoking a subject's grants).
+    pub(crate) fn each_shard(&self) -> impl Iterator<Item = MutexGuard<'_, Shard<K, V, S>>> {
         self.shards.iter().map(lock)
+    }
+
+    /// One step of a sweep over every shard in turn, from `cursor` on: looks at up to
+    /// `budget` entries, removes those `keep` refuses, at most `limit` of them, and moves
+    /// `cursor` past what it looked at. One shard is locked at a time, for at most
+    /// `budget` entries, so a step costs its budget whatever the size of the map. A sweep
+    /// sees every entry stored before it began and still stored (an entry stored during
+    /// it may be missed).
+    pub(crate) fn sweep(
+        &self,
+        cursor: &mut Cursor,
+        budget: usize,
+        limit: usize,
+        mut keep: impl FnMut(&K, &mut V) -> bool,
+    ) -> Step {
+        let mut total = Step::default();
+        while !cursor.done {
+            let Some(shard) = self.shards.get(cursor.shard) else {
+                cursor.done = true;
+                break;
+            };
+            let step = lock(shard).sweep(budget - total.visited, limit - total.removed, &mut keep);
+            total.visited += step.visited;
+            total.removed += step.removed;
+            if !step.finished {
+                break;
+            }
+            cursor.shard += 1;
+        }
+        total
+    }
+
+    /// Starts a new sweep: `cursor` and every shard back at the front.
+    pub(crate) fn restart_sweep(&self, cursor: &mut Cursor) {
+        for shard in &self.shards {
+            lock(shard).restart_sweep();
+        }
+        *cursor = Cursor::default();
     }
 }
 

@@ -1,6 +1,6 @@
 //! The in-memory store.
 
-use std::collections::HashMap;
+use std::hash::RandomState;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,6 +18,8 @@ use crate::grant::{Grant, GrantKey};
 use crate::key_set::KeySetCell;
 use crate::moment::Moment;
 use crate::profile::Profiles;
+use crate::purge::PurgeSweep;
+use crate::shard::Shard;
 use crate::sharded::ShardedMap;
 use crate::text::Text;
 use crate::token::TokenEntry;
@@ -41,17 +43,19 @@ pub struct MemoryStore {
     /// reference count and its shard's lock.
     clients: Vec<ShardedMap<ClientId, Client>>,
     /// Each code's data; the code is consumed when its `CONSUMED` bit is set.
-    codes: ShardedMap<SecretHash, Arc<Grant>, DigestHashing>,
-    tokens: ShardedMap<SecretHash, TokenEntry, DigestHashing>,
+    pub(crate) codes: ShardedMap<SecretHash, Arc<Grant>, DigestHashing>,
+    pub(crate) tokens: ShardedMap<SecretHash, TokenEntry, DigestHashing>,
     /// Grants by id: those issued, and the data of codes whose grant is not issued yet
     /// (so that `issue` can take it as the grant's).
-    grants: ShardedMap<GrantKey, ()>,
+    pub(crate) grants: ShardedMap<GrantKey, ()>,
     /// Grants revoked while no grant record was stored for them, to refuse a later issue.
     /// With no expiry to go by, they are kept for the life of the store.
     revoked_before_issue: ShardedMap<Text, ()>,
     /// One-time-use marks and when each may be forgotten.
-    uses: ShardedMap<SecretHash, Moment, DigestHashing>,
-    profiles: Profiles,
+    pub(crate) uses: ShardedMap<SecretHash, Moment, DigestHashing>,
+    pub(crate) profiles: Profiles,
+    /// Where the purge's sweep over the maps above stands.
+    pub(crate) purge: PurgeSweep,
     /// The shared signing keys, sealed ([`KeySetStore`](oauth_core::KeySetStore)).
     pub(crate) key_set: KeySetCell,
 }
@@ -73,6 +77,7 @@ impl MemoryStore {
             revoked_before_issue: ShardedMap::new(),
             uses: ShardedMap::new(),
             profiles: Profiles::new(),
+            purge: PurgeSweep::default(),
             key_set: KeySetCell::default(),
         }
     }
@@ -138,7 +143,7 @@ impl MemoryStore {
 // A `GrantKey` hashes and compares by its grant id, which never changes; the interior
 // mutability clippy sees is the grant's state word, which keys ignore.
 #[allow(clippy::mutable_key_type)]
-fn registered(grants: &HashMap<GrantKey, ()>, id: &[u8]) -> Option<Arc<Grant>> {
+fn registered(grants: &Shard<GrantKey, (), RandomState>, id: &[u8]) -> Option<Arc<Grant>> {
     grants.get_key_value(id).map(|(key, ())| Arc::clone(&key.0))
 }
 
@@ -457,7 +462,7 @@ impl TokenStore for MemoryStore {
         for mut grants in self.grants.each_shard() {
             // A `GrantKey` hashes by its grant id, which `retain` does not change.
             #[allow(clippy::mutable_key_type)]
-            let shard: &mut HashMap<GrantKey, ()> = &mut grants;
+            let shard: &mut Shard<GrantKey, (), RandomState> = &mut grants;
             shard.retain(|GrantKey(grant), ()| {
                 if !grant.is_of_subject(subject) {
                     return true;
@@ -491,541 +496,17 @@ impl TokenStore for MemoryStore {
         }
     }
 
-    /// Removes at most `limit` records of each kind, sweeping shards in turn and stopping
-    /// at a kind's limit. The sweep reads every entry of the shards it visits: this store
-    /// keeps no expiry index, so a call costs the size of the maps it sweeps (not the
-    /// records it removes), and `more` is set when a kind reached its limit.
+    /// One step of a sweep over the store (see the `purge` module): it looks at up to
+    /// 16 entries of each kind per record `limit` lets it remove, from where the last
+    /// step stopped, so a step's cost follows `limit` and not the size of the store.
     async fn purge_expired_batch(
         &self,
         before: OffsetDateTime,
         limit: usize,
     ) -> Result<PurgeReport, StorageError> {
-        let before = Moment::new(before)?;
-        let limit = limit.max(1) as u64;
-        let mut report = PurgeReport::default();
-        for mut shard in self.uses.each_shard() {
-            if report.uses == limit {
-                break;
-            }
-            shard.retain(|_, expires_at| {
-                let keep = report.uses == limit || *expires_at > before;
-                report.uses += u64::from(!keep);
-                keep
-            });
-        }
-        for mut shard in self.codes.each_shard() {
-            if report.codes == limit {
-                break;
-            }
-            shard.retain(|_, grant| {
-                let keep = report.codes == limit || grant.code_kept_until() > before;
-                report.codes += u64::from(!keep);
-                keep
-            });
-        }
-        for mut shard in self.tokens.each_shard() {
-            if report.tokens == limit {
-                break;
-            }
-            shard.retain(|_, token| {
-                let keep = report.tokens == limit || token.kept_until() > before;
-                if !keep {
-                    token.forget();
-                }
-                report.tokens += u64::from(!keep);
-                keep
-            });
-        }
-        for mut shard in self.grants.each_shard() {
-            shard.retain(|GrantKey(grant), ()| {
-                if grant.is_issued() {
-                    let keep = report.grants == limit || grant.expires_at() > before;
-                    report.grants += u64::from(!keep);
-                    keep
-                } else {
-                    // A code's data waiting for its grant: kept while the code is. Only
-                    // this shard's lock hands out new references to it, and it is held.
-                    // Not a grant yet, so not counted against the limit.
-                    Arc::strong_count(grant) > 1
-                }
-            });
-        }
-        report.more = [report.uses, report.codes, report.tokens, report.grants].contains(&limit);
-        if !report.more {
-            // Once per whole purge: interned profiles no record uses any more.
-            self.profiles.forget_unused();
-        }
-        Ok(report)
+        self.purge_step(before, limit)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use oauth_core::storage::SignIn;
-    use oauth_core::{CodeChallenge, RandomSource, ScopeSet};
-    use time::Duration;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn every_thread_reads_the_latest_registration() {
-        let store = Arc::new(MemoryStore::new());
-        let id = ClientId::new("app").unwrap();
-        let register = |scope: &str| {
-            Client::public("app")
-                .unwrap()
-                .redirect_uri("https://app.example/cb")
-                .unwrap()
-                .allowed_scopes(ScopeSet::parse(scope).unwrap())
-                .build()
-                .unwrap()
-        };
-        store.put_client(register("read")).await.unwrap();
-        store.put_client(register("write")).await.unwrap();
-        // More threads than lanes, each reading its lane's copy.
-        let readers: Vec<_> = (0..2 * usize::from(CLIENT_COPIES))
-            .map(|_| {
-                let (store, id) = (store.clone(), id.clone());
-                std::thread::spawn(move || {
-                    block_on(store.get_client(&id))
-                        .unwrap()
-                        .map(|client| client.allowed_scopes().to_string())
-                })
-            })
-            .collect();
-        for reader in readers {
-            assert_eq!(reader.join().unwrap().as_deref(), Some("write"));
-        }
-        assert_eq!(
-            store
-                .get_client(&ClientId::new("other").unwrap())
-                .await
-                .unwrap(),
-            None
-        );
-    }
-
-    /// Runs a future that never waits (the memory store's) to completion on this thread.
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(future)
-    }
-
-    fn random_hash() -> SecretHash {
-        let mut hash = [0u8; 32];
-        RandomSource::new().fill(&mut hash).unwrap();
-        SecretHash(hash)
-    }
-
-    fn grant(id: &str, start: OffsetDateTime) -> GrantRecord {
-        GrantRecord::new(
-            GrantId(id.into()),
-            ClientId::new("app").unwrap(),
-            None,
-            ScopeSet::parse("read").unwrap(),
-            start,
-            start + Duration::days(90),
-        )
-    }
-
-    fn token(grant: &GrantRecord, kind: TokenKind, expires_at: OffsetDateTime) -> TokenRecord {
-        TokenRecord::new(
-            random_hash(),
-            kind,
-            grant.clone(),
-            grant.scope.clone(),
-            grant.created_at,
-            expires_at,
-        )
-    }
-
-    /// A code, and the grant record the engine builds from it when it is redeemed.
-    fn code_and_grant(id: &str, start: OffsetDateTime) -> (CodeRecord, GrantRecord) {
-        let grant = GrantRecord::new(
-            GrantId(id.into()),
-            ClientId::new("app").unwrap(),
-            Some("alice".into()),
-            ScopeSet::parse("read write").unwrap(),
-            start,
-            start + Duration::days(90),
-        );
-        let mut code =
-            CodeRecord::new(random_hash(), &grant, "alice", start + Duration::minutes(1));
-        code.redirect_uri = Some("https://app.example/cb".into());
-        code.code_challenge = Some(CodeChallenge::from_verifier(
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-        ));
-        (code, grant)
-    }
-
-    fn grant_entries(store: &MemoryStore) -> usize {
-        store.grants.each_shard().map(|shard| shard.len()).sum()
-    }
-
-    fn registered_grant(store: &MemoryStore, id: &GrantId) -> Option<Arc<Grant>> {
-        let bytes = id.as_str().as_bytes();
-        registered(&store.grants.shard(bytes), bytes)
-    }
-
-    fn token_entry_grant(store: &MemoryStore, hash: &SecretHash) -> Arc<Grant> {
-        Arc::clone(store.tokens.shard(hash).get(hash).unwrap().grant())
-    }
-
-    #[tokio::test]
-    async fn refused_issue_leaves_no_grant_entry() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let first = grant("first", start);
-        let taken = token(&first, TokenKind::Access, start + Duration::hours(1));
-        store
-            .issue(&first, std::slice::from_ref(&taken))
-            .await
-            .unwrap();
-        let second = grant("second", start);
-        let mut twin = token(&second, TokenKind::Access, start + Duration::hours(1));
-        twin.hash = taken.hash;
-        assert!(store.issue(&second, &[twin]).await.is_err());
-        assert_eq!(
-            grant_entries(&store),
-            1,
-            "only the first grant has an entry"
-        );
-    }
-
-    #[tokio::test]
-    async fn purge_stops_counting_purged_tokens() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let g = grant("g", start);
-        let mut refresh = token(&g, TokenKind::Refresh, start + Duration::days(30));
-        store
-            .issue(
-                &g,
-                &[
-                    token(&g, TokenKind::Access, start + Duration::hours(1)),
-                    refresh.clone(),
-                ],
-            )
-            .await
-            .unwrap();
-        // A hundred refreshes, an hour apart.
-        for _ in 0..100 {
-            let next = token(&g, TokenKind::Refresh, start + Duration::days(30));
-            let access = token(&g, TokenKind::Access, start + Duration::hours(1));
-            let rotated = store
-                .rotate_refresh(&refresh.hash, &[access, next.clone()])
-                .await
-                .unwrap();
-            assert_eq!(rotated, Rotation::Rotated);
-            refresh = next;
-        }
-        let live = |store: &MemoryStore| registered_grant(store, &g.id).unwrap().live();
-        assert_eq!(live(&store), 202);
-        let report = store
-            .purge_expired_batch(start + Duration::hours(2), usize::MAX)
-            .await
-            .unwrap();
-        assert_eq!(report.tokens, 101, "every access token expired");
-        assert_eq!(
-            live(&store),
-            101,
-            "the grant counts only the refresh tokens left"
-        );
-        assert_eq!(store.revoke_grant(&g.id).await.unwrap(), 101);
-    }
-
-    #[tokio::test]
-    async fn a_code_its_grant_and_its_tokens_share_one_copy() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let (code, grant) = code_and_grant("g", start);
-        store.insert_code(code.clone()).await.unwrap();
-        let CodeConsumption::Consumed(consumed) = store.consume_code(&code.hash).await.unwrap()
-        else {
-            panic!("the code is consumed");
-        };
-        assert_eq!(consumed, code);
-        let tokens = [
-            token(&grant, TokenKind::Access, start + Duration::hours(1)),
-            token(&grant, TokenKind::Refresh, grant.expires_at),
-        ];
-        store.issue(&grant, &tokens).await.unwrap();
-
-        let shared = registered_grant(&store, &grant.id).unwrap();
-        let code_grant = Arc::clone(store.codes.shard(&code.hash).get(&code.hash).unwrap());
-        assert!(Arc::ptr_eq(&shared, &code_grant));
-        for t in &tokens {
-            assert!(Arc::ptr_eq(&shared, &token_entry_grant(&store, &t.hash)));
-            assert_eq!(store.get_token(&t.hash).await.unwrap().as_ref(), Some(t));
-        }
-        assert_eq!(grant_entries(&store), 1);
-        assert_eq!(
-            store.profiles.len(),
-            1,
-            "code, grant and tokens share one profile"
-        );
-        assert_eq!(
-            store.consume_code(&code.hash).await.unwrap(),
-            CodeConsumption::AlreadyConsumed(code)
-        );
-    }
-
-    #[tokio::test]
-    async fn a_refresh_token_with_its_codes_sign_in_less_the_nonce_shares_the_codes_data() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let (mut code, grant) = code_and_grant("g", start);
-        let mut sign_in = SignIn::new(start);
-        sign_in.acr = Some("urn:example:mfa".into());
-        sign_in.amr = vec!["pwd".into(), "otp".into()];
-        sign_in.nonce = Some("n-0S6_WzA2Mj".into());
-        code.sign_in = Some(sign_in.clone());
-        store.insert_code(code.clone()).await.unwrap();
-        store.consume_code(&code.hash).await.unwrap();
-        let access = token(&grant, TokenKind::Access, start + Duration::hours(1));
-        let mut refresh = token(&grant, TokenKind::Refresh, grant.expires_at);
-        refresh.sign_in = Some(sign_in.without_nonce());
-        // Not what the engine stores, but a store keeps what it is given.
-        let mut with_nonce = token(&grant, TokenKind::Refresh, grant.expires_at);
-        with_nonce.sign_in = Some(sign_in.clone());
-        let tokens = [access.clone(), refresh.clone(), with_nonce.clone()];
-        store.issue(&grant, &tokens).await.unwrap();
-
-        let shared = registered_grant(&store, &grant.id).unwrap();
-        for t in [&access, &refresh] {
-            assert!(Arc::ptr_eq(&shared, &token_entry_grant(&store, &t.hash)));
-        }
-        let own = token_entry_grant(&store, &with_nonce.hash);
-        assert!(!Arc::ptr_eq(&shared, &own));
-        assert!(own.owner_is(&shared));
-        for t in &tokens {
-            assert_eq!(store.get_token(&t.hash).await.unwrap().as_ref(), Some(t));
-        }
-        assert_eq!(
-            store.consume_code(&code.hash).await.unwrap(),
-            CodeConsumption::AlreadyConsumed(code),
-            "the code keeps its nonce"
-        );
-    }
-
-    #[tokio::test]
-    async fn tokens_bound_to_the_codes_dpop_key_share_its_data_and_others_keep_their_own() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let (mut code, grant) = code_and_grant("g", start);
-        let key = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
-        code.dpop_jkt = Some(key.into());
-        store.insert_code(code.clone()).await.unwrap();
-        store.consume_code(&code.hash).await.unwrap();
-        let mut access = token(&grant, TokenKind::Access, start + Duration::hours(1));
-        access.dpop_jkt = Some(key.into());
-        let mut refresh = token(&grant, TokenKind::Refresh, grant.expires_at);
-        refresh.dpop_jkt = Some(key.into());
-        // Not what the engine stores for a bound code, but a store keeps what it is given.
-        let unbound = token(&grant, TokenKind::Access, start + Duration::hours(1));
-        let mut other_key = token(&grant, TokenKind::Refresh, grant.expires_at);
-        other_key.dpop_jkt = Some("not a thumbprint: kept as it is".into());
-        let tokens = [
-            access.clone(),
-            refresh.clone(),
-            unbound.clone(),
-            other_key.clone(),
-        ];
-        store.issue(&grant, &tokens).await.unwrap();
-
-        let shared = registered_grant(&store, &grant.id).unwrap();
-        for t in [&access, &refresh, &unbound] {
-            assert!(Arc::ptr_eq(&shared, &token_entry_grant(&store, &t.hash)));
-        }
-        let own = token_entry_grant(&store, &other_key.hash);
-        assert!(!Arc::ptr_eq(&shared, &own));
-        assert!(own.owner_is(&shared));
-        for t in &tokens {
-            assert_eq!(store.get_token(&t.hash).await.unwrap().as_ref(), Some(t));
-        }
-        assert_eq!(
-            store.consume_code(&code.hash).await.unwrap(),
-            CodeConsumption::AlreadyConsumed(code),
-            "the code keeps its key"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_grant_record_unlike_its_code_gets_data_of_its_own() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let (code, mut grant) = code_and_grant("g", start);
-        store.insert_code(code.clone()).await.unwrap();
-        store.consume_code(&code.hash).await.unwrap();
-        grant.created_at += Duration::seconds(5);
-        grant.scope = ScopeSet::parse("read").unwrap();
-        store
-            .issue(
-                &grant,
-                &[token(&grant, TokenKind::Access, grant.expires_at)],
-            )
-            .await
-            .unwrap();
-        let shared = registered_grant(&store, &grant.id).unwrap();
-        let code_grant = Arc::clone(store.codes.shard(&code.hash).get(&code.hash).unwrap());
-        assert!(!Arc::ptr_eq(&shared, &code_grant));
-        assert!(shared.describes(
-            &grant,
-            Moment::new(grant.created_at).unwrap(),
-            Moment::new(grant.expires_at).unwrap()
-        ));
-        assert_eq!(
-            grant_entries(&store),
-            1,
-            "the grant replaced the code's entry"
-        );
-        assert_eq!(
-            store.consume_code(&code.hash).await.unwrap(),
-            CodeConsumption::AlreadyConsumed(code),
-            "the code still reads back as stored"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_token_unlike_its_grant_keeps_its_own_identity_and_is_revoked_with_it() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let g = grant("g", start);
-        let same = token(&g, TokenKind::Refresh, g.expires_at);
-        let mut narrower = token(&g, TokenKind::Access, start + Duration::hours(1));
-        narrower.scope = ScopeSet::empty();
-        let mut other_end = token(&g, TokenKind::Access, start + Duration::hours(1));
-        other_end.grant_expires_at = start + Duration::days(1);
-        let tokens = [same.clone(), narrower.clone(), other_end.clone()];
-        store.issue(&g, &tokens).await.unwrap();
-
-        let shared = registered_grant(&store, &g.id).unwrap();
-        assert!(Arc::ptr_eq(&shared, &token_entry_grant(&store, &same.hash)));
-        for t in [&narrower, &other_end] {
-            let own = token_entry_grant(&store, &t.hash);
-            assert!(!Arc::ptr_eq(&shared, &own));
-            assert!(own.owner_is(&shared));
-        }
-        for t in &tokens {
-            assert_eq!(store.get_token(&t.hash).await.unwrap().as_ref(), Some(t));
-        }
-        assert_eq!(store.revoke_grant(&g.id).await.unwrap(), 3);
-        for t in &tokens {
-            assert!(store.get_token(&t.hash).await.unwrap().unwrap().revoked);
-        }
-    }
-
-    #[tokio::test]
-    async fn the_live_count_follows_single_revocations_and_repeated_hashes() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let g = grant("g", start);
-        let a = token(&g, TokenKind::Access, start + Duration::hours(1));
-        let mut already_revoked = token(&g, TokenKind::Access, start + Duration::hours(1));
-        already_revoked.revoked = true;
-        // The same hash twice in one call: stored once (the last wins), counted once.
-        let mut repeated = token(&g, TokenKind::Refresh, g.expires_at);
-        repeated.hash = a.hash;
-        store
-            .issue(&g, &[a.clone(), already_revoked, repeated.clone()])
-            .await
-            .unwrap();
-        let shared = registered_grant(&store, &g.id).unwrap();
-        assert_eq!(shared.live(), 1);
-        assert_eq!(
-            store.get_token(&a.hash).await.unwrap().as_ref(),
-            Some(&repeated)
-        );
-        let b = token(&g, TokenKind::Access, start + Duration::hours(1));
-        store.issue(&g, std::slice::from_ref(&b)).await.unwrap();
-        assert_eq!(shared.live(), 2);
-        assert!(store.revoke_token(&b.hash).await.unwrap());
-        assert!(store.revoke_token(&b.hash).await.unwrap());
-        assert_eq!(shared.live(), 1, "a token revoked twice is uncounted once");
-        assert_eq!(store.revoke_grant(&g.id).await.unwrap(), 1);
-        assert!(store.revoke_token(&a.hash).await.unwrap());
-        assert_eq!(store.revoke_grant(&g.id).await.unwrap(), 0);
-    }
-
-    #[tokio::test]
-    async fn a_code_waiting_for_its_grant_is_registered_until_purged() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let (code, grant) = code_and_grant("g", start);
-        store.insert_code(code.clone()).await.unwrap();
-        assert_eq!(grant_entries(&store), 1);
-        let report = store
-            .purge_expired_batch(code.expires_at, usize::MAX)
-            .await
-            .unwrap();
-        assert_eq!((report.codes, report.grants), (1, 0), "not a grant yet");
-        assert_eq!(grant_entries(&store), 0);
-        assert_eq!(store.profiles.len(), 0, "its profile is forgotten");
-        // A grant never issued can still be revoked, and its issue refused.
-        assert_eq!(store.revoke_grant(&grant.id).await.unwrap(), 0);
-        let late = token(&grant, TokenKind::Access, start + Duration::hours(1));
-        assert_eq!(
-            store.issue(&grant, &[late]).await.unwrap(),
-            Issuance::GrantRevoked
-        );
-    }
-
-    #[tokio::test]
-    async fn revoking_a_grant_before_issue_keeps_its_code_readable() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let (code, grant) = code_and_grant("g", start);
-        store.insert_code(code.clone()).await.unwrap();
-        store.consume_code(&code.hash).await.unwrap();
-        assert_eq!(store.revoke_grant(&grant.id).await.unwrap(), 0);
-        assert_eq!(
-            grant_entries(&store),
-            0,
-            "the mark replaced the code's entry"
-        );
-        let tokens = [token(&grant, TokenKind::Access, start + Duration::hours(1))];
-        assert_eq!(
-            store.issue(&grant, &tokens).await.unwrap(),
-            Issuance::GrantRevoked
-        );
-        assert_eq!(store.get_token(&tokens[0].hash).await.unwrap(), None);
-        assert_eq!(
-            store.consume_code(&code.hash).await.unwrap(),
-            CodeConsumption::AlreadyConsumed(code)
-        );
-    }
-
-    #[tokio::test]
-    async fn purging_everything_forgets_every_profile() {
-        let store = MemoryStore::new();
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let (code, grant) = code_and_grant("g", start);
-        store.insert_code(code.clone()).await.unwrap();
-        store.consume_code(&code.hash).await.unwrap();
-        let mut narrower = token(&grant, TokenKind::Access, start + Duration::hours(1));
-        narrower.scope = ScopeSet::parse("read").unwrap();
-        store.issue(&grant, &[narrower]).await.unwrap();
-        let client = grant.client_id.clone();
-        let mut machine = super::tests::grant("machine", start);
-        machine.client_id = client;
-        store.issue(&machine, &[]).await.unwrap();
-        let interned = store.profiles.len();
-        assert!(
-            (2..=3).contains(&interned),
-            "the code's, and one for the narrower token and the machine grant (same client \
-             and scope, no redirect URI), or one each if their random lanes differ: {interned}"
-        );
-        store
-            .purge_expired_batch(start + Duration::days(90), usize::MAX)
-            .await
-            .unwrap();
-        assert_eq!(store.profiles.len(), 0);
-        assert_eq!(grant_entries(&store), 0);
-    }
-
-    #[test]
-    fn a_token_entry_is_four_words() {
-        assert_eq!(std::mem::size_of::<TokenEntry>(), 32);
-    }
-}
+mod tests;

@@ -197,7 +197,8 @@ pub trait TokenStore: Send + Sync {
     /// ([`Engine::purge_expired`](crate::Engine::purge_expired) does): one call's cost
     /// follows `limit`, never the size of the store, so a purge never holds a lock or a
     /// transaction for long. A backend finds expired records through an index on their
-    /// expiry (or an expiry queue), not by a scan.
+    /// expiry, or sweeps its records in steps that each resume where the last one stopped
+    /// (the memory store does), never by reading the whole store in one call.
     ///
     /// What can no longer matter:
     /// - codes never consumed whose `expires_at` is at or before `before`; consumed codes

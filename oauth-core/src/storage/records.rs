@@ -347,8 +347,9 @@ pub struct PurgeReport {
     pub grants: u64,
     /// One-time-use marks removed.
     pub uses: u64,
-    /// There may be more to purge: the call stopped at its limit for some kind. `false`
-    /// only when nothing that could go is left.
+    /// There may be more to purge: the call stopped at its limit for some kind, or
+    /// before it had looked at everything. `false` only when nothing that could go is
+    /// left.
     pub more: bool,
 }
 

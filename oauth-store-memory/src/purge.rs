@@ -1,0 +1,112 @@
+//! Purging the memory store in steps whose cost follows their limit, never the store's size.
+//!
+//! The store keeps no expiry index (one would cost every record an entry, which the
+//! per-grant memory figures cannot spare). Instead each purge call is one step of a sweep
+//! over the four maps that hold expiring records: it looks at a bounded number of entries
+//! from where the previous step stopped (see [`Shard`](crate::shard::Shard) for how a step
+//! resumes), removes what expired, and reports `more` until the sweep has been over every
+//! map. A whole purge thus costs the store's size, spread over many short steps, each
+//! holding one shard's lock at a time.
+
+use std::sync::{Arc, Mutex};
+
+use oauth_core::storage::PurgeReport;
+use oauth_core::StorageError;
+use time::OffsetDateTime;
+
+use crate::grant::GrantKey;
+use crate::moment::Moment;
+use crate::sharded::Cursor;
+use crate::store::MemoryStore;
+
+/// How many entries of each map a step may look at per record its limit lets it remove.
+/// Looking at an entry is a comparison of instants, so a step with limit 1,000 looks at
+/// up to 16,000 entries per map, a fraction of a millisecond.
+pub(crate) const VISITS_PER_REMOVAL: usize = 16;
+
+/// Where the current sweep stands, and the instant it purges at.
+#[derive(Debug, Default)]
+pub(crate) struct Sweep {
+    /// The `before` of the sweep's steps so far: what they kept expires after it.
+    before: Option<Moment>,
+    uses: Cursor,
+    codes: Cursor,
+    tokens: Cursor,
+    grants: Cursor,
+}
+
+/// The sweep, one step at a time: purge calls take turns.
+#[derive(Debug, Default)]
+pub(crate) struct PurgeSweep(Mutex<Sweep>);
+
+impl MemoryStore {
+    /// One step of the purge at `before`: see the module docs. A step at a later instant
+    /// than the sweep's steps so far starts a new sweep (what they kept may have expired
+    /// by then); an earlier one continues it, as what they removed expired before it too.
+    pub(crate) fn purge_step(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<PurgeReport, StorageError> {
+        let before = Moment::new(before)?;
+        let limit = limit.max(1);
+        let budget = limit.saturating_mul(VISITS_PER_REMOVAL);
+        let mut sweep = self
+            .purge
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if sweep.before.is_none_or(|swept| swept < before) {
+            self.uses.restart_sweep(&mut sweep.uses);
+            self.codes.restart_sweep(&mut sweep.codes);
+            self.tokens.restart_sweep(&mut sweep.tokens);
+            self.grants.restart_sweep(&mut sweep.grants);
+        }
+        sweep.before = Some(before);
+        let mut report = PurgeReport::default();
+        let step = self
+            .uses
+            .sweep(&mut sweep.uses, budget, limit, |_, expires_at| {
+                *expires_at > before
+            });
+        report.uses = step.removed as u64;
+        let step = self
+            .codes
+            .sweep(&mut sweep.codes, budget, limit, |_, grant| {
+                grant.code_kept_until() > before
+            });
+        report.codes = step.removed as u64;
+        let step = self
+            .tokens
+            .sweep(&mut sweep.tokens, budget, limit, |_, token| {
+                let keep = token.kept_until() > before;
+                if !keep {
+                    token.forget();
+                }
+                keep
+            });
+        report.tokens = step.removed as u64;
+        self.grants
+            .sweep(&mut sweep.grants, budget, limit, |GrantKey(grant), ()| {
+                if grant.is_issued() {
+                    let keep = grant.expires_at() > before;
+                    report.grants += u64::from(!keep);
+                    keep
+                } else {
+                    // A code's data waiting for its grant: kept while the code is. Only
+                    // this shard's lock hands out new references to it, and it is held.
+                    Arc::strong_count(grant) > 1
+                }
+            });
+        report.more = ![&sweep.uses, &sweep.codes, &sweep.tokens, &sweep.grants]
+            .iter()
+            .all(|cursor| cursor.is_done());
+        if !report.more {
+            // The sweep is over: the next call starts another.
+            sweep.before = None;
+            // Once per whole purge: interned profiles no record uses any more.
+            self.profiles.forget_unused();
+        }
+        Ok(report)
+    }
+}
