@@ -277,8 +277,8 @@ mod tests {
         Shard::with_hasher(RandomState::new())
     }
 
-    /// Every operation agrees with a `HashMap` given the same sequence, removals moving
-    /// entries around included.
+    /// Every operation agrees with a `HashMap` given the same sequence, removals and
+    /// sweep steps moving entries around included.
     #[test]
     fn agrees_with_a_hash_map() {
         let (mut ours, mut theirs) = (shard(), HashMap::new());
@@ -288,9 +288,25 @@ mod tests {
         for _ in 0..20_000 {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
             let key = (state >> 33) % 512;
-            match (state >> 20) % 4 {
+            match (state >> 20) % 7 {
                 0 | 1 => assert_eq!(ours.insert(key, state), theirs.insert(key, state)),
                 2 => assert_eq!(ours.remove(&key), theirs.remove(&key)),
+                3 => {
+                    // A short sweep step removing some of what it sees: the map loses
+                    // exactly those.
+                    let mut removed = Vec::new();
+                    ours.sweep(5, 2, |key, _| {
+                        let keep = key % 5 != 0;
+                        if !keep {
+                            removed.push(*key);
+                        }
+                        keep
+                    });
+                    for key in removed {
+                        assert!(theirs.remove(&key).is_some());
+                    }
+                }
+                4 if state % 16 == 0 => ours.restart_sweep(),
                 _ => assert_eq!(ours.get(&key), theirs.get(&key)),
             }
             assert_eq!(ours.len(), theirs.len());
