@@ -5,6 +5,8 @@
 //! are as good a hash. Every key such a map stores is the digest of a value the engine drew
 //! at random, so no one can choose which keys are stored, and a lookup of a chosen digest
 //! only probes. A random seed per map keeps bucket positions unpredictable all the same.
+//! The same holds for the profile interner's keys, each the output of a randomly keyed
+//! SipHash the store computes itself: as uniform as a digest, and chosen by no one.
 //!
 //! Two lanes read different bytes of the digest: one picks a key's shard, the other hashes
 //! it within the shard, so the two are independent (a shard's keys would otherwise share

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use oauth_core::{ClientId, ScopeSet};
 
+use crate::digest_hash::DigestHashing;
 use crate::sharded::ShardedMap;
 
 /// What the grants of one client usually have in common: the client, the scope granted,
@@ -44,7 +45,9 @@ pub(crate) const LANES: u8 = 16;
 /// holds at most the profiles of what was live at the last purge plus those made since.
 #[derive(Debug)]
 pub(crate) struct Profiles {
-    by_hash: ShardedMap<u64, Vec<Arc<Profile>>>,
+    /// Keyed by the output of `hasher`, randomly keyed SipHash: unpredictable and uniform
+    /// already, so its bytes place it as a digest's would, without hashing it again.
+    by_hash: ShardedMap<u64, Vec<Arc<Profile>>, DigestHashing>,
     hasher: RandomState,
 }
 
