@@ -14,7 +14,7 @@ use oauth_core::storage::PurgeReport;
 use oauth_core::StorageError;
 use time::OffsetDateTime;
 
-use crate::grant::GrantKey;
+use crate::grant::{Grant, GrantKey};
 use crate::moment::Moment;
 use crate::sharded::Cursor;
 use crate::store::MemoryStore;
@@ -70,12 +70,24 @@ impl MemoryStore {
                 *expires_at > before
             });
         report.uses = step.removed as u64;
+        // The data of removed codes whose grant was never issued: registered in the grants
+        // map for an issue that can no longer come, it goes with its code.
+        let mut unissued = Vec::new();
         let step = self
             .codes
             .sweep(&mut sweep.codes, budget, limit, |_, grant| {
-                grant.code_kept_until() > before
+                let keep = grant.code_kept_until() > before;
+                if !keep && !grant.is_issued() {
+                    unissued.push(Arc::clone(grant));
+                }
+                keep
             });
         report.codes = step.removed as u64;
+        // After the codes' shard locks are released: grant shards come first in the lock
+        // order.
+        for data in unissued {
+            self.forget_unissued(data);
+        }
         let step = self
             .tokens
             .sweep(&mut sweep.tokens, budget, limit, |_, token| {
@@ -93,8 +105,9 @@ impl MemoryStore {
                     report.grants += u64::from(!keep);
                     keep
                 } else {
-                    // A code's data waiting for its grant: kept while the code is. Only
-                    // this shard's lock hands out new references to it, and it is held.
+                    // A code's data waiting for its grant: kept while the code is (a code
+                    // removed by this sweep took its data along, above). Only this
+                    // shard's lock hands out new references to it, and it is held.
                     Arc::strong_count(grant) > 1
                 }
             });
@@ -108,5 +121,22 @@ impl MemoryStore {
             self.profiles.forget_unused();
         }
         Ok(report)
+    }
+
+    /// Removes `data`, a removed code's, from the grants map if it is still registered
+    /// there, unissued, and nothing but the map and `data` itself refer to it.
+    fn forget_unissued(&self, data: Arc<Grant>) {
+        let id = data.id_bytes();
+        let mut grants = self.grants.shard(id);
+        let unclaimed = grants
+            .get_key_value(id)
+            .is_some_and(|(GrantKey(registered), ())| {
+                Arc::ptr_eq(registered, &data)
+                    && !registered.is_issued()
+                    && Arc::strong_count(registered) == 2
+            });
+        if unclaimed {
+            grants.remove(id);
+        }
     }
 }

@@ -554,3 +554,30 @@ async fn a_later_purge_instant_restarts_the_sweep() {
         assert!(store.get_token(hash).await.unwrap().is_none());
     }
 }
+
+/// The data of an expired code whose grant was never issued goes in the same step as the
+/// code, wherever the grants map's own sweep stands: a purge in small steps leaves none
+/// of it behind, and a purge right after finds nothing.
+#[tokio::test]
+async fn a_purged_codes_waiting_data_goes_with_it_in_small_steps() {
+    let store = MemoryStore::new();
+    let start = OffsetDateTime::UNIX_EPOCH;
+    for i in 0..200 {
+        let (code, _) = code_and_grant(&format!("waiting-{i}"), start);
+        store.insert_code(code).await.unwrap();
+    }
+    assert_eq!(grant_entries(&store), 200);
+    let before = start + Duration::hours(1);
+    let mut codes = 0;
+    loop {
+        let step = store.purge_expired_batch(before, 1).await.unwrap();
+        codes += step.codes;
+        if !step.more {
+            break;
+        }
+    }
+    assert_eq!(codes, 200);
+    assert_eq!(grant_entries(&store), 0, "no code's data outlives its code");
+    let again = store.purge_expired_batch(before, 1).await.unwrap();
+    assert_eq!((again.codes, again.grants, again.more), (0, 0, false));
+}
