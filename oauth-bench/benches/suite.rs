@@ -963,6 +963,7 @@ fn main() {
     for (name, points, target) in [
         ("memory: full flow", &memory_growth.flow, true),
         ("memory: opaque verification", &memory_growth.verify, true),
+        ("memory: one purge step", &memory_growth.purge_step, true),
         ("SQLite: full flow, as measured", &sqlite_growth.flow, false),
         (
             "SQLite: full flow at one disk speed (÷ a bare commit measured beside it)",
@@ -970,6 +971,7 @@ fn main() {
             true,
         ),
         ("SQLite: opaque verification", &sqlite_growth.verify, true),
+        ("SQLite: one purge step", &sqlite_growth.purge_step, true),
     ] {
         if let (Some(first), Some(last)) = (points.first(), points.last()) {
             let ratio = last.1 / first.1;
@@ -1147,10 +1149,15 @@ fn alg_name(alg: Algorithm) -> &'static str {
 }
 
 /// Cost against stored grants, for one backend.
+/// The limit of the purge step the growth test measures at each size.
+const PURGE_STEP_LIMIT: usize = 50;
+
 #[derive(Default)]
 struct Growth {
     flow: Vec<(u64, f64)>,
     verify: Vec<(u64, f64)>,
+    /// One purge step ([`PURGE_STEP_LIMIT`], nothing expired) at each size.
+    purge_step: Vec<(u64, f64)>,
     /// A bare durable commit's cost at each size, for SQLite.
     commit: Vec<(u64, f64)>,
     /// The flow's cost in bare commits measured in the same rounds (median of the rounds).
@@ -1227,9 +1234,32 @@ where
             async || {},
         )
         .await;
-        eprintln!("{size} grants: flow {flow:.0} ns, verify {verify:.0} ns");
+        // One purge step with nothing that has expired: what a periodic purge costs a
+        // store of this size per call. Its limit keeps what the memory store looks at per
+        // step (16 records of each kind per record of the limit) below the smallest size,
+        // so every size does the same work and only the store's size differs.
+        let now = engine.clock().now();
+        let purge_step = median_ns(
+            5,
+            20,
+            async || {
+                black_box(
+                    engine
+                        .storage()
+                        .purge_expired_batch(now, PURGE_STEP_LIMIT)
+                        .await
+                        .expect("purge step"),
+                );
+            },
+            async || {},
+        )
+        .await;
+        eprintln!(
+            "{size} grants: flow {flow:.0} ns, verify {verify:.0} ns, purge step {purge_step:.0} ns"
+        );
         out.flow.push((size, flow));
         out.verify.push((size, verify));
+        out.purge_step.push((size, purge_step));
         if commit.is_some() {
             out.commit.push((size, measure::median(&mut commit_rounds)));
             out.in_commits
