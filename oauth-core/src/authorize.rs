@@ -334,9 +334,14 @@ mod endpoint {
                 }
                 None => None,
             };
-            let code = self.random.secret()?;
+            // The code and the grant id in one draw: one call to the generator. The draw
+            // ends here, so its bytes are not kept in this future across the awaits below.
+            let (code, grant_id) = {
+                let mut draw = self.random.draw(1, 1)?;
+                (draw.secret()?, self.new_grant_id(&mut draw)?)
+            };
             let grant = GrantRecord::new(
-                self.new_grant_id()?,
+                grant_id,
                 client.id().clone(),
                 Some(subject.to_owned()),
                 scope,
