@@ -174,12 +174,17 @@ impl VerifiedTarget<'_> {
 
     /// The success redirect carrying `code`, `state` and `iss`.
     pub fn code(&self, code: &str) -> Result<AuthorizationRedirect, OAuthError> {
-        let mut params = vec![("code", code)];
-        if let Some(state) = self.state {
-            params.push(("state", state));
+        // Arrays, not a vector grown twice: every approval answers this.
+        match self.state {
+            Some(state) => AuthorizationRedirect::new(
+                self.redirect_uri,
+                &[("code", code), ("state", state), ("iss", self.issuer)],
+            ),
+            None => AuthorizationRedirect::new(
+                self.redirect_uri,
+                &[("code", code), ("iss", self.issuer)],
+            ),
         }
-        params.push(("iss", self.issuer));
-        AuthorizationRedirect::new(self.redirect_uri, &params)
     }
 }
 

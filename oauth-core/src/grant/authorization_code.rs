@@ -28,7 +28,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let verifier = params.get("code_verifier");
         let now = self.clock.now();
 
-        let record = match self.storage.consume_code(&SecretHash::of(code)).await? {
+        let mut record = match self.storage.consume_code(&SecretHash::of(code)).await? {
             // Another issuer's code (a tenant sharing the store) is unknown here, and its
             // replay revokes nothing of that issuer's.
             CodeConsumption::Consumed(record) | CodeConsumption::AlreadyConsumed(record)
@@ -68,15 +68,17 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             return Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into());
         }
 
-        let grant = record.grant();
+        // The consumed record is ours: its strings move into the grant, not copied.
+        let sign_in = record.sign_in.take();
+        let sign_in = sign_in.as_ref();
+        let grant = record.into_grant();
         let with_refresh = client.allows_grant(GrantType::RefreshToken);
-        let sign_in = record.sign_in.as_ref();
         let binding = Binding::for_client(client, jkt);
         // The tokens from one draw, a temporary: its bytes are not kept in this future.
         let mut minted = self.mint_tokens(
             &mut self.random.draw(token_secrets(with_refresh), 0)?,
             &grant,
-            record.scope,
+            grant.scope.clone(),
             with_refresh,
             sign_in,
             binding,

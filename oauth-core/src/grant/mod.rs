@@ -265,7 +265,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         };
         let mut access_record = access.record;
         access_record.dpop_jkt = jkt.map(str::to_owned);
-        let mut records = vec![access_record];
+        // Room for the refresh token's record too, so that adding it moves nothing.
+        let mut records = Vec::with_capacity(1 + usize::from(with_refresh));
+        records.push(access_record);
         let mut refresh_token = None;
         if with_refresh {
             let refresh_expires =
