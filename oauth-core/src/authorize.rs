@@ -174,12 +174,17 @@ impl VerifiedTarget<'_> {
 
     /// The success redirect carrying `code`, `state` and `iss`.
     pub fn code(&self, code: &str) -> Result<AuthorizationRedirect, OAuthError> {
-        let mut params = vec![("code", code)];
-        if let Some(state) = self.state {
-            params.push(("state", state));
+        // Arrays, not a vector grown twice: every approval answers this.
+        match self.state {
+            Some(state) => AuthorizationRedirect::new(
+                self.redirect_uri,
+                &[("code", code), ("state", state), ("iss", self.issuer)],
+            ),
+            None => AuthorizationRedirect::new(
+                self.redirect_uri,
+                &[("code", code), ("iss", self.issuer)],
+            ),
         }
-        params.push(("iss", self.issuer));
-        AuthorizationRedirect::new(self.redirect_uri, &params)
     }
 }
 
@@ -334,9 +339,14 @@ mod endpoint {
                 }
                 None => None,
             };
-            let code = self.random.secret()?;
+            // The code and the grant id in one draw: one call to the generator. The draw
+            // ends here, so its bytes are not kept in this future across the awaits below.
+            let (code, grant_id) = {
+                let mut draw = self.random.draw(1, 1)?;
+                (draw.secret()?, self.new_grant_id(&mut draw)?)
+            };
             let grant = GrantRecord::new(
-                self.new_grant_id()?,
+                grant_id,
                 client.id().clone(),
                 Some(subject.to_owned()),
                 scope,

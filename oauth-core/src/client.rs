@@ -31,13 +31,17 @@ impl ClientId {
     /// Checks an identifier: 1 to 255 characters of `%x20-7E` (RFC 6749 Appendix A.1).
     pub fn new(id: impl Into<String>) -> Result<Self, ClientError> {
         let id = id.into();
-        if id.is_empty()
-            || id.len() > MAX_CLIENT_ID_LEN
-            || !id.bytes().all(|b| (0x20..=0x7e).contains(&b))
-        {
+        if !Self::is_valid(&id) {
             return Err(ClientError::InvalidClientId);
         }
         Ok(Self(id))
+    }
+
+    /// Whether `id` passes [`ClientId::new`]'s check, without making a copy to keep.
+    pub(crate) fn is_valid(id: &str) -> bool {
+        !id.is_empty()
+            && id.len() <= MAX_CLIENT_ID_LEN
+            && id.bytes().all(|b| (0x20..=0x7e).contains(&b))
     }
 
     /// The identifier as text.

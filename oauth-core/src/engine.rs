@@ -18,7 +18,7 @@ use crate::openid::{OpenId, OpenIdProvider};
 use crate::pushed_request_seal::PushedRequestKey;
 use crate::resource::TokenVerifier;
 use crate::scope::{PermitAll, ScopePolicy};
-use crate::secret::RandomSource;
+use crate::secret::{Draw, RandomSource};
 use crate::secret_cache::{VerifiedSecrets, DEFAULT_SECRET_MEMORY};
 use crate::slow_hashing::{HashingPool, SlowHashing};
 use crate::storage::{GrantId, PurgeReport, Storage};
@@ -262,9 +262,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
     }
 
-    /// A new grant id, tagged with this engine's issuer.
-    pub(crate) fn new_grant_id(&self) -> Result<GrantId, Fault> {
-        Ok(tagged_grant_id(&self.issuer_tag, self.random.id()?))
+    /// A new grant id from the request's `draw`, tagged with this engine's issuer.
+    pub(crate) fn new_grant_id(&self, draw: &mut Draw) -> Result<GrantId, Fault> {
+        Ok(tagged_grant_id(&self.issuer_tag, draw.id()?))
     }
 
     /// Whether `grant` is this engine's (made under its issuer).

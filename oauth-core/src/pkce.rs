@@ -72,13 +72,13 @@ impl CodeChallenge {
 
     /// The challenge for `verifier` (for clients and tests).
     pub fn from_verifier(verifier: &str) -> Self {
-        Self(s256(verifier))
+        Self(s256(verifier).into_iter().map(char::from).collect())
     }
 
     /// Checks `verifier` against this challenge, in constant time.
     pub fn verify(&self, verifier: &str) -> Result<(), PkceError> {
         check_verifier_syntax(verifier)?;
-        if ct_eq(s256(verifier).as_bytes(), self.0.as_bytes()) {
+        if ct_eq(&s256(verifier), self.0.as_bytes()) {
             Ok(())
         } else {
             Err(PkceError::Mismatch)
@@ -104,8 +104,15 @@ impl From<CodeChallenge> for String {
     }
 }
 
-fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+/// The `S256` challenge of `verifier`, encoded on the stack: checking a verifier at every
+/// code exchange allocates nothing.
+fn s256(verifier: &str) -> [u8; CHALLENGE_LEN] {
+    let digest = digest::digest(&digest::SHA256, verifier.as_bytes());
+    let mut challenge = [0u8; CHALLENGE_LEN];
+    // A SHA-256 digest is exactly `CHALLENGE_LEN` characters, so this cannot fail; if it
+    // did, the zeros left would match no challenge (they are not base64url).
+    let _ = URL_SAFE_NO_PAD.encode_slice(digest, &mut challenge);
+    challenge
 }
 
 /// RFC 7636 §4.1: `code-verifier = 43*128unreserved`, unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~".

@@ -4,10 +4,10 @@
 //! single SHA-256 is the right hash for them: there is nothing to brute-force, and a
 //! lookup by hash stays one cheap index probe. Stores only ever see [`SecretHash`].
 
+mod draw;
+
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
@@ -15,8 +15,13 @@ use subtle::ConstantTimeEq;
 
 use crate::error::Fault;
 
+pub(crate) use draw::Draw;
+
 /// Number of random bytes in every code, token and generated secret (256 bits).
 pub const SECRET_BYTES: usize = 32;
+
+/// Number of random bytes in every generated id (128 bits).
+const ID_BYTES: usize = 16;
 
 /// The SHA-256 hash of a code, token or client secret: what storage keeps instead of it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -62,6 +67,9 @@ impl fmt::Debug for SecretHash {
 }
 
 /// The engine's source of secure randomness (ring's `SystemRandom`).
+///
+/// A request that needs several values draws them all in one call (a crate-private
+/// `Draw`); [`secret`](Self::secret) and [`id`](Self::id) are single draws.
 #[derive(Debug, Clone)]
 pub struct RandomSource {
     rng: SystemRandom,
@@ -88,16 +96,12 @@ impl RandomSource {
 
     /// A new 256-bit secret, base64url without padding (43 characters).
     pub fn secret(&self) -> Result<String, Fault> {
-        let mut bytes = [0u8; SECRET_BYTES];
-        self.fill(&mut bytes)?;
-        Ok(URL_SAFE_NO_PAD.encode(bytes))
+        self.draw(1, 0)?.secret()
     }
 
     /// A new random identifier (128 bits, base64url), for grants and pending requests.
     pub fn id(&self) -> Result<String, Fault> {
-        let mut bytes = [0u8; 16];
-        self.fill(&mut bytes)?;
-        Ok(URL_SAFE_NO_PAD.encode(bytes))
+        self.draw(0, 1)?.id()
     }
 }
 
@@ -108,6 +112,9 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
     use super::*;
 
     #[test]

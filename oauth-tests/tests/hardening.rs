@@ -519,7 +519,7 @@ fn fz05_secret_mac_and_pkce_comparisons_use_constant_time_primitives() {
         (
             "pkce.rs",
             include_str!("../../oauth-core/src/pkce.rs"),
-            &["ct_eq(s256(verifier).as_bytes(), self.0.as_bytes())"][..],
+            &["ct_eq(&s256(verifier), self.0.as_bytes())"][..],
         ),
         (
             "pending_seal.rs",

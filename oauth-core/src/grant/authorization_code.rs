@@ -7,7 +7,7 @@
 //! (RFC 6749 §4.1.2, RFC 9700 §4.5). A replay that fails its own checks revokes nothing,
 //! so a stranger holding only a leaked code cannot end a victim's session.
 
-use super::{refuse_on_error, Binding, TokenOutcome};
+use super::{refuse_on_error, token_secrets, Binding, TokenOutcome};
 use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::engine::Engine;
@@ -28,7 +28,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let verifier = params.get("code_verifier");
         let now = self.clock.now();
 
-        let record = match self.storage.consume_code(&SecretHash::of(code)).await? {
+        let mut record = match self.storage.consume_code(&SecretHash::of(code)).await? {
             // Another issuer's code (a tenant sharing the store) is unknown here, and its
             // replay revokes nothing of that issuer's.
             CodeConsumption::Consumed(record) | CodeConsumption::AlreadyConsumed(record)
@@ -68,12 +68,22 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             return Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into());
         }
 
-        let grant = record.grant();
+        // The consumed record is ours: its strings move into the grant, not copied.
+        let sign_in = record.sign_in.take();
+        let sign_in = sign_in.as_ref();
+        let grant = record.into_grant();
         let with_refresh = client.allows_grant(GrantType::RefreshToken);
-        let sign_in = record.sign_in.as_ref();
         let binding = Binding::for_client(client, jkt);
-        let mut minted =
-            self.mint_tokens(&grant, record.scope, with_refresh, sign_in, binding, now)?;
+        // The tokens from one draw, a temporary: its bytes are not kept in this future.
+        let mut minted = self.mint_tokens(
+            &mut self.random.draw(token_secrets(with_refresh), 0)?,
+            &grant,
+            grant.scope.clone(),
+            with_refresh,
+            sign_in,
+            binding,
+            now,
+        )?;
         // The first ID token of the grant: the only one that echoes the request's nonce.
         minted.issued.id_token = self.id_token_for(
             client,

@@ -1,7 +1,7 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself.
 //! It never issues a refresh token (RFC 6749 §4.4.3).
 
-use super::{refuse_on_error, Binding, TokenOutcome};
+use super::{refuse_on_error, token_secrets, Binding, TokenOutcome};
 use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::engine::Engine;
@@ -44,22 +44,23 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             );
         }
         let now = self.clock.now();
-        let grant = GrantRecord::new(
-            self.new_grant_id()?,
-            client.id().clone(),
-            None,
-            scope.clone(),
-            now,
-            now + self.config.access_token_lifetime(),
-        );
-        let minted = self.mint_tokens(
-            &grant,
-            scope,
-            false,
-            None,
-            Binding::for_client(client, jkt),
-            now,
-        )?;
+        // The grant id and the access token in one draw: one call to the generator. The
+        // draw ends with this block, so its bytes are not kept in this future across the
+        // await below.
+        let (grant, minted) = {
+            let mut draw = self.random.draw(token_secrets(false), 1)?;
+            let grant = GrantRecord::new(
+                self.new_grant_id(&mut draw)?,
+                client.id().clone(),
+                None,
+                scope.clone(),
+                now,
+                now + self.config.access_token_lifetime(),
+            );
+            let binding = Binding::for_client(client, jkt);
+            let minted = self.mint_tokens(&mut draw, &grant, scope, false, None, binding, now)?;
+            (grant, minted)
+        };
         match self.storage.issue(&grant, &minted.records).await? {
             Issuance::Issued => {
                 self.report_issued(

@@ -16,6 +16,7 @@ use crate::form_request::FormRequest;
 use crate::jose::{Algorithm, DpopError, VerifiedProof};
 use crate::response::Response;
 use crate::scope::ScopeSet;
+use crate::secret::Draw;
 use crate::storage::{GrantRecord, SignIn, Storage, TokenKind, TokenRecord};
 use crate::token::{mint, AccessTokenType, IssuedTokens};
 
@@ -227,9 +228,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     /// Mints an access token for `grant` with `access_scope`, bound to the DPoP key `jkt`
     /// when given, and a refresh token with the grant's scope when `with_refresh`. Answers the response and the records to store.
     /// The refresh token of an OpenID Connect grant keeps `sign_in` without its nonce, for
-    /// the ID tokens its refreshes issue (Core §12.2).
+    /// the ID tokens its refreshes issue (Core §12.2). The values are taken from `draw`,
+    /// which holds at least [`token_secrets`]`(with_refresh)` secrets.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn mint_tokens(
         &self,
+        draw: &mut Draw,
         grant: &GrantRecord,
         access_scope: ScopeSet,
         with_refresh: bool,
@@ -241,7 +245,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let access_expires = (now + self.config.access_token_lifetime()).min(grant.expires_at);
         let access = match &self.jwt {
             None => mint(
-                &self.random,
+                draw,
                 TokenKind::Access,
                 grant,
                 access_scope.clone(),
@@ -249,7 +253,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 access_expires,
             )?,
             Some(jwt) => jwt.mint(
-                &self.random,
+                draw,
                 self.config.issuer(),
                 grant,
                 access_scope.clone(),
@@ -261,13 +265,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         };
         let mut access_record = access.record;
         access_record.dpop_jkt = jkt.map(str::to_owned);
-        let mut records = vec![access_record];
+        // Room for the refresh token's record too, so that adding it moves nothing.
+        let mut records = Vec::with_capacity(1 + usize::from(with_refresh));
+        records.push(access_record);
         let mut refresh_token = None;
         if with_refresh {
             let refresh_expires =
                 (now + self.config.refresh_token_lifetime()).min(grant.expires_at);
             let refresh = mint(
-                &self.random,
+                draw,
                 TokenKind::Refresh,
                 grant,
                 grant.scope.clone(),
@@ -300,4 +306,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             token_id: access.token_id,
         })
     }
+}
+
+/// How many secrets [`Engine::mint_tokens`] takes from its draw: the access token (or its
+/// `jti`), and the refresh token when `with_refresh`.
+pub(crate) fn token_secrets(with_refresh: bool) -> usize {
+    1 + usize::from(with_refresh)
 }

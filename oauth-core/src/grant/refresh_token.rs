@@ -4,7 +4,7 @@
 //! call. A retired token presented again means two parties hold it, so the whole grant
 //! (its live refresh token and access tokens) is revoked.
 
-use super::{refuse_on_error, Binding, TokenOutcome};
+use super::{refuse_on_error, token_secrets, Binding, TokenOutcome};
 use crate::client::{Client, GrantType};
 use crate::clock::Clock;
 use crate::engine::Engine;
@@ -103,7 +103,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         // rotation after it.
         let sign_in = record.sign_in.as_ref();
         let binding = Binding::for_client(client, jkt);
-        let mut minted = self.mint_tokens(&grant, access_scope, true, sign_in, binding, now)?;
+        // The tokens from one draw, a temporary: its bytes are not kept in this future.
+        let mut minted = self.mint_tokens(
+            &mut self.random.draw(token_secrets(true), 0)?,
+            &grant,
+            access_scope,
+            true,
+            sign_in,
+            binding,
+            now,
+        )?;
         // A refreshed ID token never carries a nonce (Core §12.2), whatever was stored.
         minted.issued.id_token = self.id_token_for(
             client,

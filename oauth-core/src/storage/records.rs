@@ -100,9 +100,12 @@ impl SignIn {
 
     /// The same sign-in without its nonce: what a grant's refresh tokens keep.
     pub fn without_nonce(&self) -> Self {
+        // Field by field: a whole clone would copy the nonce only to drop it.
         Self {
+            auth_time: self.auth_time,
+            acr: self.acr.clone(),
+            amr: self.amr.clone(),
             nonce: None,
-            ..self.clone()
         }
     }
 }
@@ -146,6 +149,19 @@ impl CodeRecord {
             self.client_id.clone(),
             Some(self.subject.clone()),
             self.scope.clone(),
+            self.issued_at,
+            self.grant_expires_at,
+        )
+    }
+
+    /// The grant, as [`CodeRecord::grant`], from a record the caller owns (a consumed
+    /// code): its strings move into the grant instead of being copied.
+    pub(crate) fn into_grant(self) -> GrantRecord {
+        GrantRecord::new(
+            self.grant_id,
+            self.client_id,
+            Some(self.subject),
+            self.scope,
             self.issued_at,
             self.grant_expires_at,
         )

@@ -8,7 +8,7 @@ use super::Minted;
 use crate::error::Fault;
 use crate::jose::{self, AccessClaims, KeySet, SigningKey, VerificationKeys};
 use crate::scope::ScopeSet;
-use crate::secret::{RandomSource, SecretHash};
+use crate::secret::{Draw, SecretHash};
 use crate::storage::{GrantRecord, TokenKind, TokenRecord};
 
 /// How an engine issues JWT access tokens.
@@ -69,11 +69,12 @@ impl JwtIssuer {
 
     /// Mints a JWT access token for `grant`, bound to the DPoP key `jkt` when given
     /// (`cnf.jkt`, RFC 9449 §6.1); the record stored for it is keyed by the hash
-    /// of its `jti`, so that introspection and revocation can reach it.
+    /// of its `jti`, so that introspection and revocation can reach it. The `jti` is
+    /// taken from the request's `draw`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn mint(
         &self,
-        random: &RandomSource,
+        draw: &mut Draw,
         issuer: &str,
         grant: &GrantRecord,
         scope: ScopeSet,
@@ -82,7 +83,7 @@ impl JwtIssuer {
         grant_lifetime: Duration,
         jkt: Option<&str>,
     ) -> Result<Minted, Fault> {
-        let jti = random.secret()?;
+        let jti = draw.secret()?;
         let subject = grant.subject.as_deref().unwrap_or(grant.client_id.as_str());
         // The grant started (the user approved) one grant lifetime before it ends.
         let auth_time = (self.with_auth_time && grant.subject.is_some())

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use crate::error::Fault;
 use crate::scope::ScopeSet;
-use crate::secret::{RandomSource, SecretHash};
+use crate::secret::{Draw, SecretHash};
 use crate::storage::{GrantRecord, TokenKind, TokenRecord};
 
 /// The format of access tokens.
@@ -35,16 +35,16 @@ pub(crate) struct Minted {
     pub token_id: Option<String>,
 }
 
-/// Mints one opaque token of `kind` for `grant`.
+/// Mints one opaque token of `kind` for `grant`, its value taken from the request's `draw`.
 pub(crate) fn mint(
-    random: &RandomSource,
+    draw: &mut Draw,
     kind: TokenKind,
     grant: &GrantRecord,
     scope: ScopeSet,
     issued_at: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<Minted, Fault> {
-    let value = random.secret()?;
+    let value = draw.secret()?;
     let record = TokenRecord::new(
         SecretHash::of(&value),
         kind,
