@@ -764,7 +764,7 @@ fn main() {
     rows.push(Row::ratio(
         "Full authorization flow (authorize + approve + code exchange, PKCE), opaque, memory",
         est("flow_opaque_memory"),
-        "5 random draws, 6 SHA-256, PKCE check",
+        "3 random draws, 6 SHA-256, PKCE check",
         est("floor_opaque_flow"),
         Some(2.0),
     ));
@@ -786,7 +786,7 @@ fn main() {
                 alg.as_str()
             ),
             est(&format!("exchange_jwt_{name}")),
-            "bare mint + code hash, PKCE, jti draw + hash, refresh draw + hash",
+            "bare mint + code hash, PKCE, one draw for jti + refresh, their 2 hashes",
             est(&format!("floor_exchange_ring_{name}")),
             None,
         ));
@@ -794,14 +794,14 @@ fn main() {
     rows.push(Row::ratio(
         "Refresh with rotation, opaque, memory",
         est("refresh_rotation_memory"),
-        "2 random draws, 3 SHA-256",
+        "1 random draw, 3 SHA-256",
         est("floor_refresh"),
         None,
     ));
     rows.push(Row::ratio(
         "Client credentials, opaque, memory",
         est("client_credentials_memory"),
-        "2 random draws, 2 SHA-256",
+        "1 random draw, 2 SHA-256",
         est("floor_client_credentials"),
         None,
     ));

@@ -1,8 +1,9 @@
 //! The floors: the raw `ring` work each operation cannot avoid, written as plainly as
 //! possible (no engine, no storage, no checks beyond what the cryptography needs).
 //!
-//! - A **random secret** is a 32-byte draw from the system generator, base64url-encoded
-//!   (the form that is sent and hashed); an **id** is a 16-byte draw, encoded.
+//! - A **random secret** is 32 bytes from the system generator, base64url-encoded (the
+//!   form that is sent and hashed); an **id** is 16 bytes, encoded. What one request
+//!   needs is drawn in one call, as the engine draws it: a **draw** is one system call.
 //! - A **hash** is one SHA-256 of a secret as sent (43 characters).
 //! - The **PKCE check** is SHA-256 of the verifier, base64url, and a constant-time
 //!   comparison with the challenge.
@@ -70,51 +71,81 @@ impl Floor {
         hash(self.secret().as_bytes())
     }
 
+    /// `N` random bytes in one draw.
+    fn draw<const N: usize>(&self) -> [u8; N] {
+        let mut bytes = [0u8; N];
+        self.rng.fill(&mut bytes).expect("random");
+        bytes
+    }
+
+    /// Two secrets from one draw (an exchange's access and refresh tokens, or its `jti`
+    /// and refresh token).
+    pub fn two_secrets(&self) -> [String; 2] {
+        let bytes = self.draw::<64>();
+        [
+            URL_SAFE_NO_PAD.encode(&bytes[..32]),
+            URL_SAFE_NO_PAD.encode(&bytes[32..]),
+        ]
+    }
+
+    /// A secret and an id from one draw (an approval's code and grant id, a client
+    /// credentials grant's token and grant id).
+    pub fn secret_and_id(&self) -> (String, String) {
+        let bytes = self.draw::<48>();
+        (
+            URL_SAFE_NO_PAD.encode(&bytes[..32]),
+            URL_SAFE_NO_PAD.encode(&bytes[32..]),
+        )
+    }
+
+    /// Two fresh secrets from one draw and their SHA-256: minting two opaque tokens.
+    fn minted_pair(&self) -> [[u8; 32]; 2] {
+        self.two_secrets().map(|secret| hash(secret.as_bytes()))
+    }
+
     /// The ring work of one whole authorization code flow with opaque tokens: the
     /// pending request's id and its single-use mark, the code and its hash (at approval
     /// and again at redemption), the PKCE check, the grant id, and the access and refresh
-    /// tokens with their hashes. 5 draws, 6 SHA-256.
+    /// tokens with their hashes. 3 draws (one per request: authorization, approval,
+    /// exchange), 6 SHA-256.
     pub fn opaque_flow(&self, verifier: &str, challenge: &str) -> bool {
         let pending = self.id();
         let mark = hash(pending.as_bytes());
-        let code = self.secret();
+        let (code, _grant) = self.secret_and_id();
         let at_approval = hash(code.as_bytes());
         let at_redemption = hash(code.as_bytes());
         let pkce = pkce_check(verifier, challenge);
-        let _grant = self.id();
-        let access = self.minted_secret();
-        let refresh = self.minted_secret();
+        let [access, refresh] = self.minted_pair();
         pkce && at_approval == at_redemption && mark != access && access != refresh
     }
 
     /// The ring work of a code exchange besides the access token's signature: the code's
-    /// hash, the PKCE check, the `jti` draw and its hash, and the refresh token.
+    /// hash, the PKCE check, the `jti` and the refresh token (one draw), the `jti`'s hash
+    /// and the refresh token's.
     pub fn exchange_besides_mint(&self, code: &str, verifier: &str, challenge: &str) -> String {
         let code_hash = hash(code.as_bytes());
         let pkce = pkce_check(verifier, challenge);
-        let jti = self.secret();
+        let [jti, refresh] = self.two_secrets();
         let jti_hash = hash(jti.as_bytes());
-        let refresh = self.minted_secret();
+        let refresh = hash(refresh.as_bytes());
         assert!(pkce && code_hash != jti_hash && refresh != jti_hash);
         jti
     }
 
     /// The ring work of a refresh with rotation (public client): the presented token's
-    /// hash, then a new access and refresh token. 2 draws, 3 SHA-256.
+    /// hash, then a new access and refresh token. 1 draw, 3 SHA-256.
     pub fn refresh(&self, presented: &str) -> bool {
         let old = hash(presented.as_bytes());
-        let access = self.minted_secret();
-        let refresh = self.minted_secret();
+        let [access, refresh] = self.minted_pair();
         old != access && access != refresh
     }
 
     /// The ring work of the client credentials grant: the secret's hash, the grant id,
-    /// the access token. 2 draws, 2 SHA-256.
+    /// the access token. 1 draw, 2 SHA-256.
     pub fn client_credentials(&self, secret: &str) -> bool {
         let secret = hash(secret.as_bytes());
-        let _grant = self.id();
-        let access = self.minted_secret();
-        secret != access
+        let (access, _grant) = self.secret_and_id();
+        secret != hash(access.as_bytes())
     }
 }
 
