@@ -17,12 +17,12 @@
 //! code, grant record and tokens have in common is stored once and shared by them, what
 //! many grants have in common (client, scope, redirect URI) is interned, and instants,
 //! short strings and PKCE challenges are packed inline. A live grant after a full
-//! authorization-code flow costs about 450 bytes at 200,000 grants (it moves with the
-//! hash tables' fill, from full to just doubled): its shared data takes 160 (a 152-byte
-//! block, as the allocator rounds it; 8 of them point to what few grants have, a token's
-//! own owner, an OpenID Connect sign-in and a DPoP key binding, null for a plain OAuth
-//! grant), the rest is the four hash-table entries keyed by 32-byte hashes and the tables'
-//! spare room. An OpenID Connect grant's sign-in is one allocation more (about 200 bytes
+//! authorization-code flow costs about 490 bytes at 200,000 grants (it moves with the
+//! tables' fill, from full to just doubled): its shared data takes 160 (a 152-byte block,
+//! as the allocator rounds it; 8 of them point to what few grants have, a token's own
+//! owner, an OpenID Connect sign-in and a DPoP key binding, null for a plain OAuth grant),
+//! the rest is the four entries keyed by 32-byte hashes (each in a shard's vector, with its
+//! 8-byte position in the shard's hash table) and the spare room of vectors and tables. An OpenID Connect grant's sign-in is one allocation more (about 200 bytes
 //! with one `amr` and a nonce), shared by its code and its refresh tokens. A code bound to
 //! a DPoP key costs 160 bytes more (48 when it has a sign-in: the key's thumbprint, packed,
 //! beside it), shared by the tokens bound to the same key; a token bound to a key that its
