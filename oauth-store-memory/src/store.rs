@@ -32,7 +32,8 @@ use crate::token::TokenEntry;
 /// read.
 ///
 /// Lock order, always: a grant shard, then a shard of `revoked_before_issue`, then code or
-/// token shards, then a shard of `uses`; the interner's shards come last of all. Operations that change tokens of
+/// token shards, then a shard of `uses`; the interner's shards come last of all. A purge
+/// step takes the purge's own lock before any of them. Operations that change tokens of
 /// a grant (issue, rotate, revoke a grant) hold the grant's shard for their whole span, so
 /// a grant revoked concurrently with an issuance either sees the new tokens and revokes
 /// them, or makes the issuance fail.
