@@ -127,8 +127,48 @@ an order of magnitude, and compare rows of one run rather than runs.
     );
     out.push_str(&table(parts.rows));
     out.push('\n');
+    if let Some(note) = memory_note(parts.rows) {
+        out.push_str(&note);
+        out.push('\n');
+    }
     out.push_str(&chart(parts.rows));
     out
+}
+
+/// What the memory store's resident memory holds after its 64-connection client
+/// credentials scenario: the grants issued so far, kept until they expire (long after the
+/// run), and the server itself. The bytes per grant are at most the growth of `VmRSS` over
+/// that scenario divided by its requests (the connections it adds grow it too); `None`
+/// without the 16- and 64-connection rows.
+pub fn memory_note(rows: &[Row]) -> Option<String> {
+    let credentials: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.store == Store::Memory && r.outcome.scenario == Scenario::ClientCredentials)
+        .collect();
+    let at = |connections: usize| {
+        credentials
+            .iter()
+            .find(|r| r.outcome.connections == connections)
+    };
+    let (before, last) = (at(16)?, at(64)?);
+    if last.outcome.completed == 0 || last.rss_kib < before.rss_kib {
+        return None;
+    }
+    let per_grant = (last.rss_kib - before.rss_kib) as f64 * 1024.0 / last.outcome.completed as f64;
+    let issued: u64 = credentials.iter().map(|r| r.outcome.completed).sum();
+    let grants_mib = per_grant * issued as f64 / (1024.0 * 1024.0);
+    let total_mib = last.rss_kib as f64 / 1024.0;
+    Some(format!(
+        "What the memory store's server holds after the 64-connection client-credentials \
+         scenario ({total_mib:.1} MiB): the {issued} grants those scenarios issued, each with \
+         its token's record, kept until they expire (after this run), which grew it by \
+         about {per_grant:.0} bytes per request over that scenario (the connections it \
+         added count in that too, so a grant costs at most that): at most about \
+         {grants_mib:.1} MiB of grants, and at least about {server:.1} MiB of the server \
+         itself (runtime, connections, keys, the allocator's spare room).\n",
+        issued = int(issued),
+        server = (total_mib - grants_mib).max(0.0),
+    ))
 }
 
 /// The table, one line per row.
@@ -274,6 +314,29 @@ mod tests {
             },
             rss_kib: 20 * 1024,
         }
+    }
+
+    #[test]
+    fn the_memory_note_splits_resident_memory_into_grants_and_server() {
+        let mut rows = vec![
+            row(Store::Memory, Scenario::ClientCredentials, 1, 1_000),
+            row(Store::Memory, Scenario::ClientCredentials, 16, 10_000),
+            row(Store::Memory, Scenario::ClientCredentials, 64, 20_000),
+        ];
+        rows[1].rss_kib = 20_000;
+        // 20,000 requests grew it by 10,000 KiB: 512 bytes each.
+        rows[2].rss_kib = 30_000;
+        let note = memory_note(&rows).unwrap();
+        assert!(note.contains("(29.3 MiB)"), "{note}");
+        assert!(note.contains("the 31,000 grants"), "{note}");
+        assert!(note.contains("about 512 bytes per request"), "{note}");
+        // 31,000 × 512 bytes = 15.1 MiB of grants, the other 14.2 MiB the server's.
+        assert!(note.contains("at most about 15.1 MiB of grants"), "{note}");
+        assert!(
+            note.contains("at least about 14.2 MiB of the server"),
+            "{note}"
+        );
+        assert_eq!(memory_note(&rows[..2]), None);
     }
 
     #[test]
