@@ -26,9 +26,8 @@ pub async fn run<S: TokenStore + ?Sized>(
             .await
             .map_err(|e| CliError::storage("purge expired records", &e))?;
         total = total + step;
-        // A step that removed nothing yet says there is more would spin: stop.
-        let removed = step.codes + step.tokens + step.grants + step.uses;
-        if !step.more || removed == 0 {
+        // A step that did nothing yet says there is more would spin: stop.
+        if !step.more || !step.did_work() {
             break;
         }
     }

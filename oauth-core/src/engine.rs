@@ -443,10 +443,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 .purge_expired_batch(before, PURGE_BATCH)
                 .await?;
             total = total + step;
-            // A step that removed nothing yet says there is more breaks the contract
-            // (`more` follows a kind reaching the limit): stop rather than spin.
-            let removed = step.codes + step.tokens + step.grants + step.uses;
-            if !step.more || removed == 0 {
+            // A step that did nothing yet says there is more breaks the contract: stop
+            // rather than spin. (A sweeping store's step may remove nothing and still
+            // have looked at records: that is progress.)
+            if !step.more || !step.did_work() {
                 total.more = false;
                 return Ok(total);
             }

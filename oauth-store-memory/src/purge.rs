@@ -27,8 +27,12 @@ pub(crate) const VISITS_PER_REMOVAL: usize = 16;
 /// Where the current sweep stands, and the instant it purges at.
 #[derive(Debug, Default)]
 pub(crate) struct Sweep {
-    /// The `before` of the sweep's steps so far: what they kept expires after it.
-    before: Option<Moment>,
+    /// The earliest `before` of the sweep's steps so far, `None` when no sweep is under
+    /// way: everything the sweep kept expires after it.
+    lowest: Option<Moment>,
+    /// A sweep ended at a step later than its earliest instant, which was this one: the
+    /// next step, if at or before it, is told its purge is over; any other starts anew.
+    ended: Option<Moment>,
     uses: Cursor,
     codes: Cursor,
     tokens: Cursor,
@@ -40,9 +44,14 @@ pub(crate) struct Sweep {
 pub(crate) struct PurgeSweep(Mutex<Sweep>);
 
 impl MemoryStore {
-    /// One step of the purge at `before`: see the module docs. A step at a later instant
-    /// than the sweep's steps so far starts a new sweep (what they kept may have expired
-    /// by then); an earlier one continues it, as what they removed expired before it too.
+    /// One step of the purge at `before`: see the module docs. Steps at different instants
+    /// share one sweep, each removing what expired by its own instant; what the sweep
+    /// kept expires after the earliest of them. So when the sweep ends, it ends the purge
+    /// of a step at that earliest instant (`more == false`), while a step at a later one
+    /// answers `more`, and the next step either is at or before that earliest instant
+    /// (the purge that ended the sweep's steps there is told it is over) or starts a new
+    /// sweep at its own. Two purges at different instants thus never keep each other from
+    /// finishing: the earlier finishes first, then the later with a sweep of its own.
     pub(crate) fn purge_step(
         &self,
         before: OffsetDateTime,
@@ -56,20 +65,27 @@ impl MemoryStore {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if sweep.before.is_none_or(|swept| swept < before) {
-            self.uses.restart_sweep(&mut sweep.uses);
-            self.codes.restart_sweep(&mut sweep.codes);
-            self.tokens.restart_sweep(&mut sweep.tokens);
-            self.grants.restart_sweep(&mut sweep.grants);
+        if let Some(ended) = sweep.ended.take() {
+            if before <= ended {
+                // The sweep that just ended covered this instant too.
+                self.profiles.forget_unused();
+                return Ok(PurgeReport::default());
+            }
+            self.restart(&mut sweep, before);
         }
-        sweep.before = Some(before);
+        match sweep.lowest {
+            None => self.restart(&mut sweep, before),
+            Some(lowest) => sweep.lowest = Some(lowest.min(before)),
+        }
         let mut report = PurgeReport::default();
+        let mut visited = 0;
         let step = self
             .uses
             .sweep(&mut sweep.uses, budget, limit, |_, expires_at| {
                 *expires_at > before
             });
         report.uses = step.removed as u64;
+        visited += step.visited;
         // The data of removed codes whose grant was never issued: registered in the grants
         // map for an issue that can no longer come, it goes with its code.
         let mut unissued = Vec::new();
@@ -83,6 +99,7 @@ impl MemoryStore {
                 keep
             });
         report.codes = step.removed as u64;
+        visited += step.visited;
         // After the codes' shard locks are released: grant shards come first in the lock
         // order.
         for data in unissued {
@@ -98,11 +115,14 @@ impl MemoryStore {
                 keep
             });
         report.tokens = step.removed as u64;
-        self.grants
+        visited += step.visited;
+        let mut grants_removed = 0;
+        let step = self
+            .grants
             .sweep(&mut sweep.grants, budget, limit, |GrantKey(grant), ()| {
                 if grant.is_issued() {
                     let keep = grant.expires_at() > before;
-                    report.grants += u64::from(!keep);
+                    grants_removed += u64::from(!keep);
                     keep
                 } else {
                     // A code's data waiting for its grant: kept while the code is (a code
@@ -111,16 +131,38 @@ impl MemoryStore {
                     Arc::strong_count(grant) > 1
                 }
             });
-        report.more = ![&sweep.uses, &sweep.codes, &sweep.tokens, &sweep.grants]
+        report.grants = grants_removed;
+        visited += step.visited;
+        // Every removal counted above was a visit too.
+        let removed = report.uses + report.codes + report.tokens + step.removed as u64;
+        report.kept = (visited as u64).saturating_sub(removed);
+        let finished = [&sweep.uses, &sweep.codes, &sweep.tokens, &sweep.grants]
             .iter()
             .all(|cursor| cursor.is_done());
-        if !report.more {
-            // The sweep is over: the next call starts another.
-            sweep.before = None;
-            // Once per whole purge: interned profiles no record uses any more.
-            self.profiles.forget_unused();
+        report.more = true;
+        if finished {
+            if sweep.lowest.is_some_and(|lowest| before <= lowest) {
+                // The purge at `before` is over: the next step starts another sweep.
+                report.more = false;
+                sweep.lowest = None;
+                // Once per whole purge: interned profiles no record uses any more.
+                self.profiles.forget_unused();
+            } else {
+                // Kept by steps at an earlier instant, some records may have expired by
+                // this one, which needs a sweep of its own; the next step decides.
+                sweep.ended = sweep.lowest.take();
+            }
         }
         Ok(report)
+    }
+
+    /// Starts a new sweep of every map, at `before`.
+    fn restart(&self, sweep: &mut Sweep, before: Moment) {
+        self.uses.restart_sweep(&mut sweep.uses);
+        self.codes.restart_sweep(&mut sweep.codes);
+        self.tokens.restart_sweep(&mut sweep.tokens);
+        self.grants.restart_sweep(&mut sweep.grants);
+        sweep.lowest = Some(before);
     }
 
     /// Removes `data`, a removed code's, from the grants map if it is still registered

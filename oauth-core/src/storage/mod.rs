@@ -198,7 +198,9 @@ pub trait TokenStore: Send + Sync {
     /// follows `limit`, never the size of the store, so a purge never holds a lock or a
     /// transaction for long. A backend finds expired records through an index on their
     /// expiry, or sweeps its records in steps that each resume where the last one stopped
-    /// (the memory store does), never by reading the whole store in one call.
+    /// (the memory store does), never by reading the whole store in one call; a sweeping
+    /// store counts what a step looked at and kept in [`PurgeReport::kept`], so that a
+    /// step that removed nothing still shows it did work.
     ///
     /// What can no longer matter:
     /// - codes never consumed whose `expires_at` is at or before `before`; consumed codes
@@ -211,7 +213,8 @@ pub trait TokenStore: Send + Sync {
     /// Everything else stays, the revocation mark of a grant never issued included.
     /// `more` may be `true` when nothing is left (a store that removed `limit` of a kind
     /// cannot always tell); it is `false` only when nothing that can go at `before` is
-    /// left. Each call is atomic per record, not as a whole: a record it deletes could no
+    /// left of what was stored when the purge began (a record stored while it runs may
+    /// wait for the next purge). Each call is atomic per record, not as a whole: a record it deletes could no
     /// longer matter anyway.
     async fn purge_expired_batch(
         &self,

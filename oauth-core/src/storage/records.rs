@@ -363,10 +363,23 @@ pub struct PurgeReport {
     pub grants: u64,
     /// One-time-use marks removed.
     pub uses: u64,
+    /// Records looked at and kept, by a store that sweeps its records in steps rather
+    /// than finding the expired ones through an index (0 from one that does not count
+    /// them): a step of a sweep may look at many records and remove none.
+    pub kept: u64,
     /// There may be more to purge: the call stopped at its limit for some kind, or
-    /// before it had looked at everything. `false` only when nothing that could go is
-    /// left.
+    /// before it had looked at everything. `false` only when nothing that could go at
+    /// `before` is left of what was stored when the purge began.
     pub more: bool,
+}
+
+impl PurgeReport {
+    /// Whether the call did anything: removed a record or, sweeping, looked at one. A
+    /// purge calls again while `more` is set and the last call did something; a call
+    /// that did nothing yet says `more` would have the caller spin.
+    pub fn did_work(&self) -> bool {
+        self.codes + self.tokens + self.grants + self.uses + self.kept > 0
+    }
 }
 
 /// The counts of both added, and `more` if either has it: the report of two calls, or of
@@ -380,6 +393,7 @@ impl std::ops::Add for PurgeReport {
             tokens: self.tokens + other.tokens,
             grants: self.grants + other.grants,
             uses: self.uses + other.uses,
+            kept: self.kept + other.kept,
             more: self.more || other.more,
         }
     }

@@ -515,8 +515,9 @@ async fn sc07_memory_purge_steps_cost_their_limit_not_the_store() {
     assert_eq!((again.tokens, again.grants, again.more), (0, 0, false));
 }
 
-/// A purge step at a later instant than the sweep's steps so far starts the sweep again:
-/// what those steps kept may have expired by the later instant.
+/// A purge at a later instant than the sweep under way takes over that sweep and, when it
+/// ends, sweeps again at its own instant: what the earlier steps kept may have expired by
+/// the later instant.
 #[tokio::test]
 async fn a_later_purge_instant_restarts_the_sweep() {
     let store = MemoryStore::new();
@@ -580,4 +581,83 @@ async fn a_purged_codes_waiting_data_goes_with_it_in_small_steps() {
     assert_eq!(grant_entries(&store), 0, "no code's data outlives its code");
     let again = store.purge_expired_batch(before, 1).await.unwrap();
     assert_eq!((again.codes, again.grants, again.more), (0, 0, false));
+}
+
+/// The engine's purge (`Engine::purge_expired`) goes on through steps that looked at live
+/// records and removed none: with more live marks in each shard than one step of the
+/// engine's batch looks at (16,000), and the expired ones stored after them, the first
+/// steps find nothing to remove, and one call still purges them all.
+#[tokio::test]
+async fn the_engines_purge_goes_past_steps_that_removed_nothing() {
+    use oauth_core::{Config, Engine, ManualClock};
+    let store = Arc::new(MemoryStore::new());
+    let start = OffsetDateTime::UNIX_EPOCH;
+    let per_step = oauth_core::PURGE_BATCH * crate::purge::VISITS_PER_REMOVAL;
+    // 16 shards, each with more live marks than a step looks at.
+    for _ in 0..20 * per_step {
+        assert!(store
+            .use_once(&random_hash(), start + Duration::days(30))
+            .await
+            .unwrap());
+    }
+    let mut expired = Vec::new();
+    for _ in 0..50 {
+        let key = random_hash();
+        assert!(store
+            .use_once(&key, start + Duration::minutes(5))
+            .await
+            .unwrap());
+        expired.push(key);
+    }
+    let config = Config::builder("https://auth.example").build().unwrap();
+    let clock = ManualClock::new(start + Duration::hours(1));
+    let engine = Engine::builder(Arc::clone(&store), clock, config)
+        .build()
+        .unwrap();
+    let report = engine.purge_expired().await.unwrap();
+    assert_eq!(report.uses, 50, "{report:?}");
+    assert!(!report.more);
+    for key in &expired {
+        // Purged, so usable once again (the value it guarded has expired by now).
+        assert!(store
+            .use_once(key, start + Duration::days(1))
+            .await
+            .unwrap());
+    }
+}
+
+/// Two purges at different instants taking turns on one store both finish: the earlier
+/// one when the sweep they share ends, the later one with a sweep of its own after that.
+#[tokio::test]
+async fn two_purges_at_different_instants_both_finish() {
+    let store = MemoryStore::new();
+    let start = OffsetDateTime::UNIX_EPOCH;
+    for i in 0..2_000 {
+        let short = grant(&format!("short-{i}"), start);
+        let t = token(&short, TokenKind::Access, start + Duration::minutes(5));
+        store.issue(&short, &[t]).await.unwrap();
+        let long = grant(&format!("long-{i}"), start);
+        let t = token(&long, TokenKind::Access, start + Duration::days(5));
+        store.issue(&long, &[t]).await.unwrap();
+    }
+    let (early, late) = (start + Duration::hours(1), start + Duration::hours(2));
+    let (mut early_done, mut late_done) = (false, false);
+    let mut removed = 0;
+    for _ in 0..20_000 {
+        if !early_done {
+            let step = store.purge_expired_batch(early, 1).await.unwrap();
+            removed += step.tokens;
+            early_done = !step.more;
+        }
+        if !late_done {
+            let step = store.purge_expired_batch(late, 1).await.unwrap();
+            removed += step.tokens;
+            late_done = !step.more;
+        }
+        if early_done && late_done {
+            break;
+        }
+    }
+    assert!(early_done && late_done, "both purges finish");
+    assert_eq!(removed, 2_000);
 }
