@@ -21,15 +21,15 @@ pub(crate) struct ShardedMap<K, V, S = RandomState> {
 /// into it the sweep has come).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Cursor {
+    /// The shard the sweep is in; past the last one when the sweep is over, where it
+    /// stays until restarted.
     shard: usize,
-    /// The sweep reached the end of the last shard; it stays there until restarted.
-    done: bool,
 }
 
 impl Cursor {
     /// Whether the sweep has been over every shard.
     pub(crate) fn is_done(&self) -> bool {
-        self.done
+        self.shard >= SHARDS
     }
 }
 
@@ -104,11 +104,7 @@ impl<K: Hash + Eq, V, S: ShardHashing> ShardedMap<K, V, S> {
         mut keep: impl FnMut(&K, &mut V) -> bool,
     ) -> Step {
         let mut total = Step::default();
-        while !cursor.done {
-            let Some(shard) = self.shards.get(cursor.shard) else {
-                cursor.done = true;
-                break;
-            };
+        while let Some(shard) = self.shards.get(cursor.shard) {
             let step = lock(shard).sweep(budget - total.visited, limit - total.removed, &mut keep);
             total.visited += step.visited;
             total.removed += step.removed;
