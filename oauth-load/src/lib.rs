@@ -41,6 +41,8 @@
 //! - [`stats`]: latency percentiles.
 //! - [`server`]: the demo as a child process, and its resident memory.
 //! - [`machine`]: what the report says about the machine.
+//! - [`pinning`]: the server on one CPU and the generator on the others.
+//! - [`goals`]: the performance goals over HTTP, each met or not.
 //! - [`report`]: the markdown table and chart, and their place in `BENCHMARKS.md`.
 
 #![forbid(unsafe_code)]
@@ -50,7 +52,9 @@
 
 pub mod callers;
 pub mod flows;
+pub mod goals;
 pub mod machine;
+pub mod pinning;
 pub mod pkce;
 pub mod report;
 pub mod scenario;

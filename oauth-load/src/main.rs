@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p oauth-load -- [--quick] [--no-build | --demo <path>]
-//!     [--seconds <s>] [--requests <n>] [--out <file>]
+//!     [--no-pin] [--seconds <s>] [--requests <n>] [--out <file>]
 //! ```
 //!
 //! - `--quick`: at most 300 operations or 2 s per scenario; prints the section and writes
@@ -12,6 +12,8 @@
 //!   (it is run by default, a no-op when the demo is up to date).
 //! - `--demo <path>`: the demo binary to start (implies `--no-build`); by default
 //!   `<target>/release/axum-demo` beside this binary's target directory.
+//! - `--no-pin`: run the server and the generator on any CPU (by default, with two CPUs
+//!   or more, the server runs on the first and the generator on the others).
 //! - `--seconds`, `--requests`: the bounds of each scenario (default 3 s or 50,000
 //!   operations, whichever first).
 //! - `--out <file>`: the markdown file whose marked section is rewritten (default the
@@ -26,6 +28,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use oauth_load::machine::{load_average, Machine};
+use oauth_load::pinning::Pinning;
 use oauth_load::report::{self, Row, Section};
 use oauth_load::server::{DemoProcess, Store};
 use oauth_load::{run, Bounds, Error, Scenario};
@@ -38,6 +41,7 @@ const CONNECTIONS: [usize; 3] = [1, 16, 64];
 struct Options {
     quick: bool,
     build: bool,
+    pin: bool,
     demo: Option<PathBuf>,
     seconds: Option<f64>,
     requests: Option<u64>,
@@ -50,6 +54,7 @@ impl Options {
     fn parse(args: impl Iterator<Item = String>) -> Result<Self, Error> {
         let mut options = Options {
             build: true,
+            pin: true,
             ..Options::default()
         };
         let args: Vec<String> = args.collect();
@@ -63,6 +68,7 @@ impl Options {
             match arg.as_str() {
                 "--quick" => options.quick = true,
                 "--no-build" => options.build = false,
+                "--no-pin" => options.pin = false,
                 "--demo" => {
                     options.demo = Some(value("--demo")?.into());
                     options.build = false;
@@ -72,7 +78,7 @@ impl Options {
                 "--out" => options.out = Some(value("--out")?.into()),
                 "-h" | "--help" => {
                     return Err(
-                        "usage: finrift-load [--quick] [--no-build | --demo <path>] \
+                        "usage: finrift-load [--quick] [--no-build | --demo <path>] [--no-pin] \
                                 [--seconds <s>] [--requests <n>] [--out <file>]"
                             .into(),
                     )
@@ -160,6 +166,27 @@ fn build_demo(target: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// The server on one CPU and this process on the others, if `pin` and the machine allows;
+/// and what the report says about it.
+fn place(pin: bool) -> (Option<Pinning>, String) {
+    if !pin {
+        return (None, "not pinned (`--no-pin`)".to_owned());
+    }
+    let Some(pinning) = Pinning::plan() else {
+        return (
+            None,
+            "not pinned (this process may use a single CPU)".to_owned(),
+        );
+    };
+    match pinning.pin_generator() {
+        Ok(()) => {
+            let placement = pinning.describe();
+            (Some(pinning), placement)
+        }
+        Err(error) => (None, format!("not pinned ({error})")),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let options = Options::parse(std::env::args().skip(1))?;
@@ -175,12 +202,16 @@ async fn main() -> Result<(), Error> {
         }
     };
 
+    // Pinned after the build, which may use every CPU.
+    let (pinning, placement) = place(options.pin);
+    eprintln!("placement: {placement}");
+
     let machine = Machine::current();
     let load_before = load_average();
     let started = Instant::now();
     let mut rows = Vec::new();
     for store in Store::ALL {
-        let process = DemoProcess::start(&demo, store).await?;
+        let process = DemoProcess::start(&demo, store, pinning.as_ref()).await?;
         eprintln!(
             "{}: the demo runs at {} (pid {}), {:.1} MiB resident",
             store.name(),
@@ -226,6 +257,7 @@ async fn main() -> Result<(), Error> {
         rows: &rows,
         load: (&load_before, &load_after),
         took: started.elapsed(),
+        placement: &placement,
     });
     println!("{section}");
     let out = match (&options.out, options.quick) {

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::goals;
 use crate::machine::Machine;
 use crate::scenario::{Bounds, Outcome, Scenario};
 use crate::server::Store;
@@ -42,6 +43,8 @@ pub struct Section<'a> {
     pub load: (&'a str, &'a str),
     /// How long the whole run took.
     pub took: Duration,
+    /// Where the server and the generator ran: which CPUs, or why they were not pinned.
+    pub placement: &'a str,
 }
 
 /// The markdown of the section (without the markers).
@@ -106,11 +109,15 @@ waiting together in one transaction, so 16 connections get several times what on
 The API calls
 verify the JWT's signature and read the store (a revoked token must be refused).
 
-The load generator runs on the same machine as the server and takes its share of the same
-CPUs; the machine is a shared VM where other work runs beside it, so take the numbers as
-an order of magnitude, and compare rows of one run rather than runs.
+The load generator runs on the same machine as the server. Where the machine has two
+CPUs or more and `taskset` (util-linux) is there, the server runs on one CPU (its runtime
+then runs one worker, beside the engine's hashing pool) and the generator on the others,
+so that the generator's work is not counted against the server; `--no-pin` runs both
+unpinned. The machine is a shared VM where other work runs beside it, so take the
+numbers as an order of magnitude, and compare rows of one run rather than runs.
 
 - Machine: `nproc` = {cpus}, {model}
+- Placement: {placement}
 - Command: `{command}`
 - Load average before: `{before}`; after: `{after}`
 - The whole run took {took:.1} s.
@@ -124,8 +131,14 @@ an order of magnitude, and compare rows of one run rather than runs.
         before = parts.load.0,
         after = parts.load.1,
         took = parts.took.as_secs_f64(),
+        placement = parts.placement,
     );
     out.push_str(&table(parts.rows));
+    out.push('\n');
+    out.push_str(
+        "The goals over HTTP (client-credentials tokens are ES256 JWT access tokens):\n\n",
+    );
+    out.push_str(&goals::table(&goals::judge(parts.rows)));
     out.push('\n');
     if let Some(note) = memory_note(parts.rows) {
         out.push_str(&note);
@@ -264,7 +277,7 @@ pub fn place(document: &str, section: &str) -> String {
 }
 
 /// An integer with thousands separators: `12,345`.
-fn int(value: u64) -> String {
+pub(crate) fn int(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {

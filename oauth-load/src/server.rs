@@ -1,12 +1,13 @@
 //! The axum demo as a child process: started on a free loopback port with its store
-//! chosen by `FINRIFT_DB`, waited for until it answers `GET /jwks.json`, its resident
-//! memory read from `/proc/<pid>/status`, and stopped.
+//! chosen by `FINRIFT_DB` (on a CPU of its own when pinned), waited for until it answers
+//! `GET /jwks.json`, its resident memory read from `/proc/<pid>/status`, and stopped.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::pinning::{allowed_cpus, Pinning};
 use crate::Error;
 
 /// How long the demo may take to answer after it was started.
@@ -46,8 +47,13 @@ pub struct DemoProcess {
 }
 
 impl DemoProcess {
-    /// Starts `binary` on `store` and waits until it answers.
-    pub async fn start(binary: &Path, store: Store) -> Result<Self, Error> {
+    /// Starts `binary` on `store` (on the server's CPU of `pinning`, if given) and waits
+    /// until it answers.
+    pub async fn start(
+        binary: &Path,
+        store: Store,
+        pinning: Option<&Pinning>,
+    ) -> Result<Self, Error> {
         if !binary.is_file() {
             return Err(format!(
                 "no demo binary at {} (build it with `cargo build --release -p examples --bin axum-demo`)",
@@ -65,7 +71,11 @@ impl DemoProcess {
             .local_addr()?
             .port();
         let log = dir.path().join("demo.log");
-        let child = Command::new(binary)
+        let mut command = match pinning {
+            Some(pinning) => pinning.server_command(binary),
+            None => Command::new(binary),
+        };
+        let child = command
             .env("FINRIFT_ADDR", format!("127.0.0.1:{port}"))
             .env("FINRIFT_DB", db)
             .stdin(Stdio::null())
@@ -79,6 +89,23 @@ impl DemoProcess {
             _dir: dir,
         };
         demo.wait_until_ready().await?;
+        if let Some(pinning) = pinning {
+            // `taskset` has exec'd the demo by now (it answered): check it took effect.
+            let status = std::fs::read_to_string(format!("/proc/{}/status", demo.pid()))?;
+            let expected = pinning.server_cpus();
+            let found = allowed_cpus(&status).map(|cpus| {
+                cpus.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+            if found.as_deref() != Some(expected.as_str()) {
+                return Err(format!(
+                    "the demo runs on CPUs {found:?}, not on CPU {expected} as pinned"
+                )
+                .into());
+            }
+        }
         Ok(demo)
     }
 
