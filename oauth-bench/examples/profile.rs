@@ -13,7 +13,9 @@
 //! `verify-opaque`, `exchange-hs256`, `introspect`; and the floors `floor-flow` and
 //! `floor-verify-hs256`, to compare instruction counts with; `peer-flow` (the same full flow
 //! through oxide-auth, `oauth_bench::peer`); and `scale`, which prints the
-//! memory-store flow's throughput with 1 and 2 worker threads (for `perf`, not callgrind).
+//! memory-store flow's throughput with 1 and 2 worker threads (for `perf`, not callgrind);
+//! `sqlite-concurrent N` prints the flows per second of N tasks on 2 workers on a SQLite
+//! file at the default durability (for `perf` and `time`, not callgrind).
 
 // A profiling harness: a step that fails is a broken harness, and a panic says which.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -40,6 +42,10 @@ fn main() {
     let requests = FlowRequests::new();
     if op == "scale" {
         scale(&rt, &requests, iterations);
+        return;
+    }
+    if op == "sqlite-concurrent" {
+        sqlite_concurrent(&rt, &requests, iterations);
         return;
     }
     let required = ScopeSet::parse("read:users").expect("scope");
@@ -213,4 +219,29 @@ fn scale(rt: &tokio::runtime::Runtime, requests: &FlowRequests, rounds: u64) {
         }
     }
     println!("1 thread {one:.0}, 2 threads {two:.0}: {:.2}x", two / one);
+}
+
+fn sqlite_concurrent(rt: &tokio::runtime::Runtime, requests: &FlowRequests, tasks: u64) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("c.db");
+    let engine = rt.block_on(async {
+        let store = SqliteStore::open(&path).await.expect("open");
+        std::sync::Arc::new(fixture::engine(store, Tokens::Opaque, &[]).await)
+    });
+    let requests = std::sync::Arc::new(requests.clone());
+    for _ in 0..3 {
+        let (e, r) = (engine.clone(), requests.clone());
+        let rate = oauth_bench::measure::throughput(
+            2,
+            tasks.max(1) as usize,
+            std::time::Duration::from_secs(2),
+            move || {
+                let (e, r) = (e.clone(), r.clone());
+                async move {
+                    black_box(fixture::full_flow(&e, &r).await);
+                }
+            },
+        );
+        println!("{tasks} tasks: {rate:.0} flows/s");
+    }
 }
