@@ -87,7 +87,7 @@ impl Hasher for DigestHasher {
 
 /// MurmurHash3's 64-bit finalizer: a bijection whose every output bit depends on every
 /// input bit, so the table's low bits and its control byte's high bits are both random.
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;

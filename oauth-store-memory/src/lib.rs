@@ -59,6 +59,7 @@ mod moment;
 mod profile;
 mod purge;
 mod shard;
+mod shard_pick;
 mod sharded;
 mod store;
 mod text;

@@ -59,6 +59,11 @@ impl<K: Hash + Eq, V, S: BuildHasher> Shard<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        // Some maps are nearly always empty (grants revoked before they were issued): a
+        // lookup there need not hash at all.
+        if self.entries.is_empty() {
+            return None;
+        }
         self.position_hashed(self.hasher.hash_one(key), key)
     }
 

@@ -6,15 +6,16 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::digest_hash::DigestHashing;
 use crate::shard::Shard;
+use crate::shard_pick::ShardPicking;
 
 const SHARDS: usize = 16;
 
-/// A hash map split into [`SHARDS`] mutex-guarded parts. `S` hashes keys, twice over:
-/// one hasher picks the shard, another places the key in the shard's table.
+/// A hash map split into [`SHARDS`] mutex-guarded parts. `S` places keys in a shard's
+/// table; its [`ShardHashing::Picker`] picks the shard.
 #[derive(Debug)]
-pub(crate) struct ShardedMap<K, V, S = RandomState> {
+pub(crate) struct ShardedMap<K, V, S: ShardHashing = RandomState> {
     shards: Vec<Mutex<Shard<K, V, S>>>,
-    hasher: S,
+    picker: S::Picker,
 }
 
 /// Where a sweep over a [`ShardedMap`] stands between its steps (each shard knows how far
@@ -42,20 +43,30 @@ pub(crate) struct Step {
     pub(crate) removed: usize,
 }
 
-/// A pair of independent hashers for [`ShardedMap`]: the first places keys within a
-/// shard, the second picks the shard.
+/// The hashing of a [`ShardedMap`]: this hasher places keys within a shard, an
+/// independent [`ShardHashing::Picker`] picks the shard.
 pub(crate) trait ShardHashing: BuildHasher + Clone + Sized {
-    /// Two independent hashers.
-    fn pair() -> (Self, Self);
+    /// What picks a key's shard.
+    type Picker: BuildHasher + std::fmt::Debug;
+    /// A hasher and a picker, independent of each other.
+    fn pair() -> (Self, Self::Picker);
 }
 
+/// SipHash within a shard (keys some callers choose, such as client ids); a seeded fast
+/// hash picks the shard, where a chosen key can only share a lock (see
+/// [`ShardPicking`]).
 impl ShardHashing for RandomState {
-    fn pair() -> (Self, Self) {
-        (RandomState::new(), RandomState::new())
+    type Picker = ShardPicking;
+
+    fn pair() -> (Self, ShardPicking) {
+        (RandomState::new(), ShardPicking::new())
     }
 }
 
+/// Two lanes of the digest's own bytes.
 impl ShardHashing for DigestHashing {
+    type Picker = DigestHashing;
+
     fn pair() -> (Self, Self) {
         DigestHashing::pair()
     }
@@ -63,12 +74,12 @@ impl ShardHashing for DigestHashing {
 
 impl<K: Hash + Eq, V, S: ShardHashing> ShardedMap<K, V, S> {
     pub(crate) fn new() -> Self {
-        let (within, shard) = S::pair();
+        let (within, picker) = S::pair();
         Self {
             shards: (0..SHARDS)
                 .map(|_| Mutex::new(Shard::with_hasher(within.clone())))
                 .collect(),
-            hasher: shard,
+            picker,
         }
     }
 
@@ -80,7 +91,7 @@ impl<K: Hash + Eq, V, S: ShardHashing> ShardedMap<K, V, S> {
         Q: Hash + ?Sized,
     {
         // Shard count is a power of two; the modulo keeps the index in range.
-        let index = (self.hasher.hash_one(key) as usize) % SHARDS;
+        let index = (self.picker.hash_one(key) as usize) % SHARDS;
         lock(&self.shards[index])
     }
 
