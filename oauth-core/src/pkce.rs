@@ -4,11 +4,10 @@
 //! so finrift does not offer it. A challenge is the base64url (no padding) SHA-256 of the
 //! verifier: exactly 43 characters.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use ring::digest;
 use serde::{Deserialize, Serialize};
 
+use crate::secret::base64url;
 use crate::secret::ct_eq;
 
 /// Length of an `S256` code challenge: base64url of 32 bytes, without padding.
@@ -55,7 +54,7 @@ impl CodeChallenge {
         let well_formed = challenge.len() == CHALLENGE_LEN
             && challenge
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                .fold(true, |ok, b| ok & BASE64URL[usize::from(b)])
             // The last character carries 4 bits of the digest and 2 padding bits, which
             // must be zero (as a strict base64 decoder demands): its 6-bit value is a
             // multiple of 4.
@@ -111,8 +110,31 @@ fn s256(verifier: &str) -> [u8; CHALLENGE_LEN] {
     let mut challenge = [0u8; CHALLENGE_LEN];
     // A SHA-256 digest is exactly `CHALLENGE_LEN` characters, so this cannot fail; if it
     // did, the zeros left would match no challenge (they are not base64url).
-    let _ = URL_SAFE_NO_PAD.encode_slice(digest, &mut challenge);
+    let _ = base64url::encode_into(digest.as_ref(), &mut challenge);
     challenge
+}
+
+/// Whether each byte may be in a challenge: the base64url alphabet.
+const BASE64URL: [bool; 256] = byte_set(b"-_");
+
+/// Whether each byte may be in a verifier: RFC 7636's unreserved characters.
+const UNRESERVED: [bool; 256] = byte_set(b"-._~");
+
+/// The ASCII letters and digits, and `others`. Every byte of a value is looked up without
+/// a branch, so the check costs the same whatever the value holds.
+const fn byte_set(others: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        set[byte] = (byte as u8).is_ascii_alphanumeric();
+        byte += 1;
+    }
+    let mut other = 0;
+    while other < others.len() {
+        set[others[other] as usize] = true;
+        other += 1;
+    }
+    set
 }
 
 /// RFC 7636 §4.1: `code-verifier = 43*128unreserved`, unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~".
@@ -120,7 +142,7 @@ fn check_verifier_syntax(verifier: &str) -> Result<(), PkceError> {
     let len_ok = (MIN_VERIFIER_LEN..=MAX_VERIFIER_LEN).contains(&verifier.len());
     let chars_ok = verifier
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        .fold(true, |ok, b| ok & UNRESERVED[usize::from(b)]);
     if len_ok && chars_ok {
         Ok(())
     } else {
@@ -130,6 +152,9 @@ fn check_verifier_syntax(verifier: &str) -> Result<(), PkceError> {
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
     use super::*;
 
     // RFC 7636 Appendix B.
@@ -223,5 +248,33 @@ mod tests {
             odd_challenge.verify(&odd),
             Err(PkceError::MalformedVerifier)
         );
+    }
+
+    #[test]
+    fn az05_each_byte_is_allowed_where_rfc_7636_allows_it() {
+        for byte in 0..=255u8 {
+            // One byte changed in a valid value, at the front and at the back.
+            let unreserved = byte.is_ascii_alphanumeric() || b"-._~".contains(&byte);
+            let base64url = byte.is_ascii_alphanumeric() || b"-_".contains(&byte);
+            for at in [0, 42] {
+                let mut verifier = RFC7636_VERIFIER.as_bytes().to_vec();
+                verifier[at] = byte;
+                let verifier = String::from_utf8_lossy(&verifier).into_owned();
+                let challenge = CodeChallenge::from_verifier(&verifier);
+                assert_eq!(
+                    challenge.verify(&verifier).is_ok(),
+                    unreserved,
+                    "verifier byte {byte:#04x}"
+                );
+            }
+            let mut challenge = RFC7636_CHALLENGE.as_bytes().to_vec();
+            challenge[0] = byte;
+            let challenge = String::from_utf8_lossy(&challenge).into_owned();
+            assert_eq!(
+                CodeChallenge::s256(&challenge, Some("S256")).is_ok(),
+                base64url,
+                "challenge byte {byte:#04x}"
+            );
+        }
     }
 }

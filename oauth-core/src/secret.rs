@@ -4,6 +4,7 @@
 //! single SHA-256 is the right hash for them: there is nothing to brute-force, and a
 //! lookup by hash stays one cheap index probe. Stores only ever see [`SecretHash`].
 
+pub(crate) mod base64url;
 mod draw;
 
 use std::fmt;

@@ -34,19 +34,22 @@ impl PackedChallenge {
             return None;
         }
         let mut packed = [0u8; PACKED];
-        for (index, &character) in text.iter().enumerate() {
-            let value = sextet(character)?;
-            // Bits [6·index, 6·index + 6) of the big-endian stream, which span at most two
-            // bytes: shifted into place within a 16-bit window over those bytes.
-            let bit = index * 6;
-            let window = u16::from(value) << (10 - bit % 8);
-            let [high, low] = window.to_be_bytes();
-            packed[bit / 8] |= high;
-            if low != 0 {
-                packed[bit / 8 + 1] |= low;
+        // Any character outside the alphabet sets this bit ([`INVALID`]).
+        let mut invalid = 0u8;
+        // The big-endian stream of six-bit values, four characters (24 bits) to three
+        // bytes; the last three characters fill two bytes and the top two bits of a third.
+        for (characters, bytes) in text.chunks(4).zip(packed.chunks_mut(3)) {
+            let mut stream = 0u32;
+            for (index, &character) in characters.iter().enumerate() {
+                let value = SEXTETS[usize::from(character)];
+                invalid |= value;
+                stream |= u32::from(value & 0x3f) << (18 - 6 * index);
+            }
+            for (byte, value) in bytes.iter_mut().zip(&stream.to_be_bytes()[1..]) {
+                *byte = *value;
             }
         }
-        Some(Self(packed))
+        (invalid & INVALID == 0).then_some(Self(packed))
     }
 
     /// The challenge.
@@ -58,29 +61,34 @@ impl PackedChallenge {
 
     /// The 43 characters, as [`PackedChallenge::pack`] took them.
     pub(crate) fn text(&self) -> String {
-        let mut text = String::with_capacity(LEN);
-        for index in 0..LEN {
-            let bit = index * 6;
-            let next = self.0.get(bit / 8 + 1).copied().unwrap_or(0);
-            let window = u16::from_be_bytes([self.0[bit / 8], next]);
-            let value = (window >> (10 - bit % 8)) & 0x3f;
-            text.push(char::from(ALPHABET[usize::from(value)]));
+        // Three bytes to four characters; the last group's fourth character is made of
+        // padding bits only, and is left out.
+        let mut characters = [0u8; PACKED / 3 * 4];
+        for (bytes, out) in self.0.chunks(3).zip(characters.chunks_mut(4)) {
+            let stream = bytes
+                .iter()
+                .fold(0u32, |stream, &byte| stream << 8 | u32::from(byte));
+            for (index, character) in out.iter_mut().enumerate() {
+                *character = ALPHABET[((stream >> (18 - 6 * index)) & 0x3f) as usize];
+            }
         }
-        text
+        characters[..LEN].iter().copied().map(char::from).collect()
     }
 }
 
-/// The six-bit value of a base64url character.
-fn sextet(character: u8) -> Option<u8> {
-    match character {
-        b'A'..=b'Z' => Some(character - b'A'),
-        b'a'..=b'z' => Some(character - b'a' + 26),
-        b'0'..=b'9' => Some(character - b'0' + 52),
-        b'-' => Some(62),
-        b'_' => Some(63),
-        _ => None,
+/// Set in a [`SEXTETS`] entry for a byte outside the alphabet.
+const INVALID: u8 = 0x80;
+
+/// The six-bit value of each base64url character, [`INVALID`] for every other byte.
+const SEXTETS: [u8; 256] = {
+    let mut values = [INVALID; 256];
+    let mut value = 0;
+    while value < ALPHABET.len() {
+        values[ALPHABET[value] as usize] = value as u8;
+        value += 1;
     }
-}
+    values
+};
 
 #[cfg(test)]
 mod tests {
@@ -114,6 +122,22 @@ mod tests {
                 assert_eq!(packed.get().unwrap(), challenge);
             }
         }
+    }
+
+    #[test]
+    fn only_43_characters_of_the_alphabet_are_packed() {
+        let base = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(PackedChallenge::pack(base).unwrap().text(), base);
+        for position in 0..LEN {
+            for outside in [b'+', b'/', b'=', b'.', b' ', 0, 0x7f, 0xc3] {
+                let mut text = base.as_bytes().to_vec();
+                text[position] = outside;
+                let text = String::from_utf8_lossy(&text);
+                assert_eq!(PackedChallenge::pack(&text), None, "{text:?}");
+            }
+        }
+        assert_eq!(PackedChallenge::pack(&base[1..]), None);
+        assert_eq!(PackedChallenge::pack(&format!("{base}A")), None);
     }
 
     #[test]

@@ -7,10 +7,7 @@
 //! between requests or per thread, so nothing drawn can be handed out twice, not even by
 //! two processes after a fork.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
-use super::{RandomSource, ID_BYTES, SECRET_BYTES};
+use super::{base64url, RandomSource, ID_BYTES, SECRET_BYTES};
 use crate::error::Fault;
 
 /// The most any request draws: two secrets (the code exchange's access and refresh
@@ -72,7 +69,7 @@ impl Draw {
         let Some(end) = end else {
             return Err(Fault::Random);
         };
-        let value = URL_SAFE_NO_PAD.encode(&self.bytes[self.taken..end]);
+        let value = base64url::encode(&self.bytes[self.taken..end])?;
         self.taken = end;
         Ok(value)
     }
@@ -80,6 +77,9 @@ impl Draw {
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
     use super::*;
 
     fn is_base64url(value: &str) -> bool {
