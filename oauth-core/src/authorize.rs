@@ -353,12 +353,13 @@ mod endpoint {
                 now,
                 now + self.config.grant_lifetime(),
             );
-            let mut record = CodeRecord::new(
+            let Some(mut record) = CodeRecord::from_grant(
                 SecretHash::of(&code),
-                &grant,
-                subject,
+                grant,
                 now + self.config.code_lifetime(),
-            );
+            ) else {
+                return Err(Fault::Config("the approved grant has no subject".into()));
+            };
             record.redirect_uri = pending
                 .redirect_uri_sent
                 .then(|| pending.redirect_uri.clone());

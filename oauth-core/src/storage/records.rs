@@ -141,6 +141,30 @@ impl CodeRecord {
         }
     }
 
+    /// As [`CodeRecord::new`], from a grant the caller owns and no longer needs (the one an
+    /// approval makes): its strings move into the code instead of being copied, the
+    /// subject too. `None` for a grant without a subject, which no code starts.
+    pub(crate) fn from_grant(
+        hash: SecretHash,
+        grant: GrantRecord,
+        expires_at: OffsetDateTime,
+    ) -> Option<Self> {
+        Some(Self {
+            hash,
+            grant_id: grant.id,
+            client_id: grant.client_id,
+            subject: grant.subject?,
+            redirect_uri: None,
+            scope: grant.scope,
+            code_challenge: None,
+            issued_at: grant.created_at,
+            expires_at,
+            grant_expires_at: grant.expires_at,
+            sign_in: None,
+            dpop_jkt: None,
+        })
+    }
+
     /// The grant that redeeming this code issues: its id, client, subject and scope, from
     /// the code's issue to the code's `grant_expires_at`.
     pub fn grant(&self) -> GrantRecord {
