@@ -52,6 +52,9 @@ pub(crate) struct GroupWriter {
     /// Transactions committed so far (what the tests count batches by).
     #[cfg_attr(not(test), allow(dead_code))]
     batches: Arc<AtomicU64>,
+    /// Writes queued so far (what the tests wait for, instead of sleeping).
+    #[cfg_attr(not(test), allow(dead_code))]
+    queued: AtomicU64,
 }
 
 impl Drop for GroupWriter {
@@ -89,6 +92,7 @@ impl GroupWriter {
             jobs: Some(jobs),
             thread: Some(thread),
             batches,
+            queued: AtomicU64::new(0),
         })
     }
 
@@ -112,7 +116,9 @@ impl GroupWriter {
         };
         let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
         match jobs.try_send(Box::new(job)) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.queued.fetch_add(1, Ordering::Relaxed);
+            }
             Err(TrySendError::Full(_)) => {
                 return Err(StorageError::new(
                     StorageErrorKind::Busy,
@@ -130,6 +136,12 @@ impl GroupWriter {
     #[cfg(test)]
     fn batches(&self) -> u64 {
         self.batches.load(Ordering::Relaxed)
+    }
+
+    /// How many writes have been queued for the writer so far.
+    #[cfg(test)]
+    fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
     }
 }
 
@@ -304,7 +316,8 @@ fn commit_batch(connection: &mut Connection, mut batch: Vec<Box<dyn Job>>) -> bo
 /// transaction itself is lost (a savepoint statement refused, or SQLite rolled the whole
 /// transaction back after the job's error).
 fn run_in_savepoint(tx: &Transaction<'_>, job: &mut dyn Job) -> Result<(), rusqlite::Error> {
-    tx.execute_batch("SAVEPOINT finrift_write")?;
+    // Prepared once per connection: a batch runs these around every write it holds.
+    tx.prepare_cached("SAVEPOINT finrift_write")?.execute([])?;
     let keep = job.run(tx);
     if tx.is_autocommit() {
         // Some errors (a full disk, an I/O error) end the transaction: nothing of the
@@ -314,11 +327,12 @@ fn run_in_savepoint(tx: &Transaction<'_>, job: &mut dyn Job) -> Result<(), rusql
             Some("the transaction was rolled back".to_owned()),
         ));
     }
-    if keep {
-        tx.execute_batch("RELEASE finrift_write")
-    } else {
-        tx.execute_batch("ROLLBACK TO finrift_write; RELEASE finrift_write")
+    if !keep {
+        tx.prepare_cached("ROLLBACK TO finrift_write")?
+            .execute([])?;
     }
+    tx.prepare_cached("RELEASE finrift_write")?.execute([])?;
+    Ok(())
 }
 
 /// Answers every caller of a batch that did not commit; `false`, for the caller's return.
@@ -421,7 +435,11 @@ mod tests {
                 }
             }));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // Released once all nine writes are queued: the eight behind the first then wait
+        // together, whatever the machine's speed.
+        while writer.queued() < 9 {
+            tokio::task::yield_now().await;
+        }
         release.send(()).unwrap();
         assert_eq!(first.await.unwrap().unwrap(), 1);
         let mut answers = Vec::new();
@@ -492,7 +510,10 @@ mod tests {
                 writer.write("insert a row", insert(id)).await
             }));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The held write and every other: the queue is full once all are in it.
+        while writer.queued() < MAX_QUEUED as u64 + 1 {
+            tokio::task::yield_now().await;
+        }
         let refused = writer.write("insert a row", insert(0)).await.unwrap_err();
         assert_eq!(refused.kind(), StorageErrorKind::Busy);
         abandoned.abort();
