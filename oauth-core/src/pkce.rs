@@ -276,5 +276,20 @@ mod tests {
                 "challenge byte {byte:#04x}"
             );
         }
+        // A character past ASCII in place of two, at the length the checks want: refused by
+        // the character checks themselves, not by the length.
+        let verifier = format!("\u{e9}{}", &RFC7636_VERIFIER[2..]);
+        assert_eq!(verifier.len(), RFC7636_VERIFIER.len());
+        let challenge = CodeChallenge::from_verifier(&verifier);
+        assert_eq!(
+            challenge.verify(&verifier),
+            Err(PkceError::MalformedVerifier)
+        );
+        let challenge = format!("\u{e9}{}", &RFC7636_CHALLENGE[2..]);
+        assert_eq!(challenge.len(), CHALLENGE_LEN);
+        assert_eq!(
+            CodeChallenge::s256(&challenge, Some("S256")),
+            Err(PkceError::MalformedChallenge)
+        );
     }
 }

@@ -3,9 +3,11 @@
 //! A [`ShardedMap`](crate::sharded::ShardedMap) hashes every key twice: once to pick its
 //! shard and once to place it in that shard's table. Only the second must resist chosen
 //! keys, and it does (SipHash, the standard maps' default). Keys that pick the same shard
-//! merely share its lock, so the first needs to spread keys evenly and unpredictably, no
-//! more: a seeded multiply-and-rotate over the key's bytes, a handful of instructions per
-//! eight bytes where SipHash takes about a hundred per key.
+//! merely share its lock, so the first needs to spread keys evenly, no more: a folded
+//! multiplication of each eight bytes by a random odd key, a handful of instructions per
+//! eight bytes where SipHash takes about a hundred per key. It is not a cryptographic
+//! hash; keys chosen to meet in one shard would share one of sixteen locks, each held for
+//! a lookup, and nothing else.
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -13,21 +15,30 @@ use oauth_core::RandomSource;
 
 use crate::digest_hash::mix;
 
-/// Builds [`PickHasher`]s from one random seed per map.
+/// Builds [`PickHasher`]s from one random seed and one random odd multiplier per map.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ShardPicking {
     seed: u64,
+    multiplier: u64,
 }
 
 impl ShardPicking {
     /// A new random seed.
     pub(crate) fn new() -> Self {
-        let mut seed = [0u8; 8];
+        let mut random = [0u8; 16];
         // Without a seed the shards are merely predictable, never wrong: a key's shard
         // only decides which lock it shares.
-        let _ = RandomSource::new().fill(&mut seed);
+        let _ = RandomSource::new().fill(&mut random);
+        let (seed, multiplier) = random.split_at(8);
+        let word = |bytes: &[u8]| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(bytes);
+            u64::from_le_bytes(word)
+        };
         Self {
-            seed: u64::from_le_bytes(seed),
+            seed: word(seed),
+            // Odd, so that the low half of each product depends on every bit of its word.
+            multiplier: word(multiplier) | 1,
         }
     }
 }
@@ -36,7 +47,10 @@ impl BuildHasher for ShardPicking {
     type Hasher = PickHasher;
 
     fn build_hasher(&self) -> PickHasher {
-        PickHasher { state: self.seed }
+        PickHasher {
+            state: self.seed,
+            multiplier: self.multiplier,
+        }
     }
 }
 
@@ -45,13 +59,15 @@ impl BuildHasher for ShardPicking {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PickHasher {
     state: u64,
+    multiplier: u64,
 }
 
 impl PickHasher {
+    /// The state and the word, multiplied by the map's key into 128 bits whose halves are
+    /// folded together: how a change of the word moves the state depends on the key.
     fn fold(&mut self, word: u64) {
-        self.state = (self.state ^ word)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(29);
+        let product = u128::from(self.state ^ word) * u128::from(self.multiplier);
+        self.state = (product as u64) ^ ((product >> 64) as u64);
     }
 }
 
@@ -86,6 +102,19 @@ mod tests {
             shards[(picking.hash_one(id.as_str()) % 16) as usize] += 1;
         }
         assert!(shards.iter().all(|n| (850..1150).contains(n)), "{shards:?}");
+    }
+
+    #[test]
+    fn keys_built_to_collide_under_a_fixed_multiplier_do_not() {
+        // With a fixed multiplier, a change of a word's top bits moves the state the same
+        // way whatever the seed, so the second word can cancel it: these pairs had one
+        // hash under every seed. Under a random multiplier they meet no more than any keys.
+        for _ in 0..32 {
+            let picking = ShardPicking::new();
+            let base = picking.hash_one("client-aBBBBBBB");
+            assert_ne!(base, picking.hash_one("client-!BBBJBBB"));
+            assert_ne!(base, picking.hash_one("client-!BBBZBBB"));
+        }
     }
 
     #[test]

@@ -52,9 +52,8 @@ pub(crate) trait ShardHashing: BuildHasher + Clone + Sized {
     fn pair() -> (Self, Self::Picker);
 }
 
-/// SipHash within a shard (keys some callers choose, such as client ids); a seeded fast
-/// hash picks the shard, where a chosen key can only share a lock (see
-/// [`ShardPicking`]).
+/// SipHash within a shard (keys some callers choose, such as client ids); a keyed fast
+/// hash picks the shard, where keys that meet only share a lock (see [`ShardPicking`]).
 impl ShardHashing for RandomState {
     type Picker = ShardPicking;
 
