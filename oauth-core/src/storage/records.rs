@@ -125,20 +125,16 @@ impl CodeRecord {
         subject: impl Into<String>,
         expires_at: OffsetDateTime,
     ) -> Self {
-        Self {
-            hash,
-            grant_id: grant.id.clone(),
-            client_id: grant.client_id.clone(),
-            subject: subject.into(),
-            redirect_uri: None,
-            scope: grant.scope.clone(),
-            code_challenge: None,
-            issued_at: grant.created_at,
-            expires_at,
-            grant_expires_at: grant.expires_at,
-            sign_in: None,
-            dpop_jkt: None,
-        }
+        // The grant's subject is not read, so the copy leaves it out.
+        let grant = GrantRecord::new(
+            grant.id.clone(),
+            grant.client_id.clone(),
+            None,
+            grant.scope.clone(),
+            grant.created_at,
+            grant.expires_at,
+        );
+        Self::starting(hash, grant, subject.into(), expires_at)
     }
 
     /// As [`CodeRecord::new`], from a grant the caller owns and no longer needs (the one an
@@ -146,14 +142,26 @@ impl CodeRecord {
     /// subject too. `None` for a grant without a subject, which no code starts.
     pub(crate) fn from_grant(
         hash: SecretHash,
-        grant: GrantRecord,
+        mut grant: GrantRecord,
         expires_at: OffsetDateTime,
     ) -> Option<Self> {
-        Some(Self {
+        let subject = grant.subject.take()?;
+        Some(Self::starting(hash, grant, subject, expires_at))
+    }
+
+    /// The code that starts `grant` for `subject`, the grant's strings moved in (its own
+    /// subject is not read): what [`CodeRecord::new`] documents.
+    fn starting(
+        hash: SecretHash,
+        grant: GrantRecord,
+        subject: String,
+        expires_at: OffsetDateTime,
+    ) -> Self {
+        Self {
             hash,
             grant_id: grant.id,
             client_id: grant.client_id,
-            subject: grant.subject?,
+            subject,
             redirect_uri: None,
             scope: grant.scope,
             code_challenge: None,
@@ -162,7 +170,7 @@ impl CodeRecord {
             grant_expires_at: grant.expires_at,
             sign_in: None,
             dpop_jkt: None,
-        })
+        }
     }
 
     /// The grant that redeeming this code issues: its id, client, subject and scope, from
