@@ -66,9 +66,15 @@ impl Pinning {
         command
     }
 
-    /// The server's CPU list, as `/proc/<pid>/status` prints it (`3`).
-    pub fn server_cpus(&self) -> String {
-        self.server.to_string()
+    /// The server's CPU (`3`).
+    pub fn server_cpu(&self) -> usize {
+        self.server
+    }
+
+    /// Whether a process whose `/proc/<pid>/status` reads `status` runs on the server's
+    /// CPU alone.
+    pub fn runs_on_server_cpu(&self, status: &str) -> bool {
+        allowed_cpus(status).as_deref() == Some(&[self.server][..])
     }
 
     /// What the report says: which CPU runs what.
@@ -136,7 +142,10 @@ mod tests {
     #[test]
     fn the_server_gets_the_first_cpu_and_the_generator_the_rest() {
         let pinning = Pinning::split(&[2, 3, 5]).unwrap();
-        assert_eq!(pinning.server_cpus(), "2");
+        assert_eq!(pinning.server_cpu(), 2);
+        assert!(pinning.runs_on_server_cpu("Cpus_allowed_list:\t2\n"));
+        assert!(!pinning.runs_on_server_cpu("Cpus_allowed_list:\t2-3\n"));
+        assert!(!pinning.runs_on_server_cpu("Name:\tdemo\n"));
         assert_eq!(
             pinning.describe(),
             "the server on CPU 2 (`taskset`), the load generator on CPU 3,5"
