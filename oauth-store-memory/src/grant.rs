@@ -352,7 +352,8 @@ impl Grant {
         self.state.fetch_or(CONSUMED, Ordering::AcqRel) & CONSUMED == 0
     }
 
-    fn is_consumed(&self) -> bool {
+    /// Whether the code was consumed.
+    pub(crate) fn is_consumed(&self) -> bool {
         self.state.load(Ordering::Acquire) & CONSUMED != 0
     }
 

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use oauth_core::storage::{
-    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenKind,
-    TokenRecord,
+    CodeConsumption, CodeLookup, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport,
+    Redemption, Rotation, TokenKind, TokenRecord,
 };
 use oauth_core::{
-    Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, TokenStore, MAX_CLIENT_PAGE,
+    Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, StorageErrorKind,
+    TokenStore, MAX_CLIENT_PAGE,
 };
 use time::OffsetDateTime;
 
@@ -133,6 +134,75 @@ impl MemoryStore {
                 replaced.forget();
             }
         }
+    }
+
+    /// Stores `tokens` for `grant` (see [`TokenStore::issue`]), spending `code` first when
+    /// it is given (see [`TokenStore::redeem_code`]): all under the grant's shard, so that
+    /// a racing revocation comes wholly before or wholly after, and the code is consumed
+    /// only once nothing else can refuse.
+    fn store_tokens(
+        &self,
+        code: Option<&SecretHash>,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Redemption, StorageError> {
+        let created_at = Moment::new(grant.created_at)?;
+        let expires_at = Moment::new(grant.expires_at)?;
+        let id = grant.id.as_str().as_bytes();
+        let mut grants = self.grants.shard(id);
+        let registered = registered(&grants, id);
+        let shared = match &registered {
+            // Issued before: the first record stays, and the tokens join it.
+            Some(issued) if issued.is_issued() => {
+                if issued.is_revoked() {
+                    return Ok(Redemption::GrantRevoked);
+                }
+                Arc::clone(issued)
+            }
+            _ => {
+                if self.revoked_before_issue(id) {
+                    return Ok(Redemption::GrantRevoked);
+                }
+                match &registered {
+                    Some(code) if code.describes(grant, created_at, expires_at) => Arc::clone(code),
+                    _ => {
+                        // A token's hash is random: its first byte picks the lane.
+                        let lane = tokens.first().map_or(0, |token| token.hash.0[0]);
+                        let profile =
+                            self.profiles
+                                .intern(lane, &grant.client_id, &grant.scope, None);
+                        Arc::new(Grant::of_grant(grant, created_at, expires_at, profile))
+                    }
+                }
+            }
+        };
+        let entries = self.entries(&shared, tokens)?;
+        // Checked before the grants map changes: a refused issuance must leave no grant
+        // behind, which no purge would ever remove.
+        if self.any_present(tokens) {
+            return Err(StorageError::conflict("token already stored"));
+        }
+        if let Some(code) = code {
+            // The single-use step, last of the checks: a refusal above leaves the code
+            // unconsumed, and of racing spenders exactly one sets the bit.
+            let spent = match self.codes.shard(code).get(code) {
+                None => return Ok(Redemption::NotFound),
+                Some(stored) => stored.consume(),
+            };
+            if !spent {
+                return Ok(Redemption::AlreadyConsumed);
+            }
+        }
+        if !shared.is_issued() {
+            shared.mark_issued();
+        }
+        if !registered.as_ref().is_some_and(|r| Arc::ptr_eq(r, &shared)) {
+            // A code's data that does not describe the record stays its code's alone.
+            grants.remove(id);
+            grants.insert(GrantKey(Arc::clone(&shared)), ());
+        }
+        self.insert_tokens(&shared, entries);
+        Ok(Redemption::Issued)
     }
 
     fn revoked_before_issue(&self, id: &[u8]) -> bool {
@@ -287,6 +357,18 @@ impl CodeStore for MemoryStore {
         })
     }
 
+    async fn get_code(&self, hash: &SecretHash) -> Result<CodeLookup, StorageError> {
+        let Some(grant) = self.codes.shard(hash).get(hash).map(Arc::clone) else {
+            return Ok(CodeLookup::NotFound);
+        };
+        let record = grant.code_record(*hash)?;
+        Ok(if grant.is_consumed() {
+            CodeLookup::Consumed(record)
+        } else {
+            CodeLookup::Unused(record)
+        })
+    }
+
     async fn use_once(
         &self,
         key: &SecretHash,
@@ -320,52 +402,24 @@ impl TokenStore for MemoryStore {
         grant: &GrantRecord,
         tokens: &[TokenRecord],
     ) -> Result<Issuance, StorageError> {
-        let created_at = Moment::new(grant.created_at)?;
-        let expires_at = Moment::new(grant.expires_at)?;
-        let id = grant.id.as_str().as_bytes();
-        let mut grants = self.grants.shard(id);
-        let registered = registered(&grants, id);
-        let shared = match &registered {
-            // Issued before: the first record stays, and the tokens join it.
-            Some(issued) if issued.is_issued() => {
-                if issued.is_revoked() {
-                    return Ok(Issuance::GrantRevoked);
-                }
-                Arc::clone(issued)
-            }
-            _ => {
-                if self.revoked_before_issue(id) {
-                    return Ok(Issuance::GrantRevoked);
-                }
-                match &registered {
-                    Some(code) if code.describes(grant, created_at, expires_at) => Arc::clone(code),
-                    _ => {
-                        // A token's hash is random: its first byte picks the lane.
-                        let lane = tokens.first().map_or(0, |token| token.hash.0[0]);
-                        let profile =
-                            self.profiles
-                                .intern(lane, &grant.client_id, &grant.scope, None);
-                        Arc::new(Grant::of_grant(grant, created_at, expires_at, profile))
-                    }
-                }
-            }
-        };
-        let entries = self.entries(&shared, tokens)?;
-        // Checked before the grants map changes: a refused issuance must leave no grant
-        // behind, which no purge would ever remove.
-        if self.any_present(tokens) {
-            return Err(StorageError::conflict("token already stored"));
+        match self.store_tokens(None, grant, tokens)? {
+            Redemption::Issued => Ok(Issuance::Issued),
+            Redemption::GrantRevoked => Ok(Issuance::GrantRevoked),
+            // With no code to spend, no answer about a code can come back.
+            _ => Err(StorageError::new(
+                StorageErrorKind::Backend,
+                "an issuance without a code answered about a code",
+            )),
         }
-        if !shared.is_issued() {
-            shared.mark_issued();
-        }
-        if !registered.as_ref().is_some_and(|r| Arc::ptr_eq(r, &shared)) {
-            // A code's data that does not describe the record stays its code's alone.
-            grants.remove(id);
-            grants.insert(GrantKey(Arc::clone(&shared)), ());
-        }
-        self.insert_tokens(&shared, entries);
-        Ok(Issuance::Issued)
+    }
+
+    async fn redeem_code(
+        &self,
+        code: &SecretHash,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Redemption, StorageError> {
+        self.store_tokens(Some(code), grant, tokens)
     }
 
     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {

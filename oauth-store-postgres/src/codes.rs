@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
-use oauth_core::storage::{CodeConsumption, CodeRecord};
+use oauth_core::storage::{CodeConsumption, CodeLookup, CodeRecord};
 use oauth_core::{CodeStore, SecretHash, StorageError};
 use time::OffsetDateTime;
 
-use crate::codec::{code_from_row, seconds, sign_in_json, CODE_COLUMNS};
+use crate::codec::{code_from_row, get, seconds, sign_in_json, CODE_COLUMNS, CODE_COLUMN_COUNT};
 use crate::error::db_error;
 use crate::statements::{execute, query_opt};
 use crate::store::PostgresStore;
@@ -44,6 +44,26 @@ impl CodeStore for PostgresStore {
             Some(row) => Ok(CodeConsumption::AlreadyConsumed(code_from_row(&row)?)),
             None => Ok(CodeConsumption::NotFound),
         }
+    }
+
+    async fn get_code(&self, hash: &SecretHash) -> Result<CodeLookup, StorageError> {
+        let connection = self.connection().await?;
+        let stored = query_opt(
+            &connection,
+            "read a code",
+            &format!("SELECT {CODE_COLUMNS}, consumed FROM finrift_codes WHERE hash = $1"),
+            &[&&hash.0[..]],
+        )
+        .await?;
+        let Some(row) = stored else {
+            return Ok(CodeLookup::NotFound);
+        };
+        let record = code_from_row(&row)?;
+        Ok(if get(&row, CODE_COLUMN_COUNT, "read a code")? {
+            CodeLookup::Consumed(record)
+        } else {
+            CodeLookup::Unused(record)
+        })
     }
 
     async fn use_once(

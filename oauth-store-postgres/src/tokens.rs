@@ -11,7 +11,9 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
-use oauth_core::storage::{GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenRecord};
+use oauth_core::storage::{
+    GrantId, GrantRecord, Issuance, PurgeReport, Redemption, Rotation, TokenRecord,
+};
 use oauth_core::{SecretHash, StorageError, StorageErrorKind, TokenStore};
 use time::OffsetDateTime;
 
@@ -87,6 +89,39 @@ async fn lock_subject(
     Ok(())
 }
 
+/// Stores `grant` if it is new, or locks the row stored before (a grant keeps its first
+/// record; the no-op update is what takes the lock), with the shared lock on its subject
+/// taken first; answers whether the grant is revoked as committed now.
+async fn lock_grant(
+    client: &impl GenericClient,
+    grant: &GrantRecord,
+) -> Result<bool, StorageError> {
+    if let Some(subject) = &grant.subject {
+        lock_subject(client, subject, true).await?;
+    }
+    let row = query_opt(
+        client,
+        "store a grant",
+        "INSERT INTO finrift_grants (id, client_id, subject, scope, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (id) DO UPDATE SET revoked = finrift_grants.revoked \
+         RETURNING revoked",
+        &[
+            &grant.id.as_str(),
+            &grant.client_id.as_str(),
+            &grant.subject,
+            &grant.scope.to_string(),
+            &seconds(grant.created_at),
+            &seconds(grant.expires_at),
+        ],
+    )
+    .await?;
+    match &row {
+        Some(row) => get(row, 0, "read a grant"),
+        None => Ok(false),
+    }
+}
+
 /// Inserts `tokens` in one statement; a hash already stored fails it (Conflict).
 async fn insert_tokens(
     client: &impl GenericClient,
@@ -149,40 +184,54 @@ impl TokenStore for PostgresStore {
         const WHAT: &str = "issue tokens";
         let mut connection = self.connection().await?;
         let tx = connection.transaction().await.map_err(db_error(WHAT))?;
-        if let Some(subject) = &grant.subject {
-            lock_subject(&tx, subject, true).await?;
-        }
-        // Insert the grant, or lock the row stored before (a grant keeps its first
-        // record; the no-op update is what takes the lock), and read whether it is
-        // revoked as committed now.
-        let row = query_opt(
-            &tx,
-            "store a grant",
-            "INSERT INTO finrift_grants (id, client_id, subject, scope, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (id) DO UPDATE SET revoked = finrift_grants.revoked \
-             RETURNING revoked",
-            &[
-                &grant.id.as_str(),
-                &grant.client_id.as_str(),
-                &grant.subject,
-                &grant.scope.to_string(),
-                &seconds(grant.created_at),
-                &seconds(grant.expires_at),
-            ],
-        )
-        .await?;
-        let revoked: bool = match &row {
-            Some(row) => get(row, 0, "read a grant")?,
-            None => false,
-        };
-        if revoked {
+        if lock_grant(&tx, grant).await? {
             // Dropping `tx` rolls the no-op update back.
             return Ok(Issuance::GrantRevoked);
         }
         insert_tokens(&tx, tokens).await?;
         tx.commit().await.map_err(db_error(WHAT))?;
         Ok(Issuance::Issued)
+    }
+
+    async fn redeem_code(
+        &self,
+        code: &SecretHash,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Redemption, StorageError> {
+        const WHAT: &str = "redeem a code";
+        let mut connection = self.connection().await?;
+        let tx = connection.transaction().await.map_err(db_error(WHAT))?;
+        // The grant first, locked as `issue` locks it; every early return drops `tx`,
+        // which rolls back whatever it did.
+        if lock_grant(&tx, grant).await? {
+            return Ok(Redemption::GrantRevoked);
+        }
+        // The single-use step, shared with consume_code: one conditional UPDATE.
+        let consumed = execute(
+            &tx,
+            WHAT,
+            "UPDATE finrift_codes SET consumed = true WHERE hash = $1 AND NOT consumed",
+            &[&&code.0[..]],
+        )
+        .await?;
+        if consumed == 0 {
+            let stored = query_opt(
+                &tx,
+                "read a code",
+                "SELECT 1 FROM finrift_codes WHERE hash = $1",
+                &[&&code.0[..]],
+            )
+            .await?;
+            return Ok(match stored {
+                Some(_) => Redemption::AlreadyConsumed,
+                None => Redemption::NotFound,
+            });
+        }
+        // A Conflict here rolls the consumption back with the rest.
+        insert_tokens(&tx, tokens).await?;
+        tx.commit().await.map_err(db_error(WHAT))?;
+        Ok(Redemption::Issued)
     }
 
     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use oauth_core::storage::{
-    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenRecord,
+    CodeConsumption, CodeLookup, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport,
+    Redemption, Rotation, TokenRecord,
 };
 use oauth_core::{
     Client, ClientId, ClientStore, CodeStore, SecretHash, StorageError, StorageErrorKind,
@@ -19,7 +20,7 @@ use time::OffsetDateTime;
 
 use crate::codec::{
     code_from_row, kind_name, seconds, sign_in_json, sql_error, token_from_row, CODE_COLUMNS,
-    TOKEN_COLUMNS,
+    CODE_COLUMN_COUNT, TOKEN_COLUMNS,
 };
 use crate::durability::Durability;
 use crate::group_commit::GroupWriter;
@@ -449,6 +450,34 @@ impl CodeStore for SqliteStore {
         .await
     }
 
+    async fn get_code(&self, hash: &SecretHash) -> Result<CodeLookup, StorageError> {
+        let hash = *hash;
+        self.pool
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(&format!(
+                        "SELECT {CODE_COLUMNS}, consumed FROM codes WHERE hash = ?1"
+                    ))
+                    .map_err(sql_error("read a code"))?;
+                let mut rows = statement
+                    .query([&hash.0[..]])
+                    .map_err(sql_error("read a code"))?;
+                let Some(row) = rows.next().map_err(sql_error("read a code"))? else {
+                    return Ok(CodeLookup::NotFound);
+                };
+                let record = code_from_row(row)?;
+                let consumed: bool = row
+                    .get(CODE_COLUMN_COUNT)
+                    .map_err(sql_error("read a code"))?;
+                Ok(if consumed {
+                    CodeLookup::Consumed(record)
+                } else {
+                    CodeLookup::Unused(record)
+                })
+            })
+            .await
+    }
+
     async fn use_once(
         &self,
         key: &SecretHash,
@@ -493,6 +522,45 @@ fn mark_use(tx: &Transaction<'_>, key: &SecretHash, expires_at: i64) -> Result<b
     .map_err(sql_error("record a one-time use"))
 }
 
+/// Whether the grant `id` is marked revoked (stored, or marked before it was stored).
+fn grant_revoked(tx: &Transaction<'_>, id: &GrantId) -> Result<bool, StorageError> {
+    let revoked: Option<bool> = tx
+        .prepare_cached("SELECT revoked FROM grants WHERE id = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([id.as_str()], |row| row.get(0))
+                .optional()
+        })
+        .map_err(sql_error("read a grant"))?;
+    Ok(revoked == Some(true))
+}
+
+/// Stores `grant` if it is new (a grant stored before keeps its first record) and
+/// `tokens`; a token hash already stored fails the statement (Conflict).
+fn insert_grant_and_tokens(
+    tx: &Transaction<'_>,
+    grant: &GrantRecord,
+    tokens: &[TokenRecord],
+) -> Result<(), StorageError> {
+    tx.prepare_cached(
+        "INSERT INTO grants (id, client_id, subject, scope, created_at, \
+         expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
+            grant.id.as_str(),
+            grant.client_id.as_str(),
+            grant.subject,
+            grant.scope.to_string(),
+            seconds(grant.created_at),
+            seconds(grant.expires_at),
+        ])
+    })
+    .map_err(sql_error("store a grant"))?;
+    insert_tokens(tx, tokens)
+}
+
 /// Inserts `code`; a hash already stored fails the statement (Conflict).
 fn insert_code(tx: &Transaction<'_>, code: &CodeRecord) -> Result<(), StorageError> {
     let sign_in = sign_in_json(code.sign_in.as_ref())?;
@@ -533,35 +601,46 @@ impl TokenStore for SqliteStore {
             // Inside the write lock: a revoke_grant either committed before
             // (and its mark is seen here) or waits until these tokens are
             // stored (and revokes them).
-            let revoked: Option<bool> = tx
-                .prepare_cached("SELECT revoked FROM grants WHERE id = ?1")
-                .and_then(|mut statement| {
-                    statement
-                        .query_row([grant.id.as_str()], |row| row.get(0))
-                        .optional()
-                })
-                .map_err(sql_error("read a grant"))?;
-            if revoked == Some(true) {
+            if grant_revoked(tx, &grant.id)? {
                 return Ok(Issuance::GrantRevoked);
             }
-            tx.prepare_cached(
-                "INSERT INTO grants (id, client_id, subject, scope, created_at, \
-                 expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![
-                    grant.id.as_str(),
-                    grant.client_id.as_str(),
-                    grant.subject,
-                    grant.scope.to_string(),
-                    seconds(grant.created_at),
-                    seconds(grant.expires_at),
-                ])
-            })
-            .map_err(sql_error("store a grant"))?;
-            insert_tokens(tx, &tokens)?;
+            insert_grant_and_tokens(tx, &grant, &tokens)?;
             Ok(Issuance::Issued)
+        })
+        .await
+    }
+
+    async fn redeem_code(
+        &self,
+        code: &SecretHash,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Redemption, StorageError> {
+        let (code, grant, tokens) = (*code, grant.clone(), tokens.to_vec());
+        self.write("redeem a code", move |tx| {
+            // The grant first, as `issue` checks it, inside the write lock.
+            if grant_revoked(tx, &grant.id)? {
+                return Ok(Redemption::GrantRevoked);
+            }
+            // The single-use step, shared with consume_code: one conditional UPDATE.
+            let consumed = tx
+                .prepare_cached("UPDATE codes SET consumed = 1 WHERE hash = ?1 AND consumed = 0")
+                .and_then(|mut statement| statement.execute([&code.0[..]]))
+                .map_err(sql_error("redeem a code"))?;
+            if consumed == 0 {
+                let stored = tx
+                    .prepare_cached("SELECT 1 FROM codes WHERE hash = ?1")
+                    .and_then(|mut statement| statement.exists([&code.0[..]]))
+                    .map_err(sql_error("read a code"))?;
+                return Ok(if stored {
+                    Redemption::AlreadyConsumed
+                } else {
+                    Redemption::NotFound
+                });
+            }
+            // A Conflict here rolls the consumption back with the rest.
+            insert_grant_and_tokens(tx, &grant, &tokens)?;
+            Ok(Redemption::Issued)
         })
         .await
     }

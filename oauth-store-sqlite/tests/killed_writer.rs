@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use common::records::{approve, code, from_hex, grant, hex, pair};
-use oauth_core::storage::{CodeConsumption, Rotation};
+use oauth_core::storage::{CodeConsumption, CodeLookup, Redemption, Rotation};
 use oauth_core::{CodeStore, RandomSource, TokenStore};
 use oauth_store_sqlite::SqliteStore;
 
@@ -27,13 +27,15 @@ const KILLS: usize = 12;
 /// The child's concurrent writer tasks: more than one batch's worth waits at any moment.
 const TASKS: usize = 16;
 
-/// SC-03: a child process runs 16 writer tasks (issue, approve, consume, rotate, revoke)
+/// SC-03: a child process runs 16 writer tasks (issue, approve, consume, redeem, rotate,
+/// revoke)
 /// on one SQLite file and prints each write once the store acknowledged it; the parent
 /// kills it with SIGKILL after a random number of acknowledgements, twelve times, each
 /// restart reopening the file the last kill left. After every kill the file passes
 /// `PRAGMA integrity_check`, no grant is half-written (a code without its single-use mark,
-/// a token without its grant, a grant without both tokens of its issuance or of each
-/// rotation), and every write acknowledged in any round is there.
+/// a consumed code without its grant, a token without its grant, a grant without both
+/// tokens of its issuance, redemption or rotation), and every write acknowledged in any
+/// round is there.
 #[test]
 fn sc03_killed_writer_under_concurrent_load_loses_no_acknowledged_write() {
     if let Ok(path) = std::env::var(CHILD_DB) {
@@ -112,7 +114,7 @@ fn is_acknowledgement(line: &str) -> bool {
     let hashes = match words.next() {
         Some("issued") => 2,
         Some("consumed" | "revoked") => 1,
-        Some("rotated") => 3,
+        Some("rotated" | "redeemed") => 3,
         _ => return false,
     };
     let words: Vec<&str> = words.collect();
@@ -134,6 +136,16 @@ fn assert_sound(path: &Path) {
         count("SELECT COUNT(*) FROM uses"),
         count("SELECT COUNT(*) FROM codes"),
         "every approval stored its single-use mark and its code together"
+    );
+    // Every consumed code is of a grant issued before it (consumed alone) or with it
+    // (redeemed): a redemption stores its grant and consumes its code together.
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM codes c WHERE c.consumed = 1 AND NOT EXISTS \
+             (SELECT 1 FROM grants g WHERE g.id = c.grant_id)"
+        ),
+        0,
+        "a consumed code without its grant"
     );
     assert_eq!(
         count(
@@ -160,7 +172,7 @@ fn assert_sound(path: &Path) {
 async fn assert_acknowledged(path: &Path, acknowledged: &[String]) {
     let store = SqliteStore::open(path).await.unwrap();
     let random = RandomSource::new();
-    let mut counts = [0usize; 4];
+    let mut counts = [0usize; 5];
     for line in acknowledged {
         let words: Vec<&str> = line.split(' ').collect();
         match words.as_slice() {
@@ -182,6 +194,22 @@ async fn assert_acknowledged(path: &Path, acknowledged: &[String]) {
                     ),
                     "an acknowledged consumption was lost"
                 );
+            }
+            ["redeemed", code, access, refresh] => {
+                counts[4] += 1;
+                assert!(
+                    matches!(
+                        store.get_code(&from_hex(code)).await.unwrap(),
+                        CodeLookup::Consumed(_)
+                    ),
+                    "an acknowledged redemption lost its consumption"
+                );
+                for hash in [access, refresh] {
+                    assert!(
+                        store.get_token(&from_hex(hash)).await.unwrap().is_some(),
+                        "an acknowledged redemption lost its tokens"
+                    );
+                }
             }
             ["rotated", old, access, refresh] => {
                 counts[2] += 1;
@@ -235,6 +263,24 @@ fn child_write_loop(path: &str) {
                         approve(&*store, c.clone()).await.unwrap();
                         store.consume_code(&c.hash).await.unwrap();
                         if !acknowledge(&format!("consumed {}", hex(&c.hash))) {
+                            return;
+                        }
+                        let redeemed_grant = grant(&random);
+                        let to_redeem = code(&random, &redeemed_grant.id);
+                        approve(&*store, to_redeem.clone()).await.unwrap();
+                        let redeemed_tokens = pair(&random, &redeemed_grant);
+                        let redemption = store
+                            .redeem_code(&to_redeem.hash, &redeemed_grant, &redeemed_tokens)
+                            .await
+                            .unwrap();
+                        assert_eq!(redemption, Redemption::Issued);
+                        let redeemed = format!(
+                            "redeemed {} {} {}",
+                            hex(&to_redeem.hash),
+                            hex(&redeemed_tokens[0].hash),
+                            hex(&redeemed_tokens[1].hash)
+                        );
+                        if !acknowledge(&redeemed) {
                             return;
                         }
                         let next = pair(&random, &g);

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use oauth_core::storage::{
-    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, TokenRecord,
+    CodeConsumption, CodeLookup, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport,
+    Redemption, Rotation, TokenRecord,
 };
 use oauth_core::testing::{form, public_client, test_engine, PkcePair};
 use oauth_core::{
@@ -88,6 +89,10 @@ impl CodeStore for FaultyStore {
         self.call("consume_code")?;
         self.inner.consume_code(hash).await
     }
+    async fn get_code(&self, hash: &SecretHash) -> Result<CodeLookup, StorageError> {
+        self.call("get_code")?;
+        self.inner.get_code(hash).await
+    }
     async fn use_once(
         &self,
         key: &SecretHash,
@@ -107,6 +112,15 @@ impl TokenStore for FaultyStore {
     ) -> Result<Issuance, StorageError> {
         self.call("issue")?;
         self.inner.issue(grant, tokens).await
+    }
+    async fn redeem_code(
+        &self,
+        code: &SecretHash,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Redemption, StorageError> {
+        self.call("redeem_code")?;
+        self.inner.redeem_code(code, grant, tokens).await
     }
     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
         self.call("get_token")?;
@@ -217,9 +231,9 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
         Ok(other) => panic!("{other:?}"),
         Err(fault) => {
             assert_fault(&fault, Reached::Exchange);
-            // Whatever the failed call was, a retry never yields a second set of tokens
-            // next to a first: it either succeeds once (the code was not consumed) or is
-            // refused (it was), and nothing issued before the fault is live.
+            // Whatever the failed call was, it changed nothing: the code was read, or
+            // redeemed (consumed and issued in one step), or neither. So the retry redeems
+            // the code, once, and a second retry is a replay that revokes what it got.
             store.fail_at.store(usize::MAX, Ordering::SeqCst);
             let retry = engine
                 .token(&FormRequest::new(
@@ -228,20 +242,21 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
                 ))
                 .await
                 .unwrap();
-            if let TokenOutcome::Issued(tokens) = &retry {
-                let again = engine
-                    .token(&FormRequest::new(
-                        Some(FORM_CONTENT_TYPE),
-                        exchange.as_bytes(),
-                    ))
-                    .await
-                    .unwrap();
-                assert!(again.issued().is_none(), "a code redeems once");
-                assert!(
-                    !is_live(&store, &tokens.access_token).await,
-                    "the replay revoked it"
-                );
-            }
+            let Some(tokens) = retry.issued() else {
+                panic!("a failed exchange burned its code: {retry:?}");
+            };
+            let again = engine
+                .token(&FormRequest::new(
+                    Some(FORM_CONTENT_TYPE),
+                    exchange.as_bytes(),
+                ))
+                .await
+                .unwrap();
+            assert!(again.issued().is_none(), "a code redeems once");
+            assert!(
+                !is_live(&store, &tokens.access_token).await,
+                "the replay revoked it"
+            );
             return (Reached::Exchange, store);
         }
     };

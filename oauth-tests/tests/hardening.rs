@@ -497,8 +497,8 @@ async fn fz03_crlf_never_reaches_location() {
 // comparison (client_auth.rs); PKCE compares S256(verifier) with `subtle` (pkce.rs
 // `verify`); the pending seal and HS256 JWTs use `ring::hmac::verify` (pending_seal.rs,
 // jose/keys.rs); asymmetric signatures use ring's verifiers. Codes and opaque tokens are
-// stored and found by their SHA-256 (`CodeStore::consume_code`, `TokenStore::get_token`),
-// never by value. The tests below hold the sources to this and check it in behaviour.
+// stored and found by their SHA-256 (`CodeStore::get_code`, `TokenStore::redeem_code`,
+// `TokenStore::get_token`), never by value. The tests below hold the sources to this and check it in behaviour.
 
 #[test]
 fn fz05_secret_mac_and_pkce_comparisons_use_constant_time_primitives() {

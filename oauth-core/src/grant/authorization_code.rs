@@ -1,11 +1,15 @@
 //! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.5).
 //!
-//! The code is consumed in one atomic storage call before anything else is checked, so
-//! two racing redemptions can never both succeed. A replay (a code consumed before) that
-//! carries the right client and proof revokes everything issued from the code: the
-//! legitimate client or the attacker got those tokens, and the server cannot tell which
-//! (RFC 6749 §4.1.2, RFC 9700 §4.5). A replay that fails its own checks revokes nothing,
-//! so a stranger holding only a leaked code cannot end a victim's session.
+//! The code is read, the redemption checked against it, and the code then redeemed in one
+//! atomic storage call that consumes it and stores the tokens together
+//! ([`TokenStore::redeem_code`](crate::storage::TokenStore::redeem_code)): two racing
+//! redemptions can never both succeed, and no failure can burn a code without issuing its
+//! tokens. A redemption that fails its checks burns the code all the same, so a stolen code
+//! gets one try. A replay (a code consumed before) that carries the right client and proof
+//! revokes everything issued from the code: the legitimate client or the attacker got
+//! those tokens, and the server cannot tell which (RFC 6749 §4.1.2, RFC 9700 §4.5). A
+//! replay that fails its own checks revokes nothing, so a stranger holding only a leaked
+//! code cannot end a victim's session.
 
 use super::{refuse_on_error, token_secrets, Binding, TokenOutcome};
 use crate::client::{Client, GrantType};
@@ -14,7 +18,7 @@ use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
 use crate::secret::SecretHash;
-use crate::storage::{CodeConsumption, CodeRecord, Issuance, Storage};
+use crate::storage::{CodeLookup, CodeRecord, GrantId, Redemption, Storage};
 
 impl<S: Storage, C: Clock> Engine<S, C> {
     pub(super) async fn exchange_code(
@@ -27,48 +31,39 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let redirect_uri = params.get("redirect_uri");
         let verifier = params.get("code_verifier");
         let now = self.clock.now();
+        let hash = SecretHash::of(code);
 
-        let mut record = match self.storage.consume_code(&SecretHash::of(code)).await? {
-            // Another issuer's code (a tenant sharing the store) is unknown here, and its
-            // replay revokes nothing of that issuer's.
-            CodeConsumption::Consumed(record) | CodeConsumption::AlreadyConsumed(record)
+        let mut record = match self.storage.get_code(&hash).await? {
+            // Another issuer's code (a tenant sharing the store) is unknown here: it is
+            // neither burned nor its replay answered.
+            CodeLookup::Unused(record) | CodeLookup::Consumed(record)
                 if !self.owns_grant(&record.grant_id) =>
             {
-                return Ok(
-                    OAuthError::invalid_grant("the code is invalid, expired or used").into(),
-                );
+                return Ok(invalid_code().into());
             }
-            CodeConsumption::Consumed(record) => record,
-            CodeConsumption::AlreadyConsumed(record) => {
+            CodeLookup::Unused(record) => record,
+            CodeLookup::Consumed(record) => {
                 // Expiry is not checked: a replay after the code expired is still a replay.
                 if check_redemption(&record, client, redirect_uri, verifier, jkt).is_ok() {
-                    let revoked_tokens = self.storage.revoke_grant(&record.grant_id).await?;
-                    self.emit(|| EventKind::CodeReplayDetected {
-                        client_id: client.id().as_str().to_owned(),
-                        grant_id: record.grant_id.as_str().to_owned(),
-                        revoked_tokens,
-                    });
+                    self.revoke_replayed(client, &record.grant_id).await?;
                 }
-                return Ok(
-                    OAuthError::invalid_grant("the code is invalid, expired or used").into(),
-                );
+                return Ok(invalid_code().into());
             }
-            CodeConsumption::NotFound => {
-                return Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into())
-            }
+            CodeLookup::NotFound => return Ok(invalid_code().into()),
         };
-        refuse_on_error!(check_redemption(
-            &record,
-            client,
-            redirect_uri,
-            verifier,
-            jkt
-        ));
-        if now >= record.expires_at {
-            return Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into());
+        let refusal = match check_redemption(&record, client, redirect_uri, verifier, jkt) {
+            Err(error) => Some(error),
+            Ok(()) if now >= record.expires_at => Some(invalid_code()),
+            Ok(()) => None,
+        };
+        if let Some(error) = refusal {
+            // Burned as a redemption would have consumed it: whoever holds a code gets one
+            // try at its proof. A racing call may have consumed it first; either way it is.
+            self.storage.consume_code(&hash).await?;
+            return Ok(error.into());
         }
 
-        // The consumed record is ours: its strings move into the grant, not copied.
+        // The record read is ours: its strings move into the grant, not copied.
         let sign_in = record.sign_in.take();
         let sign_in = sign_in.as_ref();
         let grant = record.into_grant();
@@ -93,8 +88,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             &minted.issued.access_token,
             now,
         )?;
-        match self.storage.issue(&grant, &minted.records).await? {
-            Issuance::Issued => {
+        match self
+            .storage
+            .redeem_code(&hash, &grant, &minted.records)
+            .await?
+        {
+            Redemption::Issued => {
                 self.report_issued(
                     GrantType::AuthorizationCode,
                     &grant,
@@ -103,11 +102,32 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 );
                 Ok(TokenOutcome::Issued(minted.issued))
             }
-            Issuance::GrantRevoked => {
-                Ok(OAuthError::invalid_grant("the code is invalid, expired or used").into())
+            Redemption::AlreadyConsumed => {
+                // A racing redemption consumed the code after it was read here: a replay,
+                // and this one passed every check.
+                self.revoke_replayed(client, &grant.id).await?;
+                Ok(invalid_code().into())
             }
+            Redemption::GrantRevoked | Redemption::NotFound => Ok(invalid_code().into()),
         }
     }
+
+    /// Answers a replay that passed the checks: the grant and every token of it revoked.
+    async fn revoke_replayed(&self, client: &Client, grant_id: &GrantId) -> Result<(), Fault> {
+        let revoked_tokens = self.storage.revoke_grant(grant_id).await?;
+        self.emit(|| EventKind::CodeReplayDetected {
+            client_id: client.id().as_str().to_owned(),
+            grant_id: grant_id.as_str().to_owned(),
+            revoked_tokens,
+        });
+        Ok(())
+    }
+}
+
+/// The one refusal for a code that cannot be redeemed, whatever the reason (unknown,
+/// another issuer's, expired, used, its grant revoked): a caller learns nothing more.
+fn invalid_code() -> OAuthError {
+    OAuthError::invalid_grant("the code is invalid, expired or used")
 }
 
 /// The checks a redemption must pass, whether first or replayed: same client, same

@@ -11,8 +11,8 @@
 //!   values never reach storage.
 //! - **No clock.** Every instant comes from the engine as an argument or a record field.
 //! - **Atomic single use.** [`CodeStore::consume_code`], [`CodeStore::use_once`],
-//!   [`CodeStore::use_once_and_insert_code`] and [`TokenStore::rotate_refresh`]
-//!   each succeed for exactly one caller, even when many race, across every process that
+//!   [`CodeStore::use_once_and_insert_code`], [`TokenStore::redeem_code`] and
+//!   [`TokenStore::rotate_refresh`] each succeed for exactly one caller, even when many race, across every process that
 //!   shares the store. Get-then-update in two steps is not enough: use one conditional
 //!   statement or one transaction (`UPDATE … SET consumed = 1 WHERE hash = ? AND consumed = 0`).
 //! - **Errors keep their source** ([`StorageError::with_source`]) and hold no secret.
@@ -30,8 +30,8 @@ use time::OffsetDateTime;
 pub use error::{StorageError, StorageErrorKind};
 pub use key_set_store::{KeySetStore, StoredKeySet};
 pub use records::{
-    CodeConsumption, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport, Rotation, SignIn,
-    TokenKind, TokenRecord,
+    CodeConsumption, CodeLookup, CodeRecord, GrantId, GrantRecord, Issuance, PurgeReport,
+    Redemption, Rotation, SignIn, TokenKind, TokenRecord,
 };
 
 use crate::client::{Client, ClientId};
@@ -91,6 +91,15 @@ pub trait CodeStore: Send + Sync {
     /// the engine's check, not the store's: an expired code is still consumed and returned.
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError>;
 
+    /// The code with `hash` and whether it was consumed, read without changing anything.
+    ///
+    /// The engine reads a code, checks the redemption against it, and then either redeems
+    /// it with [`TokenStore::redeem_code`] (one write for the whole redemption) or, when a
+    /// check fails, burns it with [`CodeStore::consume_code`]. A code's fields never change
+    /// once stored, so a record read here is the one a later call acts on; only its
+    /// consumed state can change in between, and the single-use calls decide that.
+    async fn get_code(&self, hash: &SecretHash) -> Result<CodeLookup, StorageError>;
+
     /// Records the use of a one-time value other than a code (a pending authorization's
     /// handle; later DPoP proofs and assertion `jti`s), keyed by its hash, atomically.
     ///
@@ -148,6 +157,28 @@ pub trait TokenStore: Send + Sync {
         grant: &GrantRecord,
         tokens: &[TokenRecord],
     ) -> Result<Issuance, StorageError>;
+
+    /// Redeems the code with hash `code`: consumes it and stores `tokens` for `grant` (as
+    /// [`TokenStore::issue`] does), atomically, both or neither. It is
+    /// [`CodeStore::consume_code`] and [`TokenStore::issue`] in one step, so a redemption
+    /// costs one write and a failure between the two can never burn a code without
+    /// issuing its tokens.
+    ///
+    /// - Exactly one call ever gets [`Redemption::Issued`] for a given code, however many
+    ///   race, across every process that shares the store, and whether they race through
+    ///   this method or through `consume_code` (both consume the same mark).
+    /// - The grant is checked first: if it was revoked (even before it was stored, as
+    ///   for `issue`), the answer is [`Redemption::GrantRevoked`]; then the code: absent is
+    ///   [`Redemption::NotFound`], consumed before is [`Redemption::AlreadyConsumed`].
+    /// - A token hash already present is a [`StorageErrorKind::Conflict`].
+    /// - Only `Issued` changes anything: every other answer, and every error, leaves the
+    ///   code as it was and stores nothing.
+    async fn redeem_code(
+        &self,
+        code: &SecretHash,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Redemption, StorageError>;
 
     /// The token with `hash`, exactly as stored and with its current `revoked` and
     /// `rotated` state (a token of a revoked grant reads back revoked), whatever its
@@ -254,6 +285,9 @@ impl<T: CodeStore + ?Sized> CodeStore for std::sync::Arc<T> {
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         (**self).consume_code(hash).await
     }
+    async fn get_code(&self, hash: &SecretHash) -> Result<CodeLookup, StorageError> {
+        (**self).get_code(hash).await
+    }
     async fn use_once(
         &self,
         key: &SecretHash,
@@ -281,6 +315,14 @@ impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
         tokens: &[TokenRecord],
     ) -> Result<Issuance, StorageError> {
         (**self).issue(grant, tokens).await
+    }
+    async fn redeem_code(
+        &self,
+        code: &SecretHash,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Redemption, StorageError> {
+        (**self).redeem_code(code, grant, tokens).await
     }
     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
         (**self).get_token(hash).await

@@ -349,6 +349,22 @@ pub enum CodeConsumption {
     NotFound,
 }
 
+/// The answer to [`CodeStore::get_code`](super::CodeStore::get_code): the code's record and
+/// whether it has been consumed, read without changing anything.
+///
+/// Answers may be added in later versions: a match outside this crate needs a wildcard
+/// arm, which should refuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodeLookup {
+    /// The code is stored and not consumed.
+    Unused(CodeRecord),
+    /// The code is stored and was consumed: presenting it again is a replay.
+    Consumed(CodeRecord),
+    /// No such code (never issued, or purged).
+    NotFound,
+}
+
 /// The answer to [`TokenStore::issue`](super::TokenStore::issue).
 ///
 /// Answers may be added in later versions: a match outside this crate needs a wildcard
@@ -360,6 +376,25 @@ pub enum Issuance {
     Issued,
     /// The grant was revoked (a replay raced this issuance): nothing was stored.
     GrantRevoked,
+}
+
+/// The answer to [`TokenStore::redeem_code`](super::TokenStore::redeem_code).
+///
+/// Only `Issued` changes anything. Answers may be added in later versions: a match outside
+/// this crate needs a wildcard arm, which should refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Redemption {
+    /// This call consumed the code and stored the tokens; no other call ever will.
+    Issued,
+    /// The code had been consumed before (a racing redemption won, or a refused one
+    /// burned it). Nothing was stored.
+    AlreadyConsumed,
+    /// The grant was revoked (a replay raced this redemption). Nothing was stored and the
+    /// code was not consumed.
+    GrantRevoked,
+    /// No such code (never issued, or purged). Nothing was stored.
+    NotFound,
 }
 
 /// The answer to [`TokenStore::rotate_refresh`](super::TokenStore::rotate_refresh).

@@ -7,8 +7,9 @@ use time::OffsetDateTime;
 use crate::client::{Client, ClientId};
 use crate::secret::SecretHash;
 use crate::storage::{
-    ClientStore, CodeConsumption, CodeRecord, CodeStore, GrantId, GrantRecord, Issuance,
-    KeySetStore, PurgeReport, Rotation, StorageError, StoredKeySet, TokenRecord, TokenStore,
+    ClientStore, CodeConsumption, CodeLookup, CodeRecord, CodeStore, GrantId, GrantRecord,
+    Issuance, KeySetStore, PurgeReport, Redemption, Rotation, StorageError, StoredKeySet,
+    TokenRecord, TokenStore,
 };
 
 /// `store`, with `guard` kept alive (and dropped) with it: for example a SQLite store and
@@ -54,6 +55,9 @@ impl<S: CodeStore, G: Send + Sync> CodeStore for Guarded<S, G> {
     async fn consume_code(&self, hash: &SecretHash) -> Result<CodeConsumption, StorageError> {
         self.store.consume_code(hash).await
     }
+    async fn get_code(&self, hash: &SecretHash) -> Result<CodeLookup, StorageError> {
+        self.store.get_code(hash).await
+    }
     async fn use_once(
         &self,
         key: &SecretHash,
@@ -81,6 +85,14 @@ impl<S: TokenStore, G: Send + Sync> TokenStore for Guarded<S, G> {
         tokens: &[TokenRecord],
     ) -> Result<Issuance, StorageError> {
         self.store.issue(grant, tokens).await
+    }
+    async fn redeem_code(
+        &self,
+        code: &SecretHash,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Redemption, StorageError> {
+        self.store.redeem_code(code, grant, tokens).await
     }
     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {
         self.store.get_token(hash).await

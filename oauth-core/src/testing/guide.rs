@@ -184,8 +184,8 @@
 //!   each map with a table whose primary key is the map's key.
 //! - **Each operation is one critical section**: a method takes the store's one `Mutex`,
 //!   checks, writes, and lets go, so no other call comes between what it read and what it
-//!   wrote. That is why `consume_code`, `use_once`, `use_once_and_insert_code` and
-//!   `rotate_refresh` each succeed for exactly one caller, and why `issue` and
+//!   wrote. That is why `consume_code`, `use_once`, `use_once_and_insert_code`,
+//!   `redeem_code` and `rotate_refresh` each succeed for exactly one caller, and why `issue` and
 //!   `revoke_grant` never leave a live token of a revoked grant. In your database, keep
 //!   each method one transaction (or one conditional statement); two steps with a round
 //!   trip between them let racers through, and the kit's races catch that.

@@ -30,9 +30,9 @@ use time::OffsetDateTime;
 use crate::client::{Client, ClientId};
 use crate::secret::SecretHash;
 use crate::storage::{
-    ClientStore, CodeConsumption, CodeRecord, CodeStore, GrantId, GrantRecord, Issuance,
-    KeySetStore, PurgeReport, Rotation, StorageError, StoredKeySet, TokenKind, TokenRecord,
-    TokenStore, MAX_CLIENT_PAGE,
+    ClientStore, CodeConsumption, CodeLookup, CodeRecord, CodeStore, GrantId, GrantRecord,
+    Issuance, KeySetStore, PurgeReport, Redemption, Rotation, StorageError, StoredKeySet,
+    TokenKind, TokenRecord, TokenStore, MAX_CLIENT_PAGE,
 };
 
 /// A complete, in-memory [`Storage`](crate::Storage): the storage contract in its plainest
@@ -152,6 +152,16 @@ impl State {
         Ok(())
     }
 
+    /// Stores `grant` if it is new: a grant stored before keeps its first record.
+    fn store_grant(&mut self, grant: &GrantRecord) {
+        self.grants
+            .entry(grant.id.clone())
+            .or_insert_with(|| StoredGrant {
+                record: grant.clone(),
+                revoked: false,
+            });
+    }
+
     fn insert_tokens(&mut self, tokens: &[TokenRecord]) {
         for token in tokens {
             self.tokens.insert(token.hash, token.clone());
@@ -205,6 +215,16 @@ impl CodeStore for ReferenceStore {
                 code.consumed = true;
                 CodeConsumption::Consumed(code.record.clone())
             }
+        })
+    }
+
+    async fn get_code(&self, hash: &SecretHash) -> Result<CodeLookup, StorageError> {
+        // A read: nothing changes, and the answer may be stale by the time it arrives (the
+        // single-use calls decide; the engine knows).
+        Ok(match self.lock().codes.get(hash) {
+            None => CodeLookup::NotFound,
+            Some(code) if code.consumed => CodeLookup::Consumed(code.record.clone()),
+            Some(code) => CodeLookup::Unused(code.record.clone()),
         })
     }
 
@@ -266,16 +286,37 @@ impl TokenStore for ReferenceStore {
             return Ok(Issuance::GrantRevoked);
         }
         state.check_new_tokens(tokens)?;
-        // A grant stored before keeps its first record.
-        state
-            .grants
-            .entry(grant.id.clone())
-            .or_insert_with(|| StoredGrant {
-                record: grant.clone(),
-                revoked: false,
-            });
+        state.store_grant(grant);
         state.insert_tokens(tokens);
         Ok(Issuance::Issued)
+    }
+
+    async fn redeem_code(
+        &self,
+        code: &SecretHash,
+        grant: &GrantRecord,
+        tokens: &[TokenRecord],
+    ) -> Result<Redemption, StorageError> {
+        // Every check, then both writes, under one lock: of racing redemptions (and
+        // consume_code calls) exactly one finds the code unconsumed, and a refused one has
+        // changed nothing. (A database: one transaction, the conditional UPDATE of the
+        // code first among its writes.)
+        let mut state = self.lock();
+        if state.grant_revoked(&grant.id) {
+            return Ok(Redemption::GrantRevoked);
+        }
+        match state.codes.get(code) {
+            None => return Ok(Redemption::NotFound),
+            Some(stored) if stored.consumed => return Ok(Redemption::AlreadyConsumed),
+            Some(_) => {}
+        }
+        state.check_new_tokens(tokens)?;
+        if let Some(stored) = state.codes.get_mut(code) {
+            stored.consumed = true;
+        }
+        state.store_grant(grant);
+        state.insert_tokens(tokens);
+        Ok(Redemption::Issued)
     }
 
     async fn get_token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StorageError> {

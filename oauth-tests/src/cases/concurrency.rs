@@ -10,7 +10,8 @@ use crate::*;
 const RACERS: usize = 50;
 
 /// SC-01: 50 concurrent consumptions of one code: exactly one wins. Checked twice: at
-/// the storage call the engine relies on, and through the token endpoint, where every
+/// the single-use storage call (`consume_code`; `redeem_code` spends the same mark, and
+/// the storage kit races the two together), and through the token endpoint, where every
 /// loser is a replay with a valid proof and so revokes the grant; there, at most one
 /// request gets tokens and none of them survive.
 pub async fn sc01_concurrent_code_redemptions_exactly_one_wins<S: Storage + 'static>(

@@ -7,8 +7,8 @@
 //! [`storage_conformance_tests!`](crate::storage_conformance_tests) macro expands every
 //! one of them into a `#[tokio::test]` over a fresh store, so a backend's
 //! `tests/conformance.rs` is one line. The concurrency properties run on a multi-thread
-//! runtime: 50 tasks race on one code, and 50 on one refresh token, and exactly one must
-//! win. Every record the kit writes has random hashes and ids (from [`RandomSource`]),
+//! runtime: 50 tasks race on one code (consuming it, and redeeming it), and 50 on one
+//! refresh token, and exactly one must win. Every record the kit writes has random hashes and ids (from [`RandomSource`]),
 //! so the kit can run against a database other tests share.
 //!
 //! The kit is behind the `conformance` cargo feature, and it runs on tokio, which the
@@ -65,9 +65,9 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use super::{
-    CodeConsumption, CodeRecord, CodeStore, GrantId, GrantRecord, Issuance, PurgeReport, Rotation,
-    SignIn, Storage, StorageError, StorageErrorKind, TokenKind, TokenRecord, TokenStore,
-    MAX_CLIENT_PAGE,
+    CodeConsumption, CodeLookup, CodeRecord, CodeStore, GrantId, GrantRecord, Issuance,
+    PurgeReport, Redemption, Rotation, SignIn, Storage, StorageError, StorageErrorKind, TokenKind,
+    TokenRecord, TokenStore, MAX_CLIENT_PAGE,
 };
 use crate::client::{Client, ClientId, GrantType};
 use crate::pkce::CodeChallenge;
@@ -81,6 +81,7 @@ mod kit;
 mod marks;
 mod purge;
 mod races;
+mod redemption;
 mod tokens;
 
 pub use clients::*;
@@ -90,6 +91,7 @@ use kit::*;
 pub use marks::*;
 pub use purge::*;
 pub use races::*;
+pub use redemption::*;
 pub use tokens::*;
 
 /// How many tasks race in the concurrency properties.
@@ -130,8 +132,11 @@ macro_rules! __storage_conformance_each {
                 revoke_grant_before_issue_blocks_issue,
                 revoke_subject_revokes_exactly_that_subjects_grants,
                 revoke_subject_blocks_later_issue,
-                    use_once_is_single_use,
-                    use_once_and_insert_code_stores_once,
+                use_once_is_single_use,
+                use_once_and_insert_code_stores_once,
+                get_code_reads_without_consuming,
+                code_is_redeemed_once,
+                refused_redemption_changes_nothing,
             ]
             purge: [
                 purge_removes_exactly_what_expired,
@@ -145,6 +150,8 @@ macro_rules! __storage_conformance_each {
                 sc02_concurrent_rotation_has_one_winner,
                 revoke_grant_racing_issue_leaves_no_live_token,
                 revoke_grant_racing_rotation_leaves_no_live_token,
+                sc01_concurrent_redemptions_have_one_winner,
+                revoke_grant_racing_redemption_leaves_no_live_token,
             ]
         }
     };
@@ -334,6 +341,7 @@ mod tests {
             include_str!("marks.rs"),
             include_str!("purge.rs"),
             include_str!("races.rs"),
+            include_str!("redemption.rs"),
             include_str!("tokens.rs"),
         ]
         .concat();
