@@ -174,8 +174,9 @@ fn runtime() -> Runtime {
 }
 
 /// Durable commits in one full authorization-code flow on SQLite: the approval (its
-/// single-use mark and the code), the code's consumption, the issuance.
-const COMMITS_PER_FLOW: u8 = 3;
+/// single-use mark and the code) and the redemption (the code consumed and its tokens
+/// stored in one transaction).
+const COMMITS_PER_FLOW: u8 = 2;
 
 /// Resident bytes per live grant: RSS before and after `flows` real flows on a fresh
 /// memory store.

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use oauth_core::{FormRequest, FORM_CONTENT_TYPE};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -22,12 +22,15 @@ use oauth_core::{
 use oauth_store_memory::MemoryStore;
 use time::OffsetDateTime;
 
-/// A store that fails its `fail_at`-th call (counting from 0), and only that one.
+/// A store that fails its `fail_at`-th call (counting from 0), and only that one; and,
+/// while `stale_code_reads` is set, reads every code as unused, as a request sees it that
+/// read the code just before a racing redemption consumed it.
 #[derive(Default)]
 struct FaultyStore {
     inner: MemoryStore,
     calls: AtomicUsize,
     fail_at: AtomicUsize,
+    stale_code_reads: AtomicBool,
 }
 
 impl FaultyStore {
@@ -91,7 +94,12 @@ impl CodeStore for FaultyStore {
     }
     async fn get_code(&self, hash: &SecretHash) -> Result<CodeLookup, StorageError> {
         self.call("get_code")?;
-        self.inner.get_code(hash).await
+        match self.inner.get_code(hash).await? {
+            CodeLookup::Consumed(record) if self.stale_code_reads.load(Ordering::SeqCst) => {
+                Ok(CodeLookup::Unused(record))
+            }
+            lookup => Ok(lookup),
+        }
     }
     async fn use_once(
         &self,
@@ -392,4 +400,44 @@ async fn removing_a_client_on_a_failing_store_is_a_clean_fault_and_a_retry_remov
     assert!(store.inner.get_client(&id).await.unwrap().is_some());
     assert!(engine.remove_client(&id).await.unwrap());
     assert!(store.inner.get_client(&id).await.unwrap().is_none());
+}
+
+/// TK-01 when the replay races the first redemption: a request that read the code before
+/// the first redemption consumed it, and then passes every check, is a replay all the
+/// same. It revokes the first redemption's tokens, whether it finds the code consumed at
+/// its own redemption or, the code having expired meanwhile, at the burn of its refusal.
+/// The same request with a wrong verifier revokes nothing.
+#[tokio::test]
+async fn tk01_a_redemption_that_lost_the_race_is_a_replay_and_revokes_the_winner() {
+    use oauth_core::testing::{Flow, FlowClient};
+
+    for (expired_meanwhile, right_proof) in [(false, true), (true, true), (false, false)] {
+        let store = Arc::new(FaultyStore::new(usize::MAX));
+        let engine = test_engine(store.clone());
+        engine
+            .register_client(public_client("app", REDIRECT, "read:users"))
+            .await
+            .unwrap();
+        let flow = Flow::new(&engine, FlowClient::public("app", REDIRECT));
+        let code = flow.code("alice", "read:users").await;
+        let first = flow.exchange(&code).await;
+        let first = first.issued().expect("the first redemption issues");
+
+        store.stale_code_reads.store(true, Ordering::SeqCst);
+        if expired_meanwhile {
+            engine.clock().advance(time::Duration::minutes(5));
+        }
+        let mut late = flow.exchange_form(&code);
+        if !right_proof {
+            late.retain(|(name, _)| name != "code_verifier");
+            late.push(("code_verifier".to_owned(), "w".repeat(43)));
+        }
+        let late = flow.token_with(&late).await;
+        assert!(late.issued().is_none(), "a code redeems once: {late:?}");
+        assert_eq!(
+            is_live(&store, &first.access_token).await,
+            !right_proof,
+            "expired meanwhile: {expired_meanwhile}, right proof: {right_proof}"
+        );
+    }
 }

@@ -18,7 +18,7 @@ use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::events::EventKind;
 use crate::secret::SecretHash;
-use crate::storage::{CodeLookup, CodeRecord, GrantId, Redemption, Storage};
+use crate::storage::{CodeConsumption, CodeLookup, CodeRecord, GrantId, Redemption, Storage};
 
 impl<S: Storage, C: Clock> Engine<S, C> {
     pub(super) async fn exchange_code(
@@ -58,8 +58,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         };
         if let Some(error) = refusal {
             // Burned as a redemption would have consumed it: whoever holds a code gets one
-            // try at its proof. A racing call may have consumed it first; either way it is.
-            self.storage.consume_code(&hash).await?;
+            // try at its proof.
+            if let CodeConsumption::AlreadyConsumed(record) =
+                self.storage.consume_code(&hash).await?
+            {
+                // A racing redemption consumed it after it was read here: this is a replay,
+                // answered as one (a code that expired meanwhile is still replayed).
+                if check_redemption(&record, client, redirect_uri, verifier, jkt).is_ok() {
+                    self.revoke_replayed(client, &record.grant_id).await?;
+                }
+            }
             return Ok(error.into());
         }
 
@@ -108,7 +116,13 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 self.revoke_replayed(client, &grant.id).await?;
                 Ok(invalid_code().into())
             }
-            Redemption::GrantRevoked | Redemption::NotFound => Ok(invalid_code().into()),
+            Redemption::GrantRevoked => {
+                // Its grant can never issue: the code is spent, so a later attempt costs no
+                // minting either.
+                self.storage.consume_code(&hash).await?;
+                Ok(invalid_code().into())
+            }
+            Redemption::NotFound => Ok(invalid_code().into()),
         }
     }
 

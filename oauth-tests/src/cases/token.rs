@@ -133,6 +133,12 @@ pub async fn tk04_code_verifier_missing_wrong_or_malformed<S: Storage + 'static>
         let code = h.spa_code().await;
         let outcome = h.token(&redeem_pairs(&code, "spa", verifier), None).await;
         expect_refused(&outcome, ErrorCode::InvalidGrant, 400);
+        // One try: the refused attempt spent the code, so the right verifier now fails too.
+        expect_refused(
+            &h.token(&redeem_pairs(&code, "spa", VERIFIER), None).await,
+            ErrorCode::InvalidGrant,
+            400,
+        );
     }
     let code = h.spa_code().await;
     let missing = [
@@ -559,6 +565,8 @@ pub async fn tk13_a_code_from_another_issuer_on_the_same_store_is_invalid_grant<
     )
     .await;
     expect_refused(&at_other, ErrorCode::InvalidGrant, 400);
+    // Refused there, and not spent: the code still redeems at its own issuer.
+    h.redeem_spa(&code).await;
 
     // This engine's own code and tokens work here, and not there.
     let code = h.spa_code().await;

@@ -147,6 +147,7 @@ pub async fn refused_redemption_changes_nothing<S: Storage>(store: S) {
         "storage conformance: redeeming a code of a revoked subject must be GrantRevoked"
     );
     expect_none_stored(&store, &subject_tokens, "GrantRevoked").await;
+    expect_unused(&store, &of_subject, "GrantRevoked").await;
 
     let taken = kit.grant(86_400);
     let stored = kit.pair(&taken);
