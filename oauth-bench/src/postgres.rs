@@ -17,6 +17,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::fixture::{self, FlowRequests, Tokens};
 use crate::measure;
+use crate::report::Row;
 
 /// How many tasks (and connections) the concurrent figures use.
 pub const TASKS: usize = 16;
@@ -33,6 +34,48 @@ pub struct PostgresFigures {
     pub floor_one: f64,
     /// Floor pairs per second, [`TASKS`] tasks each on its own connection.
     pub floor_many: f64,
+}
+
+/// The table's rows: the flow one at a time and with [`TASKS`] at once, each also against
+/// the database's floor measured in the same run.
+pub fn rows(figures: &PostgresFigures) -> Vec<Row> {
+    let mut rows = Vec::new();
+    rows.push(Row::per_second(
+        "Full flow on PostgreSQL (loopback, durability off), one at a time",
+        figures.flows_one,
+        "—",
+        None,
+    ));
+    rows.push(Row::ratio(
+        "Full flow on PostgreSQL, one at a time (against the database's floor)",
+        1e9 / figures.flows_one,
+        "one bare single-row INSERT + UPDATE … RETURNING (two round trips) on one connection",
+        1e9 / figures.floor_one,
+        None,
+    ));
+    rows.push(Row::per_second(
+        &format!(
+            "Full flow on PostgreSQL, {} concurrent tasks on a pool of as many, 2 workers",
+            TASKS
+        ),
+        figures.flows_many,
+        "—",
+        None,
+    ));
+    rows.push(Row::ratio(
+        &format!(
+            "Full flow on PostgreSQL, {} concurrent tasks (against the database's floor)",
+            TASKS
+        ),
+        1e9 / figures.flows_many,
+        &format!(
+            "the same INSERT + UPDATE pair, {} tasks on a connection each",
+            TASKS
+        ),
+        1e9 / figures.floor_many,
+        None,
+    ));
+    rows
 }
 
 /// Measures the flow and its floor, each for `time` (the concurrent ones twice as
