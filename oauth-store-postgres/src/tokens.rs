@@ -16,6 +16,7 @@ use oauth_core::storage::{
 };
 use oauth_core::{SecretHash, StorageError, StorageErrorKind, TokenStore};
 use time::OffsetDateTime;
+use tokio_postgres::types::ToSql;
 
 use crate::codec::{get, kind_name, seconds, sign_in_json, token_from_row, TOKEN_COLUMNS};
 use crate::error::db_error;
@@ -122,6 +123,31 @@ async fn lock_grant(
     }
 }
 
+/// The statement that inserts tokens from 13 arrays (`$1` to `$13`) through `UNNEST`: a
+/// literal, so that the statements built on it are constants too.
+macro_rules! insert_tokens_sql {
+    () => {
+        "INSERT INTO finrift_tokens (hash, kind, grant_id, client_id, subject, scope, \
+         issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in, dpop_jkt) \
+         SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
+         $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[], \
+         $11::boolean[], $12::text[], $13::text[])"
+    };
+}
+
+/// Inserts tokens.
+const INSERT_TOKENS: &str = insert_tokens_sql!();
+
+/// Consumes the unconsumed code `$14` and inserts tokens only if it did. Under READ
+/// COMMITTED a racing consumption makes the UPDATE wait for the row lock, then re-check
+/// `NOT consumed` and update nothing: no token goes in.
+const SPEND_CODE_AND_INSERT_TOKENS: &str = concat!(
+    "WITH spent AS (UPDATE finrift_codes SET consumed = true \
+     WHERE hash = $14 AND NOT consumed RETURNING hash) ",
+    insert_tokens_sql!(),
+    " WHERE EXISTS (SELECT 1 FROM spent)"
+);
+
 /// Inserts `tokens` in one statement; a hash already stored fails it (Conflict).
 async fn insert_tokens(
     client: &impl GenericClient,
@@ -130,6 +156,49 @@ async fn insert_tokens(
     if tokens.is_empty() {
         return Ok(());
     }
+    insert_tokens_with(client, "store tokens", INSERT_TOKENS, tokens, None).await?;
+    Ok(())
+}
+
+/// Consumes the unconsumed code `code` and inserts `tokens`, in one statement (one round
+/// trip): the tokens go in only if this statement consumed the code. Answers whether it
+/// did. A token hash already stored fails the statement (Conflict), consumption included.
+async fn spend_code_and_insert_tokens(
+    client: &impl GenericClient,
+    code: &SecretHash,
+    tokens: &[TokenRecord],
+) -> Result<bool, StorageError> {
+    const WHAT: &str = "redeem a code";
+    if tokens.is_empty() {
+        let spent = execute(
+            client,
+            WHAT,
+            "UPDATE finrift_codes SET consumed = true WHERE hash = $1 AND NOT consumed",
+            &[&&code.0[..]],
+        )
+        .await?;
+        return Ok(spent == 1);
+    }
+    let inserted = insert_tokens_with(
+        client,
+        WHAT,
+        SPEND_CODE_AND_INSERT_TOKENS,
+        tokens,
+        Some(code),
+    )
+    .await?;
+    Ok(inserted > 0)
+}
+
+/// Runs `sql` (which inserts `tokens` from [`INSERT_TOKENS`]'s 13 arrays, and takes
+/// `code`'s hash as `$14` when given); answers the rows inserted.
+async fn insert_tokens_with(
+    client: &impl GenericClient,
+    what: &'static str,
+    sql: &str,
+    tokens: &[TokenRecord],
+    code: Option<&SecretHash>,
+) -> Result<u64, StorageError> {
     let hashes: Vec<&[u8]> = tokens.iter().map(|t| &t.hash.0[..]).collect();
     let kinds: Vec<&str> = tokens.iter().map(|t| kind_name(t.kind)).collect();
     let grants: Vec<&str> = tokens.iter().map(|t| t.grant_id.as_str()).collect();
@@ -146,32 +215,26 @@ async fn insert_tokens(
         .map(|t| sign_in_json(t.sign_in.as_ref()))
         .collect::<Result<_, _>>()?;
     let dpop_jkts: Vec<Option<&str>> = tokens.iter().map(|t| t.dpop_jkt.as_deref()).collect();
-    execute(
-        client,
-        "store tokens",
-        "INSERT INTO finrift_tokens (hash, kind, grant_id, client_id, subject, scope, \
-         issued_at, expires_at, grant_expires_at, revoked, rotated, sign_in, dpop_jkt) \
-         SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
-         $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[], $11::boolean[], \
-         $12::text[], $13::text[])",
-        &[
-            &hashes,
-            &kinds,
-            &grants,
-            &clients,
-            &subjects,
-            &scopes,
-            &issued,
-            &expires,
-            &grant_expires,
-            &revoked,
-            &rotated,
-            &sign_ins,
-            &dpop_jkts,
-        ],
-    )
-    .await?;
-    Ok(())
+    let code = code.map(|c| &c.0[..]);
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &hashes,
+        &kinds,
+        &grants,
+        &clients,
+        &subjects,
+        &scopes,
+        &issued,
+        &expires,
+        &grant_expires,
+        &revoked,
+        &rotated,
+        &sign_ins,
+        &dpop_jkts,
+    ];
+    if let Some(code) = &code {
+        params.push(code);
+    }
+    execute(client, what, sql, &params).await
 }
 
 #[async_trait]
@@ -207,15 +270,9 @@ impl TokenStore for PostgresStore {
         if lock_grant(&tx, grant).await? {
             return Ok(Redemption::GrantRevoked);
         }
-        // The single-use step, shared with consume_code: one conditional UPDATE.
-        let consumed = execute(
-            &tx,
-            WHAT,
-            "UPDATE finrift_codes SET consumed = true WHERE hash = $1 AND NOT consumed",
-            &[&&code.0[..]],
-        )
-        .await?;
-        if consumed == 0 {
+        // The single-use step, shared with consume_code: a conditional UPDATE, in the
+        // statement that inserts the tokens. A Conflict there rolls the consumption back.
+        if !spend_code_and_insert_tokens(&tx, code, tokens).await? {
             let stored = query_opt(
                 &tx,
                 "read a code",
@@ -228,8 +285,6 @@ impl TokenStore for PostgresStore {
                 None => Redemption::NotFound,
             });
         }
-        // A Conflict here rolls the consumption back with the rest.
-        insert_tokens(&tx, tokens).await?;
         tx.commit().await.map_err(db_error(WHAT))?;
         Ok(Redemption::Issued)
     }
