@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use oauth_load::goals;
 use oauth_load::machine::{load_average, Machine};
 use oauth_load::pinning::Pinning;
 use oauth_load::report::{self, Row, Section};
@@ -250,6 +251,7 @@ async fn main() -> Result<(), Error> {
     let load_after = load_average();
 
     let command = options.command();
+    let goals = goals::table(&goals::judge(&rows));
     let section = report::section(&Section {
         machine: &machine,
         command: &command,
@@ -258,6 +260,7 @@ async fn main() -> Result<(), Error> {
         load: (&load_before, &load_after),
         took: started.elapsed(),
         placement: &placement,
+        goals: &goals,
     });
     println!("{section}");
     let out = match (&options.out, options.quick) {

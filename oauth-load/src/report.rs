@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::goals;
 use crate::machine::Machine;
 use crate::scenario::{Bounds, Outcome, Scenario};
 use crate::server::Store;
@@ -45,6 +44,8 @@ pub struct Section<'a> {
     pub took: Duration,
     /// Where the server and the generator ran: which CPUs, or why they were not pinned.
     pub placement: &'a str,
+    /// The table of the goals, judged on `rows` (see [`crate::goals`]).
+    pub goals: &'a str,
 }
 
 /// The markdown of the section (without the markers).
@@ -138,7 +139,7 @@ numbers as an order of magnitude, and compare rows of one run rather than runs.
     out.push_str(
         "The goals over HTTP (client-credentials tokens are ES256 JWT access tokens):\n\n",
     );
-    out.push_str(&goals::table(&goals::judge(parts.rows)));
+    out.push_str(parts.goals);
     out.push('\n');
     if let Some(note) = memory_note(parts.rows) {
         out.push_str(&note);
