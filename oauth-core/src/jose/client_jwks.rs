@@ -6,7 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::keys::{KeyError, VerificationKey, VerificationKeys};
+use super::key_error::KeyError;
+use super::keys::{VerificationKey, VerificationKeys};
 
 /// Most keys a client may register: enough for a rotation (the current key and the next)
 /// with room to spare, and few enough that a registration stays small.

@@ -7,10 +7,11 @@ use std::sync::{Mutex, MutexGuard};
 use time::OffsetDateTime;
 
 use super::algorithm::Algorithm;
+use super::key_error::KeyError;
 use super::key_files::{ensure_private_dir, read_bounded, remove, write_private_atomically};
 use super::key_manifest::{file_name_for, Entry, KeyEntry, KeyRole, Manifest, MAX_MANIFEST_LEN};
 use super::key_set::KeySet;
-use super::keys::{KeyError, SigningKey};
+use super::keys::SigningKey;
 use super::pem::{kid_for_pkcs8, pkcs8_from_file_bytes, pkcs8_to_pem, MAX_PEM_LEN};
 use super::rotation::{Due, RotationSchedule, RotationStep};
 

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use ring::rand::{SecureRandom as _, SystemRandom};
 
-use super::keys::KeyError;
+use super::key_error::KeyError;
 
 /// An I/O error as a [`KeyError`]: what was being done, where, and the error's kind.
 pub(super) fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> KeyError {

@@ -19,8 +19,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::algorithm::Algorithm;
+use super::key_error::KeyError;
 use super::key_set::KeySet;
-use super::keys::{is_valid_kid, KeyError, SigningKey, MAX_JWKS_KEYS};
+use super::keys::{is_valid_kid, SigningKey, MAX_JWKS_KEYS};
 
 /// The manifest version this code reads and writes.
 pub(super) const VERSION: u64 = 1;

@@ -24,7 +24,7 @@ use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, NONCE_LEN};
 use ring::hkdf;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
-use super::keys::KeyError;
+use super::key_error::KeyError;
 
 /// Length of a key-encryption key, in bytes (AES-256).
 pub const KEY_ENCRYPTION_KEY_LEN: usize = 32;

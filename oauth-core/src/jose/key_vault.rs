@@ -7,10 +7,10 @@ use time::OffsetDateTime;
 
 use super::algorithm::Algorithm;
 use super::key_directory::{check_storable, generate, KeyDirectory};
+use super::key_error::KeyError;
 use super::key_manifest::{KeyEntry, KeyRole};
 use super::key_seal::KeyEncryptionKey;
 use super::key_set::KeySet;
-use super::keys::KeyError;
 use super::rotation::{Due, RotationSchedule, RotationStep};
 use super::sealed_key_set::Contents;
 use crate::storage::KeySetStore;

@@ -15,6 +15,7 @@ pub(crate) mod id_token_hint;
 mod jws;
 mod jwt;
 mod key_directory;
+mod key_error;
 mod key_files;
 mod key_manifest;
 mod key_seal;
@@ -35,13 +36,14 @@ pub use id_token::VerifiedIdToken;
 pub use jws::{JwsError, MAX_TOKEN_LEN};
 pub use jwt::{JwtError, VerifiedJwt};
 pub use key_directory::{KeyDirectory, MANIFEST_FILE};
+pub use key_error::KeyError;
 pub use key_manifest::{KeyEntry, KeyRole};
 pub use key_seal::{KeyEncryptionKey, KEY_ENCRYPTION_KEY_LEN, MAX_SEALED_KEY_SET_LEN};
 pub use key_set::KeySet;
 pub use key_vault::KeyVault;
 pub use keys::{
-    KeyError, SigningKey, VerificationKey, VerificationKeys, MAX_JWKS_KEYS, MAX_KID_LEN,
-    MIN_HMAC_SECRET_LEN, MIN_RSA_BITS,
+    SigningKey, VerificationKey, VerificationKeys, MAX_JWKS_KEYS, MAX_KID_LEN, MIN_HMAC_SECRET_LEN,
+    MIN_RSA_BITS,
 };
 pub use pem::{kid_for_pkcs8, pkcs8_from_file_bytes, pkcs8_from_pem, pkcs8_to_pem, MAX_PEM_LEN};
 pub use rotation::{RotationSchedule, RotationStep};

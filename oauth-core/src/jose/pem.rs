@@ -11,7 +11,8 @@ use base64::Engine as _;
 use ring::digest;
 
 use super::algorithm::Algorithm;
-use super::keys::{KeyError, SigningKey};
+use super::key_error::KeyError;
+use super::keys::SigningKey;
 
 /// Longest PEM text read, in bytes. An RSA-8192 PKCS#8 key is under 7 KiB of PEM; the
 /// bound keeps a wrong file (a log, a core dump) from being read whole into memory.

@@ -4,8 +4,9 @@
 
 use time::{Duration, OffsetDateTime};
 
+use super::key_error::KeyError;
 use super::key_manifest::{KeyRole, Manifest};
-use super::keys::{KeyError, MAX_JWKS_KEYS};
+use super::keys::MAX_JWKS_KEYS;
 
 /// When [`KeyDirectory::advance`](super::KeyDirectory::advance) and
 /// [`KeyVault::advance`](super::KeyVault::advance) take each step of a rotation.

@@ -20,9 +20,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::algorithm::Algorithm;
+use super::key_error::KeyError;
 use super::key_manifest::{file_name_for, parse_alg, parse_since, Entry, KeyRole, Manifest};
 use super::key_set::KeySet;
-use super::keys::{KeyError, SigningKey};
+use super::keys::SigningKey;
 use super::pem::kid_for_pkcs8;
 
 /// The format of the contents this code writes and reads.

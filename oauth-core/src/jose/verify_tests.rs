@@ -7,7 +7,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::algorithm::Algorithm;
 use super::jwt::{verify, Expectations, JwtError, VerifiedJwt};
-use super::keys::{KeyError, SigningKey, VerificationKey, VerificationKeys};
+use super::key_error::KeyError;
+use super::keys::{SigningKey, VerificationKey, VerificationKeys};
 use super::JwsError;
 
 const ISSUER: &str = "https://auth.example";
