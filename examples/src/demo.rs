@@ -29,7 +29,6 @@ use std::collections::BTreeMap;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -57,111 +56,6 @@ pub type StartError = Box<dyn Error + Send + Sync>;
 /// The demo's engine: storage chosen at start-up (memory, a SQLite file or PostgreSQL),
 /// system clock.
 pub type DemoEngine = Engine<Arc<dyn Storage>, SystemClock>;
-
-/// Where the demo keeps its data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Database {
-    /// In memory, with a fresh signing key: everything is gone at exit.
-    Memory,
-    /// A SQLite file; its signing keys are kept beside it (see [`key_dir_path`]).
-    File(PathBuf),
-    /// A PostgreSQL database that several instances of the demo may share, its signing
-    /// keys kept in it, sealed under the key-encryption key.
-    Postgres {
-        /// The connection URL (`postgres://user@host:port/database`).
-        url: String,
-        /// The key-encryption key's text (base64url of 32 bytes), the same for every
-        /// instance.
-        key_encryption_key: Secret,
-    },
-}
-
-/// A value from the environment that must not reach a log: `Debug` shows its length.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Secret({} bytes)", self.0.len())
-    }
-}
-
-/// The demo's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// The address to listen on (`FINRIFT_ADDR`, default `127.0.0.1:8080`).
-    pub addr: String,
-    /// The storage (`FINRIFT_DB`: a file name, default `finrift-demo.sqlite3`,
-    /// `:memory:`, or a `postgres://` URL, which needs `FINRIFT_KEY_ENCRYPTION_KEY`).
-    pub database: Database,
-    /// The issuer (`FINRIFT_ISSUER`), when it is not `http://<the address listened on>`:
-    /// several instances behind one address share one issuer.
-    pub issuer: Option<String>,
-    /// How often an instance on PostgreSQL looks for signing keys changed by another
-    /// (`FINRIFT_KEY_REFRESH_SECS`, default 5 seconds).
-    pub key_refresh: std::time::Duration,
-    /// The key that seals pending authorizations and binds consent forms
-    /// (`FINRIFT_SEALING_KEY`: base64url of at least 32 bytes), the same for every
-    /// instance so that a login page shown by one can be submitted to another. Without
-    /// it, each start draws its own.
-    pub sealing_key: Option<Secret>,
-    /// The RSA key (PKCS#8, PEM or DER) that signs ID tokens (`FINRIFT_RS256_KEY`);
-    /// without it, the demo key published in the repository.
-    pub rs256_key: Option<PathBuf>,
-}
-
-impl Settings {
-    /// The defaults, on `database`.
-    pub fn new(database: Database) -> Self {
-        Self {
-            addr: "127.0.0.1:8080".into(),
-            database,
-            issuer: None,
-            key_refresh: std::time::Duration::from_secs(5),
-            sealing_key: None,
-            rs256_key: None,
-        }
-    }
-
-    /// Reads `FINRIFT_ADDR`, `FINRIFT_DB`, `FINRIFT_KEY_ENCRYPTION_KEY`, `FINRIFT_ISSUER`,
-    /// `FINRIFT_KEY_REFRESH_SECS`, `FINRIFT_SEALING_KEY` and `FINRIFT_RS256_KEY`.
-    pub fn from_env() -> Result<Self, StartError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let database = match var("FINRIFT_DB") {
-            Some(name) if name == ":memory:" => Database::Memory,
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                let key = var("FINRIFT_KEY_ENCRYPTION_KEY").ok_or(
-                    "FINRIFT_DB is a PostgreSQL URL, so FINRIFT_KEY_ENCRYPTION_KEY must hold the \
-                     key (base64url of 32 bytes, the same for every instance) that seals the \
-                     signing keys in the database: `finrift keys new-encryption-key` makes one",
-                )?;
-                Database::Postgres {
-                    url,
-                    key_encryption_key: Secret(key),
-                }
-            }
-            Some(name) => Database::File(name.into()),
-            None => Database::File("finrift-demo.sqlite3".into()),
-        };
-        let key_refresh = match var("FINRIFT_KEY_REFRESH_SECS") {
-            Some(text) => match text.parse::<u64>() {
-                Ok(seconds) if seconds > 0 => std::time::Duration::from_secs(seconds),
-                _ => {
-                    return Err("FINRIFT_KEY_REFRESH_SECS must be a whole number of seconds".into())
-                }
-            },
-            None => std::time::Duration::from_secs(5),
-        };
-        Ok(Self {
-            addr: var("FINRIFT_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            database,
-            issuer: var("FINRIFT_ISSUER"),
-            key_refresh,
-            sealing_key: var("FINRIFT_SEALING_KEY").map(Secret),
-            rs256_key: var("FINRIFT_RS256_KEY").map(PathBuf::from),
-        })
-    }
-}
 
 /// The client the demo registers for a browser app (public, PKCE).
 pub const SPA_CLIENT: &str = "demo-spa";
@@ -583,10 +477,14 @@ pub mod api;
 mod keys;
 mod openid;
 mod pages;
+mod running;
+mod settings;
 mod users;
 
 pub use keys::key_dir_path;
 use keys::DemoKeys;
+pub use running::{init_tracing, purge_periodically, rotate_keys_periodically, shutdown_signal};
+pub use settings::{Database, Secret, Settings};
 
 use pages::{error_page, escape, html, STYLE};
 pub use pages::{fault_response, not_found};
@@ -651,81 +549,6 @@ impl Demo {
         }
         Ok(())
     }
-}
-
-/// Runs the key rotation procedure ([`Demo::rotate_keys`]) every hour, for ever (spawn
-/// it); with keys shared in PostgreSQL, also looks for keys changed by another instance
-/// every [`Settings::key_refresh`].
-pub async fn rotate_keys_periodically(demo: Arc<Demo>) {
-    const ROTATE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-    let tick = demo
-        .keys
-        .poll_interval(demo.key_refresh)
-        .unwrap_or(ROTATE_EVERY)
-        .min(ROTATE_EVERY);
-    let mut every = tokio::time::interval(tick);
-    let mut last_rotation: Option<tokio::time::Instant> = None;
-    loop {
-        every.tick().await;
-        if last_rotation.is_none_or(|at| at.elapsed() >= ROTATE_EVERY) {
-            last_rotation = Some(tokio::time::Instant::now());
-            if let Err(error) = demo.rotate_keys().await {
-                tracing::warn!(%error, "rotating the signing keys failed");
-            }
-        } else if let Err(error) = demo.refresh_keys().await {
-            tracing::warn!(%error, "reading the shared signing keys failed");
-        }
-    }
-}
-
-/// Deletes expired records every ten minutes, for ever (spawn it).
-pub async fn purge_periodically(engine: Arc<DemoEngine>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        every.tick().await;
-        if let Err(fault) = engine.purge_expired().await {
-            tracing::warn!(error = %fault, "purging expired records failed");
-        }
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down");
-}
-
-/// Logs to standard error at `info` (a second call does nothing).
-pub fn init_tracing() {
-    use std::io::IsTerminal as _;
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 #[cfg(test)]
