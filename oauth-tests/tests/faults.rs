@@ -16,8 +16,9 @@ use oauth_core::storage::{
 };
 use oauth_core::testing::{form, public_client, test_engine, PkcePair};
 use oauth_core::{
-    AuthorizationResponse, AuthorizeOutcome, Client, ClientId, ClientStore, CodeStore, Fault,
-    Response, SecretHash, StorageError, StorageErrorKind, TokenOutcome, TokenStore,
+    AuthorizationResponse, AuthorizeOutcome, Client, ClientId, ClientStore, Clock, CodeStore,
+    Engine, Fault, ManualClock, Response, SecretHash, Storage, StorageError, StorageErrorKind,
+    TokenOutcome, TokenStore,
 };
 use oauth_store_memory::MemoryStore;
 use time::OffsetDateTime;
@@ -189,14 +190,20 @@ enum Reached {
     Done,
 }
 
-/// Runs authorize → approve → exchange → refresh on a store failing its `fail_at`-th call.
-async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
+/// A store that fails nothing yet, and an engine on it with the public client `app`.
+async fn engine_with_app() -> (Arc<FaultyStore>, Engine<Arc<FaultyStore>, Arc<ManualClock>>) {
     let store = Arc::new(FaultyStore::new(usize::MAX));
     let engine = test_engine(store.clone());
     engine
         .register_client(public_client("app", REDIRECT, "read:users"))
         .await
         .unwrap();
+    (store, engine)
+}
+
+/// Runs authorize → approve → exchange → refresh on a store failing its `fail_at`-th call.
+async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
+    let (store, engine) = engine_with_app().await;
     store.fail_at.store(fail_at, Ordering::SeqCst);
     store.calls.store(0, Ordering::SeqCst);
     let pkce = PkcePair::new();
@@ -228,13 +235,7 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
         ("redirect_uri", REDIRECT),
         ("code_verifier", &pkce.verifier),
     ]);
-    let tokens = match engine
-        .token(&FormRequest::new(
-            Some(FORM_CONTENT_TYPE),
-            exchange.as_bytes(),
-        ))
-        .await
-    {
+    let tokens = match post_token(&engine, &exchange).await {
         Ok(TokenOutcome::Issued(tokens)) => tokens,
         Ok(other) => panic!("{other:?}"),
         Err(fault) => {
@@ -243,23 +244,11 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
             // redeemed (consumed and issued in one step), or neither. So the retry redeems
             // the code, once, and a second retry is a replay that revokes what it got.
             store.fail_at.store(usize::MAX, Ordering::SeqCst);
-            let retry = engine
-                .token(&FormRequest::new(
-                    Some(FORM_CONTENT_TYPE),
-                    exchange.as_bytes(),
-                ))
-                .await
-                .unwrap();
+            let retry = post_token(&engine, &exchange).await.unwrap();
             let Some(tokens) = retry.issued() else {
                 panic!("a failed exchange burned its code: {retry:?}");
             };
-            let again = engine
-                .token(&FormRequest::new(
-                    Some(FORM_CONTENT_TYPE),
-                    exchange.as_bytes(),
-                ))
-                .await
-                .unwrap();
+            let again = post_token(&engine, &exchange).await.unwrap();
             assert!(again.issued().is_none(), "a code redeems once");
             assert!(
                 !is_live(&store, &tokens.access_token).await,
@@ -274,13 +263,7 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
         ("refresh_token", &refresh_token),
         ("client_id", "app"),
     ]);
-    match engine
-        .token(&FormRequest::new(
-            Some(FORM_CONTENT_TYPE),
-            refresh.as_bytes(),
-        ))
-        .await
-    {
+    match post_token(&engine, &refresh).await {
         Ok(TokenOutcome::Issued(_)) => (Reached::Done, store),
         Ok(other) => panic!("{other:?}"),
         Err(fault) => {
@@ -291,13 +274,7 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
                 is_live(&store, &refresh_token).await,
                 "a failed refresh left the token rotated away"
             );
-            let retry = engine
-                .token(&FormRequest::new(
-                    Some(FORM_CONTENT_TYPE),
-                    refresh.as_bytes(),
-                ))
-                .await
-                .unwrap();
+            let retry = post_token(&engine, &refresh).await.unwrap();
             assert!(
                 retry.issued().is_some(),
                 "the retry of a failed refresh succeeds: {retry:?}"
@@ -305,6 +282,16 @@ async fn run(fail_at: usize) -> (Reached, Arc<FaultyStore>) {
             (Reached::Refresh, store)
         }
     }
+}
+
+/// Posts `body` to the token endpoint as a form.
+async fn post_token<S: Storage, C: Clock>(
+    engine: &Engine<S, C>,
+    body: &str,
+) -> Result<TokenOutcome, Fault> {
+    engine
+        .token(&FormRequest::new(Some(FORM_CONTENT_TYPE), body.as_bytes()))
+        .await
 }
 
 fn assert_fault(fault: &Fault, at: Reached) -> Reached {
@@ -357,12 +344,7 @@ async fn sc03_storage_error_at_each_step_is_a_clean_server_error() {
 async fn revoking_a_subject_on_a_failing_store_is_a_clean_fault_and_a_retry_revokes() {
     use oauth_core::testing::{Flow, FlowClient};
 
-    let store = Arc::new(FaultyStore::new(usize::MAX));
-    let engine = test_engine(store.clone());
-    engine
-        .register_client(public_client("app", REDIRECT, "read:users"))
-        .await
-        .unwrap();
+    let (store, engine) = engine_with_app().await;
     let tokens = Flow::new(&engine, FlowClient::public("app", REDIRECT))
         .login("alice", "read:users")
         .await;
@@ -385,12 +367,7 @@ async fn revoking_a_subject_on_a_failing_store_is_a_clean_fault_and_a_retry_revo
 /// a retry removes it.
 #[tokio::test]
 async fn removing_a_client_on_a_failing_store_is_a_clean_fault_and_a_retry_removes() {
-    let store = Arc::new(FaultyStore::new(usize::MAX));
-    let engine = test_engine(store.clone());
-    engine
-        .register_client(public_client("app", REDIRECT, "read:users"))
-        .await
-        .unwrap();
+    let (store, engine) = engine_with_app().await;
     let id = ClientId::new("app").unwrap();
     store
         .fail_at
@@ -412,12 +389,7 @@ async fn tk01_a_redemption_that_lost_the_race_is_a_replay_and_revokes_the_winner
     use oauth_core::testing::{Flow, FlowClient};
 
     for (expired_meanwhile, right_proof) in [(false, true), (true, true), (false, false)] {
-        let store = Arc::new(FaultyStore::new(usize::MAX));
-        let engine = test_engine(store.clone());
-        engine
-            .register_client(public_client("app", REDIRECT, "read:users"))
-            .await
-            .unwrap();
+        let (store, engine) = engine_with_app().await;
         let flow = Flow::new(&engine, FlowClient::public("app", REDIRECT));
         let code = flow.code("alice", "read:users").await;
         let first = flow.exchange(&code).await;

@@ -279,10 +279,38 @@ where
         .collect();
     let mut outputs = Vec::with_capacity(RACERS);
     for task in tasks {
-        outputs.push(
-            task.await
-                .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}")),
-        );
+        outputs.push(task.await.unwrap_or_else(|e| task_failed(&e)));
     }
     outputs
+}
+
+/// Runs `first` and `second` as two tasks that start together (each waits at one barrier
+/// first), and answers both outputs: a revocation racing the write it must not miss.
+pub(super) async fn race_pair<A, B>(first: A, second: B) -> (A::Output, B::Output)
+where
+    A: Future + Send + 'static,
+    A::Output: Send + 'static,
+    B: Future + Send + 'static,
+    B::Output: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let first = {
+        let barrier = barrier.clone();
+        tokio::spawn(async move {
+            barrier.wait().await;
+            first.await
+        })
+    };
+    let second = tokio::spawn(async move {
+        barrier.wait().await;
+        second.await
+    });
+    (
+        first.await.unwrap_or_else(|e| task_failed(&e)),
+        second.await.unwrap_or_else(|e| task_failed(&e)),
+    )
+}
+
+fn task_failed(error: &tokio::task::JoinError) -> ! {
+    panic!("storage conformance: a racing task failed: {error}")
 }

@@ -94,32 +94,17 @@ pub async fn revoke_grant_racing_issue_leaves_no_live_token<S: Storage + 'static
     for _ in 0..RACERS {
         let grant = kit.grant(90 * 86_400);
         let tokens = kit.pair(&grant);
-        let barrier = Arc::new(tokio::sync::Barrier::new(2));
-        let issuing = {
-            let (store, barrier, grant, tokens) = (
-                store.clone(),
-                barrier.clone(),
-                grant.clone(),
-                tokens.clone(),
-            );
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.issue(&grant, &tokens).await
-            })
-        };
-        let revoking = {
-            let (store, barrier, id) = (store.clone(), barrier.clone(), grant.id.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.revoke_grant(&id).await
-            })
-        };
-        let issued = issuing
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
-        let revoked = revoking
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
+        let (issued, revoked) = race_pair(
+            {
+                let (store, grant, tokens) = (store.clone(), grant.clone(), tokens.clone());
+                async move { store.issue(&grant, &tokens).await }
+            },
+            {
+                let (store, id) = (store.clone(), grant.id.clone());
+                async move { store.revoke_grant(&id).await }
+            },
+        )
+        .await;
         let (issued, revoked) = (ok(issued, "issue (racing)"), ok(revoked, "revoke_grant"));
         for token in &tokens {
             let stored = token_of(&*store, &token.hash).await;
@@ -156,28 +141,17 @@ pub async fn revoke_grant_racing_rotation_leaves_no_live_token<S: Storage + 'sta
         let tokens = kit.pair(&grant);
         issue_ok(&*store, &grant, &tokens).await;
         let next = kit.pair(&grant);
-        let barrier = Arc::new(tokio::sync::Barrier::new(2));
-        let rotating = {
-            let (store, barrier, old, next) =
-                (store.clone(), barrier.clone(), tokens[1].hash, next.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.rotate_refresh(&old, &next).await
-            })
-        };
-        let revoking = {
-            let (store, barrier, id) = (store.clone(), barrier.clone(), grant.id.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.revoke_grant(&id).await
-            })
-        };
-        let rotated = rotating
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
-        let revoked = revoking
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
+        let (rotated, revoked) = race_pair(
+            {
+                let (store, old, next) = (store.clone(), tokens[1].hash, next.clone());
+                async move { store.rotate_refresh(&old, &next).await }
+            },
+            {
+                let (store, id) = (store.clone(), grant.id.clone());
+                async move { store.revoke_grant(&id).await }
+            },
+        )
+        .await;
         let rotated = ok(rotated, "rotate_refresh (racing)");
         ok(revoked, "revoke_grant (racing)");
         for token in tokens.iter().chain(&next) {

@@ -237,32 +237,17 @@ pub async fn revoke_grant_racing_redemption_leaves_no_live_token<S: Storage + 's
         insert_code(&*store, &kit, code.clone()).await;
         let grant = code.grant();
         let tokens = kit.pair(&grant);
-        let barrier = Arc::new(tokio::sync::Barrier::new(2));
-        let redeeming = {
-            let (store, barrier, grant, tokens) = (
-                store.clone(),
-                barrier.clone(),
-                grant.clone(),
-                tokens.clone(),
-            );
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.redeem_code(&code.hash, &grant, &tokens).await
-            })
-        };
-        let revoking = {
-            let (store, barrier, id) = (store.clone(), barrier.clone(), grant.id.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.revoke_grant(&id).await
-            })
-        };
-        let redeemed = redeeming
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
-        let revoked = revoking
-            .await
-            .unwrap_or_else(|e| panic!("storage conformance: a racing task failed: {e}"));
+        let (redeemed, revoked) = race_pair(
+            {
+                let (store, grant, tokens) = (store.clone(), grant.clone(), tokens.clone());
+                async move { store.redeem_code(&code.hash, &grant, &tokens).await }
+            },
+            {
+                let (store, id) = (store.clone(), grant.id.clone());
+                async move { store.revoke_grant(&id).await }
+            },
+        )
+        .await;
         let redeemed = ok(redeemed, "redeem_code (racing)");
         ok(revoked, "revoke_grant");
         for token in &tokens {
