@@ -7,7 +7,7 @@ use super::{Demo, DemoEngine};
 
 /// Runs the key rotation procedure ([`Demo::rotate_keys`]) every hour, for ever (spawn
 /// it); with keys shared in PostgreSQL, also looks for keys changed by another instance
-/// every [`Settings::key_refresh`].
+/// every [`Settings::key_refresh`](super::Settings::key_refresh).
 pub async fn rotate_keys_periodically(demo: Arc<Demo>) {
     const ROTATE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
     let tick = demo

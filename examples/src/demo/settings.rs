@@ -9,7 +9,7 @@ use super::StartError;
 pub enum Database {
     /// In memory, with a fresh signing key: everything is gone at exit.
     Memory,
-    /// A SQLite file; its signing keys are kept beside it (see [`key_dir_path`]).
+    /// A SQLite file; its signing keys are kept beside it (see [`key_dir_path`](super::key_dir_path)).
     File(PathBuf),
     /// A PostgreSQL database that several instances of the demo may share, its signing
     /// keys kept in it, sealed under the key-encryption key.
