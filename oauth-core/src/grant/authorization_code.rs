@@ -51,22 +51,22 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             }
             CodeLookup::NotFound => return Ok(invalid_code().into()),
         };
-        let refusal = match check_redemption(&record, client, redirect_uri, verifier, jkt) {
-            Err(error) => Some(error),
-            Ok(()) if now >= record.expires_at => Some(invalid_code()),
-            Ok(()) => None,
-        };
+        // A refusal after the checks passed (the code expired) still answers a racing
+        // replay below; one that failed them does not, as the code's record is the same.
+        let (refusal, checks_passed) =
+            match check_redemption(&record, client, redirect_uri, verifier, jkt) {
+                Err(error) => (Some(error), false),
+                Ok(()) if now >= record.expires_at => (Some(invalid_code()), true),
+                Ok(()) => (None, true),
+            };
         if let Some(error) = refusal {
             // Burned as a redemption would have consumed it: whoever holds a code gets one
             // try at its proof.
-            if let CodeConsumption::AlreadyConsumed(record) =
-                self.storage.consume_code(&hash).await?
-            {
+            let burned = self.storage.consume_code(&hash).await?;
+            if checks_passed && matches!(burned, CodeConsumption::AlreadyConsumed(_)) {
                 // A racing redemption consumed it after it was read here: this is a replay,
                 // answered as one (a code that expired meanwhile is still replayed).
-                if check_redemption(&record, client, redirect_uri, verifier, jkt).is_ok() {
-                    self.revoke_replayed(client, &record.grant_id).await?;
-                }
+                self.revoke_replayed(client, &record.grant_id).await?;
             }
             return Ok(error.into());
         }
