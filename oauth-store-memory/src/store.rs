@@ -186,7 +186,9 @@ impl MemoryStore {
             // The single-use step, last of the checks: a refusal above leaves the code
             // unconsumed, and of racing spenders exactly one sets the bit.
             let spent = match self.codes.shard(code).get(code) {
+                // A code of another grant is not a code of this one.
                 None => return Ok(Redemption::NotFound),
+                Some(stored) if stored.id_bytes() != id => return Ok(Redemption::NotFound),
                 Some(stored) => stored.consume(),
             };
             if !spent {

@@ -138,12 +138,12 @@ macro_rules! insert_tokens_sql {
 /// Inserts tokens.
 const INSERT_TOKENS: &str = insert_tokens_sql!();
 
-/// Consumes the unconsumed code `$14` and inserts tokens only if it did. Under READ
+/// Consumes the unconsumed code `$14` of the grant `$15` and inserts tokens only if it did. Under READ
 /// COMMITTED a racing consumption makes the UPDATE wait for the row lock, then re-check
 /// `NOT consumed` and update nothing: no token goes in.
 const SPEND_CODE_AND_INSERT_TOKENS: &str = concat!(
     "WITH spent AS (UPDATE finrift_codes SET consumed = true \
-     WHERE hash = $14 AND NOT consumed RETURNING hash) ",
+     WHERE hash = $14 AND grant_id = $15 AND NOT consumed RETURNING hash) ",
     insert_tokens_sql!(),
     " WHERE EXISTS (SELECT 1 FROM spent)"
 );
@@ -160,12 +160,14 @@ async fn insert_tokens(
     Ok(())
 }
 
-/// Consumes the unconsumed code `code` and inserts `tokens`, in one statement (one round
-/// trip): the tokens go in only if this statement consumed the code. Answers whether it
-/// did. A token hash already stored fails the statement (Conflict), consumption included.
+/// Consumes the unconsumed code `code` of the grant `grant` and inserts `tokens`, in one
+/// statement (one round trip): the tokens go in only if this statement consumed the code.
+/// Answers whether it did (a code of another grant is not consumed). A token hash already
+/// stored fails the statement (Conflict), consumption included.
 async fn spend_code_and_insert_tokens(
     client: &impl GenericClient,
     code: &SecretHash,
+    grant: &GrantId,
     tokens: &[TokenRecord],
 ) -> Result<bool, StorageError> {
     const WHAT: &str = "redeem a code";
@@ -173,8 +175,9 @@ async fn spend_code_and_insert_tokens(
         let spent = execute(
             client,
             WHAT,
-            "UPDATE finrift_codes SET consumed = true WHERE hash = $1 AND NOT consumed",
-            &[&&code.0[..]],
+            "UPDATE finrift_codes SET consumed = true \
+             WHERE hash = $1 AND grant_id = $2 AND NOT consumed",
+            &[&&code.0[..], &grant.as_str()],
         )
         .await?;
         return Ok(spent == 1);
@@ -184,20 +187,21 @@ async fn spend_code_and_insert_tokens(
         WHAT,
         SPEND_CODE_AND_INSERT_TOKENS,
         tokens,
-        Some(code),
+        Some((code, grant)),
     )
     .await?;
     Ok(inserted > 0)
 }
 
 /// Runs `sql` (which inserts `tokens` from [`INSERT_TOKENS`]'s 13 arrays, and takes
-/// `code`'s hash as `$14` when given); answers the rows inserted.
+/// `code`'s hash as `$14` and its grant's id as `$15` when given); answers the rows
+/// inserted.
 async fn insert_tokens_with(
     client: &impl GenericClient,
     what: &'static str,
     sql: &str,
     tokens: &[TokenRecord],
-    code: Option<&SecretHash>,
+    code: Option<(&SecretHash, &GrantId)>,
 ) -> Result<u64, StorageError> {
     let hashes: Vec<&[u8]> = tokens.iter().map(|t| &t.hash.0[..]).collect();
     let kinds: Vec<&str> = tokens.iter().map(|t| kind_name(t.kind)).collect();
@@ -215,7 +219,7 @@ async fn insert_tokens_with(
         .map(|t| sign_in_json(t.sign_in.as_ref()))
         .collect::<Result<_, _>>()?;
     let dpop_jkts: Vec<Option<&str>> = tokens.iter().map(|t| t.dpop_jkt.as_deref()).collect();
-    let code = code.map(|c| &c.0[..]);
+    let code = code.map(|(hash, grant)| (&hash.0[..], grant.as_str()));
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![
         &hashes,
         &kinds,
@@ -231,8 +235,9 @@ async fn insert_tokens_with(
         &sign_ins,
         &dpop_jkts,
     ];
-    if let Some(code) = &code {
-        params.push(code);
+    if let Some((hash, grant)) = &code {
+        params.push(hash);
+        params.push(grant);
     }
     execute(client, what, sql, &params).await
 }
@@ -272,12 +277,12 @@ impl TokenStore for PostgresStore {
         }
         // The single-use step, shared with consume_code: a conditional UPDATE, in the
         // statement that inserts the tokens. A Conflict there rolls the consumption back.
-        if !spend_code_and_insert_tokens(&tx, code, tokens).await? {
+        if !spend_code_and_insert_tokens(&tx, code, &grant.id, tokens).await? {
             let stored = query_opt(
                 &tx,
                 "read a code",
-                "SELECT 1 FROM finrift_codes WHERE hash = $1",
-                &[&&code.0[..]],
+                "SELECT 1 FROM finrift_codes WHERE hash = $1 AND grant_id = $2",
+                &[&&code.0[..], &grant.id.as_str()],
             )
             .await?;
             return Ok(match stored {

@@ -622,15 +622,23 @@ impl TokenStore for SqliteStore {
             if grant_revoked(tx, &grant.id)? {
                 return Ok(Redemption::GrantRevoked);
             }
-            // The single-use step, shared with consume_code: one conditional UPDATE.
+            // The single-use step, shared with consume_code: one conditional UPDATE. A code
+            // of another grant is not a code of this one: it matches no row.
             let consumed = tx
-                .prepare_cached("UPDATE codes SET consumed = 1 WHERE hash = ?1 AND consumed = 0")
-                .and_then(|mut statement| statement.execute([&code.0[..]]))
+                .prepare_cached(
+                    "UPDATE codes SET consumed = 1 \
+                     WHERE hash = ?1 AND grant_id = ?2 AND consumed = 0",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![&code.0[..], grant.id.as_str()])
+                })
                 .map_err(sql_error("redeem a code"))?;
             if consumed == 0 {
                 let stored = tx
-                    .prepare_cached("SELECT 1 FROM codes WHERE hash = ?1")
-                    .and_then(|mut statement| statement.exists([&code.0[..]]))
+                    .prepare_cached("SELECT 1 FROM codes WHERE hash = ?1 AND grant_id = ?2")
+                    .and_then(|mut statement| {
+                        statement.exists(params![&code.0[..], grant.id.as_str()])
+                    })
                     .map_err(sql_error("read a code"))?;
                 return Ok(if stored {
                     Redemption::AlreadyConsumed

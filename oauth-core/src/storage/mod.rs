@@ -170,6 +170,9 @@ pub trait TokenStore: Send + Sync {
     /// - The grant is checked first: if it was revoked (even before it was stored, as
     ///   for `issue`), the answer is [`Redemption::GrantRevoked`]; then the code: absent is
     ///   [`Redemption::NotFound`], consumed before is [`Redemption::AlreadyConsumed`].
+    ///   A code of another grant (its [`CodeRecord::grant_id`] is not `grant.id`) is
+    ///   `NotFound` too: no such code of this grant exists, so no caller can hang one
+    ///   grant's tokens on another's code.
     /// - A token hash already present is a [`StorageErrorKind::Conflict`].
     /// - Only `Issued` changes anything: every other answer, and every error, leaves the
     ///   code as it was and stores nothing.

@@ -307,6 +307,7 @@ impl TokenStore for ReferenceStore {
         }
         match state.codes.get(code) {
             None => return Ok(Redemption::NotFound),
+            Some(stored) if stored.record.grant_id != grant.id => return Ok(Redemption::NotFound),
             Some(stored) if stored.consumed => return Ok(Redemption::AlreadyConsumed),
             Some(_) => {}
         }

@@ -107,8 +107,9 @@ pub async fn code_is_redeemed_once<S: Storage>(store: S) {
 }
 
 /// A redemption refused because the grant was revoked (by `revoke_grant`, or by
-/// `revoke_subject` while only the code knew the grant), or because a token hash is
-/// stored already (a `Conflict`), changes nothing: no token stored, the code still
+/// `revoke_subject` while only the code knew the grant), because the code is of another
+/// grant (`NotFound`), or because a token hash is stored already (a `Conflict`), changes
+/// nothing: no token stored, the code still
 /// unused, and the code then redeems when nothing stands in the way.
 pub async fn refused_redemption_changes_nothing<S: Storage>(store: S) {
     let kit = Kit::new();
@@ -148,6 +149,22 @@ pub async fn refused_redemption_changes_nothing<S: Storage>(store: S) {
     );
     expect_none_stored(&store, &subject_tokens, "GrantRevoked").await;
     expect_unused(&store, &of_subject, "GrantRevoked").await;
+
+    // A code of another grant: no such code of that grant, whatever its own state.
+    let foreign = kit.code(60, 86_400);
+    insert_code(&store, &kit, foreign.clone()).await;
+    let other = kit.grant(86_400);
+    let hung = kit.pair(&other);
+    assert_eq!(
+        ok(
+            store.redeem_code(&foreign.hash, &other, &hung).await,
+            "redeem_code"
+        ),
+        Redemption::NotFound,
+        "storage conformance: redeeming a code with another grant must be NotFound"
+    );
+    expect_none_stored(&store, &hung, "a code of another grant").await;
+    expect_unused(&store, &foreign, "a code of another grant").await;
 
     let taken = kit.grant(86_400);
     let stored = kit.pair(&taken);
