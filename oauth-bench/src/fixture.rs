@@ -298,7 +298,7 @@ pub async fn seed_code_with<S: Storage>(
     );
     let mut record = CodeRecord::new(
         SecretHash::of(&code),
-        &grant,
+        grant,
         "alice",
         now + engine.config().code_lifetime(),
     );

@@ -68,7 +68,7 @@ impl GrantShape {
                 until,
             )
         };
-        let mut code = CodeRecord::new(SecretHash(derived(2, i)), &grant, subject, until);
+        let mut code = CodeRecord::new(SecretHash(derived(2, i)), grant.clone(), subject, until);
         code.redirect_uri = Some(REDIRECT_URI.to_owned());
         code.code_challenge = Some(CodeChallenge::from_verifier(VERIFIER));
         Self {

@@ -348,18 +348,17 @@ mod endpoint {
             let grant = GrantRecord::new(
                 grant_id,
                 client.id().clone(),
-                Some(subject.to_owned()),
+                None,
                 scope,
                 now,
                 now + self.config.grant_lifetime(),
             );
-            let Some(mut record) = CodeRecord::from_grant(
+            let mut record = CodeRecord::new(
                 SecretHash::of(&code),
                 grant,
+                subject,
                 now + self.config.code_lifetime(),
-            ) else {
-                return Err(Fault::Config("the approved grant has no subject".into()));
-            };
+            );
             record.redirect_uri = pending
                 .redirect_uri_sent
                 .then(|| pending.redirect_uri.clone());

@@ -51,18 +51,7 @@ impl CodeChallenge {
     }
 
     fn parse(challenge: &str) -> Result<Self, PkceError> {
-        let well_formed = challenge.len() == CHALLENGE_LEN
-            && challenge
-                .bytes()
-                .fold(true, |ok, b| ok & BASE64URL[usize::from(b)])
-            // The last character carries 4 bits of the digest and 2 padding bits, which
-            // must be zero (as a strict base64 decoder demands): its 6-bit value is a
-            // multiple of 4.
-            && challenge
-                .bytes()
-                .last()
-                .is_some_and(|b| b"AEIMQUYcgkosw048".contains(&b));
-        if well_formed {
+        if is_well_formed(challenge) {
             Ok(Self(challenge.to_owned()))
         } else {
             Err(PkceError::MalformedChallenge)
@@ -93,7 +82,13 @@ impl CodeChallenge {
 impl TryFrom<String> for CodeChallenge {
     type Error = PkceError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        // The string is checked and kept, not copied: a store reads a challenge back for
+        // every code it answers.
+        if is_well_formed(&value) {
+            Ok(Self(value))
+        } else {
+            Err(PkceError::MalformedChallenge)
+        }
     }
 }
 
@@ -101,6 +96,21 @@ impl From<CodeChallenge> for String {
     fn from(challenge: CodeChallenge) -> Self {
         challenge.0
     }
+}
+
+/// Whether `challenge` is an `S256` challenge: 43 base64url characters, the last one's
+/// padding bits zero.
+fn is_well_formed(challenge: &str) -> bool {
+    challenge.len() == CHALLENGE_LEN
+        && challenge
+            .bytes()
+            .fold(true, |ok, b| ok & BASE64URL[usize::from(b)])
+        // The last character carries 4 bits of the digest and 2 padding bits, which must
+        // be zero (as a strict base64 decoder demands): its 6-bit value is a multiple of 4.
+        && challenge
+            .bytes()
+            .last()
+            .is_some_and(|b| b"AEIMQUYcgkosw048".contains(&b))
 }
 
 /// The `S256` challenge of `verifier`, encoded on the stack: checking a verifier at every

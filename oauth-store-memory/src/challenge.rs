@@ -72,7 +72,11 @@ impl PackedChallenge {
                 *character = ALPHABET[((stream >> (18 - 6 * index)) & 0x3f) as usize];
             }
         }
-        characters[..LEN].iter().copied().map(char::from).collect()
+        // The alphabet is ASCII, so the check cannot fail; if it did, the empty string
+        // would be refused as a challenge (Corrupt), not trusted.
+        std::str::from_utf8(&characters[..LEN])
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 

@@ -247,16 +247,16 @@ impl Grant {
                 "a code whose data was not made from a code",
             ));
         };
-        let subject = subject.to_text()?;
+        // The code's subject is its own field; the grant it is built from leaves it out.
         let grant = GrantRecord::new(
             self.grant_id()?,
             self.profile.client_id.clone(),
-            Some(subject.clone()),
+            None,
             self.profile.scope.clone(),
             self.created_at.get()?,
             self.expires_at.get()?,
         );
-        let mut record = CodeRecord::new(hash, &grant, subject, code.expires_at.get()?);
+        let mut record = CodeRecord::new(hash, grant, subject.to_text()?, code.expires_at.get()?);
         record.redirect_uri = self.profile.redirect_uri.as_deref().map(str::to_owned);
         record.code_challenge = code
             .challenge

@@ -121,14 +121,14 @@ pub(crate) fn code_from_row(row: &Row) -> Result<CodeRecord, StorageError> {
     let grant = GrantRecord::new(
         GrantId(get(row, 1, WHAT)?),
         client_id(get(row, 2, WHAT)?)?,
-        Some(subject.clone()),
+        None,
         scope(get(row, 5, WHAT)?)?,
         instant(get(row, 7, WHAT)?)?,
         instant(get(row, 9, WHAT)?)?,
     );
     let mut code = CodeRecord::new(
         hash(get(row, 0, WHAT)?)?,
-        &grant,
+        grant,
         subject,
         instant(get(row, 8, WHAT)?)?,
     );

@@ -126,7 +126,7 @@ async fn postgres_schema_of_version_1_migrates_and_its_rows_read_back_without_a_
     );
     let mut code = CodeRecord::new(
         SecretHash([1; 32]),
-        &pending,
+        pending.clone(),
         "alice",
         START + Duration::minutes(1),
     );
@@ -251,7 +251,7 @@ async fn postgres_schema_of_version_2_migrates_and_its_rows_read_back_bound_to_n
     );
     let mut code = CodeRecord::new(
         SecretHash([1; 32]),
-        &pending,
+        pending.clone(),
         "alice",
         START + Duration::minutes(1),
     );
@@ -360,7 +360,7 @@ async fn postgres_schema_of_version_2_migrates_and_its_rows_read_back_bound_to_n
     assert_eq!(store.get_token(&next.hash).await.unwrap(), Some(next));
     let mut bound = CodeRecord::new(
         SecretHash([4; 32]),
-        &pending,
+        pending.clone(),
         "alice",
         START + Duration::minutes(1),
     );

@@ -33,7 +33,7 @@ fn grant(id: &str) -> GrantRecord {
 fn code(hash: u8, grant: &GrantRecord) -> CodeRecord {
     CodeRecord::new(
         SecretHash([hash; 32]),
-        grant,
+        grant.clone(),
         "alice".to_owned(),
         at(1_900_000_060),
     )

@@ -131,14 +131,14 @@ pub(crate) fn code_from_row(row: &Row<'_>) -> Result<CodeRecord, StorageError> {
     let grant = GrantRecord::new(
         GrantId(row.get(1).map_err(&read)?),
         client_id(row.get(2).map_err(&read)?)?,
-        Some(subject.clone()),
+        None,
         scope(row.get(5).map_err(&read)?)?,
         instant(row.get(7).map_err(&read)?)?,
         instant(row.get(9).map_err(&read)?)?,
     );
     let mut code = CodeRecord::new(
         hash(row.get(0).map_err(&read)?)?,
-        &grant,
+        grant,
         subject,
         instant(row.get(8).map_err(&read)?)?,
     );

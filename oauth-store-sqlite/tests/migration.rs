@@ -234,7 +234,7 @@ async fn sqlite_file_of_version_4_migrates_and_its_rows_read_back_without_a_sign
     );
     let mut code = CodeRecord::new(
         SecretHash([1; 32]),
-        &pending,
+        pending.clone(),
         "alice",
         START + Duration::minutes(1),
     );
@@ -359,7 +359,7 @@ async fn sqlite_file_of_version_5_migrates_and_its_rows_read_back_bound_to_no_ke
     );
     let mut code = CodeRecord::new(
         SecretHash([1; 32]),
-        &pending,
+        pending.clone(),
         "alice",
         START + Duration::minutes(1),
     );
@@ -459,7 +459,7 @@ async fn sqlite_file_of_version_5_migrates_and_its_rows_read_back_bound_to_no_ke
     assert_eq!(store.get_token(&next.hash).await.unwrap(), Some(next));
     let mut bound = CodeRecord::new(
         SecretHash([4; 32]),
-        &pending,
+        pending.clone(),
         "alice",
         START + Duration::minutes(1),
     );

@@ -175,7 +175,12 @@ async fn approval_rolls_back_its_mark_when_the_code_is_refused() {
     let random = RandomSource::new();
     let g = grant(&random);
     let code = |hash: [u8; 32]| {
-        CodeRecord::new(SecretHash(hash), &g, "alice", START + Duration::minutes(1))
+        CodeRecord::new(
+            SecretHash(hash),
+            g.clone(),
+            "alice",
+            START + Duration::minutes(1),
+        )
     };
     let (first, second) = (SecretHash([1; 32]), SecretHash([2; 32]));
     let until = START + Duration::minutes(10);

@@ -118,50 +118,19 @@ impl CodeRecord {
     /// `redirect_uri`, `code_challenge`, `sign_in` or `dpop_jkt` until they are set.
     ///
     /// Taking the grant, rather than its fields one by one, keeps the instants apart:
-    /// three times passed in a row are easily swapped.
+    /// three times passed in a row are easily swapped. It is taken whole, and its strings
+    /// move into the code: a store builds a record for every code it answers.
     pub fn new(
         hash: SecretHash,
-        grant: &GrantRecord,
-        subject: impl Into<String>,
-        expires_at: OffsetDateTime,
-    ) -> Self {
-        // The grant's subject is not read, so the copy leaves it out.
-        let grant = GrantRecord::new(
-            grant.id.clone(),
-            grant.client_id.clone(),
-            None,
-            grant.scope.clone(),
-            grant.created_at,
-            grant.expires_at,
-        );
-        Self::starting(hash, grant, subject.into(), expires_at)
-    }
-
-    /// As [`CodeRecord::new`], from a grant the caller owns and no longer needs (the one an
-    /// approval makes): its strings move into the code instead of being copied, the
-    /// subject too. `None` for a grant without a subject, which no code starts.
-    pub(crate) fn from_grant(
-        hash: SecretHash,
-        mut grant: GrantRecord,
-        expires_at: OffsetDateTime,
-    ) -> Option<Self> {
-        let subject = grant.subject.take()?;
-        Some(Self::starting(hash, grant, subject, expires_at))
-    }
-
-    /// The code that starts `grant` for `subject`, the grant's strings moved in (its own
-    /// subject is not read): what [`CodeRecord::new`] documents.
-    fn starting(
-        hash: SecretHash,
         grant: GrantRecord,
-        subject: String,
+        subject: impl Into<String>,
         expires_at: OffsetDateTime,
     ) -> Self {
         Self {
             hash,
             grant_id: grant.id,
             client_id: grant.client_id,
-            subject,
+            subject: subject.into(),
             redirect_uri: None,
             scope: grant.scope,
             code_challenge: None,

@@ -90,7 +90,12 @@ fn code_and_grant(id: &str, start: OffsetDateTime) -> (CodeRecord, GrantRecord) 
         start,
         start + Duration::days(90),
     );
-    let mut code = CodeRecord::new(random_hash(), &grant, "alice", start + Duration::minutes(1));
+    let mut code = CodeRecord::new(
+        random_hash(),
+        grant.clone(),
+        "alice",
+        start + Duration::minutes(1),
+    );
     code.redirect_uri = Some("https://app.example/cb".into());
     code.code_challenge = Some(CodeChallenge::from_verifier(
         "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",

@@ -60,7 +60,7 @@ pub fn code(random: &RandomSource, grant_id: &GrantId) -> CodeRecord {
     );
     let mut code = CodeRecord::new(
         random_hash(random),
-        &grant,
+        grant.clone(),
         "alice",
         START + Duration::seconds(60),
     );

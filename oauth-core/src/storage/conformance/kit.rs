@@ -143,7 +143,7 @@ impl Kit {
             self.t(0),
             self.t(grant_ends),
         );
-        let mut code = CodeRecord::new(self.hash(), &grant, UNICODE_SUBJECT, self.t(expires));
+        let mut code = CodeRecord::new(self.hash(), grant, UNICODE_SUBJECT, self.t(expires));
         code.redirect_uri = Some("https://kit.example/cb?next=%2Fhome&x=1".to_owned());
         code.code_challenge = Some(CodeChallenge::from_verifier(&self.id().repeat(3)));
         code
