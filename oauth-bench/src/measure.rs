@@ -118,7 +118,7 @@ where
                 while Instant::now() < deadline {
                     op().await;
                     count += 1;
-                    if count % 16 == 0 {
+                    if count.is_multiple_of(16) {
                         tokio::task::yield_now().await;
                     }
                 }

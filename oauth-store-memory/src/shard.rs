@@ -311,7 +311,7 @@ mod tests {
                         assert!(theirs.remove(&key).is_some());
                     }
                 }
-                4 if state % 16 == 0 => ours.restart_sweep(),
+                4 if state.is_multiple_of(16) => ours.restart_sweep(),
                 _ => assert_eq!(ours.get(&key), theirs.get(&key)),
             }
             assert_eq!(ours.len(), theirs.len());
@@ -380,7 +380,7 @@ mod tests {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
             let victim = (state >> 33) % 2_000;
             ours.remove(&victim);
-            if state % 8 == 0 {
+            if state.is_multiple_of(8) {
                 ours.insert(10_000 + (state >> 40), 0);
             }
             if step.finished {
