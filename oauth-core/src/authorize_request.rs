@@ -15,7 +15,7 @@ use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::jose;
 use crate::pkce::CodeChallenge;
 use crate::request::Params;
-use crate::scope::resolve_requested;
+use crate::scope_resolution::resolve_requested;
 use crate::storage::Storage;
 
 /// Where an authorization request came from: the endpoints check it alike, except that

@@ -17,7 +17,7 @@ use crate::limits::{Limiter, NoLimits};
 use crate::openid::{OpenId, OpenIdProvider};
 use crate::pushed_request_seal::PushedRequestKey;
 use crate::resource::TokenVerifier;
-use crate::scope::{PermitAll, ScopePolicy};
+use crate::scope_resolution::{PermitAll, ScopePolicy};
 use crate::secret::{Draw, RandomSource};
 use crate::secret_cache::{VerifiedSecrets, DEFAULT_SECRET_MEMORY};
 use crate::slow_hashing::{HashingPool, SlowHashing};

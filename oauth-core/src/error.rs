@@ -8,7 +8,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::storage::StorageError;
+use crate::openid::claims_error::ClaimsError;
+use crate::storage::error::StorageError;
 
 /// The error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1 for bearer tokens,
 /// OpenID Connect Core 1.0 §3.1.2.6 for the authorization endpoint, RFC 9126 for pushed
@@ -279,7 +280,7 @@ pub enum Fault {
     /// The embedder's [`ClaimsSource`](crate::openid::ClaimsSource) failed to answer for
     /// the UserInfo endpoint; answered with `server_error`, no claim sent.
     #[error("the claims source failed")]
-    Claims(#[source] crate::openid::ClaimsError),
+    Claims(#[source] ClaimsError),
 }
 
 impl Fault {

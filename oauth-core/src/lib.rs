@@ -156,6 +156,7 @@ mod response;
 mod revoke;
 mod revoke_subject;
 mod scope;
+mod scope_resolution;
 mod secret;
 mod secret_cache;
 mod slow_hashing;
@@ -209,9 +210,8 @@ pub use resource::{
 };
 pub use response::Response;
 pub use revoke::RevocationOutcome;
-pub use scope::{
-    resolve_requested, PermitAll, Scope, ScopeError, ScopePolicy, ScopeSet, MAX_SCOPE_LEN,
-};
+pub use scope::{Scope, ScopeError, ScopeSet, MAX_SCOPE_LEN};
+pub use scope_resolution::{resolve_requested, PermitAll, ScopePolicy};
 pub use secret::{RandomSource, SecretHash, SECRET_BYTES};
 pub use secret_cache::{DEFAULT_SECRET_MEMORY, MAX_REMEMBERED_SECRETS};
 pub use slow_hashing::{HashingPool, InPlace, SlowAnswer, SlowHashing, SlowWork};

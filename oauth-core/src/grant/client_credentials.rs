@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{ErrorCode, Fault, OAuthError};
 use crate::request::Params;
-use crate::scope::resolve_requested;
+use crate::scope_resolution::resolve_requested;
 use crate::storage::{GrantRecord, Issuance, Storage};
 
 impl<S: Storage, C: Clock> Engine<S, C> {

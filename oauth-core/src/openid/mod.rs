@@ -123,6 +123,7 @@
 //! # }
 //! ```
 
+pub(crate) mod claims_error;
 mod discovery;
 mod issue;
 mod keys;
@@ -133,8 +134,9 @@ use std::sync::Arc;
 
 use time::Duration;
 
+pub use claims_error::ClaimsError;
 pub use discovery::ProviderMetadata;
-pub use userinfo::{ClaimsError, ClaimsSource, UserInfoRequest, SCOPE_CLAIMS};
+pub use userinfo::{ClaimsSource, UserInfoRequest, SCOPE_CLAIMS};
 
 pub(crate) use issue::OPENID_SCOPE;
 pub(crate) use keys::IdTokenKeys;

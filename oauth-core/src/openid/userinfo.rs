@@ -7,6 +7,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+use super::claims_error::ClaimsError;
 use super::issue::OPENID_SCOPE;
 use crate::clock::Clock;
 use crate::engine::Engine;
@@ -60,34 +61,6 @@ pub trait ClaimsSource: Send + Sync {
         subject: &str,
         scope: &ScopeSet,
     ) -> Result<Map<String, Value>, ClaimsError>;
-}
-
-/// Why a [`ClaimsSource`] could not answer: the cause, for logs (the client is told only
-/// `server_error`).
-#[derive(Debug)]
-pub struct ClaimsError {
-    source: Box<dyn std::error::Error + Send + Sync>,
-}
-
-impl ClaimsError {
-    /// An error caused by `source`.
-    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self {
-            source: source.into(),
-        }
-    }
-}
-
-impl fmt::Display for ClaimsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the claims source failed: {}", self.source)
-    }
-}
-
-impl std::error::Error for ClaimsError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.source)
-    }
 }
 
 /// A request to the UserInfo endpoint, as the adapter received it.

@@ -20,7 +20,7 @@
 #[cfg(feature = "conformance")]
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
-mod error;
+pub(crate) mod error;
 mod key_set_store;
 mod records;
 
