@@ -3,7 +3,7 @@
 //! endpoint (RFC 9126), which answers every refusal as an error response instead of a
 //! redirect.
 
-use crate::authorize::{
+use crate::authorization::{
     resolve_redirect_uri, AuthorizeOutcome, PendingAuthorization, VerifiedTarget, OPENID,
 };
 use crate::authorize_oidc::{OpenIdRequest, MAX_ID_TOKEN_HINT_LEN};

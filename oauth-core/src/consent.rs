@@ -83,7 +83,7 @@ use base64::Engine as _;
 use ring::hmac;
 use subtle::ConstantTimeEq;
 
-use crate::authorize::PendingAuthorization;
+use crate::authorization::PendingAuthorization;
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{Fault, OAuthError};

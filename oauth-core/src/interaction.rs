@@ -8,7 +8,7 @@
 //! show the login page (and why), show the consent page, approve at once, or send the
 //! answer it made (a `prompt=none` request that cannot be met without a page).
 
-use crate::authorize::AuthorizationResponse;
+use crate::authorization::AuthorizationResponse;
 
 /// What to do next with a pending authorization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub enum LoginReason {
 mod endpoint {
     use super::*;
     use crate::authentication::Authentication;
-    use crate::authorize::PendingAuthorization;
+    use crate::authorization::PendingAuthorization;
     use crate::clock::Clock;
     use crate::engine::Engine;
     use crate::error::{ErrorCode, Fault, OAuthError};

@@ -120,6 +120,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authentication;
+mod authorization;
 mod authorize;
 mod authorize_oidc;
 mod authorize_request;
@@ -168,7 +169,7 @@ mod token;
 mod token_lookup;
 
 pub use authentication::Authentication;
-pub use authorize::{
+pub use authorization::{
     AuthorizationRedirect, AuthorizationResponse, AuthorizeOutcome, PendingAuthorization,
 };
 pub use authorize_oidc::{OpenIdRequest, Prompt, MAX_NONCE_LEN};

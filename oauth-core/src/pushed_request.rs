@@ -15,7 +15,7 @@
 
 use serde_json::json;
 
-use crate::authorize::AuthorizeOutcome;
+use crate::authorization::AuthorizeOutcome;
 use crate::authorize_request::{Checked, RequestOrigin};
 use crate::client::ClientId;
 use crate::clock::Clock;

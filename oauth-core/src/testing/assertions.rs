@@ -1,6 +1,6 @@
 //! Assertions on OAuth outcomes, with messages that say what was expected and what came.
 
-use crate::authorize::AuthorizeOutcome;
+use crate::authorization::AuthorizeOutcome;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::TokenOutcome;
 use crate::resource::{BearerError, Principal};

@@ -3,7 +3,7 @@
 use super::assertions::expect_tokens;
 use super::pkce_pair::{random_state, PkcePair};
 use super::requests::{basic_auth, form};
-use crate::authorize::{
+use crate::authorization::{
     AuthorizationRedirect, AuthorizationResponse, AuthorizeOutcome, PendingAuthorization,
 };
 use crate::clock::Clock;
